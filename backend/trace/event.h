@@ -1,0 +1,96 @@
+// What a trace holds, as plain C++ values. The Cap'n Proto encoding lives
+// in trace/ (protocol/trace.capnp); the engine only sees these structs.
+#pragma once
+
+#include <sys/user.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rrx {
+
+inline constexpr uint32_t kTraceVersion = 1;
+
+using Registers = user_regs_struct;
+
+// Bytes to put into tracee memory at `addr`.
+struct MemWrite {
+  uint64_t addr = 0;
+  std::string data;
+};
+
+enum class EventKind : uint8_t {
+  kSyscallEntry,  // tid entered syscall `syscall_no`; regs at entry
+  kSyscallExit,   // tid left it; regs at exit, writes = what the kernel wrote
+  kSignal,        // signal delivered to tid; regs at the delivery stop
+  kExec,          // tid exec'd (ptrace exec event); regs after exec
+  kNewTask,       // tid created `new_tid` (ptrace fork/vfork/clone event)
+  kInstruction,   // tid trapped on rdtsc/rdtscp/cpuid; values = results
+  kExit,          // tid is gone; exit_status is its wait status
+};
+
+// A file mapped by mmap, saved into the trace.
+struct MappedFile {
+  std::string saved_name;  // name under the trace's files/ directory
+  uint64_t offset = 0;
+};
+
+struct Event {
+  uint64_t seq = 0;  // global event number, from 1, strictly increasing
+  int32_t tid = 0;   // recorded tid
+  EventKind kind = EventKind::kSyscallEntry;
+  Registers regs = {};
+
+  // kSyscallEntry / kSyscallExit
+  int32_t syscall_no = -1;
+  std::vector<MemWrite> writes;  // kSyscallExit: memory the kernel wrote;
+                                 // kExec: the initial stack
+  int32_t echo_fd = 0;           // 1 or 2 when the bytes went to our stdout/err
+  std::string echo_data;
+  bool has_mapped_file = false;  // kSyscallExit of a file mmap
+  MappedFile mapped_file;
+
+  // kSignal
+  int32_t signo = 0;
+  std::string siginfo;         // 128 bytes of siginfo_t as delivered
+  bool deterministic = false;  // caused by the instruction at regs.rip
+
+  // kExec: the executable the kernel loaded, saved under files/
+  std::string exe_saved_name;
+
+  // kNewTask
+  int32_t new_tid = 0;
+  uint64_t clone_flags = 0;
+
+  // kInstruction: rax, rbx, rcx, rdx after emulation; instruction length
+  uint64_t values[4] = {};
+  uint32_t insn_len = 0;
+
+  // kExit
+  int32_t exit_status = 0;
+};
+
+// Fixed facts about a recording, written before any event.
+struct TraceHeader {
+  uint32_t version = kTraceVersion;
+  std::vector<std::string> argv;  // as the user typed it after `rrx record`
+  std::string cwd;
+  std::string exe_saved_name;     // first program, saved under files/
+  std::string ticks = "none";     // tick source used while recording
+  int32_t root_tid = 0;
+  // getrlimit() values for RLIMIT_* 0..15 at record time: the address space
+  // layout depends on some of them (RLIMIT_STACK sets the mmap base).
+  std::vector<uint64_t> rlimit_cur;
+  std::vector<uint64_t> rlimit_max;
+};
+
+// Written last, when the recording finished cleanly.
+struct TraceSummary {
+  uint64_t event_count = 0;
+  int32_t exit_status = 0;  // wait status of the root process
+};
+
+const char* event_kind_name(EventKind kind);
+
+}  // namespace rrx

@@ -1,0 +1,34 @@
+// Reads and validates a trace directory written by TraceWriter.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "trace/event.h"
+
+namespace rrx {
+
+class TraceReader {
+ public:
+  // Opens `dir`: checks the version file (refusing newer versions), the
+  // completeness marker and the header. On failure returns nullptr and sets
+  // *error to one line that names the trace and what is wrong.
+  static std::unique_ptr<TraceReader> open(const std::string& dir,
+                                           std::string* error);
+  virtual ~TraceReader() = default;
+
+  virtual const std::string& dir() const = 0;
+  virtual const TraceHeader& header() const = 0;
+  virtual const TraceSummary& summary() const = 0;
+
+  // Reads the next event. Returns false at the end of the stream (with
+  // *error empty) or on a corrupt or truncated stream (*error set).
+  virtual bool next(Event* event, std::string* error) = 0;
+
+  // Absolute path of a file saved by TraceWriter::save_file, after checking
+  // it is still the one recorded (size and checksum). "" + *error if not.
+  virtual std::string saved_file_path(const std::string& name,
+                                      std::string* error) = 0;
+};
+
+}  // namespace rrx

@@ -1,0 +1,38 @@
+// Writes a trace directory: version file, header, compressed event stream,
+// saved files, and last of all the completeness marker.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+
+#include "trace/event.h"
+
+namespace rrx {
+
+class TraceWriter {
+ public:
+  // Creates `dir` (mode 0700; must not exist or be empty) and writes the
+  // version file. On failure returns nullptr and sets *error to one line.
+  static std::unique_ptr<TraceWriter> create(const std::string& dir,
+                                             std::string* error);
+  virtual ~TraceWriter() = default;
+
+  virtual const std::string& dir() const = 0;
+  virtual bool write_header(const TraceHeader& header, std::string* error) = 0;
+  virtual bool append(const Event& event, std::string* error) = 0;
+
+  // Saves the file at `path` (whose stat is `st`) under files/ and returns
+  // its name there. Files already saved with the same device, inode, size
+  // and mtime are reused. Hardlinks when `may_link` and the file system
+  // allows, copies otherwise. Returns "" and sets *error on failure.
+  virtual std::string save_file(const std::string& path, const struct stat& st,
+                                bool may_link, std::string* error) = 0;
+
+  // Flushes everything and writes the completeness marker. A trace without
+  // it is refused by TraceReader.
+  virtual bool finish(const TraceSummary& summary, std::string* error) = 0;
+};
+
+}  // namespace rrx
