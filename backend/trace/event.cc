@@ -1,0 +1,18 @@
+#include "trace/event.h"
+
+namespace rrx {
+
+const char* event_kind_name(EventKind kind) {
+  switch (kind) {
+    case EventKind::kSyscallEntry: return "syscall-entry";
+    case EventKind::kSyscallExit: return "syscall-exit";
+    case EventKind::kSignal: return "signal";
+    case EventKind::kExec: return "exec";
+    case EventKind::kNewTask: return "new-task";
+    case EventKind::kInstruction: return "instruction";
+    case EventKind::kExit: return "exit";
+  }
+  return "unknown";
+}
+
+}  // namespace rrx

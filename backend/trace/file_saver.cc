@@ -1,0 +1,123 @@
+#include "trace/file_saver.h"
+
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "trace/file_util.h"
+
+namespace rrx {
+namespace {
+
+constexpr size_t kCopyStep = size_t{1} << 30;
+
+// Errors meaning "this copy method does not work for these two files", after
+// which the next, more general method is tried from the current offsets.
+bool method_unsupported(int err) {
+  return err == EXDEV || err == EINVAL || err == ENOSYS ||
+         err == EOPNOTSUPP || err == EBADF;
+}
+
+// Copies the rest of `in` to `out`: copy_file_range (reflinks or in-kernel
+// copy), else sendfile, else read/write through a bounded buffer.
+bool copy_fd(int in, int out) {
+  for (;;) {
+    ssize_t n = copy_file_range(in, nullptr, out, nullptr, kCopyStep, 0);
+    if (n > 0) continue;
+    if (n == 0) return true;
+    if (errno == EINTR) continue;
+    if (!method_unsupported(errno)) return false;
+    break;
+  }
+  for (;;) {
+    ssize_t n = sendfile(out, in, nullptr, kCopyStep);
+    if (n > 0) continue;
+    if (n == 0) return true;
+    if (errno == EINTR) continue;
+    if (!method_unsupported(errno)) return false;
+    break;
+  }
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = read_full(in, buf.data(), buf.size());
+    if (n < 0) return false;
+    if (n == 0) return true;
+    if (!write_all(out, buf.data(), static_cast<size_t>(n))) return false;
+  }
+}
+
+bool copy_file(const std::string& from, const std::string& to,
+               std::string* error) {
+  UniqueFd in(open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) {
+    *error = errno_message(from);
+    return false;
+  }
+  UniqueFd out(open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!out.valid() || fchmod(out.get(), 0600) != 0) {
+    *error = errno_message(to);
+    return false;
+  }
+  if (!copy_fd(in.get(), out.get()) || fsync(out.get()) != 0) {
+    *error = errno_message("copying " + from + " to " + to);
+    unlink(to.c_str());
+    return false;
+  }
+  return true;
+}
+
+// A hardlink shares the inode, so it is only the file we were asked for if
+// `path` still names the inode that `st` describes.
+bool link_same_file(const std::string& path, const std::string& to,
+                    const struct stat& st) {
+  if (link(path.c_str(), to.c_str()) != 0) return false;
+  struct stat linked;
+  if (lstat(to.c_str(), &linked) == 0 && linked.st_dev == st.st_dev &&
+      linked.st_ino == st.st_ino)
+    return true;
+  unlink(to.c_str());
+  return false;
+}
+
+std::string sanitized_basename(const std::string& path) {
+  std::string base = path.substr(path.find_last_of('/') + 1);
+  for (char& c : base)
+    if (!is_saved_name_char(c)) c = '_';
+  return base.empty() || base == "." || base == ".." ? "file" : base;
+}
+
+}  // namespace
+
+std::string FileSaver::fresh_name(const std::string& path) {
+  std::string base = sanitized_basename(path);
+  return base + "-" + std::to_string(next_index_[base]++);
+}
+
+std::string FileSaver::save(const std::string& path, const struct stat& st,
+                            bool may_link, std::string* error) {
+  int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  Key key{st.st_dev, st.st_ino, st.st_size, mtime_ns};
+  if (auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+
+  std::string name = fresh_name(path);
+  std::string saved_path = files_dir_ + "/" + name;
+  // Any link failure (EXDEV, EPERM from protected_hardlinks, EMLINK, ...)
+  // just means we copy instead; a real problem resurfaces in the copy.
+  if (!(may_link && link_same_file(path, saved_path, st)) &&
+      !copy_file(path, saved_path, error))
+    return "";
+
+  SavedFileInfo info;
+  info.name = name;
+  info.original_path = path;
+  info.mtime_ns = mtime_ns;
+  if (!file_digest(saved_path, &info.size, &info.crc32, error)) return "";
+  saved_.push_back(std::move(info));
+  by_key_.emplace(key, name);
+  return name;
+}
+
+}  // namespace rrx

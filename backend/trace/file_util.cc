@@ -1,0 +1,163 @@
+#include "trace/file_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "trace/crc32.h"
+
+namespace rrx {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) reset(other.release());
+  return *this;
+}
+
+int UniqueFd::release() {
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) close(fd_);
+  fd_ = fd;
+}
+
+std::string errno_message(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
+
+bool write_all(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+ssize_t read_full(int fd, void* data, size_t size) {
+  char* p = static_cast<char*>(data);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = read(fd, p + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+ssize_t pread_full(int fd, void* data, size_t size, uint64_t offset) {
+  char* p = static_cast<char*>(data);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = pread(fd, p + done, size - done,
+                      static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+bool write_new_file(const std::string& path, const std::string& data,
+                    std::string* error) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  // fchmod: the umask may only narrow the mode, but we want exactly 0600.
+  if (!fd.valid() || fchmod(fd.get(), 0600) != 0 ||
+      !write_all(fd.get(), data.data(), data.size()) || fsync(fd.get()) != 0) {
+    *error = errno_message(path);
+    return false;
+  }
+  return true;
+}
+
+bool write_file_atomic(const std::string& dir, const std::string& name,
+                       const std::string& data, std::string* error) {
+  std::string tmp = dir + "/." + name + ".tmp";
+  unlink(tmp.c_str());  // a leftover from an earlier crash
+  if (!write_new_file(tmp, data, error)) return false;
+  std::string path = dir + "/" + name;
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    *error = errno_message(path);
+    unlink(tmp.c_str());
+    return false;
+  }
+  return fsync_path(dir, error);
+}
+
+bool read_small_file(const std::string& path, uint64_t max_size,
+                     std::string* out, std::string* error) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  if (!fd.valid() || fstat(fd.get(), &st) != 0) {
+    *error = errno_message(path);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *error = path + ": not a regular file";
+    return false;
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_size) {
+    *error = path + ": too large (" + std::to_string(st.st_size) + " bytes)";
+    return false;
+  }
+  out->resize(static_cast<size_t>(st.st_size));
+  ssize_t n = read_full(fd.get(), out->data(), out->size());
+  if (n < 0) {
+    *error = errno_message(path);
+    return false;
+  }
+  out->resize(static_cast<size_t>(n));
+  return true;
+}
+
+bool file_digest(const std::string& path, uint64_t* size, uint32_t* crc,
+                 std::string* error) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    *error = errno_message(path);
+    return false;
+  }
+  std::vector<char> buf(1 << 20);
+  *size = 0;
+  *crc = 0;
+  for (;;) {
+    ssize_t n = read_full(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      *error = errno_message(path);
+      return false;
+    }
+    if (n == 0) return true;
+    *crc = crc32(buf.data(), static_cast<size_t>(n), *crc);
+    *size += static_cast<uint64_t>(n);
+  }
+}
+
+bool fsync_path(const std::string& path, std::string* error) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid() || fsync(fd.get()) != 0) {
+    *error = errno_message(path);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace rrx

@@ -1,0 +1,137 @@
+#include "trace/frame.h"
+
+#include <cstring>
+
+#include "trace/crc32.h"
+
+namespace rrx {
+namespace {
+
+constexpr char kMagic[4] = {'R', 'R', 'X', 'F'};
+
+// Header layout, little-endian:
+//   0 magic "RRXF" | 4 codec u32 | 8 stored_size u64 | 16 raw_size u64 |
+//   24 payload_crc u32 | 28 header_crc u32 (CRC-32 of bytes 0..27)
+template <typename T>
+void put(char* at, T value) {
+  std::memcpy(at, &value, sizeof value);
+}
+
+template <typename T>
+T get(const char* at) {
+  T value;
+  std::memcpy(&value, at, sizeof value);
+  return value;
+}
+
+}  // namespace
+
+bool encode_frame(Codec codec, const void* raw, size_t size, ZSTD_CCtx* cctx,
+                  std::string* out, std::string* error) {
+  if (size % 8 != 0 || size > kMaxFramePayload) {
+    *error = "frame payload of " + std::to_string(size) +
+             " bytes is not a whole number of words up to 4 GiB";
+    return false;
+  }
+  size_t bound = codec == Codec::kZstd ? ZSTD_compressBound(size) : size;
+  out->resize(kFrameHeaderSize + bound);
+  char* payload = out->data() + kFrameHeaderSize;
+  size_t stored = size;
+  if (codec == Codec::kZstd) {
+    // Level 1: recording speed matters more than the last few percent.
+    stored = ZSTD_compressCCtx(cctx, payload, bound, raw, size, 1);
+    if (ZSTD_isError(stored)) {
+      *error = std::string("zstd compression failed: ") +
+               ZSTD_getErrorName(stored);
+      return false;
+    }
+  } else if (size > 0) {
+    std::memcpy(payload, raw, size);
+  }
+  out->resize(kFrameHeaderSize + stored);
+
+  char* h = out->data();
+  std::memcpy(h, kMagic, 4);
+  put<uint32_t>(h + 4, static_cast<uint32_t>(codec));
+  put<uint64_t>(h + 8, stored);
+  put<uint64_t>(h + 16, size);
+  put<uint32_t>(h + 24, crc32(payload, stored));
+  put<uint32_t>(h + 28, crc32(h, 28));
+  return true;
+}
+
+bool parse_frame_header(const void* bytes, FrameHeader* header,
+                        std::string* error) {
+  const char* h = static_cast<const char*>(bytes);
+  if (std::memcmp(h, kMagic, 4) != 0) {
+    *error = "bad frame magic";
+    return false;
+  }
+  if (get<uint32_t>(h + 28) != crc32(h, 28)) {
+    *error = "frame header CRC mismatch";
+    return false;
+  }
+  uint32_t codec = get<uint32_t>(h + 4);
+  header->stored_size = get<uint64_t>(h + 8);
+  header->raw_size = get<uint64_t>(h + 16);
+  header->payload_crc = get<uint32_t>(h + 24);
+  if (codec != static_cast<uint32_t>(Codec::kNone) &&
+      codec != static_cast<uint32_t>(Codec::kZstd)) {
+    *error = "unknown frame codec " + std::to_string(codec);
+    return false;
+  }
+  header->codec = static_cast<Codec>(codec);
+  if (header->raw_size % 8 != 0 || header->raw_size > kMaxFramePayload ||
+      header->stored_size > kMaxFramePayload ||
+      (header->codec == Codec::kNone &&
+       header->stored_size != header->raw_size)) {
+    *error = "bad frame sizes";
+    return false;
+  }
+  return true;
+}
+
+bool decode_payload(const FrameHeader& header, const void* stored, Words* out,
+                    std::string* error) {
+  if (crc32(stored, header.stored_size) != header.payload_crc) {
+    *error = "frame payload CRC mismatch";
+    return false;
+  }
+  out->resize(header.raw_size / 8);
+  if (header.codec == Codec::kNone) {
+    if (header.raw_size > 0) std::memcpy(out->data(), stored, header.raw_size);
+    return true;
+  }
+  // Both CRCs passed, so the sizes are the writer's; still insist the zstd
+  // frame agrees before trusting it.
+  if (ZSTD_getFrameContentSize(stored, header.stored_size) != header.raw_size) {
+    *error = "zstd frame size disagrees with the frame header";
+    return false;
+  }
+  size_t n = ZSTD_decompress(out->data(), header.raw_size, stored,
+                             header.stored_size);
+  if (ZSTD_isError(n) || n != header.raw_size) {
+    *error = std::string("zstd decompression failed: ") +
+             (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output");
+    return false;
+  }
+  return true;
+}
+
+bool decode_single_frame(const std::string& file, Words* out,
+                         std::string* error) {
+  FrameHeader header;
+  if (file.size() < kFrameHeaderSize) {
+    *error = "truncated (" + std::to_string(file.size()) + " bytes)";
+    return false;
+  }
+  if (!parse_frame_header(file.data(), &header, error)) return false;
+  if (file.size() - kFrameHeaderSize != header.stored_size) {
+    *error = "file is " + std::to_string(file.size()) + " bytes, frame says " +
+             std::to_string(kFrameHeaderSize + header.stored_size);
+    return false;
+  }
+  return decode_payload(header, file.data() + kFrameHeaderSize, out, error);
+}
+
+}  // namespace rrx

@@ -1,0 +1,187 @@
+#include "trace/trace_writer.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "trace.capnp.h"
+#include "trace/chunked_stream.h"
+#include "trace/crc32.h"
+#include "trace/event_codec.h"
+#include "trace/file_saver.h"
+#include "trace/file_util.h"
+#include "trace/layout.h"
+#include "trace/meta_files.h"
+#include "trace/message_io.h"
+
+namespace rrx {
+namespace {
+
+bool is_empty_dir(const std::string& path) {
+  DIR* d = opendir(path.c_str());
+  if (!d) return false;
+  bool empty = true;
+  while (dirent* entry = readdir(d)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") {
+      empty = false;
+      break;
+    }
+  }
+  closedir(d);
+  return empty;
+}
+
+// mkdir with exactly `mode`, whatever the umask; an existing empty directory
+// is accepted when `allow_empty`.
+bool make_dir(const std::string& path, bool allow_empty, std::string* error) {
+  if (mkdir(path.c_str(), 0700) != 0) {
+    if (errno != EEXIST || !allow_empty) {
+      *error = errno_message("cannot create " + path);
+      return false;
+    }
+    if (!is_empty_dir(path)) {
+      *error = "cannot create trace " + path + ": it exists and is not empty";
+      return false;
+    }
+  }
+  if (chmod(path.c_str(), 0700) != 0) {
+    *error = errno_message(path);
+    return false;
+  }
+  return true;
+}
+
+FileDigest digest_of(const std::string& bytes) {
+  return {bytes.size(), crc32(bytes.data(), bytes.size())};
+}
+
+class TraceWriterImpl : public TraceWriter {
+ public:
+  TraceWriterImpl(std::string dir, UniqueFd events)
+      : dir_(std::move(dir)),
+        events_(std::move(events)),
+        saver_(dir_ + "/" + layout::kFiles) {}
+
+  const std::string& dir() const override { return dir_; }
+
+  bool write_header(const TraceHeader& header, std::string* error) override {
+    if (header_written_ || finished_) {
+      *error = dir_ + ": header written twice";
+      return false;
+    }
+    std::string bytes = encode_header_file(header);
+    if (!write_new_file(path(layout::kHeader), bytes, error)) return false;
+    header_digest_ = digest_of(bytes);
+    header_written_ = true;
+    return true;
+  }
+
+  bool append(const Event& event, std::string* error) override {
+    if (!header_written_ || finished_) {
+      *error = dir_ + ": event appended " +
+               (finished_ ? "after finish" : "before the header");
+      return false;
+    }
+    if (event.seq <= last_seq_) {
+      *error = dir_ + ": event seq " + std::to_string(event.seq) +
+               " does not follow " + std::to_string(last_seq_);
+      return false;
+    }
+    capnp::MallocMessageBuilder message;
+    encode_event(event, message.initRoot<proto::Event>());
+    size_t size = capnp::computeSerializedSizeInWords(message) * 8;
+    // The chunk holding it (at most kChunkTarget bytes besides) must fit a
+    // frame.
+    if (size > kMaxFramePayload - ChunkWriter::kChunkTarget) {
+      *error = dir_ + ": event " + std::to_string(event.seq) + " is too large";
+      return false;
+    }
+    write_message_to(message, events_.extend(size), size);
+    if (!events_.flush_if_full(error)) return fail_with_dir(error);
+    last_seq_ = event.seq;
+    ++event_count_;
+    return true;
+  }
+
+  std::string save_file(const std::string& path, const struct stat& st,
+                        bool may_link, std::string* error) override {
+    if (finished_) {
+      *error = dir_ + ": file saved after finish";
+      return "";
+    }
+    return saver_.save(path, st, may_link, error);
+  }
+
+  bool finish(const TraceSummary& summary, std::string* error) override {
+    if (!header_written_ || finished_) {
+      *error = dir_ + ": finish " +
+               (finished_ ? "called twice" : "called before the header");
+      return false;
+    }
+    if (summary.event_count != event_count_) {
+      *error = dir_ + ": summary says " + std::to_string(summary.event_count) +
+               " events but " + std::to_string(event_count_) +
+               " were appended";
+      return false;
+    }
+    if (!events_.finish(error)) return fail_with_dir(error);
+    std::string manifest = encode_manifest(saver_.saved());
+    if (!write_new_file(path(layout::kFilesManifest), manifest, error) ||
+        !fsync_path(path(layout::kFiles), error))
+      return false;
+
+    CompleteMarker marker;
+    marker.summary = summary;
+    marker.events = {events_.size(), events_.crc()};
+    marker.header = header_digest_;
+    marker.files_manifest = digest_of(manifest);
+    // Last, and atomically: its presence is what makes the trace usable.
+    if (!write_file_atomic(dir_, layout::kComplete, encode_marker(marker),
+                           error))
+      return false;
+    finished_ = true;
+    return true;
+  }
+
+ private:
+  std::string path(const char* name) const { return dir_ + "/" + name; }
+
+  bool fail_with_dir(std::string* error) const {
+    *error = dir_ + ": " + *error;
+    return false;
+  }
+
+  std::string dir_;
+  ChunkWriter events_;
+  FileSaver saver_;
+  FileDigest header_digest_;
+  bool header_written_ = false;
+  bool finished_ = false;
+  uint64_t last_seq_ = 0;
+  uint64_t event_count_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<TraceWriter> TraceWriter::create(const std::string& dir,
+                                                 std::string* error) {
+  std::string version =
+      layout::kVersionPrefix + std::to_string(kTraceVersion) + "\n";
+  std::string events_path = dir + "/" + layout::kEvents;
+  if (!make_dir(dir, true, error) ||
+      !make_dir(dir + "/" + layout::kFiles, false, error) ||
+      !write_new_file(dir + "/" + layout::kVersion, version, error))
+    return nullptr;
+  UniqueFd events(open(events_path.c_str(),
+                       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!events.valid() || fchmod(events.get(), 0600) != 0) {
+    *error = errno_message(events_path);
+    return nullptr;
+  }
+  return std::make_unique<TraceWriterImpl>(dir, std::move(events));
+}
+
+}  // namespace rrx

@@ -1,0 +1,123 @@
+# The rrx trace format: the messages stored in a trace directory.
+# docs/trace-format.md describes the files and their framing; this file only
+# defines the messages. Evolve it the Cap'n Proto way (new fields get new
+# ordinals at the end, nothing is renumbered or retyped); anything an older
+# reader could not replay correctly needs a new kTraceVersion.
+#
+# Paths and argv are Data, not Text: on Linux they are bytes, not UTF-8.
+# Saved-file names are Text: the writer builds them from [A-Za-z0-9._+-] only.
+
+@0xa69c96a0c93c0a8a;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("rrx::proto");
+
+# Fixed facts about a recording: the `header` file.
+struct TraceHeader {
+  version @0 :UInt32;
+  argv @1 :List(Data);
+  cwd @2 :Data;
+  exeSavedName @3 :Text;
+  ticks @4 :Text;
+  rootTid @5 :Int32;
+  rlimitCur @6 :List(UInt64);  # RLIMIT_* 0..15
+  rlimitMax @7 :List(UInt64);
+}
+
+# Bytes to put into tracee memory at `addr`.
+struct MemWrite {
+  addr @0 :UInt64;
+  data @1 :Data;
+}
+
+struct MappedFile {
+  savedName @0 :Text;
+  offset @1 :UInt64;
+}
+
+# One entry of the `events` stream.
+struct Event {
+  seq @0 :UInt64;   # from 1, strictly increasing
+  tid @1 :Int32;
+  regs @2 :Data;    # struct user_regs_struct, exactly 216 bytes
+
+  union {
+    syscallEntry @3 :SyscallEntry;
+    syscallExit @4 :SyscallExit;
+    signal @5 :Signal;
+    exec @6 :Exec;
+    newTask @7 :NewTask;
+    instruction @8 :Instruction;
+    exit @9 :Exit;
+  }
+
+  struct SyscallEntry {
+    syscallNo @0 :Int32;
+  }
+
+  struct SyscallExit {
+    syscallNo @0 :Int32;
+    writes @1 :List(MemWrite);  # memory the kernel wrote
+    echoFd @2 :Int32;           # 1 or 2 when echoData went to our stdout/err
+    echoData @3 :Data;
+    mappedFile @4 :MappedFile;  # set only for the exit of a file mmap
+  }
+
+  struct Signal {
+    signo @0 :Int32;
+    siginfo @1 :Data;           # siginfo_t as delivered (128 bytes)
+    deterministic @2 :Bool;     # caused by the instruction at regs.rip
+  }
+
+  struct Exec {
+    exeSavedName @0 :Text;
+    writes @1 :List(MemWrite);  # the initial stack
+  }
+
+  struct NewTask {
+    newTid @0 :Int32;
+    cloneFlags @1 :UInt64;
+  }
+
+  struct Instruction {
+    values @0 :List(UInt64);    # rax, rbx, rcx, rdx after emulation
+    insnLen @1 :UInt32;
+  }
+
+  struct Exit {
+    exitStatus @0 :Int32;       # wait status
+  }
+}
+
+struct TraceSummary {
+  eventCount @0 :UInt64;
+  exitStatus @1 :Int32;
+}
+
+# Length and CRC-32 of a whole file of the trace.
+struct FileDigest {
+  size @0 :UInt64;
+  crc32 @1 :UInt32;
+}
+
+# The `complete` marker, written last.
+struct CompleteMarker {
+  summary @0 :TraceSummary;
+  events @1 :FileDigest;
+  header @2 :FileDigest;
+  filesManifest @3 :FileDigest;
+}
+
+# One file saved under files/.
+struct SavedFile {
+  name @0 :Text;           # its name under files/
+  originalPath @1 :Data;   # where it was at record time
+  size @2 :UInt64;
+  mtimeNs @3 :Int64;       # mtime of the original at record time
+  crc32 @4 :UInt32;        # of the saved contents
+}
+
+# The `files.manifest` file.
+struct FilesManifest {
+  files @0 :List(SavedFile);
+}
