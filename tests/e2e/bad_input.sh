@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# User errors and damaged traces. Every bad input must give a non-zero exit
+# below 128 (rrx did not crash), exactly one line on stderr starting with
+# "rrx:", and finish within a time limit.
+#
+# usage: bad_input.sh RRX_BIN HELLO_BIN UNSUPPORTED_BIN TRACE_ROOT CASE
+# CASE is one of:
+#   missing_program    rrx record of a program that does not exist
+#   out_not_empty      rrx record -o into a non-empty directory
+#   flip.FILE          copies of a hello trace with a byte flipped at several
+#                      offsets of FILE (version header events complete
+#                      files.manifest, or "saved" = every file under files/)
+#   truncate.FILE      a copy with FILE cut to half its size (and to 0 bytes)
+#   missing.FILE       a copy without FILE
+#   newer_version      version file says "rrx-trace 99"
+#   empty_dir          replay of an empty directory
+#   missing_dir        replay of a directory that does not exist
+#   unsupported        recording a program that calls shmget must stop with
+#                      one rrx: line naming shmget and a non-zero exit
+#   permissions        the trace dir is 0700 and its files 0600 (except
+#                      saved files hardlinked under files/)
+#   all                every case above
+# Exits 77 (CTest: skipped) when a case had nothing to damage.
+# Environment: RRX_E2E_STEP_TIMEOUT (default 30 s per rrx run), RRX_E2E_KEEP=1.
+set -euo pipefail
+
+if (($# != 5)); then
+  echo "usage: $0 RRX_BIN HELLO_BIN UNSUPPORTED_BIN TRACE_ROOT CASE" >&2
+  exit 2
+fi
+rrx="$1"
+hello="$2"
+unsupported="$3"
+trace_root="$4"
+case_name="$5"
+step_timeout="${RRX_E2E_STEP_TIMEOUT:-30}"
+
+mkdir -p "$trace_root"
+work="$(mktemp -d "$trace_root/bad.XXXXXX")"
+cleanup() {
+  if [[ "${RRX_E2E_KEEP:-0}" == 1 ]]; then
+    echo "kept work dir $work" >&2
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+export RRX_TRACE_DIR="$work/default-root"
+
+failures=0
+checks=0
+
+# Runs rrx with a time limit, capturing into $work/last.{out,err}; sets $status.
+run_rrx() {
+  status=0
+  timeout -k 5 "$step_timeout" "$rrx" "$@" >"$work/last.out" 2>"$work/last.err" \
+    </dev/null || status=$?
+}
+
+# Checks the outcome of the last run_rrx against the user-error contract.
+# Prints one PASS/FAIL line for `label`; returns 1 on failure.
+check_user_error() {
+  local label="$1" problem=""
+  local lines first
+  lines="$(awk 'END { print NR }' "$work/last.err")"
+  first="$(head -n 1 "$work/last.err")"
+  if ((status == 124)); then
+    problem="timed out after ${step_timeout}s (hang?)"
+  elif ((status == 0)); then
+    problem="exit 0: bad input accepted"
+  elif ((status >= 128)); then
+    problem="exit $status: crashed by signal $((status - 128))"
+  elif [[ "$lines" != 1 ]]; then
+    problem="$lines lines on stderr, want exactly 1"
+  elif [[ "$first" != rrx:* ]]; then
+    problem="stderr line does not start with 'rrx:'"
+  fi
+  checks=$((checks + 1))
+  if [[ -n "$problem" ]]; then
+    failures=$((failures + 1))
+    echo "FAIL $label: $problem"
+    echo "  stderr: $(head -c 600 "$work/last.err" | sed -n '1,5p' | tr '\n' '|')"
+    return 1
+  fi
+  echo "ok   $label: exit $status: $first"
+}
+
+# Records hello once into $work/orig (the source of all damaged copies).
+record_hello() {
+  [[ -d "$work/orig" ]] && return 0
+  run_rrx record -o "$work/orig" "$hello"
+  if ((status != 0)) || [[ ! -f "$work/orig/complete" ]]; then
+    echo "FAIL: could not record $hello (exit $status):" >&2
+    head -c 2000 "$work/last.err" >&2
+    exit 1
+  fi
+}
+
+# A fresh, independent copy of the hello trace (cp -r: no hardlinks shared
+# with the original, so damaging it never touches saved files elsewhere).
+copy_trace() {
+  local dest="$work/copy.$1"
+  rm -rf "$dest"
+  cp -r "$work/orig" "$dest"
+  echo "$dest"
+}
+
+# Flips all bits of the byte at `offset` of `file`.
+flip_byte() {
+  local file="$1" offset="$2" byte
+  byte="$(od -An -tu1 -j "$offset" -N1 "$file" | tr -d ' ')"
+  printf "$(printf '\\x%02x' $((byte ^ 0xff)))" |
+    dd of="$file" bs=1 seek="$offset" conv=notrunc status=none
+}
+
+# Distinct offsets worth damaging in a file of `size` bytes.
+offsets_for() {
+  local size="$1"
+  printf '%s\n' 0 1 $((size / 4)) $((size / 2)) $((size / 2 + 1)) $((3 * size / 4)) \
+    $((size - 1)) | awk -v n="$size" '$1 >= 0 && $1 < n' | sort -nu
+}
+
+# Paths (relative to the trace) that a FILE argument stands for.
+targets_of() {
+  if [[ "$1" == saved ]]; then
+    (cd "$work/orig" && find files -type f | sort)
+  else
+    echo "$1"
+  fi
+}
+
+case_flip() {
+  local rel size off copy damaged=0
+  record_hello
+  while IFS= read -r rel; do
+    size="$(stat -c %s "$work/orig/$rel")"
+    for off in $(offsets_for "$size"); do
+      copy="$(copy_trace flip)"
+      flip_byte "$copy/$rel" "$off"
+      run_rrx replay -a "$copy"
+      check_user_error "replay with byte $off of $size flipped in $rel" || true
+      damaged=1
+    done
+  done < <(targets_of "$1")
+  ((damaged)) || { echo "SKIP: nothing to flip in $1 (empty)"; exit 77; }
+}
+
+case_truncate() {
+  local rel size len copy damaged=0
+  record_hello
+  while IFS= read -r rel; do
+    size="$(stat -c %s "$work/orig/$rel")"
+    ((size > 0)) || continue
+    for len in $((size / 2)) 0; do
+      copy="$(copy_trace trunc)"
+      truncate -s "$len" "$copy/$rel"
+      run_rrx replay -a "$copy"
+      check_user_error "replay with $rel truncated from $size to $len bytes" || true
+      damaged=1
+    done
+  done < <(targets_of "$1")
+  ((damaged)) || { echo "SKIP: nothing to truncate in $1 (empty)"; exit 77; }
+}
+
+case_missing() {
+  local rel copy
+  record_hello
+  while IFS= read -r rel; do
+    copy="$(copy_trace missing)"
+    rm -f "$copy/$rel"
+    run_rrx replay -a "$copy"
+    check_user_error "replay without $rel" || true
+  done < <(targets_of "$1")
+}
+
+case_newer_version() {
+  local copy
+  record_hello
+  copy="$(copy_trace newer)"
+  printf 'rrx-trace 99\n' >"$copy/version"
+  run_rrx replay -a "$copy"
+  check_user_error "replay of a trace with version 99" || true
+}
+
+case_missing_program() {
+  run_rrx record -o "$work/t1" "$work/no/such/program"
+  check_user_error "record of a nonexistent path" || true
+  run_rrx record -o "$work/t2" rrx-no-such-program-on-path
+  check_user_error "record of a name not on PATH" || true
+  run_rrx record -o "$work/t3" "$work"
+  check_user_error "record of a directory" || true
+}
+
+case_out_not_empty() {
+  mkdir -p "$work/full"
+  echo precious >"$work/full/keep"
+  run_rrx record -o "$work/full" "$hello"
+  check_user_error "record -o into a non-empty directory" || true
+  if [[ "$(cat "$work/full/keep" 2>/dev/null)" != precious ]]; then
+    failures=$((failures + 1))
+    echo "FAIL record -o into a non-empty directory clobbered its contents"
+  fi
+}
+
+case_empty_dir() {
+  mkdir -p "$work/empty"
+  run_rrx replay -a "$work/empty"
+  check_user_error "replay of an empty directory" || true
+}
+
+case_missing_dir() {
+  run_rrx replay -a "$work/does-not-exist"
+  check_user_error "replay of a nonexistent directory" || true
+}
+
+case_unsupported() {
+  run_rrx record -o "$work/unsupported" "$unsupported"
+  if check_user_error "record of a program calling shmget"; then
+    checks=$((checks + 1))
+    if ! grep -q shmget "$work/last.err"; then
+      failures=$((failures + 1))
+      echo "FAIL the error does not name shmget"
+    elif grep -q "shmget returned" "$work/last.out"; then
+      failures=$((failures + 1))
+      echo "FAIL the program ran past shmget (stdout: $(tr '\n' '|' <"$work/last.out"))"
+    else
+      echo "ok   the error names shmget and the program did not get past it"
+    fi
+  fi
+}
+
+case_permissions() {
+  local path mode want
+  local old_umask
+  old_umask="$(umask)"
+  umask 022  # rrx must set the modes itself, not rely on the umask
+  run_rrx record -o "$work/perm" "$hello"
+  umask "$old_umask"
+  if ((status != 0)); then
+    echo "FAIL: could not record $hello (exit $status):"
+    head -c 2000 "$work/last.err"
+    exit 1
+  fi
+  while IFS= read -r path; do
+    mode="$(stat -c %a "$path")"
+    if [[ -d "$path" ]]; then
+      want=700
+    elif [[ -f "$path" ]]; then
+      # Saved files may be hardlinks to the originals, keeping their mode.
+      if [[ "$path" == "$work/perm/files/"* ]] && (($(stat -c %h "$path") > 1)); then
+        continue
+      fi
+      want=600
+    else
+      continue
+    fi
+    checks=$((checks + 1))
+    if [[ "$mode" != "$want" ]]; then
+      failures=$((failures + 1))
+      echo "FAIL ${path#"$work/"} has mode $mode, want $want"
+    else
+      echo "ok   ${path#"$work/"} has mode $mode"
+    fi
+  done < <(find "$work/perm")
+}
+
+run_case() {
+  echo "== $1"
+  case "$1" in
+    missing_program) case_missing_program ;;
+    out_not_empty) case_out_not_empty ;;
+    flip.*) case_flip "${1#flip.}" ;;
+    truncate.*) case_truncate "${1#truncate.}" ;;
+    missing.*) case_missing "${1#missing.}" ;;
+    newer_version) case_newer_version ;;
+    empty_dir) case_empty_dir ;;
+    missing_dir) case_missing_dir ;;
+    unsupported) case_unsupported ;;
+    permissions) case_permissions ;;
+    *) echo "unknown case '$1'" >&2; exit 2 ;;
+  esac
+}
+
+# Prints the tally of the current case and exits with its verdict.
+finish() {
+  echo "$((checks - failures)) of $checks checks passed"
+  ((failures == 0)) && exit 0
+  exit 1
+}
+
+if [[ "$case_name" != all ]]; then
+  run_case "$case_name"
+  finish
+fi
+# all: each case in a subshell (a case may exit early, e.g. 77 = skipped).
+verdicts=()
+bad=0
+for c in missing_program out_not_empty newer_version empty_dir missing_dir \
+  unsupported permissions \
+  {flip,truncate,missing}.{version,header,events,complete,files.manifest,saved}; do
+  rc=0
+  (run_case "$c" && finish) || rc=$?
+  case "$rc" in
+    0) verdicts+=("pass $c") ;;
+    77) verdicts+=("skip $c") ;;
+    *) verdicts+=("FAIL $c"); bad=1 ;;
+  esac
+done
+printf '%s\n' "${verdicts[@]}"
+exit "$bad"
