@@ -109,6 +109,7 @@ copy_trace() {
 flip_byte() {
   local file="$1" offset="$2" byte
   byte="$(od -An -tu1 -j "$offset" -N1 "$file" | tr -d ' ')"
+  # shellcheck disable=SC2059  # the format is the escaped byte
   printf "$(printf '\\x%02x' $((byte ^ 0xff)))" |
     dd of="$file" bs=1 seek="$offset" conv=notrunc status=none
 }

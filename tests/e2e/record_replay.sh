@@ -95,7 +95,8 @@ for ((i = 1; i <= replays; i++)); do
     if ((status == 124)); then
       echo "--- replay $i timed out after ${step_timeout}s" >&2
     else
-      echo "--- replay $i exited $status; its stderr is compared below" >&2
+      echo "--- replay $i exited $status; the end of its stderr:" >&2
+      tail -c 1000 "$work/replay$i.err" | tail -n 5 >&2
     fi
     ok=0
   fi
