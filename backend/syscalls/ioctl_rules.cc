@@ -1,0 +1,164 @@
+// ioctl: the one list of requests rrx knows. A request not listed (or listed
+// as refused) stops recording, because we could not tell which memory the
+// driver wrote. The output of every known request is a fixed-size struct at
+// args[2].
+#include <net/if.h>
+#include <sys/ioctl.h>
+
+#include <asm/termbits.h>  // the kernel's struct termios, not glibc's
+#include <linux/fs.h>
+#include <linux/random.h>
+#include <linux/sockios.h>
+
+#include <cstdio>
+#include <iterator>
+
+#include "syscalls/rules.h"
+
+namespace rrx::rules {
+namespace {
+
+static_assert(sizeof(struct termios) == 36);
+static_assert(sizeof(struct termios2) == 44);
+static_assert(sizeof(struct winsize) == 8);
+
+struct IoctlRule {
+  uint32_t request;
+  const char* name;
+  uint32_t out_size;  // bytes the kernel writes at args[2]; 0 for none
+  bool supported;
+};
+
+#define IOCTL(request, out_size) {request, #request, out_size, true}
+// Known by name only, for a clearer error.
+#define REFUSED(request) {request, #request, 0, false}
+
+constexpr IoctlRule kIoctls[] = {
+    // Terminals (tcgetattr/isatty, job control, window size, ptys).
+    IOCTL(TCGETS, sizeof(struct termios)),
+    IOCTL(TCSETS, 0),
+    IOCTL(TCSETSW, 0),
+    IOCTL(TCSETSF, 0),
+    IOCTL(TCGETS2, sizeof(struct termios2)),
+    IOCTL(TCSETS2, 0),
+    IOCTL(TCSETSW2, 0),
+    IOCTL(TCSETSF2, 0),
+    IOCTL(TCGETA, sizeof(struct termio)),
+    IOCTL(TCSETA, 0),
+    IOCTL(TCSETAW, 0),
+    IOCTL(TCSETAF, 0),
+    IOCTL(TCSBRK, 0),
+    IOCTL(TCSBRKP, 0),
+    IOCTL(TCXONC, 0),
+    IOCTL(TCFLSH, 0),
+    IOCTL(TIOCSBRK, 0),
+    IOCTL(TIOCCBRK, 0),
+    IOCTL(TIOCEXCL, 0),
+    IOCTL(TIOCNXCL, 0),
+    IOCTL(TIOCGEXCL, sizeof(int)),
+    IOCTL(TIOCSCTTY, 0),
+    IOCTL(TIOCNOTTY, 0),
+    IOCTL(TIOCGPGRP, sizeof(pid_t)),
+    IOCTL(TIOCSPGRP, 0),
+    IOCTL(TIOCGSID, sizeof(pid_t)),
+    IOCTL(TIOCOUTQ, sizeof(int)),
+    IOCTL(TIOCGWINSZ, sizeof(struct winsize)),
+    IOCTL(TIOCSWINSZ, 0),
+    IOCTL(TIOCMGET, sizeof(int)),
+    IOCTL(TIOCMSET, 0),
+    IOCTL(TIOCMBIS, 0),
+    IOCTL(TIOCMBIC, 0),
+    IOCTL(TIOCGETD, sizeof(int)),
+    IOCTL(TIOCSETD, 0),
+    IOCTL(TIOCGPTN, sizeof(unsigned)),
+    IOCTL(TIOCSPTLCK, 0),
+    IOCTL(TIOCGPTLCK, sizeof(int)),
+    IOCTL(TIOCGPKT, sizeof(int)),
+    IOCTL(TIOCPKT, 0),
+    IOCTL(TIOCGDEV, sizeof(unsigned)),
+    IOCTL(TIOCGPTPEER, 0),
+    REFUSED(TIOCSTI),    // injects input into the terminal
+    REFUSED(TIOCLINUX),  // console multiplexer; sub-commands vary
+    // Generic file descriptors.
+    IOCTL(FIONREAD, sizeof(int)),  // also TIOCINQ
+    IOCTL(FIONBIO, 0),
+    IOCTL(FIOASYNC, 0),
+    IOCTL(FIOCLEX, 0),
+    IOCTL(FIONCLEX, 0),
+    IOCTL(FIOQSIZE, sizeof(loff_t)),
+    IOCTL(FIOSETOWN, 0),
+    IOCTL(FIOGETOWN, sizeof(int)),
+    // Sockets.
+    IOCTL(SIOCATMARK, sizeof(int)),
+    IOCTL(SIOCSPGRP, 0),
+    IOCTL(SIOCGPGRP, sizeof(int)),
+    IOCTL(SIOCGIFNAME, sizeof(struct ifreq)),
+    IOCTL(SIOCGIFINDEX, sizeof(struct ifreq)),
+    IOCTL(SIOCGIFFLAGS, sizeof(struct ifreq)),
+    IOCTL(SIOCGIFADDR, sizeof(struct ifreq)),
+    IOCTL(SIOCGIFMTU, sizeof(struct ifreq)),
+    IOCTL(SIOCGIFHWADDR, sizeof(struct ifreq)),
+    REFUSED(SIOCGIFCONF),  // output size comes from inside struct ifconf
+    // File systems and block devices.
+    IOCTL(FS_IOC_GETFLAGS, sizeof(int)),  // an int, despite the encoding
+    IOCTL(FS_IOC_SETFLAGS, 0),
+    IOCTL(FS_IOC_GETVERSION, sizeof(int)),
+    IOCTL(FS_IOC_FSGETXATTR, sizeof(struct fsxattr)),
+    IOCTL(FICLONE, 0),
+    IOCTL(FICLONERANGE, 0),
+    REFUSED(FIDEDUPERANGE),  // variable-length result array
+    IOCTL(BLKGETSIZE, sizeof(unsigned long)),
+    IOCTL(BLKGETSIZE64, sizeof(uint64_t)),
+    IOCTL(BLKSSZGET, sizeof(int)),
+    IOCTL(BLKPBSZGET, sizeof(unsigned)),
+    // Random device.
+    IOCTL(RNDGETENTCNT, sizeof(int)),
+};
+
+#undef IOCTL
+#undef REFUSED
+
+constexpr bool requests_unique() {
+  for (size_t i = 0; i < std::size(kIoctls); ++i)
+    for (size_t j = i + 1; j < std::size(kIoctls); ++j)
+      if (kIoctls[i].request == kIoctls[j].request) return false;
+  return true;
+}
+static_assert(requests_unique(), "an ioctl request is listed twice");
+
+const IoctlRule* find_ioctl(uint32_t request) {
+  for (const IoctlRule& rule : kIoctls)
+    if (rule.request == request) return &rule;
+  return nullptr;
+}
+
+// The kernel takes the request as a 32-bit unsigned int.
+uint32_t request_of(const SyscallCall& call) { return uint32_t(call.args[1]); }
+
+std::string describe(uint32_t request, const IoctlRule* rule, int fd) {
+  char buf[96];
+  if (rule != nullptr)
+    std::snprintf(buf, sizeof buf, "ioctl %s (0x%x) on fd %d", rule->name,
+                  request, fd);
+  else
+    std::snprintf(buf, sizeof buf, "ioctl 0x%x on fd %d", request, fd);
+  return buf;
+}
+
+}  // namespace
+
+EntryVerdict entry_ioctl(SyscallCall& call, TraceeMemory&) {
+  const uint32_t request = request_of(call);
+  const IoctlRule* rule = find_ioctl(request);
+  if (rule != nullptr && rule->supported) return {};
+  return {EntryVerdict::kUnsupported, 0,
+          describe(request, rule, int(call.args[0]))};
+}
+
+void out_ioctl(const SyscallCall& call, TraceeMemory&, Regions& out) {
+  const IoctlRule* rule = find_ioctl(request_of(call));
+  if (rule != nullptr && rule->supported && succeeded(call.result))
+    emit(out, call.args[2], rule->out_size);
+}
+
+}  // namespace rrx::rules

@@ -1,0 +1,599 @@
+// The x86-64 syscall table (see syscall_table.h).
+//
+// Record policies:
+//  - kRecord: everything we can run and capture faithfully. Its outputs rule
+//    lists the memory the kernel wrote (rules.h, *_rules.cc).
+//  - kDenyENOSYS: syscalls programs and libraries probe and fall back from,
+//    whose effects we cannot capture, plus obsolete or unimplemented ones
+//    (the kernel itself says ENOSYS):
+//      * the kernel writes tracee memory asynchronously: rseq (glibc
+//        registers it at startup), io_uring_*, the io_* AIO family,
+//        userfaultfd, futex_waitv and the futex2 calls, map_shadow_stack;
+//      * they cross process boundaries or observe the system: perf_event_open,
+//        bpf, fanotify_*, process_vm_readv/writev, pidfd_getfd,
+//        process_madvise, process_mrelease, the keyring calls, lsm_*;
+//      * they change syscall semantics under us: seccomp (and prctl
+//        PR_SET_SECCOMP, denied with EINVAL), landlock_*, mseal;
+//      * exotic or administrative: kexec_*, module loading, quotactl*, the
+//        new mount API (open_tree, fsopen, ...), memfd_secret, cachestat,
+//        statmount/listmount, set/get_thread_area (32-bit TLS);
+//      * memory protection keys: pkey_alloc/pkey_free (V8 and others use
+//        them only when available), so no key can reach pkey_mprotect.
+//  - kUnsupported: syscalls that would make replay silently wrong and that
+//    programs do not expect to fail: SysV shared memory (shmget, shmat,
+//    shmctl, shmdt: memory shared with processes we do not record),
+//    modify_ldt, iopl/ioperm (change what instructions do), ptrace,
+//    remap_file_pages, pkey_mprotect. Some kRecord syscalls refuse single
+//    sub-operations from their at_entry rule instead: unknown ioctl
+//    requests, semctl GETALL.
+//
+// Replay actions: kExecute for what shapes the address space or signal
+// state the replayed process really needs (brk, munmap, mprotect, madvise,
+// arch_prctl, set_tid_address, set_robust_list, rt_sigaction,
+// rt_sigprocmask, sigaltstack); the dedicated actions for mmap, mremap,
+// exec, fork-likes, exits and rt_sigreturn; kEmulate for everything else.
+#include <mqueue.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/time.h>
+#include <sys/timex.h>
+#include <sys/times.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include <unordered_map>
+
+#include "syscalls/rules.h"
+
+// Syscalls newer than this glibc's headers (kernel 6.1).
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+#ifndef SYS_map_shadow_stack
+#define SYS_map_shadow_stack 453
+#endif
+#ifndef SYS_futex_wake
+#define SYS_futex_wake 454
+#endif
+#ifndef SYS_futex_wait
+#define SYS_futex_wait 455
+#endif
+#ifndef SYS_futex_requeue
+#define SYS_futex_requeue 456
+#endif
+#ifndef SYS_statmount
+#define SYS_statmount 457
+#endif
+#ifndef SYS_listmount
+#define SYS_listmount 458
+#endif
+#ifndef SYS_lsm_get_self_attr
+#define SYS_lsm_get_self_attr 459
+#endif
+#ifndef SYS_lsm_set_self_attr
+#define SYS_lsm_set_self_attr 460
+#endif
+#ifndef SYS_lsm_list_modules
+#define SYS_lsm_list_modules 461
+#endif
+#ifndef SYS_mseal
+#define SYS_mseal 462
+#endif
+
+namespace rrx {
+namespace {
+
+using namespace rules;
+
+// x86-64 kernel ABI sizes of the structs the rules below store.
+constexpr uint64_t kStat = sizeof(struct stat);
+constexpr uint64_t kStatx = sizeof(struct statx);
+constexpr uint64_t kStatfs = sizeof(struct statfs);
+constexpr uint64_t kTimespec = sizeof(struct timespec);
+constexpr uint64_t kRusage = sizeof(struct rusage);
+constexpr uint64_t kSysinfo = sizeof(struct sysinfo);
+constexpr uint64_t kUtsname = sizeof(struct utsname);
+constexpr uint64_t kRlimit = sizeof(struct rlimit);
+constexpr uint64_t kTms = sizeof(struct tms);
+constexpr uint64_t kEpollEvent = sizeof(struct epoll_event);
+constexpr uint64_t kItimerval = sizeof(struct itimerval);
+constexpr uint64_t kItimerspec = sizeof(struct itimerspec);
+constexpr uint64_t kTimex = sizeof(struct timex);
+constexpr uint64_t kStackT = sizeof(stack_t);
+constexpr uint64_t kMqAttr = sizeof(struct mq_attr);
+// struct sigaction as the kernel sees it: handler, flags, restorer, and a
+// 64-bit mask (glibc's struct has a 1024-bit mask, so no sizeof here).
+constexpr uint64_t kKernelSigaction = 32;
+static_assert(kStat == 144 && kStatx == 256 && kStatfs == 120);
+static_assert(kTimespec == 16 && sizeof(struct timeval) == 16);
+static_assert(sizeof(struct timezone) == 8);
+static_assert(kRusage == 144 && kSysinfo == 112 && kUtsname == 6 * 65);
+static_assert(kRlimit == 16 && kTms == 32 && sizeof(struct pollfd) == 8);
+static_assert(kEpollEvent == 12 && sizeof(siginfo_t) == 128);
+static_assert(kItimerval == 32 && kItimerspec == 32 && kTimex == 208);
+static_assert(kStackT == 24 && kMqAttr == 64);
+static_assert(sizeof(struct sched_param) == 4);
+
+using EntryFn = decltype(SyscallDesc::at_entry);
+using OutputsFn = decltype(SyscallDesc::outputs);
+
+// Recorded; replay emulates it.
+constexpr SyscallDesc record(int nr, const char* name, OutputsFn outputs = nullptr,
+                             EntryFn at_entry = nullptr) {
+  return {nr,           name,     RecordPolicy::kRecord, ReplayAction::kEmulate,
+          FdWriteData::kNone, at_entry, outputs};
+}
+
+// Recorded; replay runs it again.
+constexpr SyscallDesc execute(int nr, const char* name, OutputsFn outputs = nullptr) {
+  return {nr,           name,    RecordPolicy::kRecord, ReplayAction::kExecute,
+          FdWriteData::kNone, nullptr, outputs};
+}
+
+// Recorded; replay has a dedicated way to reproduce it.
+constexpr SyscallDesc special(int nr, const char* name, ReplayAction action,
+                              OutputsFn outputs = nullptr) {
+  return {nr, name, RecordPolicy::kRecord, action, FdWriteData::kNone, nullptr,
+          outputs};
+}
+
+// A recorded write whose data replay can re-emit.
+constexpr SyscallDesc write_like(int nr, const char* name, FdWriteData data) {
+  return {nr,   name,    RecordPolicy::kRecord, ReplayAction::kEmulate,
+          data, nullptr, nullptr};
+}
+
+constexpr SyscallDesc deny(int nr, const char* name) {
+  return {nr,                 name,    RecordPolicy::kDenyENOSYS, ReplayAction::kEmulate,
+          FdWriteData::kNone, nullptr, nullptr};
+}
+
+constexpr SyscallDesc unsupported(int nr, const char* name) {
+  return {nr,                 name,    RecordPolicy::kUnsupported, ReplayAction::kEmulate,
+          FdWriteData::kNone, nullptr, nullptr};
+}
+
+#define NR(name) SYS_##name, #name
+
+constexpr SyscallDesc kTable[] = {
+    record(NR(read), out_result_array<1>),
+    write_like(NR(write), FdWriteData::kBuffer),
+    record(NR(open)),
+    record(NR(close)),
+    record(NR(stat), out_fixed<1, kStat>),
+    record(NR(fstat), out_fixed<1, kStat>),
+    record(NR(lstat), out_fixed<1, kStat>),
+    record(NR(poll), out_poll),
+    record(NR(lseek)),
+    special(NR(mmap), ReplayAction::kMmap),
+    execute(NR(mprotect)),
+    execute(NR(munmap)),
+    execute(NR(brk)),
+    execute(NR(rt_sigaction), out_fixed<2, kKernelSigaction>),
+    execute(NR(rt_sigprocmask), out_rt_sigprocmask),
+    special(NR(rt_sigreturn), ReplayAction::kSigreturn),
+    record(NR(ioctl), out_ioctl, entry_ioctl),
+    record(NR(pread64), out_result_array<1>),
+    write_like(NR(pwrite64), FdWriteData::kBuffer),
+    record(NR(readv), out_iovec_result<1>),
+    write_like(NR(writev), FdWriteData::kIovec),
+    record(NR(access)),
+    record(NR(pipe), out_fixed<0, 2 * sizeof(int)>),
+    record(NR(select), out_select),
+    record(NR(sched_yield)),
+    special(NR(mremap), ReplayAction::kMremap),
+    record(NR(msync)),
+    record(NR(mincore), out_mincore),
+    execute(NR(madvise)),
+    unsupported(NR(shmget)),
+    unsupported(NR(shmat)),
+    unsupported(NR(shmctl)),
+    record(NR(dup)),
+    record(NR(dup2)),
+    record(NR(pause)),
+    record(NR(nanosleep), out_nanosleep),
+    record(NR(getitimer), out_fixed<1, kItimerval>),
+    record(NR(alarm)),
+    record(NR(setitimer), out_fixed<2, kItimerval>),
+    record(NR(getpid)),
+    record(NR(sendfile), out_fixed<2, sizeof(loff_t)>),
+    record(NR(socket)),
+    record(NR(connect)),
+    record(NR(accept), out_sockaddr, entry_sockaddr),
+    record(NR(sendto)),
+    record(NR(recvfrom), out_recvfrom, entry_recvfrom),
+    record(NR(sendmsg)),
+    record(NR(recvmsg), out_recvmsg, entry_recvmsg),
+    record(NR(shutdown)),
+    record(NR(bind)),
+    record(NR(listen)),
+    record(NR(getsockname), out_sockaddr, entry_sockaddr),
+    record(NR(getpeername), out_sockaddr, entry_sockaddr),
+    record(NR(socketpair), out_fixed<3, 2 * sizeof(int)>),
+    record(NR(setsockopt)),
+    record(NR(getsockopt), out_getsockopt, entry_getsockopt),
+    special(NR(clone), ReplayAction::kFork, out_clone),
+    special(NR(fork), ReplayAction::kFork),
+    special(NR(vfork), ReplayAction::kFork),
+    special(NR(execve), ReplayAction::kExecve),
+    special(NR(exit), ReplayAction::kExit),
+    record(NR(wait4), out_wait4),
+    record(NR(kill)),
+    record(NR(uname), out_fixed<0, kUtsname>),
+    record(NR(semget)),
+    record(NR(semop)),
+    record(NR(semctl), out_semctl, entry_semctl),
+    unsupported(NR(shmdt)),
+    record(NR(msgget)),
+    record(NR(msgsnd)),
+    record(NR(msgrcv), out_msgrcv),
+    record(NR(msgctl), out_msgctl),
+    record(NR(fcntl), out_fcntl),
+    record(NR(flock)),
+    record(NR(fsync)),
+    record(NR(fdatasync)),
+    record(NR(truncate)),
+    record(NR(ftruncate)),
+    record(NR(getdents), out_result_array<1>),
+    record(NR(getcwd), out_result_array<0>),
+    record(NR(chdir)),
+    record(NR(fchdir)),
+    record(NR(rename)),
+    record(NR(mkdir)),
+    record(NR(rmdir)),
+    record(NR(creat)),
+    record(NR(link)),
+    record(NR(unlink)),
+    record(NR(symlink)),
+    record(NR(readlink), out_result_array<1>),
+    record(NR(chmod)),
+    record(NR(fchmod)),
+    record(NR(chown)),
+    record(NR(fchown)),
+    record(NR(lchown)),
+    record(NR(umask)),
+    record(NR(gettimeofday), out_gettimeofday),
+    record(NR(getrlimit), out_fixed<1, kRlimit>),
+    record(NR(getrusage), out_fixed<1, kRusage>),
+    record(NR(sysinfo), out_fixed<0, kSysinfo>),
+    record(NR(times), out_fixed<0, kTms>),
+    unsupported(NR(ptrace)),
+    record(NR(getuid)),
+    record(NR(syslog), out_syslog),
+    record(NR(getgid)),
+    record(NR(setuid)),
+    record(NR(setgid)),
+    record(NR(geteuid)),
+    record(NR(getegid)),
+    record(NR(setpgid)),
+    record(NR(getppid)),
+    record(NR(getpgrp)),
+    record(NR(setsid)),
+    record(NR(setreuid)),
+    record(NR(setregid)),
+    record(NR(getgroups), out_getgroups),
+    record(NR(setgroups)),
+    record(NR(setresuid)),
+    record(NR(getresuid), out_getresid),
+    record(NR(setresgid)),
+    record(NR(getresgid), out_getresid),
+    record(NR(getpgid)),
+    record(NR(setfsuid)),
+    record(NR(setfsgid)),
+    record(NR(getsid)),
+    record(NR(capget), out_capget),
+    record(NR(capset)),
+    record(NR(rt_sigpending), out_rt_sigpending),
+    record(NR(rt_sigtimedwait), out_rt_sigtimedwait),
+    record(NR(rt_sigqueueinfo)),
+    record(NR(rt_sigsuspend)),
+    execute(NR(sigaltstack), out_fixed<1, kStackT>),
+    record(NR(utime)),
+    record(NR(mknod)),
+    deny(NR(uselib)),
+    record(NR(personality)),
+    deny(NR(ustat)),
+    record(NR(statfs), out_fixed<1, kStatfs>),
+    record(NR(fstatfs), out_fixed<1, kStatfs>),
+    deny(NR(sysfs)),
+    record(NR(getpriority)),
+    record(NR(setpriority)),
+    record(NR(sched_setparam)),
+    record(NR(sched_getparam), out_fixed<1, sizeof(struct sched_param)>),
+    record(NR(sched_setscheduler)),
+    record(NR(sched_getscheduler)),
+    record(NR(sched_get_priority_max)),
+    record(NR(sched_get_priority_min)),
+    record(NR(sched_rr_get_interval), out_fixed<1, kTimespec>),
+    record(NR(mlock)),
+    record(NR(munlock)),
+    record(NR(mlockall)),
+    record(NR(munlockall)),
+    record(NR(vhangup)),
+    unsupported(NR(modify_ldt)),
+    record(NR(pivot_root)),
+    deny(NR(_sysctl)),
+    record(NR(prctl), out_prctl, entry_prctl),
+    execute(NR(arch_prctl), out_arch_prctl),
+    record(NR(adjtimex), out_fixed<0, kTimex>),
+    record(NR(setrlimit)),
+    record(NR(chroot)),
+    record(NR(sync)),
+    record(NR(acct)),
+    record(NR(settimeofday)),
+    record(NR(mount)),
+    record(NR(umount2)),
+    record(NR(swapon)),
+    record(NR(swapoff)),
+    record(NR(reboot)),
+    record(NR(sethostname)),
+    record(NR(setdomainname)),
+    unsupported(NR(iopl)),
+    unsupported(NR(ioperm)),
+    deny(NR(create_module)),
+    deny(NR(init_module)),
+    deny(NR(delete_module)),
+    deny(NR(get_kernel_syms)),
+    deny(NR(query_module)),
+    deny(NR(quotactl)),
+    deny(NR(nfsservctl)),
+    deny(NR(getpmsg)),
+    deny(NR(putpmsg)),
+    deny(NR(afs_syscall)),
+    deny(NR(tuxcall)),
+    deny(NR(security)),
+    record(NR(gettid)),
+    record(NR(readahead)),
+    record(NR(setxattr)),
+    record(NR(lsetxattr)),
+    record(NR(fsetxattr)),
+    record(NR(getxattr), out_getxattr),
+    record(NR(lgetxattr), out_getxattr),
+    record(NR(fgetxattr), out_getxattr),
+    record(NR(listxattr), out_listxattr),
+    record(NR(llistxattr), out_listxattr),
+    record(NR(flistxattr), out_listxattr),
+    record(NR(removexattr)),
+    record(NR(lremovexattr)),
+    record(NR(fremovexattr)),
+    record(NR(tkill)),
+    record(NR(time), out_fixed<0, sizeof(time_t)>),
+    record(NR(futex), out_futex),
+    record(NR(sched_setaffinity)),
+    record(NR(sched_getaffinity), out_result_array<2>),
+    deny(NR(set_thread_area)),
+    deny(NR(io_setup)),
+    deny(NR(io_destroy)),
+    deny(NR(io_getevents)),
+    deny(NR(io_submit)),
+    deny(NR(io_cancel)),
+    deny(NR(get_thread_area)),
+    deny(NR(lookup_dcookie)),
+    record(NR(epoll_create)),
+    deny(NR(epoll_ctl_old)),
+    deny(NR(epoll_wait_old)),
+    unsupported(NR(remap_file_pages)),
+    record(NR(getdents64), out_result_array<1>),
+    execute(NR(set_tid_address)),
+    // The recorder sees this when the kernel resumes an interrupted
+    // nanosleep/poll/futex wait; its result is recorded like any other.
+    record(NR(restart_syscall)),
+    record(NR(semtimedop)),
+    record(NR(fadvise64)),
+    record(NR(timer_create), out_fixed<2, sizeof(int)>),  // kernel timer_t
+    record(NR(timer_settime), out_fixed<3, kItimerspec>),
+    record(NR(timer_gettime), out_fixed<1, kItimerspec>),
+    record(NR(timer_getoverrun)),
+    record(NR(timer_delete)),
+    record(NR(clock_settime)),
+    record(NR(clock_gettime), out_fixed<1, kTimespec>),
+    record(NR(clock_getres), out_fixed<1, kTimespec>),
+    record(NR(clock_nanosleep), out_clock_nanosleep),
+    special(NR(exit_group), ReplayAction::kExit),
+    record(NR(epoll_wait), out_result_array<1, kEpollEvent>),
+    record(NR(epoll_ctl)),
+    record(NR(tgkill)),
+    record(NR(utimes)),
+    deny(NR(vserver)),
+    record(NR(mbind)),
+    record(NR(set_mempolicy)),
+    record(NR(get_mempolicy), out_get_mempolicy),
+    record(NR(mq_open)),
+    record(NR(mq_unlink)),
+    record(NR(mq_timedsend)),
+    record(NR(mq_timedreceive), out_mq_timedreceive),
+    record(NR(mq_notify)),
+    record(NR(mq_getsetattr), out_fixed<2, kMqAttr>),
+    deny(NR(kexec_load)),
+    record(NR(waitid), out_waitid),
+    deny(NR(add_key)),
+    deny(NR(request_key)),
+    deny(NR(keyctl)),
+    record(NR(ioprio_set)),
+    record(NR(ioprio_get)),
+    record(NR(inotify_init)),
+    record(NR(inotify_add_watch)),
+    record(NR(inotify_rm_watch)),
+    record(NR(migrate_pages)),
+    record(NR(openat)),
+    record(NR(mkdirat)),
+    record(NR(mknodat)),
+    record(NR(fchownat)),
+    record(NR(futimesat)),
+    record(NR(newfstatat), out_fixed<2, kStat>),
+    record(NR(unlinkat)),
+    record(NR(renameat)),
+    record(NR(linkat)),
+    record(NR(symlinkat)),
+    record(NR(readlinkat), out_result_array<2>),
+    record(NR(fchmodat)),
+    record(NR(faccessat)),
+    record(NR(pselect6), out_pselect6),
+    record(NR(ppoll), out_ppoll),
+    record(NR(unshare)),
+    execute(NR(set_robust_list)),
+    record(NR(get_robust_list), out_get_robust_list),
+    record(NR(splice), out_in_out_offsets),
+    record(NR(tee)),
+    record(NR(sync_file_range)),
+    // vmsplice fills the iovecs only when args[0] is a pipe's read end;
+    // recording them in both directions is harmless (see rules.h).
+    record(NR(vmsplice), out_iovec_result<1>),
+    record(NR(move_pages), out_move_pages),
+    record(NR(utimensat)),
+    record(NR(epoll_pwait), out_result_array<1, kEpollEvent>),
+    record(NR(signalfd)),
+    record(NR(timerfd_create)),
+    record(NR(eventfd)),
+    record(NR(fallocate)),
+    record(NR(timerfd_settime), out_fixed<3, kItimerspec>),
+    record(NR(timerfd_gettime), out_fixed<1, kItimerspec>),
+    record(NR(accept4), out_sockaddr, entry_sockaddr),
+    record(NR(signalfd4)),
+    record(NR(eventfd2)),
+    record(NR(epoll_create1)),
+    record(NR(dup3)),
+    record(NR(pipe2), out_fixed<0, 2 * sizeof(int)>),
+    record(NR(inotify_init1)),
+    record(NR(preadv), out_iovec_result<1>),
+    write_like(NR(pwritev), FdWriteData::kIovec),
+    record(NR(rt_tgsigqueueinfo)),
+    deny(NR(perf_event_open)),
+    record(NR(recvmmsg), out_recvmmsg, entry_recvmmsg),
+    deny(NR(fanotify_init)),
+    deny(NR(fanotify_mark)),
+    record(NR(prlimit64), out_fixed<3, kRlimit>),
+    record(NR(name_to_handle_at), out_name_to_handle_at),
+    record(NR(open_by_handle_at)),
+    record(NR(clock_adjtime), out_fixed<1, kTimex>),
+    record(NR(syncfs)),
+    record(NR(sendmmsg), out_sendmmsg),
+    record(NR(setns)),
+    record(NR(getcpu), out_getcpu),
+    deny(NR(process_vm_readv)),
+    deny(NR(process_vm_writev)),
+    record(NR(kcmp)),
+    deny(NR(finit_module)),
+    record(NR(sched_setattr)),
+    record(NR(sched_getattr), out_sched_getattr),
+    record(NR(renameat2)),
+    deny(NR(seccomp)),
+    record(NR(getrandom), out_result_array<0>),
+    record(NR(memfd_create)),
+    deny(NR(kexec_file_load)),
+    deny(NR(bpf)),
+    special(NR(execveat), ReplayAction::kExecve),
+    deny(NR(userfaultfd)),
+    record(NR(membarrier)),
+    record(NR(mlock2)),
+    record(NR(copy_file_range), out_in_out_offsets),
+    record(NR(preadv2), out_iovec_result<1>),
+    write_like(NR(pwritev2), FdWriteData::kIovec),
+    unsupported(NR(pkey_mprotect)),
+    deny(NR(pkey_alloc)),
+    deny(NR(pkey_free)),
+    record(NR(statx), out_fixed<4, kStatx>),
+    deny(NR(io_pgetevents)),
+    deny(NR(rseq)),
+    record(NR(pidfd_send_signal)),
+    deny(NR(io_uring_setup)),
+    deny(NR(io_uring_enter)),
+    deny(NR(io_uring_register)),
+    deny(NR(open_tree)),
+    deny(NR(move_mount)),
+    deny(NR(fsopen)),
+    deny(NR(fsconfig)),
+    deny(NR(fsmount)),
+    deny(NR(fspick)),
+    record(NR(pidfd_open)),
+    special(NR(clone3), ReplayAction::kFork, out_clone3),
+    record(NR(close_range)),
+    record(NR(openat2)),
+    deny(NR(pidfd_getfd)),
+    record(NR(faccessat2)),
+    deny(NR(process_madvise)),
+    record(NR(epoll_pwait2), out_result_array<1, kEpollEvent>),
+    deny(NR(mount_setattr)),
+    deny(NR(quotactl_fd)),
+    deny(NR(landlock_create_ruleset)),
+    deny(NR(landlock_add_rule)),
+    deny(NR(landlock_restrict_self)),
+    deny(NR(memfd_secret)),
+    deny(NR(process_mrelease)),
+    deny(NR(futex_waitv)),
+    record(NR(set_mempolicy_home_node)),
+    deny(NR(cachestat)),
+    record(NR(fchmodat2)),
+    deny(NR(map_shadow_stack)),
+    deny(NR(futex_wake)),
+    deny(NR(futex_wait)),
+    deny(NR(futex_requeue)),
+    deny(NR(statmount)),
+    deny(NR(listmount)),
+    deny(NR(lsm_get_self_attr)),
+    deny(NR(lsm_set_self_attr)),
+    deny(NR(lsm_list_modules)),
+    deny(NR(mseal)),
+};
+
+#undef NR
+
+constexpr bool sorted_by_number() {
+  for (size_t i = 1; i < std::size(kTable); ++i)
+    if (kTable[i - 1].number >= kTable[i].number) return false;
+  return true;
+}
+static_assert(sorted_by_number(), "kTable must be in strictly increasing order");
+
+constexpr int kMaxNumber = kTable[std::size(kTable) - 1].number;
+
+struct Index {
+  std::vector<const SyscallDesc*> by_number;  // kMaxNumber + 1 slots
+  std::unordered_map<std::string_view, const SyscallDesc*> by_name;
+  std::vector<const SyscallDesc*> all;
+
+  Index() : by_number(kMaxNumber + 1, nullptr) {
+    for (const SyscallDesc& desc : kTable) {
+      by_number[desc.number] = &desc;
+      by_name.emplace(desc.name, &desc);
+      all.push_back(&desc);
+    }
+  }
+};
+
+const Index& index() {
+  static const Index instance;
+  return instance;
+}
+
+}  // namespace
+
+const SyscallDesc* syscall_lookup(int number) {
+  if (number < 0 || number > kMaxNumber) return nullptr;
+  return index().by_number[number];
+}
+
+const SyscallDesc* syscall_lookup(std::string_view name) {
+  const auto& by_name = index().by_name;
+  auto it = by_name.find(name);
+  return it == by_name.end() ? nullptr : it->second;
+}
+
+std::string syscall_name(int number) {
+  const SyscallDesc* desc = syscall_lookup(number);
+  return desc ? desc->name : "syscall " + std::to_string(number);
+}
+
+const std::vector<const SyscallDesc*>& syscall_all() { return index().all; }
+
+}  // namespace rrx
