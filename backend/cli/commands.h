@@ -1,0 +1,20 @@
+// The rrx subcommands. Each takes the arguments after its name and returns
+// the process exit status; user errors print one "rrx: ..." line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rrx {
+
+int record_command(const std::vector<std::string>& args);
+int replay_command(const std::vector<std::string>& args);
+
+// Prints "rrx: <message>" on stderr; returns the exit status for errors.
+int usage_error(const std::string& message);
+
+// Runs the tracer and its tracees on one CPU: a ptrace stop costs ~5 us
+// pinned against ~100 us across CPUs.
+void pin_to_current_cpu();
+
+}  // namespace rrx

@@ -1,0 +1,32 @@
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: rrx record [-o DIR] PROGRAM [ARGS...]   record PROGRAM and what it starts\n"
+    "       rrx replay -a [TRACE]                   replay without a debugger\n"
+    "TRACE defaults to the latest recording ($RRX_TRACE_DIR, $XDG_DATA_HOME/rrx\n"
+    "or ~/.local/share/rrx, link latest-trace).\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "record") return rrx::record_command(args);
+  if (command == "replay") return rrx::replay_command(args);
+  if (command == "help" || command == "--help" || command == "-h") {
+    fputs(kUsage, stdout);
+    return 0;
+  }
+  return rrx::usage_error("unknown command '" + command + "' (try 'rrx help')");
+}

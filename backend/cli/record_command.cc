@@ -1,0 +1,48 @@
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "cli/commands.h"
+#include "record/record_session.h"
+#include "trace/trace_dir.h"
+
+namespace rrx {
+
+int record_command(const std::vector<std::string>& args) {
+  RecordOptions options;
+  size_t i = 0;
+  for (; i < args.size() && !args[i].empty() && args[i][0] == '-'; ++i) {
+    if (args[i] == "--") {
+      ++i;
+      break;
+    }
+    if (args[i] == "-o" && i + 1 < args.size()) {
+      options.trace_dir = args[++i];
+    } else {
+      return usage_error("record: unknown option '" + args[i] + "'");
+    }
+  }
+  if (i == args.size()) return usage_error("record: no program given");
+  options.argv.assign(args.begin() + i, args.end());
+
+  std::string root, error;
+  if (options.trace_dir.empty()) {
+    root = default_trace_root();
+    options.trace_dir = next_trace_dir(root, options.argv[0], &error);
+    if (options.trace_dir.empty()) return usage_error(error);
+  }
+  // Ctrl-C reaches the program too; let it decide, and finish the trace.
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+  pin_to_current_cpu();
+
+  RecordResult result = record(options);
+  if (!result.ok) return usage_error(result.error);
+  if (!root.empty() && !update_latest_trace(root, options.trace_dir, &error)) {
+    fprintf(stderr, "rrx: warning: %s\n", error.c_str());
+  }
+  int status = result.wait_status;
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+}  // namespace rrx

@@ -1,0 +1,79 @@
+#include "core/remote_syscall.h"
+
+#include <sys/wait.h>
+
+#include "core/stop.h"
+
+namespace rrx {
+
+namespace {
+
+constexpr uint64_t kRedZone = 128;
+constexpr uint64_t kScratchSize = 8192;
+
+// Resumes `task` until the next syscall stop of the given kind; stray
+// signals that arrive meanwhile are dropped (they are re-created by the
+// recording or replay logic, never by the injected call).
+bool run_to(Task& task, StopKind want) {
+  int sig = 0;
+  for (;;) {
+    if (!task.resume(sig)) return false;
+    int status;
+    if (wait_for(task.tid(), &status) < 0) return false;
+    Stop stop = decode_stop(task.tid(), status);
+    if (stop.kind == want) return true;
+    if (stop.kind == StopKind::kExited || stop.kind == StopKind::kExiting) return false;
+    sig = 0;
+  }
+}
+
+}  // namespace
+
+int64_t remote_syscall(Task& task, int number, std::initializer_list<uint64_t> args,
+                       bool* ok) {
+  *ok = false;
+  Registers saved;
+  if (task.syscall_gadget == 0 || !task.get_regs(&saved)) return -1;
+  Registers regs = saved;
+  unsigned long long* slots[] = {&regs.rdi, &regs.rsi, &regs.rdx, &regs.r10, &regs.r8, &regs.r9};
+  size_t i = 0;
+  for (uint64_t a : args) *slots[i++] = a;
+  regs.rax = number;
+  // orig_rax = -1: nothing may treat the return to user space as the end of
+  // an interrupted syscall to be restarted.
+  regs.orig_rax = static_cast<uint64_t>(-1);
+  regs.rip = task.syscall_gadget;
+  if (!task.set_regs(regs)) return -1;
+  if (!run_to(task, StopKind::kSyscallEntry) || !run_to(task, StopKind::kSyscallExit)) {
+    return -1;
+  }
+  Registers after;
+  if (!task.get_regs(&after) || !task.set_regs(saved)) return -1;
+  *ok = true;
+  return static_cast<int64_t>(after.rax);
+}
+
+StackScratch::StackScratch(Task& task) : task_(task) {
+  Registers regs;
+  task.get_regs(&regs);
+  base_ = ((regs.rsp - kRedZone - kScratchSize) & ~uint64_t{15});
+  saved_.resize(kScratchSize);
+  if (!task_.read_mem(base_, saved_.data(), saved_.size())) saved_.clear();
+}
+
+StackScratch::~StackScratch() {
+  if (!saved_.empty()) task_.write_mem(base_, saved_.data(), saved_.size());
+}
+
+uint64_t StackScratch::push(const std::string& data) {
+  uint64_t addr = base_ + used_;
+  std::string bytes = data;
+  bytes.push_back('\0');
+  if (used_ + bytes.size() > kScratchSize || !task_.write_mem(addr, bytes.data(), bytes.size())) {
+    return 0;
+  }
+  used_ += (bytes.size() + 15) & ~size_t{15};
+  return addr;
+}
+
+}  // namespace rrx

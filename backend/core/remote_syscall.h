@@ -1,0 +1,36 @@
+// Runs a syscall inside a stopped tracee, on the tracer's behalf.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+
+#include "core/task.h"
+
+namespace rrx {
+
+// Makes `task` execute syscall `number` with `args` at its syscall gadget,
+// then restores every register. The task must be at a syscall-exit stop
+// (or another stop where returning to user space is harmless) and have a
+// gadget. Returns the syscall's result (-errno on failure); sets *ok false
+// if ptrace itself failed (e.g. the task died).
+int64_t remote_syscall(Task& task, int number, std::initializer_list<uint64_t> args,
+                       bool* ok);
+
+// Scratch memory for remote syscall arguments: bytes written well below
+// the tracee's stack pointer (past the red zone) and put back afterwards.
+class StackScratch {
+ public:
+  explicit StackScratch(Task& task);
+  ~StackScratch();
+  // Copies `data` into the scratch area; returns its tracee address.
+  uint64_t push(const std::string& data);
+
+ private:
+  Task& task_;
+  uint64_t base_ = 0;
+  uint64_t used_ = 0;
+  std::string saved_;
+};
+
+}  // namespace rrx

@@ -1,0 +1,30 @@
+// Starts a program under ptrace with the settings that make it replayable.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rrx {
+
+struct SpawnOptions {
+  std::string path;               // executable to exec (already resolved)
+  std::vector<std::string> argv;
+  // Resource limits to install before exec (index = RLIMIT_*); empty keeps
+  // ours. Replay installs the recorded ones: RLIMIT_STACK moves mmap_base.
+  std::vector<uint64_t> rlimit_cur, rlimit_max;
+};
+
+// Forks, seizes the child with all our ptrace options and lets it exec
+// `path` with ASLR off and rdtsc trapping. The child's first ptrace stop is
+// its exec event (or its exit if exec failed). Returns the child's pid, or
+// -1 with *error set.
+pid_t spawn_traced(const SpawnOptions& options, std::string* error);
+
+// Finds `program` like execvp would ("./x", "/bin/ls", "ls"). Returns "" if
+// there is no such executable.
+std::string find_program(const std::string& program);
+
+}  // namespace rrx

@@ -1,0 +1,79 @@
+#include "core/stop.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+
+namespace rrx {
+
+namespace {
+
+StopKind syscall_stop_kind(pid_t tid) {
+  struct __ptrace_syscall_info info;
+  memset(&info, 0, sizeof info);
+  ptrace(PTRACE_GET_SYSCALL_INFO, tid,
+         reinterpret_cast<void*>(sizeof info), &info);
+  return info.op == PTRACE_SYSCALL_INFO_EXIT ? StopKind::kSyscallExit
+                                             : StopKind::kSyscallEntry;
+}
+
+}  // namespace
+
+Stop decode_stop(pid_t tid, int status) {
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    return {StopKind::kExited, 0, status};
+  }
+  int sig = WSTOPSIG(status);
+  int event = status >> 16;
+  switch (event) {
+    case 0:
+      if (sig == (SIGTRAP | 0x80)) return {syscall_stop_kind(tid), 0, status};
+      return {StopKind::kSignal, sig, status};
+    case PTRACE_EVENT_STOP:
+      return {StopKind::kGroupStop, sig, status};
+    case PTRACE_EVENT_EXEC:
+      return {StopKind::kExec, 0, status};
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE:
+      return {StopKind::kNewTask, 0, status, event};
+    case PTRACE_EVENT_VFORK_DONE:
+      return {StopKind::kVforkDone, 0, status};
+    case PTRACE_EVENT_EXIT:
+      return {StopKind::kExiting, 0, status};
+    default:
+      return {StopKind::kGroupStop, sig, status};
+  }
+}
+
+pid_t wait_for(pid_t tid, int* status) {
+  for (;;) {
+    pid_t got = waitpid(tid, status, __WALL);
+    if (got >= 0 || errno != EINTR) return got;
+  }
+}
+
+std::string describe_stop(const Stop& stop) {
+  switch (stop.kind) {
+    case StopKind::kSyscallEntry: return "a syscall entry";
+    case StopKind::kSyscallExit: return "a syscall exit";
+    case StopKind::kSignal:
+      return std::string("signal ") + (sigabbrev_np(stop.sig) ? sigabbrev_np(stop.sig) : "?");
+    case StopKind::kGroupStop: return "a group stop";
+    case StopKind::kExec: return "an exec";
+    case StopKind::kNewTask: return "a fork/clone";
+    case StopKind::kVforkDone: return "vfork done";
+    case StopKind::kExiting: return "the task exiting";
+    case StopKind::kExited:
+      if (WIFSIGNALED(stop.status)) {
+        return std::string("the task killed by SIG") + sigabbrev_np(WTERMSIG(stop.status));
+      }
+      return "the task exiting with status " + std::to_string(WEXITSTATUS(stop.status));
+  }
+  return "an unknown stop";
+}
+
+}  // namespace rrx

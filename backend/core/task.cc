@@ -1,0 +1,96 @@
+#include "core/task.h"
+
+#include <fcntl.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace rrx {
+
+Task::Task(pid_t tid) : tid_(tid) { reopen_mem(); }
+
+Task::~Task() {
+  if (mem_fd_ >= 0) close(mem_fd_);
+}
+
+void Task::reopen_mem() {
+  if (mem_fd_ >= 0) close(mem_fd_);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/mem", tid_);
+  mem_fd_ = open(path, O_RDWR | O_CLOEXEC);
+}
+
+bool Task::get_regs(Registers* regs) const {
+  return ptrace(PTRACE_GETREGS, tid_, nullptr, regs) == 0;
+}
+
+bool Task::set_regs(const Registers& regs) {
+  return ptrace(PTRACE_SETREGS, tid_, nullptr, &regs) == 0;
+}
+
+bool Task::get_siginfo(siginfo_t* info) const {
+  return ptrace(PTRACE_GETSIGINFO, tid_, nullptr, info) == 0;
+}
+
+bool Task::set_siginfo(const siginfo_t& info) {
+  return ptrace(PTRACE_SETSIGINFO, tid_, nullptr, &info) == 0;
+}
+
+unsigned long Task::event_msg() const {
+  unsigned long msg = 0;
+  ptrace(PTRACE_GETEVENTMSG, tid_, nullptr, &msg);
+  return msg;
+}
+
+// /proc/<tid>/mem goes through the kernel's ptrace access path, so it can
+// write read-only pages (breakpoints, vdso patches) like PTRACE_POKEDATA,
+// but in one call for any length.
+bool Task::read_mem(uint64_t addr, void* buf, size_t len) const {
+  auto* out = static_cast<char*>(buf);
+  while (len > 0) {
+    ssize_t n = pread(mem_fd_, out, len, static_cast<off_t>(addr));
+    if (n <= 0) return false;
+    out += n;
+    addr += n;
+    len -= n;
+  }
+  return true;
+}
+
+bool Task::write_mem(uint64_t addr, const void* buf, size_t len) {
+  auto* in = static_cast<const char*>(buf);
+  while (len > 0) {
+    ssize_t n = pwrite(mem_fd_, in, len, static_cast<off_t>(addr));
+    if (n <= 0) return false;
+    in += n;
+    addr += n;
+    len -= n;
+  }
+  return true;
+}
+
+std::string Task::read_string(uint64_t addr, size_t max) const {
+  std::string s;
+  char chunk[256];
+  while (s.size() < max) {
+    // Read up to the end of the page so an unmapped next page is no error.
+    size_t in_page = 4096 - (addr & 4095);
+    size_t want = std::min(sizeof chunk, in_page);
+    if (!read_mem(addr, chunk, want)) break;
+    for (size_t i = 0; i < want; ++i) {
+      if (chunk[i] == '\0') return s;
+      s.push_back(chunk[i]);
+    }
+    addr += want;
+  }
+  return s;
+}
+
+bool Task::resume(int sig) {
+  return ptrace(PTRACE_SYSCALL, tid_, nullptr,
+                reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
+}
+
+}  // namespace rrx

@@ -1,0 +1,51 @@
+// One traced thread: its registers, memory and ptrace controls. The
+// record and replay sessions own Tasks; nothing else calls ptrace.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "trace/event.h"
+
+namespace rrx {
+
+class Task {
+ public:
+  explicit Task(pid_t tid);
+  ~Task();
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  pid_t tid() const { return tid_; }
+
+  bool get_regs(Registers* regs) const;
+  bool set_regs(const Registers& regs);
+  bool get_siginfo(siginfo_t* info) const;
+  bool set_siginfo(const siginfo_t& info);
+  // PTRACE_GETEVENTMSG: the new tid at fork/clone events, status at exit.
+  unsigned long event_msg() const;
+
+  bool read_mem(uint64_t addr, void* buf, size_t len) const;
+  bool write_mem(uint64_t addr, const void* buf, size_t len);
+  // Reads a NUL-terminated string of at most `max` bytes.
+  std::string read_string(uint64_t addr, size_t max = 4096) const;
+  // After exec the old /proc/<tid>/mem refers to the dead address space.
+  void reopen_mem();
+
+  // PTRACE_SYSCALL: run to the next syscall entry/exit or other stop,
+  // delivering `sig` if non-zero.
+  bool resume(int sig = 0);
+
+  // Address of a `syscall` instruction usable for injected syscalls (set
+  // once the vdso is patched), 0 if none yet.
+  uint64_t syscall_gadget = 0;
+
+ private:
+  pid_t tid_;
+  int mem_fd_ = -1;
+};
+
+}  // namespace rrx

@@ -1,0 +1,17 @@
+// Looking at a tracee's file descriptors through /proc.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <string>
+
+namespace rrx {
+
+// "/proc/<tid>/fd/<fd>": opening it opens the tracee's file, even deleted.
+std::string tracee_fd_link(pid_t tid, int fd);
+// Where the fd points ("/usr/lib/x.so", "pipe:[123]", "/tmp/f (deleted)").
+std::string tracee_fd_target(pid_t tid, int fd);
+bool stat_tracee_fd(pid_t tid, int fd, struct stat* st);
+
+}  // namespace rrx

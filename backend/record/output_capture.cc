@@ -1,0 +1,106 @@
+#include "record/output_capture.h"
+
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/registers.h"
+#include "core/tracee_fd.h"
+
+namespace rrx {
+
+namespace {
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_rdev == b.st_rdev;
+}
+
+std::string read_link(const std::string& path) {
+  char buf[4096];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, n) : "";
+}
+
+bool is_system_path(const std::string& path) {
+  static const char* const kPrefixes[] = {"/usr/", "/lib/", "/lib64/", "/bin/", "/sbin/", "/etc/", "/opt/"};
+  if (path.size() >= 10 && path.compare(path.size() - 10, 10, " (deleted)") == 0) return false;
+  for (const char* prefix : kPrefixes) {
+    if (path.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+OutputSinks::OutputSinks() {
+  for (int fd = 1; fd <= 2; ++fd) valid_[fd - 1] = fstat(fd, &st_[fd - 1]) == 0;
+}
+
+int OutputSinks::match(int fd, const struct stat& st) const {
+  if ((fd == 1 || fd == 2) && valid_[fd - 1] && same_file(st_[fd - 1], st)) return fd;
+  for (int i = 0; i < 2; ++i) {
+    if (valid_[i] && same_file(st_[i], st)) return i + 1;
+  }
+  return 0;
+}
+
+void capture_fd_write(const Task& task, const SyscallDesc& desc, const SyscallCall& call,
+                      const OutputSinks& sinks, Event* event) {
+  if (desc.fd_write == FdWriteData::kNone || call.result <= 0) return;
+  int fd = static_cast<int>(call.args[0]);
+  struct stat st;
+  if (!stat_tracee_fd(task.tid(), fd, &st)) return;
+  int sink = sinks.match(fd, st);
+  if (sink == 0) return;
+
+  std::string data;
+  size_t remaining = static_cast<size_t>(call.result);
+  if (desc.fd_write == FdWriteData::kBuffer) {
+    data.resize(remaining);
+    if (!task.read_mem(call.args[1], data.data(), remaining)) return;
+  } else {
+    for (uint64_t i = 0; i < call.args[2] && remaining > 0; ++i) {
+      struct iovec iov;
+      if (!task.read_mem(call.args[1] + i * sizeof iov, &iov, sizeof iov)) return;
+      size_t n = std::min(remaining, iov.iov_len);
+      size_t old = data.size();
+      data.resize(old + n);
+      if (!task.read_mem(reinterpret_cast<uint64_t>(iov.iov_base), data.data() + old, n)) return;
+      remaining -= n;
+    }
+  }
+  event->echo_fd = sink;
+  event->echo_data = std::move(data);
+}
+
+std::string save_mapped_source(const std::string& proc_link, const struct stat& st,
+                               TraceWriter& writer, std::string* error) {
+  std::string target = read_link(proc_link);
+  if (is_system_path(target)) return writer.save_file(target, st, true, error);
+  return writer.save_file(proc_link, st, false, error);
+}
+
+bool capture_mapped_file(const Task& task, const SyscallCall& call, TraceWriter& writer,
+                         Event* event, std::string* error) {
+  uint64_t flags = call.args[3];
+  if ((flags & MAP_ANONYMOUS) || is_syscall_error(static_cast<uint64_t>(call.result))) return true;
+  int fd = static_cast<int>(call.args[4]);
+  std::string link = tracee_fd_link(task.tid(), fd);
+  struct stat st;
+  if (stat(link.c_str(), &st) != 0) {
+    *error = "cannot stat the file behind a mapping (fd " + std::to_string(fd) + ")";
+    return false;
+  }
+  if (S_ISCHR(st.st_mode) && read_link(link) == "/dev/zero") return true;
+  if (!S_ISREG(st.st_mode)) {
+    *error = "unsupported mmap of " + read_link(link) + " in process " + std::to_string(task.tid());
+    return false;
+  }
+  event->mapped_file.saved_name = save_mapped_source(link, st, writer, error);
+  if (event->mapped_file.saved_name.empty()) return false;
+  event->has_mapped_file = true;
+  event->mapped_file.offset = call.args[5];
+  return true;
+}
+
+}  // namespace rrx

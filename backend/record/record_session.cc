@@ -1,0 +1,475 @@
+#include "record/record_session.h"
+
+#include <asm/prctl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "core/instruction.h"
+#include "core/proc_maps.h"
+#include "core/registers.h"
+#include "core/remote_syscall.h"
+#include "core/spawn.h"
+#include "core/stop.h"
+#include "core/task.h"
+#include "core/tracee_fd.h"
+#include "core/vdso.h"
+#include "record/output_capture.h"
+#include "record/signal_class.h"
+#include "syscalls/syscall_table.h"
+#include "trace/trace_writer.h"
+
+namespace rrx {
+
+namespace {
+
+// Per-thread recording state.
+struct RecordTask {
+  std::unique_ptr<Task> task;
+  // The syscall the thread is inside, between its entry and exit stops.
+  const SyscallDesc* desc = nullptr;
+  SyscallCall call;
+  int deny_errno = 0;       // non-zero: we made this syscall fail
+  bool exec_pending = false;  // exec'd; the execve exit stop comes next
+  // A new thread's first stop must wait until its parent's fork event is
+  // in the trace, so the child's events never precede its creation.
+  bool announced = false;
+  bool started = false;
+  // Registers at the last syscall exit: an asynchronous signal arriving
+  // with exactly these registers is delivered at a syscall boundary.
+  bool have_exit_regs = false;
+  Registers exit_regs = {};
+  // Asynchronous signals that arrived mid-computation, held until the next
+  // syscall exit (exact mid-computation delivery needs ticks).
+  std::deque<siginfo_t> deferred;
+  bool delivering_deferred = false;
+};
+
+class Recorder final : public TraceeMemory {
+ public:
+  explicit Recorder(std::unique_ptr<TraceWriter> writer) : writer_(std::move(writer)) {}
+
+  RecordResult run(const RecordOptions& options);
+
+  // TraceeMemory, for the syscall table's rules: reads the current task.
+  bool read(uint64_t addr, void* buf, size_t len) override {
+    return current_->task->read_mem(addr, buf, len);
+  }
+
+ private:
+  void handle(RecordTask& t, const Stop& stop);
+  void on_syscall_entry(RecordTask& t);
+  void on_syscall_exit(RecordTask& t);
+  void on_exec(RecordTask& t);
+  void on_new_task(RecordTask& t, const Stop& stop);
+  void on_signal(RecordTask& t, int sig);
+  void on_exited(RecordTask& t, int status);
+  void start_if_ready(RecordTask& t);
+  void emit(Event& event);
+  void fail(const std::string& message);
+
+  std::unique_ptr<TraceWriter> writer_;
+  std::map<pid_t, RecordTask> tasks_;
+  RecordTask* current_ = nullptr;
+  pid_t root_ = 0;
+  int root_status_ = 0;
+  uint64_t seq_ = 0;
+  std::string error_;
+  OutputSinks sinks_;
+  std::set<std::string> warned_;
+};
+
+void Recorder::fail(const std::string& message) {
+  if (error_.empty()) error_ = message;
+}
+
+void Recorder::emit(Event& event) {
+  event.seq = ++seq_;
+  std::string err;
+  if (!writer_->append(event, &err)) fail(err);
+}
+
+RecordResult Recorder::run(const RecordOptions& options) {
+  RecordResult result;
+  std::string path = find_program(options.argv[0]);
+  if (path.empty()) {
+    result.error = "cannot find program '" + options.argv[0] + "'";
+    return result;
+  }
+  SpawnOptions spawn;
+  spawn.path = path;
+  spawn.argv = options.argv;
+  pid_t pid = spawn_traced(spawn, &result.error);
+  if (pid < 0) return result;
+  root_ = pid;
+
+  TraceHeader header;
+  header.argv = options.argv;
+  char cwd[4096];
+  header.cwd = getcwd(cwd, sizeof cwd) ? cwd : "";
+  header.root_tid = pid;
+  for (int r = 0; r < RLIM_NLIMITS; ++r) {
+    struct rlimit lim;
+    getrlimit(static_cast<__rlimit_resource>(r), &lim);
+    header.rlimit_cur.push_back(lim.rlim_cur);
+    header.rlimit_max.push_back(lim.rlim_max);
+  }
+
+  RecordTask& root = tasks_[pid];
+  root.task = std::make_unique<Task>(pid);
+  root.announced = root.started = true;
+
+  bool header_written = false;
+  while (!tasks_.empty() && error_.empty()) {
+    int status;
+    pid_t tid = wait_for(-1, &status);
+    if (tid < 0) break;
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end()) {
+      // A new thread stopped before its parent's fork event: hold it.
+      RecordTask& t = tasks_[tid];
+      t.task = std::make_unique<Task>(tid);
+      t.started = true;
+      continue;
+    }
+    RecordTask& t = it->second;
+    Stop stop = decode_stop(tid, status);
+    if (!header_written && tid == root_) {
+      if (stop.kind != StopKind::kExec) {
+        result.error = "cannot execute '" + options.argv[0] + "'";
+        return result;
+      }
+      t.task->reopen_mem();
+      std::string exe_path = "/proc/" + std::to_string(pid) + "/exe";
+      struct stat st;
+      if (stat(exe_path.c_str(), &st) == 0) {
+        header.exe_saved_name = save_mapped_source(exe_path, st, *writer_, &result.error);
+      }
+      if (header.exe_saved_name.empty() || !writer_->write_header(header, &result.error)) {
+        if (result.error.empty()) result.error = "cannot save '" + options.argv[0] + "'";
+        kill(pid, SIGKILL);
+        return result;
+      }
+      header_written = true;
+    }
+    current_ = &t;
+    handle(t, stop);
+  }
+
+  if (!error_.empty()) {
+    // Leave no tracee behind; the trace has no completeness marker.
+    for (auto& [tid, t] : tasks_) kill(tid, SIGKILL);
+    for (auto& [tid, t] : tasks_) waitpid(tid, nullptr, __WALL);
+    result.error = error_;
+    return result;
+  }
+  TraceSummary summary;
+  summary.event_count = seq_;
+  summary.exit_status = root_status_;
+  if (!writer_->finish(summary, &result.error)) return result;
+  result.ok = true;
+  result.wait_status = root_status_;
+  return result;
+}
+
+void Recorder::handle(RecordTask& t, const Stop& stop) {
+  switch (stop.kind) {
+    case StopKind::kSyscallEntry: on_syscall_entry(t); break;
+    case StopKind::kSyscallExit: on_syscall_exit(t); break;
+    case StopKind::kExec: on_exec(t); break;
+    case StopKind::kNewTask: on_new_task(t, stop); break;
+    case StopKind::kSignal: on_signal(t, stop.sig); break;
+    case StopKind::kExited: on_exited(t, stop.status); break;
+    case StopKind::kGroupStop:
+      if (!t.started) {
+        t.started = true;
+        start_if_ready(t);
+        return;
+      }
+      t.task->resume();
+      break;
+    case StopKind::kVforkDone:
+    case StopKind::kExiting:
+      t.task->resume();
+      break;
+  }
+}
+
+void Recorder::start_if_ready(RecordTask& t) {
+  if (t.started && t.announced) t.task->resume();
+}
+
+void Recorder::on_syscall_entry(RecordTask& t) {
+  Registers regs;
+  t.task->get_regs(&regs);
+  int nr = static_cast<int>(regs.orig_rax);
+  const SyscallDesc* desc = syscall_lookup(nr);
+  if (!desc || desc->record == RecordPolicy::kUnsupported) {
+    fail("unsupported syscall " + syscall_name(nr) + " (" + std::to_string(nr) +
+         ") in process " + std::to_string(t.task->tid()) + "; recording stopped");
+    return;
+  }
+  t.desc = desc;
+  t.call = SyscallCall{};
+  t.call.number = nr;
+  uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
+  memcpy(t.call.args, args, sizeof args);
+  t.deny_errno = 0;
+  if (desc->record == RecordPolicy::kDenyENOSYS) {
+    t.deny_errno = ENOSYS;
+    if (warned_.insert(desc->name).second && strcmp(desc->name, "rseq") != 0) {
+      fprintf(stderr, "rrx: warning: %s is not supported; the program got ENOSYS\n", desc->name);
+    }
+  } else if (desc->at_entry) {
+    EntryVerdict verdict = desc->at_entry(t.call, *this);
+    if (verdict.kind == EntryVerdict::kUnsupported) {
+      fail("unsupported " + verdict.what + " in process " + std::to_string(t.task->tid()) +
+           "; recording stopped");
+      return;
+    }
+    if (verdict.kind == EntryVerdict::kDeny) t.deny_errno = verdict.error;
+  }
+  if (desc->replay == ReplayAction::kFork) {
+    uint64_t flags = t.call.args[0];
+    if (nr == SYS_clone3) t.task->read_mem(t.call.args[0], &flags, sizeof flags);
+    if (nr != SYS_fork && nr != SYS_vfork && (flags & CLONE_THREAD)) {
+      fail("programs that start threads are not supported yet (clone with CLONE_THREAD in "
+           "process " + std::to_string(t.task->tid()) + "); recording stopped");
+      return;
+    }
+  }
+
+  Event event;
+  event.tid = t.task->tid();
+  event.kind = EventKind::kSyscallEntry;
+  event.regs = regs;
+  event.syscall_no = nr;
+  emit(event);
+
+  if (t.deny_errno) {
+    regs.orig_rax = static_cast<uint64_t>(-1);  // the kernel skips it
+    t.task->set_regs(regs);
+  }
+  t.task->resume();
+}
+
+void Recorder::on_syscall_exit(RecordTask& t) {
+  Registers regs;
+  t.task->get_regs(&regs);
+  Event event;
+  event.tid = t.task->tid();
+  event.kind = EventKind::kSyscallExit;
+
+  if (t.exec_pending) {
+    // The new image runs no instruction before this: re-arm cpuid
+    // faulting, which the kernel turns off at every exec.
+    t.exec_pending = false;
+    bool ok;
+    int64_t r = remote_syscall(*t.task, SYS_arch_prctl, {ARCH_SET_CPUID, 0}, &ok);
+    if (!ok || r != 0) {
+      fail("cannot enable cpuid faulting in process " + std::to_string(t.task->tid()));
+      return;
+    }
+    event.syscall_no = t.desc ? t.call.number : SYS_execve;
+  } else if (t.desc) {
+    event.syscall_no = t.call.number;
+    if (t.deny_errno) {
+      regs.rax = static_cast<uint64_t>(-t.deny_errno);
+      regs.orig_rax = t.call.number;
+      t.task->set_regs(regs);
+    }
+    t.call.result = static_cast<int64_t>(regs.rax);
+    std::vector<MemRegion> regions;
+    if (t.desc->outputs && !t.deny_errno) t.desc->outputs(t.call, *this, regions);
+    for (const MemRegion& r : regions) {
+      MemWrite w;
+      w.addr = r.addr;
+      w.data.resize(r.len);
+      if (t.task->read_mem(r.addr, w.data.data(), r.len)) event.writes.push_back(std::move(w));
+    }
+    capture_fd_write(*t.task, *t.desc, t.call, sinks_, &event);
+    if (t.desc->replay == ReplayAction::kMmap && !t.deny_errno) {
+      std::string err;
+      if (!capture_mapped_file(*t.task, t.call, *writer_, &event, &err)) {
+        fail(err);
+        return;
+      }
+    }
+  } else {
+    // A syscall exit with no entry we saw: only the first exec can be one.
+    event.syscall_no = static_cast<int>(regs.orig_rax);
+  }
+  event.regs = regs;
+  emit(event);
+  t.desc = nullptr;
+  t.have_exit_regs = true;
+  t.exit_regs = regs;
+
+  int sig = 0;
+  if (!t.deferred.empty()) {
+    // Resuming a syscall-exit stop with a signal queues it; it is delivered
+    // before the thread runs another instruction (see on_signal).
+    sig = t.deferred.front().si_signo;
+    t.delivering_deferred = true;
+  }
+  t.task->resume(sig);
+}
+
+void Recorder::on_exec(RecordTask& t) {
+  t.task->reopen_mem();
+  pid_t tid = t.task->tid();
+  Event event;
+  event.tid = tid;
+  event.kind = EventKind::kExec;
+  t.task->get_regs(&event.regs);
+
+  std::string exe_path = "/proc/" + std::to_string(tid) + "/exe";
+  struct stat st;
+  std::string err;
+  if (stat(exe_path.c_str(), &st) != 0) {
+    fail("cannot stat the executable of process " + std::to_string(tid));
+    return;
+  }
+  event.exe_saved_name = save_mapped_source(exe_path, st, *writer_, &err);
+  if (event.exe_saved_name.empty()) {
+    fail(err);
+    return;
+  }
+  // The kernel wrote argv, envp, auxv and AT_RANDOM onto the new stack.
+  auto stack = find_named_mapping(tid, "[stack]");
+  if (!stack) {
+    fail("process " + std::to_string(tid) + " has no stack after exec");
+    return;
+  }
+  MemWrite initial_stack;
+  initial_stack.addr = event.regs.rsp;
+  initial_stack.data.resize(stack->end - event.regs.rsp);
+  t.task->read_mem(initial_stack.addr, initial_stack.data.data(), initial_stack.data.size());
+  event.writes.push_back(std::move(initial_stack));
+
+  if (!patch_vdso(*t.task, &err)) {
+    fail("process " + std::to_string(tid) + ": " + err);
+    return;
+  }
+  emit(event);
+  t.exec_pending = true;
+  t.task->resume();
+}
+
+void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
+  pid_t child = static_cast<pid_t>(t.task->event_msg());
+  Event event;
+  event.tid = t.task->tid();
+  event.kind = EventKind::kNewTask;
+  t.task->get_regs(&event.regs);
+  event.new_tid = child;
+  if (stop.event == PTRACE_EVENT_VFORK) {
+    event.clone_flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  } else if (t.desc && t.call.number == SYS_clone) {
+    event.clone_flags = t.call.args[0];
+  } else if (t.desc && t.call.number == SYS_clone3) {
+    t.task->read_mem(t.call.args[0], &event.clone_flags, sizeof event.clone_flags);
+  } else {
+    event.clone_flags = SIGCHLD;
+  }
+  emit(event);
+
+  RecordTask& c = tasks_[child];
+  if (!c.task) c.task = std::make_unique<Task>(child);
+  c.announced = true;
+  start_if_ready(c);
+  t.task->resume();
+}
+
+void Recorder::on_signal(RecordTask& t, int sig) {
+  siginfo_t info;
+  if (!t.task->get_siginfo(&info)) {
+    t.task->resume();
+    return;
+  }
+  Registers regs;
+  t.task->get_regs(&regs);
+
+  if (sig == SIGSEGV && info.si_code == SI_KERNEL) {
+    InsnResult insn = decode_trapped_insn(*t.task, regs);
+    if (insn.insn != TrappedInsn::kNone) {
+      emulate_trapped_insn(regs, &insn);
+      Event event;
+      event.tid = t.task->tid();
+      event.kind = EventKind::kInstruction;
+      event.regs = regs;
+      event.values[0] = insn.rax;
+      event.values[1] = insn.rbx;
+      event.values[2] = insn.rcx;
+      event.values[3] = insn.rdx;
+      event.insn_len = insn.length;
+      emit(event);
+      apply_trapped_insn(insn, &regs);
+      t.task->set_regs(regs);
+      t.task->resume();
+      return;
+    }
+  }
+
+  bool synchronous = is_synchronous_signal(info);
+  if (t.delivering_deferred && sig == t.deferred.front().si_signo) {
+    info = t.deferred.front();
+    t.deferred.pop_front();
+    t.delivering_deferred = false;
+    t.task->set_siginfo(info);
+  } else if (!synchronous &&
+             !(t.have_exit_regs && diff_registers(t.exit_regs, regs).empty())) {
+    // Arrived mid-computation: without ticks replay could not find this
+    // point again, so deliver it at the thread's next syscall exit.
+    t.deferred.push_back(info);
+    t.task->resume();
+    return;
+  }
+
+  Event event;
+  event.tid = t.task->tid();
+  event.kind = EventKind::kSignal;
+  event.regs = regs;
+  event.signo = sig;
+  event.siginfo.assign(reinterpret_cast<const char*>(&info), sizeof info);
+  event.deterministic = synchronous;
+  emit(event);
+  t.have_exit_regs = false;
+  t.task->resume(sig);
+}
+
+void Recorder::on_exited(RecordTask& t, int status) {
+  pid_t tid = t.task->tid();
+  Event event;
+  event.tid = tid;
+  event.kind = EventKind::kExit;
+  event.exit_status = status;
+  emit(event);
+  if (tid == root_) root_status_ = status;
+  tasks_.erase(tid);
+  current_ = nullptr;
+}
+
+}  // namespace
+
+RecordResult record(const RecordOptions& options) {
+  RecordResult result;
+  auto writer = TraceWriter::create(options.trace_dir, &result.error);
+  if (!writer) return result;
+  Recorder recorder(std::move(writer));
+  return recorder.run(options);
+}
+
+}  // namespace rrx

@@ -1,0 +1,22 @@
+// Records a program and everything it starts into a trace directory.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rrx {
+
+struct RecordOptions {
+  std::vector<std::string> argv;  // program and arguments, as typed
+  std::string trace_dir;          // must not exist yet
+};
+
+struct RecordResult {
+  bool ok = false;
+  std::string error;     // one line, when !ok
+  int wait_status = 0;   // of the root process, when ok
+};
+
+RecordResult record(const RecordOptions& options);
+
+}  // namespace rrx
