@@ -46,6 +46,11 @@ bool ChunkWriter::flush(std::string* error) {
   crc_ = crc32(frame_.data(), frame_.size(), crc_);
   size_ += frame_.size();
   pending_.clear();
+  // After an outsized event, do not keep its buffers for the whole recording.
+  if (pending_.capacity() > 4 * kChunkTarget) {
+    std::string().swap(pending_);
+    std::string().swap(frame_);
+  }
   return true;
 }
 

@@ -97,6 +97,8 @@ bool decode_payload(const FrameHeader& header, const void* stored, Words* out,
     *error = "frame payload CRC mismatch";
     return false;
   }
+  // Release the memory of an outsized earlier payload rather than keep it.
+  if (out->capacity() / 4 > header.raw_size / 8) Words().swap(*out);
   out->resize(header.raw_size / 8);
   if (header.codec == Codec::kNone) {
     if (header.raw_size > 0) std::memcpy(out->data(), stored, header.raw_size);

@@ -37,6 +37,8 @@ bool decode_guarded(Body&& body, std::string* error) {
     return body();
   } catch (const kj::Exception& e) {
     *error = std::string("malformed message: ") + e.getDescription().cStr();
+    for (char& c : *error)  // callers promise one-line errors
+      if (c == '\n') c = ' ';
   } catch (const std::exception& e) {
     *error = std::string("cannot decode: ") + e.what();
   }

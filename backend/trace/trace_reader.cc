@@ -174,6 +174,10 @@ bool TraceReaderImpl::load(const std::string& dir, std::string* problem) {
   // The events file is checked whole here, streamed, so damage is reported
   // before replay starts; next() still checks every chunk on its own.
   FileDigest events;
+  if (!file_exists(path(layout::kEvents))) {
+    *problem = "is corrupt: events is missing";
+    return false;
+  }
   if (!file_digest(path(layout::kEvents), &events.size, &events.crc32,
                    &error)) {
     *problem = "is corrupt: " + error;
@@ -201,6 +205,10 @@ bool TraceReaderImpl::load(const std::string& dir, std::string* problem) {
 bool TraceReaderImpl::read_checked(const char* name, const FileDigest& digest,
                                    std::string* out, std::string* problem) {
   std::string error;
+  if (!file_exists(path(name))) {
+    *problem = "is corrupt: " + std::string(name) + " is missing";
+    return false;
+  }
   if (!read_small_file(path(name), kMaxMetaFileSize, out, &error)) {
     *problem = "is corrupt: " + error;
     return false;
