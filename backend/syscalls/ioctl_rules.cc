@@ -2,13 +2,12 @@
 // as refused) stops recording, because we could not tell which memory the
 // driver wrote. The output of every known request is a fixed-size struct at
 // args[2].
-#include <net/if.h>
-#include <sys/ioctl.h>
-
 #include <asm/termbits.h>  // the kernel's struct termios, not glibc's
 #include <linux/fs.h>
 #include <linux/random.h>
 #include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 
 #include <cstdio>
 #include <iterator>
@@ -29,9 +28,11 @@ struct IoctlRule {
   bool supported;
 };
 
-#define IOCTL(request, out_size) {request, #request, out_size, true}
+#define IOCTL(request, out_size) \
+  { request, #request, out_size, true }
 // Known by name only, for a clearer error.
-#define REFUSED(request) {request, #request, 0, false}
+#define REFUSED(request) \
+  { request, #request, 0, false }
 
 constexpr IoctlRule kIoctls[] = {
     // Terminals (tcgetattr/isatty, job control, window size, ptys).

@@ -1,6 +1,7 @@
 // Output rules for syscalls other than sockets and ioctl: which tracee
 // memory the kernel wrote. Struct sizes are those of the x86-64 kernel ABI;
 // syscall_table.cc checks them with static_asserts.
+#include <asm/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -21,8 +22,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <iterator>
-
-#include <asm/prctl.h>
 
 #include "syscalls/rules.h"
 
@@ -119,7 +118,8 @@ void out_pselect6(const SyscallCall& call, TraceeMemory&, Regions& out) {
 }
 
 void out_nanosleep(const SyscallCall& call, TraceeMemory&, Regions& out) {
-  if (interrupted(call.result)) emit(out, call.args[1], sizeof(struct timespec));
+  if (interrupted(call.result))
+    emit(out, call.args[1], sizeof(struct timespec));
 }
 
 // Absolute sleeps have no remaining time to report.
@@ -170,7 +170,8 @@ void out_capget(const SyscallCall& call, TraceeMemory& mem, Regions& out) {
   emit(out, call.args[0], sizeof(struct __user_cap_header_struct));
   struct __user_cap_header_struct header;
   if (!succeeded(call.result) || !read_value(mem, call.args[0], header)) return;
-  const uint64_t structs = header.version == _LINUX_CAPABILITY_VERSION_1 ? 1 : 2;
+  const uint64_t structs =
+      header.version == _LINUX_CAPABILITY_VERSION_1 ? 1 : 2;
   emit(out, call.args[1], structs * sizeof(struct __user_cap_data_struct));
 }
 
@@ -291,11 +292,13 @@ void out_name_to_handle_at(const SyscallCall& call, TraceeMemory& mem,
 
 // getxattr family: a zero size only asks for the value's size.
 void out_getxattr(const SyscallCall& call, TraceeMemory&, Regions& out) {
-  if (call.result > 0 && call.args[3] != 0) emit(out, call.args[2], call.result);
+  if (call.result > 0 && call.args[3] != 0)
+    emit(out, call.args[2], call.result);
 }
 
 void out_listxattr(const SyscallCall& call, TraceeMemory&, Regions& out) {
-  if (call.result > 0 && call.args[2] != 0) emit(out, call.args[1], call.result);
+  if (call.result > 0 && call.args[2] != 0)
+    emit(out, call.args[1], call.result);
 }
 
 // ---- Memory and scheduling -------------------------------------------------
@@ -316,7 +319,8 @@ void out_get_mempolicy(const SyscallCall& call, TraceeMemory&, Regions& out) {
 
 // One int of status per page.
 void out_move_pages(const SyscallCall& call, TraceeMemory&, Regions& out) {
-  if (succeeded(call.result)) emit(out, call.args[4], call.args[1] * sizeof(int));
+  if (succeeded(call.result))
+    emit(out, call.args[4], call.args[1] * sizeof(int));
 }
 
 // The kernel stores min(args[2], its struct size) bytes.
@@ -375,7 +379,8 @@ void out_mq_timedreceive(const SyscallCall& call, TraceeMemory&, Regions& out) {
 
 // struct msgbuf: the long mtype, then result bytes of text.
 void out_msgrcv(const SyscallCall& call, TraceeMemory&, Regions& out) {
-  if (succeeded(call.result)) emit(out, call.args[1], sizeof(long) + call.result);
+  if (succeeded(call.result))
+    emit(out, call.args[1], sizeof(long) + call.result);
 }
 
 void out_msgctl(const SyscallCall& call, TraceeMemory&, Regions& out) {
@@ -388,7 +393,8 @@ void out_msgctl(const SyscallCall& call, TraceeMemory&, Regions& out) {
   };
   if (succeeded(call.result))
     emit(out, call.args[2],
-         output_size(kOutputs, std::size(kOutputs), int(call.args[1]) & ~kIpc64));
+         output_size(kOutputs, std::size(kOutputs),
+                     int(call.args[1]) & ~kIpc64));
 }
 
 // GETALL fills an array sized by the set's semaphore count, which only an
@@ -409,7 +415,8 @@ void out_semctl(const SyscallCall& call, TraceeMemory&, Regions& out) {
   };
   if (succeeded(call.result))
     emit(out, call.args[3],
-         output_size(kOutputs, std::size(kOutputs), int(call.args[2]) & ~kIpc64));
+         output_size(kOutputs, std::size(kOutputs),
+                     int(call.args[2]) & ~kIpc64));
 }
 
 }  // namespace rrx::rules

@@ -57,9 +57,11 @@ void out_result_array(const SyscallCall& call, TraceeMemory&, Regions& out) {
 // readv-like: `result` bytes scattered over the iovecs at args[IovArg]
 // (args[IovArg + 1] entries).
 template <int IovArg>
-void out_iovec_result(const SyscallCall& call, TraceeMemory& mem, Regions& out) {
+void out_iovec_result(const SyscallCall& call, TraceeMemory& mem,
+                      Regions& out) {
   if (call.result > 0)
-    emit_iovecs(mem, call.args[IovArg], call.args[IovArg + 1], call.result, out);
+    emit_iovecs(mem, call.args[IovArg], call.args[IovArg + 1], call.result,
+                out);
 }
 
 // ---- Specific rules (output_rules.cc) -------------------------------------

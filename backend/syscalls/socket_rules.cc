@@ -47,8 +47,8 @@ void emit_sockaddr(TraceeMemory& mem, uint64_t addr, uint64_t len_ptr,
 void emit_msghdr_buffers(TraceeMemory& mem, const struct msghdr& h,
                          uint64_t caller_namelen, uint64_t data_len,
                          Regions& out) {
-  emit_iovecs(mem, reinterpret_cast<uint64_t>(h.msg_iov), h.msg_iovlen, data_len,
-              out);
+  emit_iovecs(mem, reinterpret_cast<uint64_t>(h.msg_iov), h.msg_iovlen,
+              data_len, out);
   emit(out, reinterpret_cast<uint64_t>(h.msg_name),
        std::min<uint64_t>(caller_namelen, h.msg_namelen));
   emit(out, reinterpret_cast<uint64_t>(h.msg_control), h.msg_controllen);

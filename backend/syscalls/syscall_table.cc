@@ -43,8 +43,8 @@
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/time.h>
-#include <sys/timex.h>
 #include <sys/times.h>
+#include <sys/timex.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -127,40 +127,45 @@ static_assert(sizeof(struct sched_param) == 4);
 using EntryFn = decltype(SyscallDesc::at_entry);
 using OutputsFn = decltype(SyscallDesc::outputs);
 
+constexpr SyscallDesc make(int nr, const char* name, RecordPolicy policy,
+                           ReplayAction action, OutputsFn outputs = nullptr,
+                           EntryFn at_entry = nullptr,
+                           FdWriteData fd_write = FdWriteData::kNone) {
+  return {nr, name, policy, action, fd_write, at_entry, outputs};
+}
+
 // Recorded; replay emulates it.
-constexpr SyscallDesc record(int nr, const char* name, OutputsFn outputs = nullptr,
+constexpr SyscallDesc record(int nr, const char* name,
+                             OutputsFn outputs = nullptr,
                              EntryFn at_entry = nullptr) {
-  return {nr,           name,     RecordPolicy::kRecord, ReplayAction::kEmulate,
-          FdWriteData::kNone, at_entry, outputs};
+  return make(nr, name, RecordPolicy::kRecord, ReplayAction::kEmulate, outputs,
+              at_entry);
 }
 
 // Recorded; replay runs it again.
-constexpr SyscallDesc execute(int nr, const char* name, OutputsFn outputs = nullptr) {
-  return {nr,           name,    RecordPolicy::kRecord, ReplayAction::kExecute,
-          FdWriteData::kNone, nullptr, outputs};
+constexpr SyscallDesc execute(int nr, const char* name,
+                              OutputsFn outputs = nullptr) {
+  return make(nr, name, RecordPolicy::kRecord, ReplayAction::kExecute, outputs);
 }
 
 // Recorded; replay has a dedicated way to reproduce it.
 constexpr SyscallDesc special(int nr, const char* name, ReplayAction action,
                               OutputsFn outputs = nullptr) {
-  return {nr, name, RecordPolicy::kRecord, action, FdWriteData::kNone, nullptr,
-          outputs};
+  return make(nr, name, RecordPolicy::kRecord, action, outputs);
 }
 
 // A recorded write whose data replay can re-emit.
 constexpr SyscallDesc write_like(int nr, const char* name, FdWriteData data) {
-  return {nr,   name,    RecordPolicy::kRecord, ReplayAction::kEmulate,
-          data, nullptr, nullptr};
+  return make(nr, name, RecordPolicy::kRecord, ReplayAction::kEmulate, nullptr,
+              nullptr, data);
 }
 
 constexpr SyscallDesc deny(int nr, const char* name) {
-  return {nr,                 name,    RecordPolicy::kDenyENOSYS, ReplayAction::kEmulate,
-          FdWriteData::kNone, nullptr, nullptr};
+  return make(nr, name, RecordPolicy::kDenyENOSYS, ReplayAction::kEmulate);
 }
 
 constexpr SyscallDesc unsupported(int nr, const char* name) {
-  return {nr,                 name,    RecordPolicy::kUnsupported, ReplayAction::kEmulate,
-          FdWriteData::kNone, nullptr, nullptr};
+  return make(nr, name, RecordPolicy::kUnsupported, ReplayAction::kEmulate);
 }
 
 #define NR(name) SYS_##name, #name
@@ -553,7 +558,8 @@ constexpr bool sorted_by_number() {
     if (kTable[i - 1].number >= kTable[i].number) return false;
   return true;
 }
-static_assert(sorted_by_number(), "kTable must be in strictly increasing order");
+static_assert(sorted_by_number(),
+              "kTable must be in strictly increasing order");
 
 constexpr int kMaxNumber = kTable[std::size(kTable) - 1].number;
 

@@ -1,7 +1,9 @@
 // Tests for the x86-64 syscall table: coverage and numbering against
 // <sys/syscall.h>, policies, and the output rules run against a fake
 // tracee memory.
+#include <asm/termbits.h>  // TCGETS2's struct termios2
 #include <errno.h>
+#include <gtest/gtest.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -9,15 +11,13 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
-#include <asm/termbits.h>  // TCGETS2's struct termios2
-
+#include <algorithm>
 #include <cstring>
 #include <ostream>
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "syscalls/syscall_table.h"
 
@@ -36,77 +36,77 @@ namespace {
 using Regions = std::vector<MemRegion>;
 
 // Every syscall this glibc's <sys/syscall.h> names (kernel 6.1 headers).
+// clang-format off
 #define SYSCALLS_IN_HEADER(X) \
   X(read) X(write) X(open) X(close) X(stat) X(fstat) X(lstat) X(poll) \
   X(lseek) X(mmap) X(mprotect) X(munmap) X(brk) X(rt_sigaction) \
-  X(rt_sigprocmask) X(rt_sigreturn) X(ioctl) X(pread64) X(pwrite64) \
-  X(readv) X(writev) X(access) X(pipe) X(select) X(sched_yield) X(mremap) \
-  X(msync) X(mincore) X(madvise) X(shmget) X(shmat) X(shmctl) X(dup) \
-  X(dup2) X(pause) X(nanosleep) X(getitimer) X(alarm) X(setitimer) \
-  X(getpid) X(sendfile) X(socket) X(connect) X(accept) X(sendto) \
-  X(recvfrom) X(sendmsg) X(recvmsg) X(shutdown) X(bind) X(listen) \
-  X(getsockname) X(getpeername) X(socketpair) X(setsockopt) X(getsockopt) \
-  X(clone) X(fork) X(vfork) X(execve) X(exit) X(wait4) X(kill) X(uname) \
-  X(semget) X(semop) X(semctl) X(shmdt) X(msgget) X(msgsnd) X(msgrcv) \
-  X(msgctl) X(fcntl) X(flock) X(fsync) X(fdatasync) X(truncate) \
-  X(ftruncate) X(getdents) X(getcwd) X(chdir) X(fchdir) X(rename) X(mkdir) \
-  X(rmdir) X(creat) X(link) X(unlink) X(symlink) X(readlink) X(chmod) \
-  X(fchmod) X(chown) X(fchown) X(lchown) X(umask) X(gettimeofday) \
-  X(getrlimit) X(getrusage) X(sysinfo) X(times) X(ptrace) X(getuid) \
-  X(syslog) X(getgid) X(setuid) X(setgid) X(geteuid) X(getegid) X(setpgid) \
-  X(getppid) X(getpgrp) X(setsid) X(setreuid) X(setregid) X(getgroups) \
-  X(setgroups) X(setresuid) X(getresuid) X(setresgid) X(getresgid) \
-  X(getpgid) X(setfsuid) X(setfsgid) X(getsid) X(capget) X(capset) \
-  X(rt_sigpending) X(rt_sigtimedwait) X(rt_sigqueueinfo) X(rt_sigsuspend) \
-  X(sigaltstack) X(utime) X(mknod) X(uselib) X(personality) X(ustat) \
-  X(statfs) X(fstatfs) X(sysfs) X(getpriority) X(setpriority) \
-  X(sched_setparam) X(sched_getparam) X(sched_setscheduler) \
-  X(sched_getscheduler) X(sched_get_priority_max) X(sched_get_priority_min) \
-  X(sched_rr_get_interval) X(mlock) X(munlock) X(mlockall) X(munlockall) \
-  X(vhangup) X(modify_ldt) X(pivot_root) X(_sysctl) X(prctl) X(arch_prctl) \
-  X(adjtimex) X(setrlimit) X(chroot) X(sync) X(acct) X(settimeofday) \
-  X(mount) X(umount2) X(swapon) X(swapoff) X(reboot) X(sethostname) \
-  X(setdomainname) X(iopl) X(ioperm) X(create_module) X(init_module) \
-  X(delete_module) X(get_kernel_syms) X(query_module) X(quotactl) \
-  X(nfsservctl) X(getpmsg) X(putpmsg) X(afs_syscall) X(tuxcall) X(security) \
-  X(gettid) X(readahead) X(setxattr) X(lsetxattr) X(fsetxattr) X(getxattr) \
-  X(lgetxattr) X(fgetxattr) X(listxattr) X(llistxattr) X(flistxattr) \
-  X(removexattr) X(lremovexattr) X(fremovexattr) X(tkill) X(time) X(futex) \
-  X(sched_setaffinity) X(sched_getaffinity) X(set_thread_area) X(io_setup) \
-  X(io_destroy) X(io_getevents) X(io_submit) X(io_cancel) \
-  X(get_thread_area) X(lookup_dcookie) X(epoll_create) X(epoll_ctl_old) \
-  X(epoll_wait_old) X(remap_file_pages) X(getdents64) X(set_tid_address) \
-  X(restart_syscall) X(semtimedop) X(fadvise64) X(timer_create) \
-  X(timer_settime) X(timer_gettime) X(timer_getoverrun) X(timer_delete) \
-  X(clock_settime) X(clock_gettime) X(clock_getres) X(clock_nanosleep) \
-  X(exit_group) X(epoll_wait) X(epoll_ctl) X(tgkill) X(utimes) X(vserver) \
-  X(mbind) X(set_mempolicy) X(get_mempolicy) X(mq_open) X(mq_unlink) \
-  X(mq_timedsend) X(mq_timedreceive) X(mq_notify) X(mq_getsetattr) \
-  X(kexec_load) X(waitid) X(add_key) X(request_key) X(keyctl) X(ioprio_set) \
-  X(ioprio_get) X(inotify_init) X(inotify_add_watch) X(inotify_rm_watch) \
-  X(migrate_pages) X(openat) X(mkdirat) X(mknodat) X(fchownat) X(futimesat) \
-  X(newfstatat) X(unlinkat) X(renameat) X(linkat) X(symlinkat) \
-  X(readlinkat) X(fchmodat) X(faccessat) X(pselect6) X(ppoll) X(unshare) \
-  X(set_robust_list) X(get_robust_list) X(splice) X(tee) X(sync_file_range) \
-  X(vmsplice) X(move_pages) X(utimensat) X(epoll_pwait) X(signalfd) \
-  X(timerfd_create) X(eventfd) X(fallocate) X(timerfd_settime) \
+  X(rt_sigprocmask) X(rt_sigreturn) X(ioctl) X(pread64) X(pwrite64) X(readv) \
+  X(writev) X(access) X(pipe) X(select) X(sched_yield) X(mremap) X(msync) \
+  X(mincore) X(madvise) X(shmget) X(shmat) X(shmctl) X(dup) X(dup2) X(pause) \
+  X(nanosleep) X(getitimer) X(alarm) X(setitimer) X(getpid) X(sendfile) \
+  X(socket) X(connect) X(accept) X(sendto) X(recvfrom) X(sendmsg) X(recvmsg) \
+  X(shutdown) X(bind) X(listen) X(getsockname) X(getpeername) X(socketpair) \
+  X(setsockopt) X(getsockopt) X(clone) X(fork) X(vfork) X(execve) X(exit) \
+  X(wait4) X(kill) X(uname) X(semget) X(semop) X(semctl) X(shmdt) X(msgget) \
+  X(msgsnd) X(msgrcv) X(msgctl) X(fcntl) X(flock) X(fsync) X(fdatasync) \
+  X(truncate) X(ftruncate) X(getdents) X(getcwd) X(chdir) X(fchdir) X(rename) \
+  X(mkdir) X(rmdir) X(creat) X(link) X(unlink) X(symlink) X(readlink) \
+  X(chmod) X(fchmod) X(chown) X(fchown) X(lchown) X(umask) X(gettimeofday) \
+  X(getrlimit) X(getrusage) X(sysinfo) X(times) X(ptrace) X(getuid) X(syslog) \
+  X(getgid) X(setuid) X(setgid) X(geteuid) X(getegid) X(setpgid) X(getppid) \
+  X(getpgrp) X(setsid) X(setreuid) X(setregid) X(getgroups) X(setgroups) \
+  X(setresuid) X(getresuid) X(setresgid) X(getresgid) X(getpgid) X(setfsuid) \
+  X(setfsgid) X(getsid) X(capget) X(capset) X(rt_sigpending) \
+  X(rt_sigtimedwait) X(rt_sigqueueinfo) X(rt_sigsuspend) X(sigaltstack) \
+  X(utime) X(mknod) X(uselib) X(personality) X(ustat) X(statfs) X(fstatfs) \
+  X(sysfs) X(getpriority) X(setpriority) X(sched_setparam) X(sched_getparam) \
+  X(sched_setscheduler) X(sched_getscheduler) X(sched_get_priority_max) \
+  X(sched_get_priority_min) X(sched_rr_get_interval) X(mlock) X(munlock) \
+  X(mlockall) X(munlockall) X(vhangup) X(modify_ldt) X(pivot_root) X(_sysctl) \
+  X(prctl) X(arch_prctl) X(adjtimex) X(setrlimit) X(chroot) X(sync) X(acct) \
+  X(settimeofday) X(mount) X(umount2) X(swapon) X(swapoff) X(reboot) \
+  X(sethostname) X(setdomainname) X(iopl) X(ioperm) X(create_module) \
+  X(init_module) X(delete_module) X(get_kernel_syms) X(query_module) \
+  X(quotactl) X(nfsservctl) X(getpmsg) X(putpmsg) X(afs_syscall) X(tuxcall) \
+  X(security) X(gettid) X(readahead) X(setxattr) X(lsetxattr) X(fsetxattr) \
+  X(getxattr) X(lgetxattr) X(fgetxattr) X(listxattr) X(llistxattr) \
+  X(flistxattr) X(removexattr) X(lremovexattr) X(fremovexattr) X(tkill) \
+  X(time) X(futex) X(sched_setaffinity) X(sched_getaffinity) \
+  X(set_thread_area) X(io_setup) X(io_destroy) X(io_getevents) X(io_submit) \
+  X(io_cancel) X(get_thread_area) X(lookup_dcookie) X(epoll_create) \
+  X(epoll_ctl_old) X(epoll_wait_old) X(remap_file_pages) X(getdents64) \
+  X(set_tid_address) X(restart_syscall) X(semtimedop) X(fadvise64) \
+  X(timer_create) X(timer_settime) X(timer_gettime) X(timer_getoverrun) \
+  X(timer_delete) X(clock_settime) X(clock_gettime) X(clock_getres) \
+  X(clock_nanosleep) X(exit_group) X(epoll_wait) X(epoll_ctl) X(tgkill) \
+  X(utimes) X(vserver) X(mbind) X(set_mempolicy) X(get_mempolicy) X(mq_open) \
+  X(mq_unlink) X(mq_timedsend) X(mq_timedreceive) X(mq_notify) \
+  X(mq_getsetattr) X(kexec_load) X(waitid) X(add_key) X(request_key) \
+  X(keyctl) X(ioprio_set) X(ioprio_get) X(inotify_init) X(inotify_add_watch) \
+  X(inotify_rm_watch) X(migrate_pages) X(openat) X(mkdirat) X(mknodat) \
+  X(fchownat) X(futimesat) X(newfstatat) X(unlinkat) X(renameat) X(linkat) \
+  X(symlinkat) X(readlinkat) X(fchmodat) X(faccessat) X(pselect6) X(ppoll) \
+  X(unshare) X(set_robust_list) X(get_robust_list) X(splice) X(tee) \
+  X(sync_file_range) X(vmsplice) X(move_pages) X(utimensat) X(epoll_pwait) \
+  X(signalfd) X(timerfd_create) X(eventfd) X(fallocate) X(timerfd_settime) \
   X(timerfd_gettime) X(accept4) X(signalfd4) X(eventfd2) X(epoll_create1) \
-  X(dup3) X(pipe2) X(inotify_init1) X(preadv) X(pwritev) \
-  X(rt_tgsigqueueinfo) X(perf_event_open) X(recvmmsg) X(fanotify_init) \
-  X(fanotify_mark) X(prlimit64) X(name_to_handle_at) X(open_by_handle_at) \
-  X(clock_adjtime) X(syncfs) X(sendmmsg) X(setns) X(getcpu) \
-  X(process_vm_readv) X(process_vm_writev) X(kcmp) X(finit_module) \
-  X(sched_setattr) X(sched_getattr) X(renameat2) X(seccomp) X(getrandom) \
-  X(memfd_create) X(kexec_file_load) X(bpf) X(execveat) X(userfaultfd) \
-  X(membarrier) X(mlock2) X(copy_file_range) X(preadv2) X(pwritev2) \
-  X(pkey_mprotect) X(pkey_alloc) X(pkey_free) X(statx) X(io_pgetevents) \
-  X(rseq) X(pidfd_send_signal) X(io_uring_setup) X(io_uring_enter) \
+  X(dup3) X(pipe2) X(inotify_init1) X(preadv) X(pwritev) X(rt_tgsigqueueinfo) \
+  X(perf_event_open) X(recvmmsg) X(fanotify_init) X(fanotify_mark) \
+  X(prlimit64) X(name_to_handle_at) X(open_by_handle_at) X(clock_adjtime) \
+  X(syncfs) X(sendmmsg) X(setns) X(getcpu) X(process_vm_readv) \
+  X(process_vm_writev) X(kcmp) X(finit_module) X(sched_setattr) \
+  X(sched_getattr) X(renameat2) X(seccomp) X(getrandom) X(memfd_create) \
+  X(kexec_file_load) X(bpf) X(execveat) X(userfaultfd) X(membarrier) \
+  X(mlock2) X(copy_file_range) X(preadv2) X(pwritev2) X(pkey_mprotect) \
+  X(pkey_alloc) X(pkey_free) X(statx) X(io_pgetevents) X(rseq) \
+  X(pidfd_send_signal) X(io_uring_setup) X(io_uring_enter) \
   X(io_uring_register) X(open_tree) X(move_mount) X(fsopen) X(fsconfig) \
   X(fsmount) X(fspick) X(pidfd_open) X(clone3) X(close_range) X(openat2) \
   X(pidfd_getfd) X(faccessat2) X(process_madvise) X(epoll_pwait2) \
   X(mount_setattr) X(quotactl_fd) X(landlock_create_ruleset) \
   X(landlock_add_rule) X(landlock_restrict_self) X(memfd_secret) \
-  X(process_mrelease) X(futex_waitv) X(set_mempolicy_home_node) \
+  X(process_mrelease) X(futex_waitv) X(set_mempolicy_home_node)
+// clang-format on
 
 // Tracee memory backed by a local buffer mapped at kBase.
 class FakeMemory : public TraceeMemory {
@@ -140,7 +140,8 @@ const SyscallDesc& desc(std::string_view name) {
   return d ? *d : kNone;
 }
 
-SyscallCall make_call(std::string_view name, std::initializer_list<uint64_t> args,
+SyscallCall make_call(std::string_view name,
+                      std::initializer_list<uint64_t> args,
                       int64_t result = 0) {
   SyscallCall call;
   call.number = desc(name).number;
@@ -183,12 +184,12 @@ TEST(SyscallTable, AllIsInNumberOrderWithUniqueNames) {
 
 TEST(SyscallTable, NumbersMatchSysSyscallH) {
   int checked = 0;
-#define CHECK_SYSCALL(name)                                   \
-  {                                                           \
+#define CHECK_SYSCALL(name)                                         \
+  {                                                                 \
     const SyscallDesc* d = syscall_lookup(std::string_view(#name)); \
-    ASSERT_NE(d, nullptr) << "missing " #name;                \
-    EXPECT_EQ(d->number, SYS_##name) << #name;                \
-    ++checked;                                                \
+    ASSERT_NE(d, nullptr) << "missing " #name;                      \
+    EXPECT_EQ(d->number, SYS_##name) << #name;                      \
+    ++checked;                                                      \
   }
   SYSCALLS_IN_HEADER(CHECK_SYSCALL)
 #undef CHECK_SYSCALL
@@ -216,7 +217,8 @@ TEST(SyscallTable, UnknownSyscalls) {
   EXPECT_EQ(syscall_name(SYS_openat), "openat");
 }
 
-// ---- Policies ----------------------------------------------------------------
+// ---- Policies
+// ----------------------------------------------------------------
 
 TEST(SyscallPolicy, DeniedAndUnsupported) {
   for (const char* name : {"rseq", "io_uring_setup", "io_uring_enter",
@@ -232,23 +234,33 @@ TEST(SyscallPolicy, DeniedAndUnsupported) {
 
 TEST(SyscallPolicy, ReplayActions) {
   const std::pair<const char*, ReplayAction> expected[] = {
-      {"mmap", ReplayAction::kMmap},       {"mremap", ReplayAction::kMremap},
-      {"execve", ReplayAction::kExecve},   {"execveat", ReplayAction::kExecve},
-      {"fork", ReplayAction::kFork},       {"vfork", ReplayAction::kFork},
-      {"clone", ReplayAction::kFork},      {"clone3", ReplayAction::kFork},
-      {"exit", ReplayAction::kExit},       {"exit_group", ReplayAction::kExit},
+      {"mmap", ReplayAction::kMmap},
+      {"mremap", ReplayAction::kMremap},
+      {"execve", ReplayAction::kExecve},
+      {"execveat", ReplayAction::kExecve},
+      {"fork", ReplayAction::kFork},
+      {"vfork", ReplayAction::kFork},
+      {"clone", ReplayAction::kFork},
+      {"clone3", ReplayAction::kFork},
+      {"exit", ReplayAction::kExit},
+      {"exit_group", ReplayAction::kExit},
       {"rt_sigreturn", ReplayAction::kSigreturn},
-      {"brk", ReplayAction::kExecute},     {"munmap", ReplayAction::kExecute},
-      {"mprotect", ReplayAction::kExecute}, {"madvise", ReplayAction::kExecute},
+      {"brk", ReplayAction::kExecute},
+      {"munmap", ReplayAction::kExecute},
+      {"mprotect", ReplayAction::kExecute},
+      {"madvise", ReplayAction::kExecute},
       {"arch_prctl", ReplayAction::kExecute},
       {"set_tid_address", ReplayAction::kExecute},
       {"set_robust_list", ReplayAction::kExecute},
       {"rt_sigaction", ReplayAction::kExecute},
       {"rt_sigprocmask", ReplayAction::kExecute},
       {"sigaltstack", ReplayAction::kExecute},
-      {"read", ReplayAction::kEmulate},    {"openat", ReplayAction::kEmulate},
-      {"futex", ReplayAction::kEmulate},   {"wait4", ReplayAction::kEmulate},
-      {"prctl", ReplayAction::kEmulate},   {"mlock", ReplayAction::kEmulate},
+      {"read", ReplayAction::kEmulate},
+      {"openat", ReplayAction::kEmulate},
+      {"futex", ReplayAction::kEmulate},
+      {"wait4", ReplayAction::kEmulate},
+      {"prctl", ReplayAction::kEmulate},
+      {"mlock", ReplayAction::kEmulate},
   };
   for (const auto& [name, action] : expected)
     EXPECT_EQ(desc(name).replay, action) << name;
@@ -265,14 +277,16 @@ TEST(SyscallPolicy, OnlyWritesCarryFdData) {
   }
 }
 
-// ---- Output rules ------------------------------------------------------------
+// ---- Output rules
+// ------------------------------------------------------------
 
 TEST(SyscallOutputs, ReadWritesResultBytes) {
   FakeMemory mem;
   const uint64_t buf = FakeMemory::at(0);
   EXPECT_EQ(outputs_of(make_call("read", {3, buf, 4096}, 100), mem),
             (Regions{{buf, 100}}));
-  EXPECT_TRUE(outputs_of(make_call("read", {3, buf, 4096}, -EBADF), mem).empty());
+  EXPECT_TRUE(
+      outputs_of(make_call("read", {3, buf, 4096}, -EBADF), mem).empty());
   EXPECT_TRUE(outputs_of(make_call("read", {3, buf, 4096}, 0), mem).empty());
   EXPECT_EQ(outputs_of(make_call("pread64", {3, buf, 10, 0}, 7), mem),
             (Regions{{buf, 7}}));
@@ -338,7 +352,7 @@ TEST(SyscallOutputs, RecvmsgRecordsHeaderDataNameAndControl) {
 
   SyscallCall call = make_call("recvmsg", {3, hdr, 0});
   run_entry(call, mem);
-  h.msg_namelen = 16;     // what the kernel stores back
+  h.msg_namelen = 16;  // what the kernel stores back
   h.msg_controllen = 24;
   mem.put(hdr, h);
   call.result = 50;
@@ -349,6 +363,39 @@ TEST(SyscallOutputs, RecvmsgRecordsHeaderDataNameAndControl) {
                                             {control, 24}}));
   call.result = -EAGAIN;
   EXPECT_TRUE(outputs_of(call, mem).empty());
+}
+
+TEST(SyscallOutputs, RecvmmsgUsesEachMessagesPreCallNamelen) {
+  FakeMemory mem;
+  const uint64_t vec = FakeMemory::at(0), iov = FakeMemory::at(400);
+  const uint64_t data = FakeMemory::at(1000), name0 = FakeMemory::at(2000),
+                 name1 = FakeMemory::at(2200), timeout = FakeMemory::at(3000);
+  mem.put(iov, iovec{as_ptr(data), 100});
+  mmsghdr m[2] = {};
+  for (mmsghdr& msg : m) {
+    msg.msg_hdr.msg_iov = reinterpret_cast<iovec*>(iov);
+    msg.msg_hdr.msg_iovlen = 1;
+  }
+  m[0].msg_hdr.msg_name = as_ptr(name0);
+  m[0].msg_hdr.msg_namelen = 8;  // too small: the address gets truncated
+  m[1].msg_hdr.msg_name = as_ptr(name1);
+  m[1].msg_hdr.msg_namelen = 128;
+  mem.put(vec, m);
+
+  SyscallCall call = make_call("recvmmsg", {3, vec, 2, 0, timeout});
+  run_entry(call, mem);
+  for (mmsghdr& msg : m) msg.msg_hdr.msg_namelen = 16;
+  m[0].msg_len = 30;
+  m[1].msg_len = 7;
+  mem.put(vec, m);
+  call.result = 2;
+  EXPECT_EQ(outputs_of(call, mem), (Regions{{vec, 64},
+                                            {data, 30},
+                                            {name0, 8},
+                                            {vec + 64, 64},
+                                            {data, 7},
+                                            {name1, 16},
+                                            {timeout, 16}}));
 }
 
 TEST(SyscallOutputs, RecvfromCapsDataAtBufferSize) {
@@ -364,7 +411,8 @@ TEST(SyscallOutputs, GetsockoptRecordsCallersBuffer) {
   FakeMemory mem;
   const uint64_t val = FakeMemory::at(0), lenp = FakeMemory::at(100);
   mem.put(lenp, socklen_t{4});
-  SyscallCall call = make_call("getsockopt", {3, SOL_SOCKET, SO_ERROR, val, lenp});
+  SyscallCall call =
+      make_call("getsockopt", {3, SOL_SOCKET, SO_ERROR, val, lenp});
   run_entry(call, mem);
   call.result = 0;
   EXPECT_EQ(outputs_of(call, mem), (Regions{{lenp, 4}, {val, 4}}));
@@ -382,7 +430,8 @@ TEST(SyscallOutputs, Getdents64WritesResultBytes) {
   const uint64_t dirp = FakeMemory::at(0);
   EXPECT_EQ(outputs_of(make_call("getdents64", {3, dirp, 32768}, 480), mem),
             (Regions{{dirp, 480}}));
-  EXPECT_TRUE(outputs_of(make_call("getdents64", {3, dirp, 32768}, 0), mem).empty());
+  EXPECT_TRUE(
+      outputs_of(make_call("getdents64", {3, dirp, 32768}, 0), mem).empty());
 }
 
 TEST(SyscallOutputs, PollStoresReventsEvenWhenInterrupted) {
@@ -392,7 +441,8 @@ TEST(SyscallOutputs, PollStoresReventsEvenWhenInterrupted) {
             (Regions{{fds, 24}}));
   EXPECT_EQ(outputs_of(make_call("poll", {fds, 3, 1000}, -EINTR), mem),
             (Regions{{fds, 24}}));
-  EXPECT_TRUE(outputs_of(make_call("poll", {fds, 3, 1000}, -EFAULT), mem).empty());
+  EXPECT_TRUE(
+      outputs_of(make_call("poll", {fds, 3, 1000}, -EFAULT), mem).empty());
   // ppoll also rewrites its timeout.
   const uint64_t ts = FakeMemory::at(500);
   EXPECT_EQ(outputs_of(make_call("ppoll", {fds, 2, ts, 0, 8}, 0), mem),
@@ -416,14 +466,37 @@ TEST(SyscallOutputs, SelectStoresFdSetsAndTimeout) {
 TEST(SyscallOutputs, Wait4StoresStatusAndRusageOnlyForAChild) {
   FakeMemory mem;
   const uint64_t status = FakeMemory::at(0), ru = FakeMemory::at(100);
-  EXPECT_EQ(outputs_of(make_call("wait4", {uint64_t(-1), status, 0, ru}, 1234), mem),
-            (Regions{{status, 4}, {ru, 144}}));
+  EXPECT_EQ(
+      outputs_of(make_call("wait4", {uint64_t(-1), status, 0, ru}, 1234), mem),
+      (Regions{{status, 4}, {ru, 144}}));
   // WNOHANG with no child ready.
-  EXPECT_TRUE(outputs_of(make_call("wait4", {uint64_t(-1), status, 1, ru}, 0), mem)
-                  .empty());
   EXPECT_TRUE(
-      outputs_of(make_call("wait4", {uint64_t(-1), status, 0, ru}, -ECHILD), mem)
+      outputs_of(make_call("wait4", {uint64_t(-1), status, 1, ru}, 0), mem)
           .empty());
+  EXPECT_TRUE(
+      outputs_of(make_call("wait4", {uint64_t(-1), status, 0, ru}, -ECHILD),
+                 mem)
+          .empty());
+}
+
+TEST(SyscallOutputs, WaitidStoresSiginfoEvenOnFailure) {
+  FakeMemory mem;
+  const uint64_t info = FakeMemory::at(0), ru = FakeMemory::at(200);
+  EXPECT_EQ(
+      outputs_of(make_call("waitid", {P_ALL, 0, info, WEXITED, ru}, 0), mem),
+      (Regions{{info, 128}, {ru, 144}}));
+  EXPECT_EQ(
+      outputs_of(make_call("waitid", {P_ALL, 0, info, WEXITED, ru}, -ECHILD),
+                 mem),
+      (Regions{{info, 128}}));
+}
+
+TEST(SyscallOutputs, GetgroupsWithZeroSizeOnlyCounts) {
+  FakeMemory mem;
+  const uint64_t list = FakeMemory::at(0);
+  EXPECT_EQ(outputs_of(make_call("getgroups", {32, list}, 3), mem),
+            (Regions{{list, 12}}));
+  EXPECT_TRUE(outputs_of(make_call("getgroups", {0, list}, 3), mem).empty());
 }
 
 TEST(SyscallOutputs, NanosleepRemainderOnlyWhenInterrupted) {
@@ -434,19 +507,22 @@ TEST(SyscallOutputs, NanosleepRemainderOnlyWhenInterrupted) {
             (Regions{{rem, 16}}));
   // What a tracer sees at exit before the kernel restarts the sleep.
   constexpr int64_t kErestartRestartblock = -516;
-  EXPECT_EQ(outputs_of(make_call("nanosleep", {req, rem}, kErestartRestartblock), mem),
+  EXPECT_EQ(outputs_of(
+                make_call("nanosleep", {req, rem}, kErestartRestartblock), mem),
             (Regions{{rem, 16}}));
   // An absolute clock_nanosleep has no remainder.
-  EXPECT_TRUE(outputs_of(make_call("clock_nanosleep",
-                                   {CLOCK_REALTIME, TIMER_ABSTIME, req, rem}, -EINTR),
-                         mem)
-                  .empty());
+  EXPECT_TRUE(
+      outputs_of(make_call("clock_nanosleep",
+                           {CLOCK_REALTIME, TIMER_ABSTIME, req, rem}, -EINTR),
+                 mem)
+          .empty());
 }
 
 TEST(SyscallOutputs, FixedSizeStructs) {
   FakeMemory mem;
   const uint64_t p = FakeMemory::at(0);
-  EXPECT_EQ(outputs_of(make_call("fstat", {3, p}, 0), mem), (Regions{{p, 144}}));
+  EXPECT_EQ(outputs_of(make_call("fstat", {3, p}, 0), mem),
+            (Regions{{p, 144}}));
   EXPECT_EQ(outputs_of(make_call("statx", {3, 0, 0, 0, p}, 0), mem),
             (Regions{{p, 256}}));
   EXPECT_EQ(outputs_of(make_call("uname", {p}, 0), mem), (Regions{{p, 390}}));
@@ -457,22 +533,26 @@ TEST(SyscallOutputs, FixedSizeStructs) {
   EXPECT_EQ(outputs_of(make_call("rt_sigprocmask", {0, 0, p, 8}, 0), mem),
             (Regions{{p, 8}}));
   EXPECT_EQ(outputs_of(make_call("pipe2", {p, 0}, 0), mem), (Regions{{p, 8}}));
-  EXPECT_EQ(outputs_of(make_call("epoll_wait", {3, p, 16, uint64_t(-1)}, 2), mem),
-            (Regions{{p, 24}}));
+  EXPECT_EQ(
+      outputs_of(make_call("epoll_wait", {3, p, 16, uint64_t(-1)}, 2), mem),
+      (Regions{{p, 24}}));
   // Null optional pointer: nothing.
-  EXPECT_TRUE(outputs_of(make_call("rt_sigaction", {2, p, 0, 8}, 0), mem).empty());
+  EXPECT_TRUE(
+      outputs_of(make_call("rt_sigaction", {2, p, 0, 8}, 0), mem).empty());
 }
 
 TEST(SyscallOutputs, CloneParentSettid) {
   FakeMemory mem;
   const uint64_t ptid = FakeMemory::at(0);
-  EXPECT_EQ(outputs_of(make_call("clone", {CLONE_VM | CLONE_PARENT_SETTID, 0, ptid,
-                                           0, 0},
-                                 4321),
-                       mem),
-            (Regions{{ptid, 4}}));
-  EXPECT_TRUE(outputs_of(make_call("clone", {SIGCHLD, 0, ptid, 0, 0}, 4321), mem)
-                  .empty());
+  EXPECT_EQ(
+      outputs_of(
+          make_call("clone", {CLONE_VM | CLONE_PARENT_SETTID, 0, ptid, 0, 0},
+                    4321),
+          mem),
+      (Regions{{ptid, 4}}));
+  EXPECT_TRUE(
+      outputs_of(make_call("clone", {SIGCHLD, 0, ptid, 0, 0}, 4321), mem)
+          .empty());
 }
 
 TEST(SyscallOutputs, Clone3ReadsPointersFromCloneArgs) {
@@ -500,7 +580,8 @@ TEST(SyscallOutputs, PrctlGetName) {
   EXPECT_EQ(v.error, EINVAL);
 }
 
-// ---- ioctl -------------------------------------------------------------------
+// ---- ioctl
+// -------------------------------------------------------------------
 
 TEST(SyscallIoctl, KnownRequestsRunAndRecordTheirStruct) {
   FakeMemory mem;
@@ -516,7 +597,8 @@ TEST(SyscallIoctl, KnownRequestsRunAndRecordTheirStruct) {
             (Regions{{p, 8}}));
   EXPECT_EQ(outputs_of(make_call("ioctl", {1, TCGETS2, p}, 0), mem),
             (Regions{{p, 44}}));
-  EXPECT_TRUE(outputs_of(make_call("ioctl", {1, TIOCSWINSZ, p}, 0), mem).empty());
+  EXPECT_TRUE(
+      outputs_of(make_call("ioctl", {1, TIOCSWINSZ, p}, 0), mem).empty());
   SyscallCall fioclex = make_call("ioctl", {4, FIOCLEX, 0});
   EXPECT_EQ(run_entry(fioclex, mem).kind, EntryVerdict::kRun);
 }
