@@ -49,7 +49,7 @@ void emit_fd_sets(const SyscallCall& call, Regions& out) {
   for (int i = 1; i <= 3; ++i) emit(out, call.args[i], bytes);
 }
 
-// A rule that depends on the syscall's sub-command: `size` bytes at `addr`.
+// A sub-command and the bytes it stores through its pointer argument.
 struct CommandOutput {
   int command;
   uint64_t size;
