@@ -1,0 +1,97 @@
+// The gdb remote protocol state machine for one debugger connection. It
+// knows nothing of sockets: feed it the bytes the debugger sent and send
+// back what it returns. It serves gdb and lldb; the two differ in details
+// (see DESIGN.md), told apart by the client's qSupported.
+//
+// Ctrl-C while the target runs: resume() is synchronous and runs inside
+// feed(). Give the server an input poll (a non-blocking read of the
+// connection); the target calls ResumeRequest::interrupted() now and then,
+// which pulls new bytes through the poll into the decoder and reports a
+// 0x03 seen outside a packet. Bytes read this way are processed in order
+// after the resume returns, so nothing the debugger sent is lost.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gdbserver/debug_target.h"
+#include "gdbserver/rsp_codec.h"
+
+namespace rrx {
+
+class GdbServer {
+ public:
+  explicit GdbServer(DebugTarget* target);
+  GdbServer(const GdbServer&) = delete;
+  GdbServer& operator=(const GdbServer&) = delete;
+
+  // Processes bytes from the debugger; returns the bytes to send to it.
+  std::string feed(std::string_view bytes);
+
+  // `read_available` returns what the debugger sent since the last read,
+  // "" if nothing, without blocking.
+  void set_input_poll(std::function<std::string()> read_available) {
+    input_poll_ = std::move(read_available);
+  }
+
+  // The debugger detached or killed the session: close the connection.
+  bool finished() const { return finished_; }
+
+ private:
+  void handle_packet(const std::string& payload);
+  void send(std::string_view payload);
+  void send_error(const std::string& message);
+
+  void handle_query(const std::string& payload);
+  void handle_qsupported(std::string_view features);
+  void handle_xfer(std::string_view request);
+  void handle_monitor(std::string_view hex_command);
+  void handle_memory_region(std::string_view address);
+  void handle_set_thread(std::string_view payload);
+  void handle_read_registers(std::string_view args);
+  void handle_write_registers(std::string_view args);
+  void handle_read_register(std::string_view args);
+  void handle_write_register(std::string_view args);
+  void handle_read_memory(std::string_view args, bool binary);
+  void handle_write_memory(std::string_view args, bool binary);
+  void handle_breakpoint(std::string_view args, bool insert);
+  void handle_vcont(std::string_view actions);
+  void resume(ResumeRequest request);
+
+  std::string stop_reply(const StopReason& stop);
+  std::string thread_id(const ThreadId& thread) const;
+  // Parses "pPID.TID", "TID", "0" (any) or "-1" (all); any/all give nullopt
+  // in *thread. False if malformed.
+  bool parse_thread_id(std::string_view text, std::optional<ThreadId>* thread);
+  // The thread register packets act on: lldb's ";thread:" suffix, else Hg,
+  // else the current thread. Strips the suffix from *args.
+  ThreadId register_thread(std::string_view* args);
+  bool interrupted();
+
+  DebugTarget* target_;
+  rsp::PacketDecoder decoder_;
+  std::function<std::string()> input_poll_;
+  std::string output_;
+  std::string last_packet_;  // framed, for a resend after '-'
+  bool ack_mode_ = true;
+  bool finished_ = false;
+
+  // What the client told us in qSupported and later Q packets.
+  bool lldb_ = false;
+  bool multiprocess_ = false;
+  bool client_swbreak_ = false;
+  bool client_hwbreak_ = false;
+  bool error_strings_ = false;       // lldb's QEnableErrorStrings
+  bool threads_in_stop_ = false;     // lldb's QListThreadsInStopReply
+
+  std::optional<ThreadId> general_thread_;   // Hg
+  std::optional<ThreadId> continue_thread_;  // Hc
+  // Direction of plain c/s/vCont, flipped by lldb's plugin (QRRXDirection);
+  // gdb uses bc/bs instead.
+  Direction direction_ = Direction::kForward;
+  std::optional<StopReason> last_stop_;
+};
+
+}  // namespace rrx
