@@ -173,7 +173,7 @@ void GdbServer::handle_packet(const std::string& payload) {
       return send("");
     case 'v':
       if (payload == "vCont?") return send("vCont;c;C;s;S");
-      if (starts_with(payload, "vCont;")) return handle_vcont(args.substr(5));
+      if (starts_with(payload, "vCont;")) return handle_vcont(args.substr(4));  // ";action..."
       if (starts_with(payload, "vKill")) {
         send("OK");
         finished_ = true;
