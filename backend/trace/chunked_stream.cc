@@ -94,6 +94,7 @@ bool ChunkReader::next(Words* out, std::string* error) {
     *error += at;
     return false;
   }
+  chunk_offset_ = offset_;
   offset_ = payload_offset + header.stored_size;
   return true;
 }

@@ -54,10 +54,14 @@ class ChunkReader {
   // file (*error empty) or on damage (*error says what and at which offset).
   bool next(Words* out, std::string* error);
 
+  // File offset of the chunk last returned by next().
+  uint64_t chunk_offset() const { return chunk_offset_; }
+
  private:
   UniqueFd fd_;
   uint64_t file_size_;
   uint64_t offset_ = 0;
+  uint64_t chunk_offset_ = 0;
 };
 
 }  // namespace rrx

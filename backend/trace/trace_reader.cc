@@ -256,15 +256,22 @@ bool TraceReaderImpl::next_event(Event* event, std::string* error) {
       return false;
     }
   }
+  std::string in_chunk =
+      " in the chunk at offset " + std::to_string(chunks_->chunk_offset());
   auto message = open_message(chunk_, &chunk_pos_, error);
-  if (!message) return false;
-  bool ok = decode_guarded(
-      [&] { return decode_event(message->getRoot<proto::Event>(), event, error); },
-      error);
-  if (!ok) return false;
-  if (event->seq <= last_seq_) {
+  bool ok = message && decode_guarded(
+                           [&] {
+                             return decode_event(
+                                 message->getRoot<proto::Event>(), event, error);
+                           },
+                           error);
+  if (ok && event->seq <= last_seq_) {
     *error = "event seq " + std::to_string(event->seq) + " does not follow " +
              std::to_string(last_seq_);
+    ok = false;
+  }
+  if (!ok) {
+    *error += in_chunk;
     return false;
   }
   last_seq_ = event->seq;

@@ -43,7 +43,7 @@ bool make_dir(const std::string& path, bool allow_empty, std::string* error) {
       return false;
     }
     if (!is_empty_dir(path)) {
-      *error = "cannot create trace " + path + ": it exists and is not empty";
+      *error = "cannot create trace " + path + ": it exists and is not an empty directory";
       return false;
     }
   }
