@@ -1,9 +1,19 @@
 #include "core/instruction.h"
 
 #include <cpuid.h>
+#include <asm/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <x86intrin.h>
 
 namespace rrx {
+
+bool cpuid_faulting_available() {
+  // Asking for what we already have (cpuid enabled) fails with ENODEV
+  // exactly when faulting is unsupported.
+  static const bool available = syscall(SYS_arch_prctl, ARCH_SET_CPUID, 1) == 0;
+  return available;
+}
 
 InsnResult decode_trapped_insn(const Task& task, const Registers& regs) {
   unsigned char bytes[3] = {};

@@ -16,6 +16,10 @@ struct InsnResult {
   uint64_t rax = 0, rbx = 0, rcx = 0, rdx = 0;
 };
 
+// Whether this CPU and kernel can make cpuid trap (ARCH_SET_CPUID); many
+// VMs cannot, and then cpuid runs natively in record and replay alike.
+bool cpuid_faulting_available();
+
 // Which trapped instruction (if any) is at regs.rip.
 InsnResult decode_trapped_insn(const Task& task, const Registers& regs);
 

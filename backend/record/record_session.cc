@@ -42,7 +42,8 @@ struct RecordTask {
   const SyscallDesc* desc = nullptr;
   SyscallCall call;
   int deny_errno = 0;       // non-zero: we made this syscall fail
-  bool exec_pending = false;  // exec'd; the execve exit stop comes next
+  // Exec turned cpuid faulting off; re-arm it at the execve exit stop.
+  bool rearm_cpuid_faulting = false;
   // A new thread's first stop must wait until its parent's fork event is
   // in the trace, so the child's events never precede its creation.
   bool announced = false;
@@ -272,10 +273,10 @@ void Recorder::on_syscall_exit(RecordTask& t) {
   event.tid = t.task->tid();
   event.kind = EventKind::kSyscallExit;
 
-  if (t.exec_pending) {
+  if (t.rearm_cpuid_faulting) {
     // The new image runs no instruction before this: re-arm cpuid
     // faulting, which the kernel turns off at every exec.
-    t.exec_pending = false;
+    t.rearm_cpuid_faulting = false;
     bool ok;
     int64_t r = remote_syscall(*t.task, SYS_arch_prctl, {ARCH_SET_CPUID, 0}, &ok);
     if (!ok || r != 0) {
@@ -364,7 +365,7 @@ void Recorder::on_exec(RecordTask& t) {
     return;
   }
   emit(event);
-  t.exec_pending = true;
+  t.rearm_cpuid_faulting = cpuid_faulting_available();
   t.task->resume();
 }
 

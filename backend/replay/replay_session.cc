@@ -30,7 +30,7 @@ struct ReplayTask {
   std::unique_ptr<Task> task;
   bool stopped = true;     // at a ptrace stop we have not resumed from
   int resume_sig = 0;      // signal to deliver when resumed
-  bool exec_pending = false;
+  bool rearm_cpuid_faulting = false;
   // The syscall the thread is inside and what replay does with it.
   const SyscallDesc* desc = nullptr;
   SyscallCall call;
@@ -273,8 +273,8 @@ bool ReplaySession::replay_syscall_exit(ReplayTask& t, const Event& e) {
   Stop stop;
   std::string what;
   if (!advance(t, StopKind::kSyscallExit, 0, &stop, &what)) return diverged(e, what);
-  if (t.exec_pending) {
-    t.exec_pending = false;
+  if (t.rearm_cpuid_faulting) {
+    t.rearm_cpuid_faulting = false;
     bool ok;
     if (remote_syscall(*t.task, SYS_arch_prctl, {ARCH_SET_CPUID, 0}, &ok) != 0 || !ok) {
       return diverged(e, "cannot enable cpuid faulting");
@@ -359,7 +359,7 @@ bool ReplaySession::replay_exec(ReplayTask& t, const Event& e) {
   t.task->set_regs(e.regs);
   std::string err;
   if (!patch_vdso(*t.task, &err)) return diverged(e, err);
-  t.exec_pending = true;
+  t.rearm_cpuid_faulting = cpuid_faulting_available();
   t.desc = nullptr;
   return true;
 }

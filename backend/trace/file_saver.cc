@@ -56,12 +56,15 @@ bool copy_file(const std::string& from, const std::string& to,
     *error = errno_message(from);
     return false;
   }
-  UniqueFd out(open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!out.valid() || fchmod(out.get(), 0600) != 0) {
+  // Owner-only, but executables stay executable: replay execs the copy.
+  struct stat in_st;
+  mode_t mode = fstat(in.get(), &in_st) == 0 && (in_st.st_mode & 0111) ? 0700 : 0600;
+  UniqueFd out(open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!out.valid() || fchmod(out.get(), mode) != 0) {
     *error = errno_message(to);
     return false;
   }
-  if (!copy_fd(in.get(), out.get()) || fsync(out.get()) != 0) {
+  if (!copy_fd(in.get(), out.get())) {
     *error = errno_message("copying " + from + " to " + to);
     unlink(to.c_str());
     return false;
