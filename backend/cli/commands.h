@@ -9,6 +9,8 @@ namespace rrx {
 
 int record_command(const std::vector<std::string>& args);
 int replay_command(const std::vector<std::string>& args);
+// Prints every event of a trace, one line each.
+int dump_command(const std::vector<std::string>& args);
 
 // Prints "rrx: <message>" on stderr; returns the exit status for errors.
 int usage_error(const std::string& message);

@@ -10,6 +10,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: rrx record [-o DIR] PROGRAM [ARGS...]   record PROGRAM and what it starts\n"
     "       rrx replay -a [TRACE]                   replay without a debugger\n"
+    "       rrx dump [TRACE]                        list the events of a trace\n"
     "TRACE defaults to the latest recording ($RRX_TRACE_DIR, $XDG_DATA_HOME/rrx\n"
     "or ~/.local/share/rrx, link latest-trace).\n";
 
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "record") return rrx::record_command(args);
   if (command == "replay") return rrx::replay_command(args);
+  if (command == "dump") return rrx::dump_command(args);
   if (command == "help" || command == "--help" || command == "-h") {
     fputs(kUsage, stdout);
     return 0;

@@ -27,7 +27,7 @@
 #include "core/tracee_fd.h"
 #include "core/vdso.h"
 #include "record/output_capture.h"
-#include "record/signal_class.h"
+#include "core/signal_class.h"
 #include "syscalls/syscall_table.h"
 #include "trace/trace_writer.h"
 

@@ -16,6 +16,7 @@
 #include "core/instruction.h"
 #include "core/registers.h"
 #include "core/remote_syscall.h"
+#include "core/signal_class.h"
 #include "core/spawn.h"
 #include "core/stop.h"
 #include "core/task.h"
@@ -98,7 +99,7 @@ bool advance(ReplayTask& t, StopKind want, int want_sig, Stop* out, std::string*
         break;
       case StopKind::kSignal: {
         siginfo_t info;
-        if (t.task->get_siginfo(&info) && info.si_code <= 0) continue;  // sent, not caused
+        if (t.task->get_siginfo(&info) && !is_synchronous_signal(info)) continue;
         break;
       }
       default:
@@ -234,10 +235,17 @@ bool ReplaySession::replay_syscall_entry(ReplayTask& t, const Event& e) {
 
   switch (t.desc->replay) {
     case ReplayAction::kExecute:
-    case ReplayAction::kFork:
+    case ReplayAction::kFork: {
+      // A call that failed when recorded (e.g. a fork interrupted by a
+      // signal, to be restarted) had no effect then: emulate it.
+      const Event* next = peek_for_tid(e.tid);
+      t.emulated = t.desc->record == RecordPolicy::kDenyENOSYS ||
+                   (next && next->kind == EventKind::kSyscallExit && is_syscall_error(next->regs.rax));
+      break;
+    }
     case ReplayAction::kExit:
     case ReplayAction::kSigreturn:
-      t.emulated = t.desc->record == RecordPolicy::kDenyENOSYS;
+      t.emulated = false;
       break;
     case ReplayAction::kExecve: {
       // Exec the trace's copy of what was loaded, if the exec succeeded.

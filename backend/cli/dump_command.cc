@@ -1,0 +1,64 @@
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "syscalls/syscall_table.h"
+#include "trace/trace_dir.h"
+#include "trace/trace_reader.h"
+
+namespace rrx {
+
+namespace {
+
+void print_event(const Event& e) {
+  printf("%" PRIu64 " tid %d %s", e.seq, e.tid, event_kind_name(e.kind));
+  switch (e.kind) {
+    case EventKind::kSyscallEntry:
+      printf(" %s", syscall_name(e.syscall_no).c_str());
+      break;
+    case EventKind::kSyscallExit:
+      printf(" %s = %" PRId64, syscall_name(e.syscall_no).c_str(),
+             static_cast<int64_t>(e.regs.rax));
+      if (e.echo_fd) printf(" (%zu bytes to fd %d)", e.echo_data.size(), e.echo_fd);
+      if (e.has_mapped_file) printf(" (maps %s)", e.mapped_file.saved_name.c_str());
+      break;
+    case EventKind::kSignal:
+      printf(" SIG%s%s", sigabbrev_np(e.signo), e.deterministic ? " (synchronous)" : "");
+      break;
+    case EventKind::kExec:
+      printf(" %s", e.exe_saved_name.c_str());
+      break;
+    case EventKind::kNewTask:
+      printf(" tid %d flags 0x%" PRIx64, e.new_tid, e.clone_flags);
+      break;
+    case EventKind::kInstruction:
+      printf(" at 0x%llx", e.regs.rip);
+      break;
+    case EventKind::kExit:
+      printf(" status 0x%x", e.exit_status);
+      break;
+  }
+  size_t bytes = 0;
+  for (const MemWrite& w : e.writes) bytes += w.data.size();
+  if (bytes) printf(" [%zu bytes written]", bytes);
+  printf(" rip 0x%llx\n", e.regs.rip);
+}
+
+}  // namespace
+
+int dump_command(const std::vector<std::string>& args) {
+  if (args.size() > 1) return usage_error("dump: more than one trace given");
+  std::string error;
+  auto reader = TraceReader::open(resolve_trace(args.empty() ? "" : args[0]), &error);
+  if (!reader) return usage_error(error);
+  Event e;
+  while (reader->next(&e, &error)) print_event(e);
+  if (!error.empty()) return usage_error(error);
+  return 0;
+}
+
+}  // namespace rrx
