@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <map>
+#include <cstdio>
+#include <cstdlib>
 #include <regex>
 #include <set>
 #include <string>
@@ -584,12 +586,26 @@ TEST(ServerTransport, PortInUseIsOneClearLine) {
 
 // ---------------------------------------------------------------- real gdb
 
+// gdb's `target remote | COMMAND` starts this test binary again with
+// RRX_TEST_STDIO_SERVER set: it then serves a FakeTarget on stdin/stdout
+// and exits before gtest starts (gtest would write to stdout).
+const bool kStdioServerChild = [] {
+  if (!getenv("RRX_TEST_STDIO_SERVER")) return false;
+  FakeTarget target;
+  target.position = 2;
+  std::string error;
+  bool ok = serve_stdio(&target, &error);
+  if (!ok) fprintf(stderr, "%s\n", error.c_str());
+  _exit(ok ? 0 : 1);
+}();
+
 // Runs `gdb -batch -nx` with the given commands; returns its stdout+stderr.
 std::string run_gdb(const std::vector<std::string>& commands, int* status) {
   int out[2];
   if (pipe(out) != 0) return "";
   pid_t child = fork();
   if (child == 0) {
+    setenv("RRX_TEST_STDIO_SERVER", "1", 1);  // only gdb's `| COMMAND` child serves
     dup2(out[1], 1);
     dup2(out[1], 2);
     close(out[0]);
@@ -642,8 +658,27 @@ TEST(RealGdb, SessionOverUnixSocket) {
   EXPECT_NE(out.find("replay: cannot write registers outside a diversion"), std::string::npos);
   EXPECT_NE(out.find("rip            0x401001"), std::string::npos);
   EXPECT_NE(out.find("No more reverse-execution history."), std::string::npos);
+  EXPECT_NE(out.find("hit Breakpoint 1"), std::string::npos);
   EXPECT_NE(out.find("rip            0x401008"), std::string::npos);
   EXPECT_EQ(out.find("does not support this command"), std::string::npos);
+}
+
+TEST(RealGdb, SessionOverStdio) {
+  if (!have_gdb()) GTEST_SKIP() << "gdb is not installed";
+  char self[4096];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  ASSERT_GT(len, 0);
+  self[len] = '\0';
+  int status = 0;
+  std::string out = run_gdb({"target extended-remote | " + std::string(self),
+                             "info registers rip", "reverse-stepi", "info registers rip",
+                             "monitor when", "kill"},
+                            &status);
+  SCOPED_TRACE(out);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(out.find("rip            0x401002"), std::string::npos);
+  EXPECT_NE(out.find("rip            0x401001"), std::string::npos);
+  EXPECT_NE(out.find("Current event: 42"), std::string::npos);
 }
 
 }  // namespace
