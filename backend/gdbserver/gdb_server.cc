@@ -458,10 +458,10 @@ void GdbServer::handle_breakpoint(std::string_view args, bool insert) {
   if (args.size() < 2 || args[1] != ',') return send("E01");
   auto kind = breakpoint_kind(args[0]);
   if (!kind) return send("");
+  std::string_view location = args.substr(2);
+  location = location.substr(0, location.find(';'));  // drop conditions
   uint64_t address, length;
-  if (!parse_address_length(args.substr(2, args.find(';') - 2), &address, &length)) {
-    return send("E01");
-  }
+  if (!parse_address_length(location, &address, &length)) return send("E01");
   bool ok = insert ? target_->insert_breakpoint(*kind, address, length)
                    : target_->remove_breakpoint(*kind, address, length);
   send(ok ? "OK" : "E01");
