@@ -25,6 +25,8 @@ class StackScratch {
   ~StackScratch();
   // Copies `data` into the scratch area; returns its tracee address.
   uint64_t push(const std::string& data);
+  // Leaves the pushed bytes in place (e.g. an execve discards the stack).
+  void keep() { saved_.clear(); }
 
  private:
   Task& task_;

@@ -8,11 +8,12 @@
 #include <cstdint>
 #include <string>
 
+#include "syscalls/syscall_table.h"
 #include "trace/event.h"
 
 namespace rrx {
 
-class Task {
+class Task final : public TraceeMemory {
  public:
   explicit Task(pid_t tid);
   ~Task();
@@ -30,6 +31,8 @@ class Task {
 
   bool read_mem(uint64_t addr, void* buf, size_t len) const;
   bool write_mem(uint64_t addr, const void* buf, size_t len);
+  // TraceeMemory, for the syscall table's rules.
+  bool read(uint64_t addr, void* buf, size_t len) override { return read_mem(addr, buf, len); }
   // Reads a NUL-terminated string of at most `max` bytes.
   std::string read_string(uint64_t addr, size_t max = 4096) const;
   // After exec the old /proc/<tid>/mem refers to the dead address space.

@@ -58,16 +58,11 @@ struct RecordTask {
   bool delivering_deferred = false;
 };
 
-class Recorder final : public TraceeMemory {
+class Recorder {
  public:
   explicit Recorder(std::unique_ptr<TraceWriter> writer) : writer_(std::move(writer)) {}
 
   RecordResult run(const RecordOptions& options);
-
-  // TraceeMemory, for the syscall table's rules: reads the current task.
-  bool read(uint64_t addr, void* buf, size_t len) override {
-    return current_->task->read_mem(addr, buf, len);
-  }
 
  private:
   void handle(RecordTask& t, const Stop& stop);
@@ -83,7 +78,6 @@ class Recorder final : public TraceeMemory {
 
   std::unique_ptr<TraceWriter> writer_;
   std::map<pid_t, RecordTask> tasks_;
-  RecordTask* current_ = nullptr;
   pid_t root_ = 0;
   int root_status_ = 0;
   uint64_t seq_ = 0;
@@ -165,7 +159,6 @@ RecordResult Recorder::run(const RecordOptions& options) {
       }
       header_written = true;
     }
-    current_ = &t;
     handle(t, stop);
   }
 
@@ -234,7 +227,7 @@ void Recorder::on_syscall_entry(RecordTask& t) {
       fprintf(stderr, "rrx: warning: %s is not supported; the program got ENOSYS\n", desc->name);
     }
   } else if (desc->at_entry) {
-    EntryVerdict verdict = desc->at_entry(t.call, *this);
+    EntryVerdict verdict = desc->at_entry(t.call, *t.task);
     if (verdict.kind == EntryVerdict::kUnsupported) {
       fail("unsupported " + verdict.what + " in process " + std::to_string(t.task->tid()) +
            "; recording stopped");
@@ -293,7 +286,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     }
     t.call.result = static_cast<int64_t>(regs.rax);
     std::vector<MemRegion> regions;
-    if (t.desc->outputs && !t.deny_errno) t.desc->outputs(t.call, *this, regions);
+    if (t.desc->outputs && !t.deny_errno) t.desc->outputs(t.call, *t.task, regions);
     for (const MemRegion& r : regions) {
       MemWrite w;
       w.addr = r.addr;
@@ -460,7 +453,6 @@ void Recorder::on_exited(RecordTask& t, int status) {
   emit(event);
   if (tid == root_) root_status_ = status;
   tasks_.erase(tid);
-  current_ = nullptr;
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "core/stop.h"
 #include "core/task.h"
 #include "core/vdso.h"
+#include "syscalls/sigmask_args.h"
 #include "syscalls/syscall_table.h"
 
 namespace rrx {
@@ -36,6 +37,8 @@ struct ReplayTask {
   const SyscallDesc* desc = nullptr;
   SyscallCall call;
   bool emulated = false;
+  // The next recorded signal was already sent (see deliver_under_temporary_mask).
+  bool signal_sent = false;
 };
 
 namespace {
@@ -54,6 +57,12 @@ bool write_all(int fd, const std::string& data) {
 std::string describe_status(int status) {
   if (WIFSIGNALED(status)) return std::string("killed by SIG") + sigabbrev_np(WTERMSIG(status));
   return "exit status " + std::to_string(WEXITSTATUS(status));
+}
+
+// -EINTR or one of the kernel's -ERESTART* codes (512..516).
+bool is_interrupted(uint64_t rax) {
+  int64_t r = static_cast<int64_t>(rax);
+  return r == -EINTR || (r <= -512 && r >= -516);
 }
 
 bool same_exit(int a, int b) {
@@ -262,7 +271,7 @@ bool ReplaySession::replay_syscall_entry(ReplayTask& t, const Event& e) {
           regs.rsi = addr;
         }
         t.task->set_regs(regs);
-        // The old image is about to go; its scratch bytes need no restoring.
+        scratch.keep();  // the exec must read the path; the old stack goes
       }
       break;
     }
@@ -289,7 +298,9 @@ bool ReplaySession::replay_syscall_exit(ReplayTask& t, const Event& e) {
     }
   } else if (t.desc) {
     ReplayAction action = t.desc->replay;
-    if (action == ReplayAction::kMmap || action == ReplayAction::kMremap) {
+    if (t.emulated && is_interrupted(e.regs.rax)) {
+      if (!deliver_under_temporary_mask(t, e)) return false;
+    } else if (action == ReplayAction::kMmap || action == ReplayAction::kMremap) {
       if (!is_syscall_error(e.regs.rax) && !remap(t, e)) return false;
     } else if (action == ReplayAction::kSigreturn) {
       Registers regs;
@@ -351,6 +362,26 @@ bool ReplaySession::remap(ReplayTask& t, const Event& e) {
   return true;
 }
 
+// A signal that interrupted rt_sigsuspend (or ppoll, pselect6, ...) was
+// delivered under the call's temporary mask and with the old mask saved for
+// the handler's return. Emulating the call installed no mask, so: send the
+// signal, run a real rt_sigsuspend with that mask (it returns at once, the
+// signal being pending) and let the kernel deliver it as it did.
+bool ReplaySession::deliver_under_temporary_mask(ReplayTask& t, const Event& e) {
+  uint64_t mask_addr, mask_size;
+  const Event* next = peek_for_tid(e.tid);
+  if (!next || next->kind != EventKind::kSignal || next->deterministic ||
+      !temporary_sigmask(t.call, *t.task, &mask_addr, &mask_size)) {
+    return true;
+  }
+  syscall(SYS_tgkill, t.task->tid(), t.task->tid(), next->signo);
+  t.signal_sent = true;
+  bool ok;
+  remote_syscall(*t.task, SYS_rt_sigsuspend, {mask_addr, mask_size}, &ok);
+  if (!ok) return diverged(e, "cannot install the temporary signal mask");
+  return true;
+}
+
 bool ReplaySession::replay_exec(ReplayTask& t, const Event& e) {
   Stop stop;
   std::string what;
@@ -395,11 +426,12 @@ bool ReplaySession::replay_new_task(ReplayTask& t, const Event& e) {
 }
 
 bool ReplaySession::replay_signal(ReplayTask& t, const Event& e) {
-  if (!e.deterministic) {
+  if (!e.deterministic && !t.signal_sent) {
     // It came from outside when recording: send it now, so the kernel
     // delivers it at the same point.
     syscall(SYS_tgkill, t.task->tid(), t.task->tid(), e.signo);
   }
+  t.signal_sent = false;
   Stop stop;
   std::string what;
   if (!advance(t, StopKind::kSignal, e.signo, &stop, &what)) return diverged(e, what);

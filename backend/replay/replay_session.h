@@ -47,6 +47,7 @@ class ReplaySession {
   bool replay_instruction(ReplayTask& t, const Event& e);
   bool replay_exit(ReplayTask& t, const Event& e);
   bool remap(ReplayTask& t, const Event& e);
+  bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
 
   std::unique_ptr<TraceReader> reader_;
   std::map<int32_t, std::unique_ptr<ReplayTask>> tasks_;  // by recorded tid
