@@ -282,6 +282,11 @@ bool ReplaySession::replay_syscall_entry(ReplayTask& t, const Event& e) {
   if (t.emulated) {
     regs.orig_rax = static_cast<uint64_t>(-1);  // the kernel skips it
     t.task->set_regs(regs);
+  } else {
+    // Let the kernel run it now: others may wait on it (a vfork parent
+    // resumes only once its child's execve is under way).
+    if (!t.task->resume()) return diverged(e, "cannot resume the thread");
+    t.stopped = false;
   }
   return true;
 }
