@@ -17,7 +17,8 @@
 #   missing_dir        replay of a directory that does not exist
 #   unsupported        recording a program that calls shmget must stop with
 #                      one rrx: line naming shmget and a non-zero exit
-#   permissions        the trace dir is 0700 and its files 0600 (except
+#   permissions        the trace dir is 0700 and its files 0600 (saved
+#                      executables 0700; except
 #                      saved files hardlinked under files/)
 #   all                every case above
 # Exits 77 (CTest: skipped) when a case had nothing to damage.
@@ -252,6 +253,11 @@ case_permissions() {
         continue
       fi
       want=600
+      # Copies of executables stay executable (replay execs them): 0700.
+      if [[ "$path" == "$work/perm/files/"* ]] &&
+         [[ "$(head -c 4 "$path" | od -An -c | tr -d ' ')" == '177ELF' ]]; then
+        want=700
+      fi
     else
       continue
     fi
