@@ -22,6 +22,9 @@ struct TraceHeader {
   rootTid @5 :Int32;
   rlimitCur @6 :List(UInt64);  # RLIMIT_* 0..15
   rlimitMax @7 :List(UInt64);
+  cpuidFaulting @8 :Bool;      # cpuid trapped and recorded as events
+  cpuSignature @9 :Text;       # vendor, family/model/stepping, brand
+  boundCpu @10 :Int32;         # the CPU recording ran on (-1: unpinned)
 }
 
 # Bytes to put into tracee memory at `addr`.

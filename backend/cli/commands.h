@@ -15,8 +15,4 @@ int dump_command(const std::vector<std::string>& args);
 // Prints "rrx: <message>" on stderr; returns the exit status for errors.
 int usage_error(const std::string& message);
 
-// Runs the tracer and its tracees on one CPU: a ptrace stop costs ~5 us
-// pinned against ~100 us across CPUs.
-void pin_to_current_cpu();
-
 }  // namespace rrx

@@ -33,7 +33,6 @@ int record_command(const std::vector<std::string>& args) {
   // Ctrl-C reaches the program too; let it decide, and finish the trace.
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
-  pin_to_current_cpu();
 
   RecordResult result = record(options);
   if (!result.ok) return usage_error(result.error);

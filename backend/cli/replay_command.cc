@@ -21,7 +21,6 @@ int replay_command(const std::vector<std::string>& args) {
   if (!autopilot) {
     return usage_error("replay: only -a (replay without a debugger) is available so far");
   }
-  pin_to_current_cpu();
   std::string error;
   auto session = ReplaySession::start(resolve_trace(trace), &error);
   if (!session) return usage_error(error);

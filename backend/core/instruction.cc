@@ -6,6 +6,9 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
+#include <cstdio>
+#include <cstring>
+
 namespace rrx {
 
 bool cpuid_faulting_available() {
@@ -13,6 +16,25 @@ bool cpuid_faulting_available() {
   // exactly when faulting is unsupported.
   static const bool available = syscall(SYS_arch_prctl, ARCH_SET_CPUID, 1) == 0;
   return available;
+}
+
+std::string cpu_signature() {
+  unsigned regs[12] = {};
+  __cpuid(0, regs[0], regs[1], regs[2], regs[3]);
+  char vendor[13] = {};
+  memcpy(vendor, &regs[1], 4);
+  memcpy(vendor + 4, &regs[3], 4);
+  memcpy(vendor + 8, &regs[2], 4);
+  unsigned a, b, c, d;
+  __cpuid(1, a, b, c, d);
+  char brand[49] = {};
+  for (unsigned leaf = 0; leaf < 3; ++leaf) {
+    __cpuid(0x80000002 + leaf, regs[0], regs[1], regs[2], regs[3]);
+    memcpy(brand + 16 * leaf, regs, 16);
+  }
+  char out[128];
+  snprintf(out, sizeof out, "%s %08x %s", vendor, a, brand);
+  return out;
 }
 
 InsnResult decode_trapped_insn(const Task& task, const Registers& regs) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/task.h"
 
@@ -19,6 +20,9 @@ struct InsnResult {
 // Whether this CPU and kernel can make cpuid trap (ARCH_SET_CPUID); many
 // VMs cannot, and then cpuid runs natively in record and replay alike.
 bool cpuid_faulting_available();
+
+// "vendor family/model/stepping brand" of this CPU, from cpuid.
+std::string cpu_signature();
 
 // Which trapped instruction (if any) is at regs.rip.
 InsnResult decode_trapped_insn(const Task& task, const Registers& regs);

@@ -17,6 +17,7 @@
 #include <memory>
 #include <set>
 
+#include "core/cpu_binding.h"
 #include "core/instruction.h"
 #include "core/proc_maps.h"
 #include "core/registers.h"
@@ -84,6 +85,7 @@ class Recorder {
   std::string error_;
   OutputSinks sinks_;
   std::set<std::string> warned_;
+  const bool cpuid_faulting_ = cpuid_faulting_available();
 };
 
 void Recorder::fail(const std::string& message) {
@@ -106,6 +108,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   SpawnOptions spawn;
   spawn.path = path;
   spawn.argv = options.argv;
+  int cpu = bind_to_cpu(-1);
   pid_t pid = spawn_traced(spawn, &result.error);
   if (pid < 0) return result;
   root_ = pid;
@@ -115,6 +118,9 @@ RecordResult Recorder::run(const RecordOptions& options) {
   char cwd[4096];
   header.cwd = getcwd(cwd, sizeof cwd) ? cwd : "";
   header.root_tid = pid;
+  header.cpuid_faulting = cpuid_faulting_;
+  header.bound_cpu = cpu;
+  header.cpu_signature = cpu_signature();
   for (int r = 0; r < RLIM_NLIMITS; ++r) {
     struct rlimit lim;
     getrlimit(static_cast<__rlimit_resource>(r), &lim);
@@ -358,7 +364,7 @@ void Recorder::on_exec(RecordTask& t) {
     return;
   }
   emit(event);
-  t.rearm_cpuid_faulting = cpuid_faulting_available();
+  t.rearm_cpuid_faulting = cpuid_faulting_;
   t.task->resume();
 }
 

@@ -13,6 +13,7 @@
 
 #include <cstring>
 
+#include "core/cpu_binding.h"
 #include "core/instruction.h"
 #include "core/registers.h"
 #include "core/remote_syscall.h"
@@ -156,6 +157,20 @@ ReplaySession::~ReplaySession() {
 
 bool ReplaySession::spawn_root() {
   const TraceHeader& header = reader_->header();
+  if (header.cpuid_faulting && !cpuid_faulting_available()) {
+    error_ = reader_->dir() + " was recorded with cpuid faulting, which this machine lacks";
+    return false;
+  }
+  if (!header.cpuid_faulting && header.cpu_signature != cpu_signature()) {
+    error_ = reader_->dir() + " was recorded on another CPU (" + header.cpu_signature +
+             ") where cpuid could not be trapped; it replays only on that CPU";
+    return false;
+  }
+  if (bind_to_cpu(header.bound_cpu) < 0 && !header.cpuid_faulting) {
+    error_ = "cannot run on CPU " + std::to_string(header.bound_cpu) + ", where " +
+             reader_->dir() + " was recorded without cpuid faulting";
+    return false;
+  }
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   SpawnOptions spawn;
   spawn.path = reader_->saved_file_path(header.exe_saved_name, &error_);
@@ -403,7 +418,7 @@ bool ReplaySession::replay_exec(ReplayTask& t, const Event& e) {
   t.task->set_regs(e.regs);
   std::string err;
   if (!patch_vdso(*t.task, &err)) return diverged(e, err);
-  t.rearm_cpuid_faulting = cpuid_faulting_available();
+  t.rearm_cpuid_faulting = reader_->header().cpuid_faulting;
   t.desc = nullptr;
   return true;
 }

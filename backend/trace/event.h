@@ -83,6 +83,13 @@ struct TraceHeader {
   // layout depends on some of them (RLIMIT_STACK sets the mmap base).
   std::vector<uint64_t> rlimit_cur;
   std::vector<uint64_t> rlimit_max;
+  // Whether cpuid trapped while recording (its results are then events).
+  // Without it cpuid ran natively, so replay needs the same CPU.
+  bool cpuid_faulting = false;
+  std::string cpu_signature;
+  // The CPU the recording was pinned to; replay pins to the same one
+  // (untrapped cpuid reports the CPU's APIC id). -1: not pinned.
+  int32_t bound_cpu = -1;
 };
 
 // Written last, when the recording finished cleanly.

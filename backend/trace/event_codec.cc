@@ -185,6 +185,9 @@ void encode_header(const TraceHeader& h, proto::TraceHeader::Builder out) {
   out.setRootTid(h.root_tid);
   encode_u64s(h.rlimit_cur, out.initRlimitCur(h.rlimit_cur.size()));
   encode_u64s(h.rlimit_max, out.initRlimitMax(h.rlimit_max.size()));
+  out.setCpuidFaulting(h.cpuid_faulting);
+  out.setCpuSignature(h.cpu_signature);
+  out.setBoundCpu(h.bound_cpu);
 }
 
 bool decode_header(proto::TraceHeader::Reader in, TraceHeader* h,
@@ -202,6 +205,9 @@ bool decode_header(proto::TraceHeader::Reader in, TraceHeader* h,
   h->root_tid = in.getRootTid();
   h->rlimit_cur = decode_u64s(in.getRlimitCur());
   h->rlimit_max = decode_u64s(in.getRlimitMax());
+  h->cpuid_faulting = in.getCpuidFaulting();
+  h->cpu_signature = in.getCpuSignature();
+  h->bound_cpu = in.getBoundCpu();
   return true;
 }
 
