@@ -1,0 +1,146 @@
+#include "monitor_commands.h"
+
+#include <sstream>
+#include <string>
+
+#include "command_runner.h"
+#include "reverse_engine.h"
+
+namespace rrx::lldb_plugin {
+namespace {
+
+// Sends `command` with `process plugin packet monitor`, whose output is the
+// server's text followed by "  packet: qRcmd,..." and "response: ...".
+bool send_monitor(lldb::SBDebugger debugger, const std::string& command, std::string* output,
+                  std::string* error) {
+  if (!debugger.GetSelectedTarget().GetProcess().IsValid()) {
+    *error = "no replay is connected (start one with `replay TRACE`)";
+    return false;
+  }
+  CommandResult result = run_command(debugger, "process plugin packet monitor " + command);
+  std::istringstream lines(result.output);
+  std::string line, response;
+  while (std::getline(lines, line)) {
+    if (line.rfind("  packet: ", 0) == 0) continue;
+    if (line.rfind("response: ", 0) == 0) {
+      response = line.substr(10);
+      continue;
+    }
+    *output += line + "\n";
+  }
+  if (result.ok && response == "OK") return true;
+  *error = "rrx: `" + command + "` failed";
+  if (!result.error.empty()) *error += ": " + result.error;
+  return false;
+}
+
+// After the server jumped to a checkpoint, lldb still shows the old state
+// and has no SB call to drop its caches: step back one instruction and
+// forward again (not forward at the start of history, where the step back
+// did not move), so lldb refreshes as after any stop.
+void refresh_after_jump(lldb::SBDebugger debugger) {
+  lldb::SBThread thread = debugger.GetSelectedTarget().GetProcess().GetSelectedThread();
+  lldb::SBError error;
+  bool at_start;
+  {
+    ReverseDirection reverse(debugger);
+    if (!reverse.ok()) return;
+    thread.StepInstruction(false, error);
+    at_start = at_history_start(thread);
+  }
+  if (!at_start) {
+    SynchronousMode synchronous(debugger);
+    thread.StepInstruction(false, error);
+  }
+}
+
+// A command whose words become the monitor command: `prefix args...`.
+class MonitorCommand : public lldb::SBCommandPluginInterface {
+ public:
+  enum class Arguments { kNone, kNumber };
+
+  MonitorCommand(std::string prefix, Arguments arguments, bool jumps = false)
+      : prefix_(std::move(prefix)), arguments_(arguments), jumps_(jumps) {}
+
+  bool DoExecute(lldb::SBDebugger debugger, char** args,
+                 lldb::SBCommandReturnObject& result) override {
+    std::string command = prefix_;
+    if (!accept(args, &command)) {
+      result.SetError(arguments_ == Arguments::kNone ? "this command takes no arguments"
+                                                     : "expected one checkpoint number");
+      return false;
+    }
+    std::string output, error;
+    bool ok = send_monitor(debugger, command, &output, &error);
+    if (ok && jumps_) {
+      refresh_after_jump(debugger);
+      output += run_command(debugger, "frame select 0").output;
+    }
+    result.Printf("%s", output.c_str());
+    if (!ok) {
+      result.SetError(error.c_str());
+      return false;
+    }
+    result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
+    return true;
+  }
+
+ private:
+  bool accept(char** args, std::string* command) const {
+    int count = 0;
+    for (char** arg = args; arg && *arg; ++arg) ++count;
+    if (arguments_ == Arguments::kNone) return count == 0;
+    if (count != 1 || std::string(args[0]).find_first_not_of("0123456789") != std::string::npos) {
+      return false;
+    }
+    *command += std::string(" ") + args[0];
+    return true;
+  }
+
+  std::string prefix_;
+  Arguments arguments_;
+  bool jumps_;
+};
+
+// `checkpoint` makes one; `checkpoint list` lists them.
+class CheckpointCommand : public lldb::SBCommandPluginInterface {
+ public:
+  bool DoExecute(lldb::SBDebugger debugger, char** args,
+                 lldb::SBCommandReturnObject& result) override {
+    std::string word = args && *args ? *args : "";
+    if ((!word.empty() && word != "list") || (args && *args && args[1])) {
+      result.SetError("usage: checkpoint [list]");
+      return false;
+    }
+    MonitorCommand command(word.empty() ? "checkpoint" : "info checkpoints",
+                           MonitorCommand::Arguments::kNone);
+    return command.DoExecute(debugger, nullptr, result);
+  }
+};
+
+}  // namespace
+
+void add_monitor_commands(lldb::SBDebugger debugger) {
+  using Arguments = MonitorCommand::Arguments;
+  lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
+  interpreter.AddCommand("when", new MonitorCommand("when", Arguments::kNone),
+                         "Show the current event number of the replay.", "when");
+  interpreter.AddCommand("when-ticks", new MonitorCommand("when-ticks", Arguments::kNone),
+                         "Show the current tick count of the replay.", "when-ticks");
+  interpreter.AddCommand("when-tid", new MonitorCommand("when-tid", Arguments::kNone),
+                         "Show the thread id the replay is positioned in.", "when-tid");
+  interpreter.AddCommand("checkpoint", new CheckpointCommand(),
+                         "Make a checkpoint of the current point of the replay (go back to it "
+                         "with `restart N`); `checkpoint list` lists the checkpoints.",
+                         "checkpoint [list]");
+  interpreter.AddCommand("restart", new MonitorCommand("restart", Arguments::kNumber, true),
+                         "Move the replay to checkpoint N.", "restart N");
+  lldb::SBCommand info = interpreter.AddMultiwordCommand("info", "rrx: gdb-style info commands.");
+  info.AddCommand("checkpoints", new MonitorCommand("info checkpoints", Arguments::kNone),
+                  "List the replay's checkpoints.", "info checkpoints");
+  lldb::SBCommand del = interpreter.AddMultiwordCommand("delete", "rrx: gdb-style delete commands.");
+  del.AddCommand("checkpoint", new MonitorCommand("delete checkpoint", Arguments::kNumber),
+                 "Delete checkpoint N.", "delete checkpoint N");
+}
+
+}  // namespace rrx::lldb_plugin

@@ -1,0 +1,46 @@
+// Reverse execution on lldb-19, which has none: the plugin flips the rrx
+// server's direction with the custom packet QRRXDirection, runs an ordinary
+// resume (so lldb refreshes registers, threads and stop info as after any
+// stop), and flips it back once the process has stopped again.
+#pragma once
+
+#include <string>
+
+#include <lldb/API/LLDB.h>
+
+#include "command_runner.h"
+
+namespace rrx::lldb_plugin {
+
+// Holds the server in reverse for its lifetime; forward again afterwards.
+// Also makes resumes synchronous, so "afterwards" is after the stop.
+class ReverseDirection {
+ public:
+  explicit ReverseDirection(lldb::SBDebugger debugger);
+  ~ReverseDirection();
+  ReverseDirection(const ReverseDirection&) = delete;
+  ReverseDirection& operator=(const ReverseDirection&) = delete;
+
+  // False if the server refused (not an rrx replay); error() says why.
+  bool ok() const { return ok_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  lldb::SBDebugger debugger_;
+  SynchronousMode synchronous_;
+  bool ok_ = false;
+  std::string error_;
+};
+
+// Runs a resuming lldb command (`process continue`, `thread step-inst ...`)
+// backwards; its usual output (the stop) goes to *output.
+bool run_reversed(lldb::SBDebugger debugger, const std::string& command, std::string* output,
+                  std::string* error);
+
+// The stop rrx reports when reverse execution reaches the beginning.
+bool at_history_start(lldb::SBThread thread);
+
+// The process of the selected target if it can be resumed; else *error.
+lldb::SBProcess stopped_process(lldb::SBDebugger debugger, std::string* error);
+
+}  // namespace rrx::lldb_plugin
