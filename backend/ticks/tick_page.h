@@ -49,8 +49,9 @@
  *
  *     E  movq $1, 0x70000010          48 c7 04 25 10 00 00 70 01 00 00 00
  *     F  int3                         cc
- *     G  compiler glue (normally one jmp) back to the instruction the
- *        not-taken je D falls through to.
+ *     G  compiler glue that carries on where the not-taken je D leads
+ *        (normally one jmp back; in trace_pc.c the same ret as the hot
+ *        path).
  *
  *   A is the only write to ticks and is one instruction, so a thread is never
  *   seen with a half-done increment. After the sequence the scratch register
@@ -131,7 +132,10 @@ RRX_TICK_STATIC_ASSERT(__builtin_offsetof(struct rrx_tick_page, version) ==
                        RRX_TICK_OFF_VERSION, "layout");
 #undef RRX_TICK_STATIC_ASSERT
 
-static inline volatile struct rrx_tick_page *rrx_tick_page(void) {
+/* Always inlined, so that even at -O0 using it is not a call (which
+   -fsanitize-coverage=trace-pc would count as a basic block). */
+static inline __attribute__((always_inline)) volatile struct rrx_tick_page *
+rrx_tick_page(void) {
   return (volatile struct rrx_tick_page *)(uintptr_t)RRX_TICK_PAGE_ADDR;
 }
 

@@ -1,5 +1,6 @@
-/* Mapping the tick page for trace-pc programs run outside rrx. Plugin-built
-   programs carry an assembly twin of this (gcc_plugin/page_ctor.cc). */
+/* Mapping the tick page for trace-pc programs run outside rrx (trace_pc.c
+   calls this at startup). Plugin-built programs carry an assembly twin of
+   this (gcc_plugin/page_ctor.cc). */
 #define _GNU_SOURCE
 #include "tick_page_map.h"
 
@@ -21,11 +22,3 @@ int rrx_tick_page_map(void) {
   page->target = UINT64_MAX;
   return 1;
 }
-
-static void map_at_startup(void) { rrx_tick_page_map(); }
-
-/* Priority 0, like the plugin's constructor: before every constructor a
-   user can declare (GCC reserves priorities below 101, so no
-   constructor(N) attribute here). */
-__attribute__((used, section(".init_array.00000"))) static void (
-    *const map_at_startup_entry)(void) = map_at_startup;
