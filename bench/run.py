@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""rrx benchmark harness: native vs `rrx record` vs `rrx replay -a`.
+
+Usage: python3 bench/run.py [--quick] [--runs N] [--only NAME,...]
+                            [--rrx PATH] [--json FILE]
+See bench/README.md for what each workload and column means.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+SOURCES = BENCH / "workloads"
+SOFT_TICK_PLUGIN = REPO / "build/lib/rrx/rrx_ticks_gcc.so"
+GDB_LOOP_ITERS = "10000"
+MAKE_FILES = 40
+
+
+class Unavailable(Exception):
+    """The workload cannot be measured here; the message fills its row."""
+
+
+class Failed(Exception):
+    """rrx misbehaved (e.g. replay diverged); reported loudly."""
+
+
+@dataclass
+class Config:
+    quick: bool
+    runs: int
+    rrx: str
+    rusage_exec: str = ""  # compiled bench/rusage_exec.c
+
+
+@dataclass
+class Sample:
+    seconds: float
+    status: int
+    maxrss_kb: int
+    stdout: bytes
+    stderr: bytes
+    trace_bytes: int = 0
+
+
+@dataclass
+class Workload:
+    name: str
+    # (workdir, config) -> argv; may raise Unavailable.  Untimed.
+    prepare: Callable[[Path, Config], list]
+    # Untimed, before every timed run of every mode.
+    reset: Callable[[Path], None] = lambda work: None
+    # Also time `gdb record full` on the same program (argv[0] + argv[1:]).
+    with_gdb: bool = False
+
+
+# ---------------------------------------------------------------- processes
+
+def spawn(argv, out_dir: Path, cfg: Config) -> Sample:
+    """Run argv under rusage_exec with stdout/stderr in files; time it."""
+    out, err, rss = out_dir / "stdout", out_dir / "stderr", out_dir / "maxrss"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    actions = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+               (os.POSIX_SPAWN_OPEN, 1, str(out), flags, 0o600),
+               (os.POSIX_SPAWN_OPEN, 2, str(err), flags, 0o600)]
+    helper = [cfg.rusage_exec, str(rss), *argv]
+    rss.unlink(missing_ok=True)
+    start = time.perf_counter()
+    pid = os.posix_spawn(helper[0], helper, os.environ, file_actions=actions)
+    _, wstatus, _ = os.wait4(pid, 0)
+    seconds = time.perf_counter() - start
+    if not rss.exists():
+        raise Failed(f"rusage_exec failed: {err.read_text(errors='replace')}")
+    return Sample(seconds, os.waitstatus_to_exitcode(wstatus),
+                  int(rss.read_text()), out.read_bytes(), err.read_bytes())
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes allocated under path, each inode counted once (like du)."""
+    seen, total = set(), 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            st = os.lstat(os.path.join(root, name))
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512
+    return total
+
+
+def rrx_error(sample: Sample) -> str:
+    """First line rrx itself wrote to stderr (else the first line at all)."""
+    lines = sample.stderr.decode(errors="replace").splitlines()
+    ours = [line for line in lines if line.startswith("rrx")]
+    return (ours or lines or [f"exit status {sample.status}"])[0]
+
+
+def run(argv, work: Path, what: str):
+    """Untimed helper command; raises Unavailable with its stderr."""
+    proc = subprocess.run(argv, cwd=work, capture_output=True, text=True)
+    if proc.returncode != 0:
+        first = (proc.stderr.splitlines() or ["?"])[0]
+        raise Unavailable(f"{what} failed: {first}")
+
+
+# ---------------------------------------------------------------- workloads
+
+def compile_c(work: Path, source: str, *flags) -> str:
+    """gcc -O2 bench/workloads/SOURCE (or bench/SOURCE) into work."""
+    path = SOURCES / source if (SOURCES / source).exists() else BENCH / source
+    binary = work / path.stem
+    run(["gcc", "-O2", *flags, "-o", str(binary), str(path)],
+        work, f"gcc {source}")
+    return str(binary)
+
+
+def cpu_loop(work, cfg):
+    return [compile_c(work, "cpu_loop.c"), "20000000" if cfg.quick else "200000000"]
+
+
+def cpu_loop_soft(work, cfg):
+    if not SOFT_TICK_PLUGIN.exists():
+        raise Unavailable("n/a: soft-tick plugin not built")
+    binary = compile_c(work, "cpu_loop.c", f"-fplugin={SOFT_TICK_PLUGIN}")
+    return [binary, "20000000" if cfg.quick else "200000000"]
+
+
+def cpu_loop_small(work, cfg):
+    return [compile_c(work, "cpu_loop.c"), GDB_LOOP_ITERS]
+
+
+def two_threads(work, cfg):
+    binary = compile_c(work, "two_threads.c", "-pthread")
+    return [binary, "5000000" if cfg.quick else "50000000"]
+
+
+def source_tree(cfg) -> str:
+    return "/usr/include/linux" if cfg.quick else "/usr/include"
+
+
+def cp_a(work, cfg):
+    return ["cp", "-a", source_tree(cfg), str(work / "inc")]
+
+
+def remove_inc(work):
+    shutil.rmtree(work / "inc", ignore_errors=True)
+
+
+def tar_sha(work, cfg):
+    tree = source_tree(cfg)
+    return ["sh", "-c", f"tar cf - {tree} 2>/dev/null | sha256sum"]
+
+
+def python_startup(work, cfg):
+    # sys.executable, not the `python3` on PATH: that may be a pyenv shell
+    # shim, which would time bash rather than Python start-up.
+    count = 5 if cfg.quick else 20
+    return ["sh", "-c",
+            f"for i in $(seq {count}); do '{sys.executable}' -c pass; done"]
+
+
+def make_project(work, cfg):
+    project = work / "proj"
+    project.mkdir()
+    count = MAKE_FILES // 2 if cfg.quick else MAKE_FILES
+    for i in range(count):
+        (project / f"f{i}.c").write_text(
+            f"#include <stdio.h>\n#include <string.h>\n"
+            f"int f{i}(int x) {{ char b[64]; snprintf(b, sizeof b, \"%d\", x);"
+            f" return (int)strlen(b) + x * {i}; }}\n")
+    calls = " + ".join(f"f{i}(argc)" for i in range(count))
+    decls = "".join(f"int f{i}(int);\n" for i in range(count))
+    (project / "main.c").write_text(
+        f"#include <stdio.h>\n{decls}"
+        f"int main(int argc, char **argv) {{ printf(\"%d\\n\", {calls}); return 0; }}\n")
+    (project / "Makefile").write_text(
+        "SRCS := $(wildcard *.c)\nOBJS := $(SRCS:.c=.o)\n"
+        "prog: $(OBJS)\n\t$(CC) -o $@ $^\n"
+        "%.o: %.c\n\t$(CC) -O2 -c -o $@ $<\n"
+        "clean:\n\trm -f prog $(OBJS)\n")
+    return ["make", "-C", str(project), "-j2", "-s"]
+
+
+def make_clean(work):
+    run(["make", "-C", str(work / "proj"), "-s", "clean"], work, "make clean")
+
+
+WORKLOADS = [
+    Workload("cpu_loop", cpu_loop),
+    Workload("cpu_loop_soft", cpu_loop_soft),
+    Workload("cp_a", cp_a, reset=remove_inc),
+    Workload("tar_sha", tar_sha),
+    Workload("python_startup", python_startup),
+    Workload("make_j2", make_project, reset=make_clean),
+    Workload("two_threads", two_threads),
+    Workload("cpu_loop_small", cpu_loop_small, with_gdb=True),
+]
+
+
+# ---------------------------------------------------------------- measuring
+
+def gdb_argv(argv):
+    return ["gdb", "-batch", "-nx", "-ex", "break main", "-ex", "run",
+            "-ex", "record full",
+            "-ex", "set record full insn-number-max unlimited",
+            "-ex", "continue", "--args", *argv]
+
+
+def mode_argvs(w: Workload, argv, cfg: Config, trace: Path):
+    modes = {"native": argv,
+             "record": [cfg.rrx, "record", "-o", str(trace), *argv],
+             "replay": [cfg.rrx, "replay", "-a", str(trace)]}
+    if w.with_gdb:
+        modes["gdb"] = gdb_argv(argv)
+    return modes
+
+
+def check(mode: str, sample: Sample, samples: dict, trace: Path):
+    """Raise if this run is not a faithful native/record/replay/gdb run."""
+    if mode == "native" and sample.status != 0:
+        raise Unavailable(f"native run failed: {rrx_error(sample)}")
+    if mode == "record" and sample.status != 0:
+        raise Unavailable(f"unsupported: {rrx_error(sample)}")
+    if mode == "replay":
+        record = samples["record"][-1]
+        if sample.status != 0:
+            raise Failed(f"replay exited {sample.status}: {rrx_error(sample)}")
+        if (sample.stdout, sample.stderr) != (record.stdout, record.stderr):
+            raise Failed("replay output differs from record output")
+    if mode == "gdb" and samples["native"][-1].stdout not in sample.stdout:
+        raise Failed(f"gdb record full did not reach the end: {rrx_error(sample)}")
+
+
+def measure(w: Workload, cfg: Config, work: Path) -> dict:
+    """Alternate the modes cfg.runs times; return the samples per mode."""
+    argv = w.prepare(work, cfg)
+    trace = work / "trace"
+    modes = mode_argvs(w, argv, cfg, trace)
+    samples = {mode: [] for mode in modes}
+    for i in range(cfg.runs):
+        for mode, mode_argv in modes.items():
+            w.reset(work)
+            sample = spawn(mode_argv, work, cfg)
+            if mode == "record" and trace.exists():
+                sample.trace_bytes = disk_usage(trace)
+            samples[mode].append(sample)
+            print(f"[{w.name}] run {i + 1}/{cfg.runs} {mode}: "
+                  f"{sample.seconds:.3f}s", file=sys.stderr, flush=True)
+            check(mode, sample, samples, trace)
+        delete_trace(trace)
+    return samples
+
+
+def delete_trace(trace: Path):
+    shutil.rmtree(trace, ignore_errors=True)
+    if trace.exists():
+        raise Failed(f"trace {trace} could not be deleted")
+
+
+def median(samples, key):
+    return statistics.median(getattr(s, key) for s in samples)
+
+
+def summarize(name: str, samples: dict) -> list:
+    """Rows (dicts) for the table from the samples of one workload."""
+    native = median(samples["native"], "seconds")
+    mb = 1024.0  # ru_maxrss is in KiB
+    row = {"workload": name, "status": "ok", "native_s": native,
+           "record_ratio": median(samples["record"], "seconds") / native,
+           "replay_ratio": median(samples["replay"], "seconds") / native,
+           "trace_mb_per_s": median(samples["record"], "trace_bytes") / 1e6 / native,
+           "native_rss_mb": max(s.maxrss_kb for s in samples["native"]) / mb,
+           "record_rss_mb": max(s.maxrss_kb for s in samples["record"]) / mb,
+           "replay_rss_mb": max(s.maxrss_kb for s in samples["replay"]) / mb}
+    rows = [row]
+    if "gdb" in samples:
+        rows.append({"workload": f"{name} (gdb record full)", "status": "ok",
+                     "native_s": native,
+                     "record_ratio": median(samples["gdb"], "seconds") / native,
+                     "native_rss_mb": row["native_rss_mb"],
+                     "record_rss_mb": max(s.maxrss_kb for s in samples["gdb"]) / mb})
+    return rows
+
+
+def raw(samples: dict) -> dict:
+    return {mode: [{"seconds": s.seconds, "status": s.status,
+                    "maxrss_kb": s.maxrss_kb, "trace_bytes": s.trace_bytes}
+                   for s in runs] for mode, runs in samples.items()}
+
+
+def bench(w: Workload, cfg: Config):
+    """Measure one workload; return (rows, raw samples) — never raises."""
+    work = Path(tempfile.mkdtemp(prefix=f"rrx-bench-{w.name}-"))
+    try:
+        samples = measure(w, cfg, work)
+        return summarize(w.name, samples), raw(samples)
+    except (Unavailable, Failed) as e:
+        status = "FAILED" if isinstance(e, Failed) else "unavailable"
+        message = f"FAILED: {e}" if isinstance(e, Failed) else str(e)
+        print(f"[{w.name}] {message}", file=sys.stderr, flush=True)
+        return [{"workload": w.name, "status": status, "message": message}], {}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- output
+
+COLUMNS = [("workload", "workload", "{}"),
+           ("native_s", "native median (s)", "{:.3f}"),
+           ("record_ratio", "record/native", "{:.2f}x"),
+           ("replay_ratio", "replay/native", "{:.2f}x"),
+           ("trace_mb_per_s", "trace MB per native s", "{:.1f}"),
+           ("native_rss_mb", "native peak RSS (MiB)", "{:.1f}"),
+           ("record_rss_mb", "record peak RSS (MiB)", "{:.1f}"),
+           ("replay_rss_mb", "replay peak RSS (MiB)", "{:.1f}")]
+
+
+def table(rows) -> str:
+    lines = ["| " + " | ".join(title for _, title, _ in COLUMNS) + " |",
+             "|" + "---|" * len(COLUMNS)]
+    for row in rows:
+        if "message" in row:
+            cells = [row["workload"], row["message"]] + [""] * (len(COLUMNS) - 2)
+        else:
+            cells = [fmt.format(row[key]) if key in row else "—"
+                     for key, _, fmt in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true",
+                   help="3 runs and smaller sizes")
+    p.add_argument("--runs", type=int, help="runs per mode (default 5, quick 3)")
+    p.add_argument("--only", help="comma-separated workload names")
+    p.add_argument("--rrx", default=str(REPO / "build/bin/rrx"))
+    p.add_argument("--json", help="also write table rows and raw timings here")
+    args = p.parse_args()
+    names = [w.name for w in WORKLOADS]
+    args.only = args.only.split(",") if args.only else names
+    unknown = set(args.only) - set(names)
+    if unknown:
+        p.error(f"unknown workload(s) {sorted(unknown)}; known: {names}")
+    if not os.access(args.rrx, os.X_OK):
+        p.error(f"{args.rrx} is not executable; build rrx first (see README)")
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config(args.quick, args.runs or (3 if args.quick else 5),
+                 os.path.abspath(args.rrx))
+    rows, raws = [], {}
+    with tempfile.TemporaryDirectory(prefix="rrx-bench-") as tools:
+        cfg.rusage_exec = compile_c(Path(tools), "rusage_exec.c")
+        for w in WORKLOADS:
+            if w.name in args.only:
+                w_rows, raws[w.name] = bench(w, cfg)
+                rows += w_rows
+    print(table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+             "host": platform.platform(), "cpus": os.cpu_count(),
+             "quick": cfg.quick, "runs": cfg.runs, "rrx": cfg.rrx,
+             "rows": rows, "raw": raws}, indent=1) + "\n")
+    return 1 if any(row["status"] == "FAILED" for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
