@@ -9,6 +9,9 @@ CommandResult run_command(lldb::SBDebugger debugger, const std::string& line) {
   out.ok = result.Succeeded();
   if (const char* text = result.GetOutput()) out.output = text;
   if (const char* text = result.GetError()) out.error = text;
+  // The caller reports it through lldb again, which adds both back.
+  if (out.error.starts_with("error: ")) out.error.erase(0, 7);
+  while (!out.error.empty() && out.error.back() == '\n') out.error.pop_back();
   return out;
 }
 
@@ -17,6 +20,14 @@ void print(lldb::SBDebugger debugger, std::string_view text) {
   size_t written = 0;
   file.Write(reinterpret_cast<const uint8_t*>(text.data()), text.size(), &written);
   file.Flush();
+}
+
+size_t name_words(std::string_view name) {
+  size_t words = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (name[i] != ' ' && (i == 0 || name[i - 1] == ' ')) ++words;
+  }
+  return words;
 }
 
 std::string join_words(char** words) {

@@ -11,7 +11,7 @@ namespace rrx::lldb_plugin {
 struct CommandResult {
   bool ok = false;
   std::string output;
-  std::string error;
+  std::string error;  // without lldb's "error: " prefix and final newline
 };
 
 // Runs `line` as if typed at the (lldb) prompt.
@@ -38,6 +38,9 @@ class SynchronousMode {
   lldb::SBDebugger debugger_;
   bool was_async_;
 };
+
+// Number of space-separated words in a command name ("process continue": 2).
+size_t name_words(std::string_view name);
 
 // Joins argv-style words (the plugin interface's `char** command`) with
 // spaces; nullptr is an empty list.

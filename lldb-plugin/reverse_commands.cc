@@ -67,14 +67,17 @@ struct ReverseFlagOverride {
   std::string command;
 };
 
-// The override sees the words as typed (argv[0] is the command's own name),
-// before lldb parses options. Without -R it declines and lldb runs the
-// built-in; with -R it runs the built-in, minus -R, in reverse.
+// The override sees the command's full name split into words ("process",
+// "continue"), then the arguments as typed, before lldb parses options.
+// Without -R it declines and lldb runs the built-in; with -R it runs the
+// built-in, minus -R, in reverse.
 bool reverse_flag_override(void* baton, const char** argv) {
   auto* override = static_cast<ReverseFlagOverride*>(baton);
   bool reverse = false;
   std::string line = override->command;
-  for (const char** arg = argv + 1; *arg; ++arg) {
+  const char** arg = argv;
+  for (size_t words = 0; words < name_words(override->command) && *arg; ++words) ++arg;
+  for (; *arg; ++arg) {
     std::string_view word = *arg;
     if (word == "-R" || word == "--reverse") {
       reverse = true;

@@ -8,16 +8,16 @@ __attribute__((noinline)) static int add(int a, int b) {
   int sum = a + b;  // @add_body
   counter++;
   return sum;       // @add_return
-}
+}  // @add_end
 
 __attribute__((noinline)) static int twice(int x) {
   int y = add(x, x);  // @twice_call
-  return y;
-}
+  return y;  // @twice_return
+}  // @twice_end
 
 int main(void) {
   int total = 0;
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 3; i++) {  // @loop_head
     total = add(total, i);  // @loop_call
   }
   total = twice(total);  // @twice_site
