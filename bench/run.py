@@ -51,7 +51,8 @@ class Sample:
     maxrss_kb: int
     stdout: bytes
     stderr: bytes
-    trace_bytes: int = 0
+    trace_bytes: int = 0   # record only: new bytes on disk
+    linked_bytes: int = 0  # record only: hard links to existing files
 
 
 @dataclass
@@ -86,16 +87,24 @@ def spawn(argv, out_dir: Path, cfg: Config) -> Sample:
                   int(rss.read_text()), out.read_bytes(), err.read_bytes())
 
 
-def disk_usage(path: Path) -> int:
-    """Bytes allocated under path, each inode counted once (like du)."""
-    seen, total = set(), 0
-    for root, _, files in os.walk(path):
+def trace_usage(trace: Path):
+    """(new, linked): bytes allocated under trace, each inode once (like du),
+    split into inodes only the trace links to and inodes that also have
+    links outside it (rrx hard-links mapped files such as libc, as rr does,
+    so those cost no new disk space)."""
+    inodes = {}
+    for root, _, files in os.walk(trace):
         for name in files:
             st = os.lstat(os.path.join(root, name))
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_blocks * 512
-    return total
+            seen = inodes.get((st.st_dev, st.st_ino), (st, 0))[1]
+            inodes[(st.st_dev, st.st_ino)] = (st, seen + 1)
+    new = linked = 0
+    for st, links_here in inodes.values():
+        if links_here >= st.st_nlink:
+            new += st.st_blocks * 512
+        else:
+            linked += st.st_blocks * 512
+    return new, linked
 
 
 def rrx_error(sample: Sample) -> str:
@@ -252,7 +261,7 @@ def measure(w: Workload, cfg: Config, work: Path) -> dict:
             w.reset(work)
             sample = spawn(mode_argv, work, cfg)
             if mode == "record" and trace.exists():
-                sample.trace_bytes = disk_usage(trace)
+                sample.trace_bytes, sample.linked_bytes = trace_usage(trace)
             samples[mode].append(sample)
             print(f"[{w.name}] run {i + 1}/{cfg.runs} {mode}: "
                   f"{sample.seconds:.3f}s", file=sys.stderr, flush=True)
@@ -294,7 +303,8 @@ def summarize(name: str, samples: dict) -> list:
 
 def raw(samples: dict) -> dict:
     return {mode: [{"seconds": s.seconds, "status": s.status,
-                    "maxrss_kb": s.maxrss_kb, "trace_bytes": s.trace_bytes}
+                    "maxrss_kb": s.maxrss_kb, "trace_bytes": s.trace_bytes,
+                    "linked_bytes": s.linked_bytes}
                    for s in runs] for mode, runs in samples.items()}
 
 
