@@ -234,7 +234,7 @@ def mode_argvs(w: Workload, argv, cfg: Config, trace: Path):
     return modes
 
 
-def check(mode: str, sample: Sample, samples: dict, trace: Path):
+def check(mode: str, sample: Sample, samples: dict):
     """Raise if this run is not a faithful native/record/replay/gdb run."""
     if mode == "native" and sample.status != 0:
         raise Unavailable(f"native run failed: {rrx_error(sample)}")
@@ -265,7 +265,7 @@ def measure(w: Workload, cfg: Config, work: Path) -> dict:
             samples[mode].append(sample)
             print(f"[{w.name}] run {i + 1}/{cfg.runs} {mode}: "
                   f"{sample.seconds:.3f}s", file=sys.stderr, flush=True)
-            check(mode, sample, samples, trace)
+            check(mode, sample, samples)
         delete_trace(trace)
     return samples
 
@@ -371,7 +371,7 @@ def main():
     args = parse_args()
     cfg = Config(args.quick, args.runs or (3 if args.quick else 5),
                  os.path.abspath(args.rrx))
-    rows, raws = [], {}
+    rows, raws, load_before = [], {}, os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="rrx-bench-") as tools:
         cfg.rusage_exec = compile_c(Path(tools), "rusage_exec.c")
         for w in WORKLOADS:
@@ -384,6 +384,7 @@ def main():
             {"date": datetime.datetime.now().isoformat(timespec="seconds"),
              "host": platform.platform(), "cpus": os.cpu_count(),
              "quick": cfg.quick, "runs": cfg.runs, "rrx": cfg.rrx,
+             "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
              "rows": rows, "raw": raws}, indent=1) + "\n")
     return 1 if any(row["status"] == "FAILED" for row in rows) else 0
 
