@@ -22,7 +22,11 @@
  *   trap_pending in and out when it switches threads. Outside rrx threads
  *   share (and race on) the counter, which is harmless there.
  *
- *   Who maps it: under rrx the recorder maps it before the program runs.
+ *   Counted events are conditional branches (plugin; README.md lists
+ *   exactly which) or basic blocks entered (trace-pc).
+ *
+ *   Who maps it: under rrx the recorder maps it before the program runs (and
+ *   should store magic and version too).
  *   Outside rrx, every object built with the plugin carries a hidden comdat
  *   constructor (rrx_tick_page_init, in .init_array.00000, so it runs before
  *   all ordinary constructors of its executable or shared object) that does
@@ -80,7 +84,9 @@
  *   (user int3, breakpoint, single-step...).
  *
  *   target is compared for equality, so it must be set above ticks to fire
- *   (to stop at the very next counted event: target = ticks + 1).
+ *   (to stop at the very next counted event: target = ticks + 1). The trap
+ *   for target T is the earliest point at which ticks == T; a position
+ *   recorded as (T, registers) lies between it and the next sequence A.
  *
  * PROGRAM ACCESS
  *   Code other than the instrumentation must access the page only through
