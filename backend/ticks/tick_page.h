@@ -154,7 +154,8 @@ rrx_tick_page(void) {
  * The instrumentation, as GNU extended-asm templates (AT&T syntax).
  * RRX_TICK_ASM_COUNT is an `asm goto` with one output, operand 0, a 64-bit
  * scratch register ("=r"), clobbering "cc", and one label, operand 1, the
- * trap block. RRX_TICK_ASM_TRAP has no operands.
+ * trap block. RRX_TICK_ASM_TRAP has no operands. Both must be volatile:
+ * GCC deletes an asm goto whose outputs are unused unless it is.
  */
 #define RRX_TICK_ASM_COUNT                                     \
   "addq $1, " RRX_TICK_ASM_FIELD(RRX_TICK_OFF_TICKS) "\n\t"    \
