@@ -24,9 +24,10 @@ int replay_command(const std::vector<std::string>& args) {
   std::string error;
   auto session = ReplaySession::start(resolve_trace(trace), &error);
   if (!session) return usage_error(error);
-  while (session->step()) {
+  ReplaySession::StepResult result;
+  while ((result = session->step()) == ReplaySession::StepResult::kEvent) {
   }
-  if (!session->error().empty()) return usage_error(session->error());
+  if (result != ReplaySession::StepResult::kEnd) return usage_error(session->error());
   return 0;
 }
 

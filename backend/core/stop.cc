@@ -56,6 +56,15 @@ pid_t wait_for(pid_t tid, int* status) {
   }
 }
 
+void kill_tracee(pid_t tid) {
+  kill(tid, SIGKILL);
+  int status;
+  while (waitpid(tid, &status, __WALL) == tid && !WIFEXITED(status) && !WIFSIGNALED(status)) {
+    ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+  }
+  waitpid(tid, &status, __WALL | WNOHANG);  // the zombie, if we are its parent
+}
+
 std::string describe_stop(const Stop& stop) {
   switch (stop.kind) {
     case StopKind::kSyscallEntry: return "a syscall entry";

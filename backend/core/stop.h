@@ -36,4 +36,8 @@ pid_t wait_for(pid_t tid, int* status);
 
 std::string describe_stop(const Stop& stop);
 
+// SIGKILLs a traced thread and waits until it is gone, resuming it from
+// the exit stop it may still report. Also reaps it if we are its parent.
+void kill_tracee(pid_t tid);
+
 }  // namespace rrx

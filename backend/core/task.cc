@@ -2,10 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/ptrace.h>
+#include <elf.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 
 namespace rrx {
 
@@ -91,6 +95,56 @@ std::string Task::read_string(uint64_t addr, size_t max) const {
 bool Task::resume(int sig) {
   return ptrace(PTRACE_SYSCALL, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
+}
+
+}  // namespace rrx
+
+namespace rrx {
+
+bool Task::single_step(int sig) {
+  return ptrace(PTRACE_SINGLESTEP, tid_, nullptr,
+                reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
+}
+
+bool Task::at_syscall_insn(uint64_t rip) const {
+  unsigned char insn[2];
+  return read_mem(rip, insn, 2) && insn[0] == 0x0f && insn[1] == 0x05;
+}
+
+bool Task::get_fpregs(user_fpregs_struct* fpregs) const {
+  return ptrace(PTRACE_GETFPREGS, tid_, nullptr, fpregs) == 0;
+}
+
+bool Task::get_ymmh(uint8_t ymmh[16][16]) const {
+  // The XSAVE area: legacy region (512) + header (64), then the AVX
+  // component (upper halves of ymm0-15) at its standard offset 576.
+  constexpr size_t kAvxOffset = 576;
+  alignas(64) uint8_t xsave[4096];
+  struct iovec iov = {xsave, sizeof xsave};
+  if (ptrace(PTRACE_GETREGSET, tid_, reinterpret_cast<void*>(NT_X86_XSTATE), &iov) != 0 ||
+      iov.iov_len < kAvxOffset + 256) {
+    return false;
+  }
+  uint64_t xstate_bv;
+  memcpy(&xstate_bv, xsave + 512, sizeof xstate_bv);
+  if (xstate_bv & 4) {
+    memcpy(ymmh, xsave + kAvxOffset, 256);
+  } else {
+    memset(ymmh, 0, 256);  // AVX state in its initial (all zero) state
+  }
+  return true;
+}
+
+bool Task::set_debug_reg(int index, uint64_t value) {
+  size_t offset = offsetof(struct user, u_debugreg) + index * sizeof(uint64_t);
+  return ptrace(PTRACE_POKEUSER, tid_, reinterpret_cast<void*>(offset),
+                reinterpret_cast<void*>(value)) == 0;
+}
+
+uint64_t Task::debug_reg(int index) const {
+  size_t offset = offsetof(struct user, u_debugreg) + index * sizeof(uint64_t);
+  errno = 0;
+  return static_cast<uint64_t>(ptrace(PTRACE_PEEKUSER, tid_, reinterpret_cast<void*>(offset), nullptr));
 }
 
 }  // namespace rrx

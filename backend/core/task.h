@@ -41,6 +41,18 @@ class Task final : public TraceeMemory {
   // PTRACE_SYSCALL: run to the next syscall entry/exit or other stop,
   // delivering `sig` if non-zero.
   bool resume(int sig = 0);
+  // PTRACE_SINGLESTEP: run one instruction. Never use it on a `syscall`
+  // instruction: the syscall would run with no syscall stop.
+  bool single_step(int sig = 0);
+  // Whether the instruction at `rip` is `syscall`.
+  bool at_syscall_insn(uint64_t rip) const;
+
+  // x87/SSE state (FXSAVE layout) and the AVX upper halves (16 x 16 bytes).
+  bool get_fpregs(user_fpregs_struct* fpregs) const;
+  bool get_ymmh(uint8_t ymmh[16][16]) const;
+  // Debug registers DR0-DR7 (4 and 5 are reserved).
+  bool set_debug_reg(int index, uint64_t value);
+  uint64_t debug_reg(int index) const;
 
   // Address of a `syscall` instruction usable for injected syscalls (set
   // once the vdso is patched), 0 if none yet.

@@ -160,7 +160,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
       }
       if (header.exe_saved_name.empty() || !writer_->write_header(header, &result.error)) {
         if (result.error.empty()) result.error = "cannot save '" + options.argv[0] + "'";
-        kill(pid, SIGKILL);
+        kill_tracee(pid);
         return result;
       }
       header_written = true;
@@ -170,8 +170,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
 
   if (!error_.empty()) {
     // Leave no tracee behind; the trace has no completeness marker.
-    for (auto& [tid, t] : tasks_) kill(tid, SIGKILL);
-    for (auto& [tid, t] : tasks_) waitpid(tid, nullptr, __WALL);
+    for (auto& [tid, t] : tasks_) kill_tracee(tid);
     result.error = error_;
     return result;
   }

@@ -22,25 +22,11 @@
 #include "core/stop.h"
 #include "core/task.h"
 #include "core/vdso.h"
+#include "replay/session_checkpoint.h"
 #include "syscalls/sigmask_args.h"
 #include "syscalls/syscall_table.h"
 
 namespace rrx {
-
-// Per-thread replay state. Threads are resumed lazily: only when the next
-// event needs their next stop.
-struct ReplayTask {
-  std::unique_ptr<Task> task;
-  bool stopped = true;     // at a ptrace stop we have not resumed from
-  int resume_sig = 0;      // signal to deliver when resumed
-  bool rearm_cpuid_faulting = false;
-  // The syscall the thread is inside and what replay does with it.
-  const SyscallDesc* desc = nullptr;
-  SyscallCall call;
-  bool emulated = false;
-  // The next recorded signal was already sent (see deliver_under_temporary_mask).
-  bool signal_sent = false;
-};
 
 namespace {
 
@@ -72,54 +58,6 @@ bool same_exit(int a, int b) {
   return false;
 }
 
-// Resumes `t` if needed and waits until it reaches a stop of kind `want`
-// (for signals: of signal `want_sig`). Stops a faithful replay may see on
-// the way are passed over: job-control stops, a new thread's first stop,
-// the exit notification before the exit itself, and signals the real
-// kernel sends during replay (e.g. SIGCHLD for a replayed child), which are
-// suppressed — recorded signals are injected at their recorded points.
-bool advance(ReplayTask& t, StopKind want, int want_sig, Stop* out, std::string* what) {
-  for (;;) {
-    if (t.stopped) {
-      if (!t.task->resume(t.resume_sig)) {
-        *what = "cannot resume the thread";
-        return false;
-      }
-      t.resume_sig = 0;
-      t.stopped = false;
-    }
-    int status;
-    if (wait_for(t.task->tid(), &status) < 0) {
-      *what = "the thread vanished";
-      return false;
-    }
-    Stop stop = decode_stop(t.task->tid(), status);
-    t.stopped = stop.kind != StopKind::kExited;
-    bool wanted = stop.kind == want && (want != StopKind::kSignal || stop.sig == want_sig);
-    if (wanted) {
-      *out = stop;
-      return true;
-    }
-    switch (stop.kind) {
-      case StopKind::kGroupStop:
-      case StopKind::kVforkDone:
-        continue;
-      case StopKind::kExiting:
-        if (want == StopKind::kExited) continue;
-        break;
-      case StopKind::kSignal: {
-        siginfo_t info;
-        if (t.task->get_siginfo(&info) && !is_synchronous_signal(info)) continue;
-        break;
-      }
-      default:
-        break;
-    }
-    *what = "expected " + describe_stop(Stop{want, want_sig}) + ", got " + describe_stop(stop);
-    return false;
-  }
-}
-
 uint64_t clone_child_tid_addr(const ReplayTask& parent) {
   if (parent.call.number == SYS_clone) return parent.call.args[3];
   if (parent.call.number == SYS_clone3) {
@@ -147,12 +85,16 @@ std::unique_ptr<ReplaySession> ReplaySession::start(const std::string& trace_dir
 ReplaySession::ReplaySession(std::unique_ptr<TraceReader> reader) : reader_(std::move(reader)) {}
 
 ReplaySession::~ReplaySession() {
-  for (auto& [tid, t] : tasks_) kill(t->task->tid(), SIGKILL);
-  for (auto& [tid, t] : tasks_) waitpid(t->task->tid(), nullptr, __WALL);
+  kill_all();
   // Replayed processes whose parents never reaped them (wait4 is emulated)
   // were reparented to us as their subreaper.
   while (waitpid(-1, nullptr, __WALL | WNOHANG) > 0) {
   }
+}
+
+void ReplaySession::kill_all() {
+  for (auto& [tid, t] : tasks_) kill_tracee(t->task->tid());
+  tasks_.clear();
 }
 
 bool ReplaySession::spawn_root() {
@@ -208,26 +150,183 @@ const Event* ReplaySession::peek_for_tid(int32_t tid) {
   }
 }
 
-bool ReplaySession::diverged(const Event& event, const std::string& what) {
+ReplaySession::StepResult ReplaySession::diverged(const Event& event, const std::string& what) {
   error_ = "replay diverged at event " + std::to_string(event.seq) + " (" +
            event_kind_name(event.kind) + " of thread " + std::to_string(event.tid) +
            "): " + what;
+  return StepResult::kError;
+}
+
+// The focus thread stopped for the debugger before reaching `event`: keep
+// the event for later.
+ReplaySession::StepResult ReplaySession::trapped(Event& event) {
+  lookahead_.push_front(std::move(event));
+  return StepResult::kTrap;
+}
+
+// ---- Running threads ----
+
+// Resumes a stopped thread the way its state asks: delivering a pending
+// signal, single-stepping the focus, stepping the focus off a breakpoint
+// it sits on before letting it run.
+bool ReplaySession::resume(ReplayTask& t) {
+  bool focus = t.task.get() == focus_task();
+  bool ok;
+  if (focus) {
+    Registers regs;
+    t.task->get_regs(&regs);
+    bool syscall_insn = t.task->at_syscall_insn(regs.rip);
+    if (breakpoints_.contains(regs.rip) && !t.stepping_over) {
+      // Run the original instruction once, then put the int3 back.
+      breakpoints_.uninstall_one(*t.task, regs.rip);
+      t.stepping_over = regs.rip;
+    }
+    if (t.single_step || t.stepping_over) {
+      // A `syscall` cannot be single-stepped (it would run with no syscall
+      // stop); the step then ends at its exit event.
+      ok = syscall_insn ? t.task->resume(t.resume_sig) : t.task->single_step(t.resume_sig);
+      if (syscall_insn && t.single_step) t.step_via_syscall = true;
+    } else {
+      ok = t.task->resume(t.resume_sig);
+    }
+    t.at_event = false;
+  } else {
+    ok = t.task->resume(t.resume_sig);
+  }
+  t.resume_sig = 0;
+  t.stopped = !ok ? t.stopped : false;
+  return ok;
+}
+
+// At a SIGTRAP of the focus thread: our breakpoint, our single step or our
+// watchpoint? Sets trap_ and returns true if so.
+bool ReplaySession::classify_trap(ReplayTask& t) {
+  siginfo_t info;
+  if (!t.task->get_siginfo(&info)) return false;
+  Registers regs;
+  t.task->get_regs(&regs);
+  if (info.si_code == TRAP_HWBKPT) {
+    int index = triggered_watchpoint(*t.task);
+    if (index >= 0) {
+      trap_ = {Trap::Kind::kWatchpoint, index};
+      t.single_step = false;
+      return true;
+    }
+  }
+  if (info.si_code == SI_KERNEL && breakpoints_.contains(regs.rip - 1)) {
+    regs.rip -= 1;  // report the pc at the breakpoint
+    t.task->set_regs(regs);
+    trap_ = {Trap::Kind::kBreakpoint, -1};
+    t.single_step = false;
+    return true;
+  }
+  if (info.si_code == TRAP_TRACE || info.si_code == TRAP_HWBKPT) {
+    if (t.single_step) {
+      trap_ = {Trap::Kind::kStep, -1};
+      t.single_step = false;
+      return true;
+    }
+  }
   return false;
 }
 
-bool ReplaySession::step() {
+// Resumes `t` if needed and waits until it reaches a stop of kind
+// `want_kind` (for signals: of signal `want_sig`). Stops a faithful replay
+// may see on the way are passed over: job-control stops, the exit
+// notification before the exit itself, and signals the real kernel sends
+// during replay (e.g. SIGCHLD for a replayed child), which are dropped —
+// recorded signals are injected at their recorded points. The focus thread
+// may stop for the debugger instead (kTrapped).
+ReplaySession::Advance ReplaySession::advance(ReplayTask& t, int want_kind, int want_sig,
+                                              Stop* out, std::string* what) {
+  StopKind want = static_cast<StopKind>(want_kind);
+  for (;;) {
+    if (t.stopped && !resume(t)) {
+      *what = "cannot resume the thread";
+      return Advance::kFailed;
+    }
+    int status;
+    if (wait_for(t.task->tid(), &status) < 0) {
+      *what = "the thread vanished";
+      return Advance::kFailed;
+    }
+    Stop stop = decode_stop(t.task->tid(), status);
+    t.stopped = stop.kind != StopKind::kExited;
+    t.stop_kind = stop.kind;
+    bool stepped_over = false;
+    if (t.stepping_over) {
+      breakpoints_.install_one(*t.task, t.stepping_over);
+      t.stepping_over = 0;
+      stepped_over = true;
+    }
+    if (stop.kind == StopKind::kSignal && stop.sig == SIGTRAP && t.task.get() == focus_task()) {
+      if (classify_trap(t)) return Advance::kTrapped;
+      siginfo_t info;
+      if (stepped_over && t.task->get_siginfo(&info) && info.si_code == TRAP_TRACE) continue;
+    }
+    bool wanted = stop.kind == want && (want != StopKind::kSignal || stop.sig == want_sig);
+    if (wanted) {
+      *out = stop;
+      return Advance::kOk;
+    }
+    switch (stop.kind) {
+      case StopKind::kGroupStop:
+      case StopKind::kVforkDone:
+        continue;
+      case StopKind::kExiting:
+        if (want == StopKind::kExited) continue;
+        break;
+      case StopKind::kSignal: {
+        siginfo_t info;
+        if (t.task->get_siginfo(&info) && !is_synchronous_signal(info)) continue;
+        break;
+      }
+      default:
+        break;
+    }
+    *what = "expected " + describe_stop(Stop{want, want_sig}) + ", got " + describe_stop(stop);
+    return Advance::kFailed;
+  }
+}
+
+// ---- Events ----
+
+ReplaySession::StepResult ReplaySession::step() {
   Event e;
   if (!next_event(&e)) {
-    if (error_.empty() && !tasks_.empty()) {
+    if (!error_.empty()) return StepResult::kError;
+    if (!tasks_.empty() && !focus_) {
       error_ = "the trace ended while " + std::to_string(tasks_.size()) +
                " recorded thread(s) were still running";
+      return StepResult::kError;
     }
-    return false;
+    return StepResult::kEnd;
   }
-  seq_ = e.seq;
   auto it = tasks_.find(e.tid);
   if (it == tasks_.end()) return diverged(e, "no such thread in the replay");
   ReplayTask& t = *it->second;
+  bool focus = focus_ && e.tid == focus_;
+  if (focus && e.kind == EventKind::kExit) {
+    // Keep the end of the focus thread's life in view: a debugger can go
+    // backwards from here.
+    lookahead_.push_front(std::move(e));
+    return StepResult::kFocusEnd;
+  }
+  StepResult result = replay_event(t, e);
+  if (result != StepResult::kEvent) return result;
+  seq_ = e.seq;
+  if (focus) {
+    t.last_seq = e.seq;
+    t.at_event = true;
+    if (step_ended_ || watch_hit_) {
+      step_ended_ = watch_hit_ = false;
+      return StepResult::kTrap;
+    }
+  }
+  return StepResult::kEvent;
+}
+
+ReplaySession::StepResult ReplaySession::replay_event(ReplayTask& t, Event& e) {
   switch (e.kind) {
     case EventKind::kSyscallEntry: return replay_syscall_entry(t, e);
     case EventKind::kSyscallExit: return replay_syscall_exit(t, e);
@@ -240,10 +339,14 @@ bool ReplaySession::step() {
   return diverged(e, "unknown event kind");
 }
 
-bool ReplaySession::replay_syscall_entry(ReplayTask& t, const Event& e) {
+ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Event& e) {
   Stop stop;
   std::string what;
-  if (!advance(t, StopKind::kSyscallEntry, 0, &stop, &what)) return diverged(e, what);
+  switch (advance(t, static_cast<int>(StopKind::kSyscallEntry), 0, &stop, &what)) {
+    case Advance::kTrapped: return trapped(e);
+    case Advance::kFailed: return diverged(e, what);
+    case Advance::kOk: break;
+  }
   Registers regs;
   t.task->get_regs(&regs);
   std::string diff = diff_registers(e.regs, regs);
@@ -277,7 +380,7 @@ bool ReplaySession::replay_syscall_entry(ReplayTask& t, const Event& e) {
       t.emulated = !next || next->kind != EventKind::kExec;
       if (!t.emulated) {
         std::string path = reader_->saved_file_path(next->exe_saved_name, &error_);
-        if (path.empty()) return false;
+        if (path.empty()) return StepResult::kError;
         StackScratch scratch(*t.task);
         uint64_t addr = scratch.push(path);
         regs.rdi = addr;
@@ -297,19 +400,23 @@ bool ReplaySession::replay_syscall_entry(ReplayTask& t, const Event& e) {
   if (t.emulated) {
     regs.orig_rax = static_cast<uint64_t>(-1);  // the kernel skips it
     t.task->set_regs(regs);
-  } else {
+  } else if (!(t.desc->replay == ReplayAction::kExit && e.tid == focus_)) {
     // Let the kernel run it now: others may wait on it (a vfork parent
-    // resumes only once its child's execve is under way).
-    if (!t.task->resume()) return diverged(e, "cannot resume the thread");
-    t.stopped = false;
+    // resumes only once its child's execve is under way). A focus thread
+    // about to exit stays here, at the end of its history.
+    if (!resume(t)) return diverged(e, "cannot resume the thread");
   }
-  return true;
+  return StepResult::kEvent;
 }
 
-bool ReplaySession::replay_syscall_exit(ReplayTask& t, const Event& e) {
+ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Event& e) {
   Stop stop;
   std::string what;
-  if (!advance(t, StopKind::kSyscallExit, 0, &stop, &what)) return diverged(e, what);
+  switch (advance(t, static_cast<int>(StopKind::kSyscallExit), 0, &stop, &what)) {
+    case Advance::kTrapped: return trapped(e);
+    case Advance::kFailed: return diverged(e, what);
+    case Advance::kOk: break;
+  }
   if (t.rearm_cpuid_faulting) {
     t.rearm_cpuid_faulting = false;
     bool ok;
@@ -319,9 +426,9 @@ bool ReplaySession::replay_syscall_exit(ReplayTask& t, const Event& e) {
   } else if (t.desc) {
     ReplayAction action = t.desc->replay;
     if (t.emulated && is_interrupted(e.regs.rax)) {
-      if (!deliver_under_temporary_mask(t, e)) return false;
+      if (!deliver_under_temporary_mask(t, e)) return StepResult::kError;
     } else if (action == ReplayAction::kMmap || action == ReplayAction::kMremap) {
-      if (!is_syscall_error(e.regs.rax) && !remap(t, e)) return false;
+      if (!is_syscall_error(e.regs.rax) && !remap(t, e)) return StepResult::kError;
     } else if (action == ReplayAction::kSigreturn) {
       Registers regs;
       t.task->get_regs(&regs);
@@ -329,6 +436,9 @@ bool ReplaySession::replay_syscall_exit(ReplayTask& t, const Event& e) {
       if (!diff.empty()) return diverged(e, "after rt_sigreturn, " + diff);
     }
   }
+  bool focus = e.tid == focus_;
+  std::vector<std::string> watched_before;
+  if (focus) watched_before = read_watched(t);
   for (const MemWrite& w : e.writes) {
     if (!t.task->write_mem(w.addr, w.data.data(), w.data.size())) {
       return diverged(e, "cannot write recorded syscall output to memory");
@@ -336,12 +446,40 @@ bool ReplaySession::replay_syscall_exit(ReplayTask& t, const Event& e) {
   }
   t.task->set_regs(e.regs);
   t.desc = nullptr;
-  if (echo_ && e.echo_fd != 0) write_all(e.echo_fd, e.echo_data);
-  return true;
+  if (echo_ && e.echo_fd != 0) write_all(echo_fd_ ? echo_fd_ : e.echo_fd, e.echo_data);
+  if (focus) {
+    // The kernel's writes do not fire debug registers: compare instead.
+    std::vector<std::string> watched_after = read_watched(t);
+    for (size_t i = 0; i < watched_after.size(); ++i) {
+      if (watched_after[i] != watched_before[i] && watchpoints_[i].kind != WatchKind::kRead) {
+        trap_ = {Trap::Kind::kWatchpoint, static_cast<int>(i)};
+        watch_hit_ = true;
+        t.single_step = false;
+        break;
+      }
+    }
+    if (t.step_via_syscall) {
+      t.step_via_syscall = false;
+      if (t.single_step) {
+        t.single_step = false;
+        trap_ = {Trap::Kind::kStep, -1};
+        step_ended_ = true;
+      }
+    }
+  }
+  return StepResult::kEvent;
 }
 
-// Re-creates the mapping an mmap or mremap made when recorded, at the
-// recorded address; file mappings come from the trace's saved copy.
+std::vector<std::string> ReplaySession::read_watched(ReplayTask& t) {
+  std::vector<std::string> values;
+  for (const Watchpoint& w : watchpoints_) {
+    std::string bytes(w.len, '\0');
+    t.task->read_mem(w.addr, bytes.data(), w.len);
+    values.push_back(std::move(bytes));
+  }
+  return values;
+}
+
 bool ReplaySession::remap(ReplayTask& t, const Event& e) {
   const uint64_t* a = t.call.args;
   uint64_t want = e.regs.rax;
@@ -366,7 +504,7 @@ bool ReplaySession::remap(ReplayTask& t, const Event& e) {
       int64_t fd = remote_syscall(*t.task, SYS_openat,
                                   {static_cast<uint64_t>(AT_FDCWD), path_addr, O_RDONLY | O_CLOEXEC},
                                   &ok);
-      if (!ok || fd < 0) return diverged(e, "cannot open " + path + " in the replayed process");
+      if (!ok || fd < 0) return fail_event(e, "cannot open " + path + " in the replayed process");
       got = remote_syscall(*t.task, SYS_mmap,
                            {want, a[1], a[2], flags, static_cast<uint64_t>(fd), e.mapped_file.offset},
                            &ok);
@@ -377,16 +515,11 @@ bool ReplaySession::remap(ReplayTask& t, const Event& e) {
     char buf[96];
     snprintf(buf, sizeof buf, "%s returned 0x%lx, recorded 0x%lx", t.desc->name,
              static_cast<unsigned long>(got), static_cast<unsigned long>(want));
-    return diverged(e, buf);
+    return fail_event(e, buf);
   }
   return true;
 }
 
-// A signal that interrupted rt_sigsuspend (or ppoll, pselect6, ...) was
-// delivered under the call's temporary mask and with the old mask saved for
-// the handler's return. Emulating the call installed no mask, so: send the
-// signal, run a real rt_sigsuspend with that mask (it returns at once, the
-// signal being pending) and let the kernel deliver it as it did.
 bool ReplaySession::deliver_under_temporary_mask(ReplayTask& t, const Event& e) {
   uint64_t mask_addr, mask_size;
   const Event* next = peek_for_tid(e.tid);
@@ -398,14 +531,23 @@ bool ReplaySession::deliver_under_temporary_mask(ReplayTask& t, const Event& e) 
   t.signal_sent = true;
   bool ok;
   remote_syscall(*t.task, SYS_rt_sigsuspend, {mask_addr, mask_size}, &ok);
-  if (!ok) return diverged(e, "cannot install the temporary signal mask");
+  if (!ok) return fail_event(e, "cannot install the temporary signal mask");
   return true;
 }
 
-bool ReplaySession::replay_exec(ReplayTask& t, const Event& e) {
+bool ReplaySession::fail_event(const Event& e, const std::string& what) {
+  diverged(e, what);
+  return false;
+}
+
+ReplaySession::StepResult ReplaySession::replay_exec(ReplayTask& t, Event& e) {
   Stop stop;
   std::string what;
-  if (!advance(t, StopKind::kExec, 0, &stop, &what)) return diverged(e, what);
+  switch (advance(t, static_cast<int>(StopKind::kExec), 0, &stop, &what)) {
+    case Advance::kTrapped: return trapped(e);
+    case Advance::kFailed: return diverged(e, what);
+    case Advance::kOk: break;
+  }
   t.task->reopen_mem();
   // Put back the stack the kernel built when recording (argv, envp,
   // auxv, AT_RANDOM): the replay exec'd a different path, and AT_RANDOM
@@ -415,26 +557,39 @@ bool ReplaySession::replay_exec(ReplayTask& t, const Event& e) {
       return diverged(e, "cannot restore the initial stack");
     }
   }
+  t.initial_stack = e.writes.empty() ? MemWrite{} : e.writes.front();
+  t.exe_saved_name = e.exe_saved_name;
   t.task->set_regs(e.regs);
   std::string err;
   if (!patch_vdso(*t.task, &err)) return diverged(e, err);
   t.rearm_cpuid_faulting = reader_->header().cpuid_faulting;
   t.desc = nullptr;
-  return true;
+  return StepResult::kEvent;
 }
 
-bool ReplaySession::replay_new_task(ReplayTask& t, const Event& e) {
+ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e) {
   Stop stop;
   std::string what;
-  if (!advance(t, StopKind::kNewTask, 0, &stop, &what)) return diverged(e, what);
+  switch (advance(t, static_cast<int>(StopKind::kNewTask), 0, &stop, &what)) {
+    case Advance::kTrapped: return trapped(e);
+    case Advance::kFailed: return diverged(e, what);
+    case Advance::kOk: break;
+  }
   pid_t real = static_cast<pid_t>(t.task->event_msg());
   auto child = std::make_unique<ReplayTask>();
   child->task = std::make_unique<Task>(real);
   child->task->syscall_gadget = t.task->syscall_gadget;
+  child->initial_stack = t.initial_stack;
+  child->exe_saved_name = t.exe_saved_name;
   child->stopped = false;
   // Consume the child's first stop now so its memory can be fixed up.
   Stop first;
-  if (!advance(*child, StopKind::kGroupStop, 0, &first, &what)) return diverged(e, what);
+  if (advance(*child, static_cast<int>(StopKind::kGroupStop), 0, &first, &what) != Advance::kOk) {
+    return diverged(e, what);
+  }
+  if (e.tid == focus_ && !(e.clone_flags & CLONE_VM)) {
+    breakpoints_.uninstall(*child->task);  // the copy must not trap on them
+  }
   if (e.clone_flags & CLONE_CHILD_SETTID) {
     // The kernel stored the replay's tid; the program saw the recorded one.
     int32_t tid = e.new_tid;
@@ -442,19 +597,24 @@ bool ReplaySession::replay_new_task(ReplayTask& t, const Event& e) {
     if (addr) child->task->write_mem(addr, &tid, sizeof tid);
   }
   tasks_[e.new_tid] = std::move(child);
-  return true;
+  return StepResult::kEvent;
 }
 
-bool ReplaySession::replay_signal(ReplayTask& t, const Event& e) {
+ReplaySession::StepResult ReplaySession::replay_signal(ReplayTask& t, Event& e) {
   if (!e.deterministic && !t.signal_sent) {
     // It came from outside when recording: send it now, so the kernel
     // delivers it at the same point.
     syscall(SYS_tgkill, t.task->tid(), t.task->tid(), e.signo);
+    t.signal_sent = true;
   }
-  t.signal_sent = false;
   Stop stop;
   std::string what;
-  if (!advance(t, StopKind::kSignal, e.signo, &stop, &what)) return diverged(e, what);
+  switch (advance(t, static_cast<int>(StopKind::kSignal), e.signo, &stop, &what)) {
+    case Advance::kTrapped: return trapped(e);
+    case Advance::kFailed: return diverged(e, what);
+    case Advance::kOk: break;
+  }
+  t.signal_sent = false;
   Registers regs;
   t.task->get_regs(&regs);
   std::string diff = diff_registers(e.regs, regs);
@@ -465,13 +625,17 @@ bool ReplaySession::replay_signal(ReplayTask& t, const Event& e) {
     t.task->set_siginfo(info);
   }
   t.resume_sig = e.signo;
-  return true;
+  return StepResult::kEvent;
 }
 
-bool ReplaySession::replay_instruction(ReplayTask& t, const Event& e) {
+ReplaySession::StepResult ReplaySession::replay_instruction(ReplayTask& t, Event& e) {
   Stop stop;
   std::string what;
-  if (!advance(t, StopKind::kSignal, SIGSEGV, &stop, &what)) return diverged(e, what);
+  switch (advance(t, static_cast<int>(StopKind::kSignal), SIGSEGV, &stop, &what)) {
+    case Advance::kTrapped: return trapped(e);
+    case Advance::kFailed: return diverged(e, what);
+    case Advance::kOk: break;
+  }
   Registers regs;
   t.task->get_regs(&regs);
   std::string diff = diff_registers(e.regs, regs);
@@ -487,21 +651,127 @@ bool ReplaySession::replay_instruction(ReplayTask& t, const Event& e) {
   apply_trapped_insn(insn, &regs);
   t.task->set_regs(regs);
   t.resume_sig = 0;
-  return true;
+  if (e.tid == focus_ && t.single_step) {
+    // The emulated instruction was the whole step.
+    t.single_step = false;
+    trap_ = {Trap::Kind::kStep, -1};
+    step_ended_ = true;
+  }
+  return StepResult::kEvent;
 }
 
-bool ReplaySession::replay_exit(ReplayTask& t, const Event& e) {
+ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
   if (WIFSIGNALED(e.exit_status) && WTERMSIG(e.exit_status) == SIGKILL) {
     kill(t.task->tid(), SIGKILL);  // SIGKILL leaves no delivery stop to replay
   }
   Stop stop;
   std::string what;
-  if (!advance(t, StopKind::kExited, 0, &stop, &what)) return diverged(e, what);
+  if (advance(t, static_cast<int>(StopKind::kExited), 0, &stop, &what) != Advance::kOk) {
+    return diverged(e, what);
+  }
   if (!same_exit(e.exit_status, stop.status)) {
     return diverged(e, "the process ended with " + describe_status(stop.status) + ", recorded " +
                            describe_status(e.exit_status));
   }
   tasks_.erase(e.tid);
+  return StepResult::kEvent;
+}
+
+// ---- Debugging the focus thread ----
+
+bool ReplaySession::set_focus(int32_t tid) {
+  if (!tasks_.count(tid)) return false;
+  focus_ = tid;
+  return true;
+}
+
+Task* ReplaySession::focus_task() {
+  auto it = tasks_.find(focus_);
+  return it == tasks_.end() ? nullptr : it->second->task.get();
+}
+
+const ReplayTask* ReplaySession::focus_state() const {
+  auto it = tasks_.find(focus_);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
+uint64_t ReplaySession::focus_event() const {
+  const ReplayTask* t = focus_state();
+  return t ? t->last_seq : 0;
+}
+
+bool ReplaySession::focus_at_event() const {
+  const ReplayTask* t = focus_state();
+  return t && t->at_event;
+}
+
+void ReplaySession::request_single_step() {
+  auto it = tasks_.find(focus_);
+  if (it != tasks_.end()) it->second->single_step = true;
+}
+
+bool ReplaySession::set_watchpoints(const std::vector<Watchpoint>& watchpoints) {
+  Task* task = focus_task();
+  if (!task || !program_watchpoints(*task, watchpoints)) return false;
+  watchpoints_ = watchpoints;
+  return true;
+}
+
+// ---- Checkpoints ----
+
+std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error) {
+  for (auto& [tid, t] : tasks_) {
+    bool clean = t->stopped && t->resume_sig == 0 && !t->stepping_over &&
+                 (t->stop_kind == StopKind::kSyscallExit || t->stop_kind == StopKind::kSignal ||
+                  t->stop_kind == StopKind::kGroupStop);
+    if (!clean) {
+      *error = "thread " + std::to_string(tid) + " is in the middle of a syscall or signal";
+      return nullptr;
+    }
+  }
+  auto cp = std::make_shared<SessionCheckpoint>();
+  Task* focus = focus_task();
+  if (focus) breakpoints_.uninstall(*focus);
+  for (auto& [tid, t] : tasks_) {
+    pid_t copy = fork_stopped_copy(*t->task, error);
+    if (copy < 0) break;
+    SessionCheckpoint::TaskCopy tc;
+    tc.state = *t;  // ReplayTaskState part
+    tc.pid = copy;
+    tc.gadget = t->task->syscall_gadget;
+    cp->tasks.emplace(tid, std::move(tc));
+  }
+  if (focus) breakpoints_.install(*focus);
+  if (cp->tasks.size() != tasks_.size()) return nullptr;
+  cp->seq = seq_;
+  cp->lookahead = lookahead_;
+  cp->reader_position = reader_->tell();
+  cp->focus = focus_;
+  return cp;
+}
+
+bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
+  kill_all();
+  for (const auto& [tid, tc] : cp.tasks) {
+    Task original(tc.pid);
+    original.syscall_gadget = tc.gadget;
+    pid_t copy = fork_stopped_copy(original, error);
+    if (copy < 0) return false;
+    auto t = std::make_unique<ReplayTask>();
+    static_cast<ReplayTaskState&>(*t) = tc.state;
+    t->task = std::make_unique<Task>(copy);
+    t->task->syscall_gadget = tc.gadget;
+    t->stopped = true;
+    tasks_[tid] = std::move(t);
+  }
+  seq_ = cp.seq;
+  lookahead_ = cp.lookahead;
+  focus_ = cp.focus;
+  if (!reader_->seek(cp.reader_position, error)) return false;
+  if (Task* focus = focus_task()) {
+    breakpoints_.install(*focus);
+    program_watchpoints(*focus, watchpoints_);
+  }
   return true;
 }
 

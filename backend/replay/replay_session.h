@@ -1,18 +1,26 @@
 // Replays a trace: re-executes the recorded program, feeding it the
 // recorded results of everything non-deterministic, and checks at every
 // event that it is still doing exactly what it did when recorded.
+//
+// For debugging, one thread is the focus: it can have breakpoints and
+// watchpoints, be single-stepped, and the session can be checkpointed (all
+// replayed processes forked) and restored.
 #pragma once
 
 #include <deque>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "replay/breakpoints.h"
 #include "trace/trace_reader.h"
 
 namespace rrx {
 
 struct ReplayTask;
+struct SessionCheckpoint;
+struct Stop;
 
 class ReplaySession {
  public:
@@ -22,39 +30,97 @@ class ReplaySession {
                                               std::string* error);
   ~ReplaySession();
 
-  // Replays the next event. Returns false at the end of the trace (with
-  // error() empty) or when replay cannot go on (error() says why).
-  bool step();
+  enum class StepResult {
+    kEvent,       // replayed one event
+    kTrap,        // the focus thread stopped for the debugger (see trap())
+    kFocusEnd,    // the focus thread's next event is its exit: not replayed
+    kEnd,         // the trace is over
+    kError,       // replay cannot go on; error() says why
+  };
+  // Replays the next event, unless the focus thread traps first.
+  StepResult step();
   const std::string& error() const { return error_; }
+  const TraceReader& trace() const { return *reader_; }
+
   // The number of the last event replayed (0 before the first).
   uint64_t current_event() const { return seq_; }
+  // Whether bytes the program wrote to stdout/stderr are written out, and
+  // to which fd (0: the same one they went to).
+  void set_echo_output(bool echo, int to_fd = 0) {
+    echo_ = echo;
+    echo_fd_ = to_fd;
+  }
 
-  // Whether bytes the program wrote to stdout/stderr are written to ours.
-  void set_echo_output(bool echo) { echo_ = echo; }
+  // ---- Debugging one thread ----
+  // Makes the thread with recorded tid `tid` the focus. It must be live.
+  bool set_focus(int32_t tid);
+  int32_t focus() const { return focus_; }
+  bool has_task(int32_t tid) const { return tasks_.count(tid) != 0; }
+  Task* focus_task();
+  // The last event of the focus thread that was replayed.
+  uint64_t focus_event() const;
+  // True while the focus thread has run no instruction since that event.
+  bool focus_at_event() const;
+
+  // The focus thread's next resume runs one instruction.
+  void request_single_step();
+  struct Trap {
+    enum class Kind { kBreakpoint, kStep, kWatchpoint } kind = Kind::kStep;
+    int watchpoint = -1;  // index into the programmed watchpoints
+  };
+  const Trap& trap() const { return trap_; }
+
+  Breakpoints& breakpoints() { return breakpoints_; }
+  bool set_watchpoints(const std::vector<Watchpoint>& watchpoints);
+
+  // Forks every replayed process into a stopped copy, so the session can
+  // come back here. Fails (nullptr, *error) if some thread is inside a
+  // syscall or about to take a signal.
+  std::shared_ptr<SessionCheckpoint> checkpoint(std::string* error);
+  bool restore(const SessionCheckpoint& checkpoint, std::string* error);
 
  private:
+  enum class Advance { kOk, kTrapped, kFailed };
+
   explicit ReplaySession(std::unique_ptr<TraceReader> reader);
   bool spawn_root();
   bool next_event(Event* event);
   const Event* peek_for_tid(int32_t tid);
-  bool diverged(const Event& event, const std::string& what);
+  StepResult diverged(const Event& event, const std::string& what);
+  StepResult trapped(Event& event);
+  Advance advance(ReplayTask& t, int want_kind, int want_sig, Stop* out, std::string* what);
+  bool resume(ReplayTask& t);
+  bool classify_trap(ReplayTask& t);
+  void kill_all();
 
-  bool replay_syscall_entry(ReplayTask& t, const Event& e);
-  bool replay_syscall_exit(ReplayTask& t, const Event& e);
-  bool replay_exec(ReplayTask& t, const Event& e);
-  bool replay_new_task(ReplayTask& t, const Event& e);
-  bool replay_signal(ReplayTask& t, const Event& e);
-  bool replay_instruction(ReplayTask& t, const Event& e);
-  bool replay_exit(ReplayTask& t, const Event& e);
+  StepResult replay_event(ReplayTask& t, Event& e);
+  StepResult replay_syscall_entry(ReplayTask& t, Event& e);
+  StepResult replay_syscall_exit(ReplayTask& t, Event& e);
+  StepResult replay_exec(ReplayTask& t, Event& e);
+  StepResult replay_new_task(ReplayTask& t, Event& e);
+  StepResult replay_signal(ReplayTask& t, Event& e);
+  StepResult replay_instruction(ReplayTask& t, Event& e);
+  StepResult replay_exit(ReplayTask& t, Event& e);
   bool remap(ReplayTask& t, const Event& e);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
+  bool fail_event(const Event& e, const std::string& what);
+  std::vector<std::string> read_watched(ReplayTask& t);
+  const ReplayTask* focus_state() const;
 
   std::unique_ptr<TraceReader> reader_;
   std::map<int32_t, std::unique_ptr<ReplayTask>> tasks_;  // by recorded tid
   std::deque<Event> lookahead_;
   uint64_t seq_ = 0;
   bool echo_ = true;
+  int echo_fd_ = 0;
   std::string error_;
+
+  int32_t focus_ = 0;
+  Trap trap_;
+  bool step_ended_ = false;  // the focus's single step ended at an event
+  bool watch_hit_ = false;   // a recorded syscall output changed a watch
+  Breakpoints breakpoints_;
+  std::vector<Watchpoint> watchpoints_;
 };
 
 }  // namespace rrx

@@ -56,6 +56,11 @@ class ChunkReader {
 
   // File offset of the chunk last returned by next().
   uint64_t chunk_offset() const { return chunk_offset_; }
+  // File offset of the chunk next() reads next.
+  uint64_t next_offset() const { return offset_; }
+  // Makes next() read the chunk at `offset` (one that next_offset() or
+  // chunk_offset() reported).
+  void seek(uint64_t offset) { offset_ = offset; }
 
  private:
   UniqueFd fd_;

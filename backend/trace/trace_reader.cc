@@ -68,6 +68,8 @@ class TraceReaderImpl : public TraceReader {
   const TraceHeader& header() const override { return header_; }
   const TraceSummary& summary() const override { return summary_; }
   bool next(Event* event, std::string* error) override;
+  Position tell() const override;
+  bool seek(const Position& position, std::string* error) override;
   std::string saved_file_path(const std::string& name,
                               std::string* error) override;
 
@@ -242,6 +244,38 @@ bool TraceReaderImpl::next(Event* event, std::string* error) {
   stream_error_ = dir_ + " is corrupt: events: " + problem;
   *error = stream_error_;
   return false;
+}
+
+TraceReader::Position TraceReaderImpl::tell() const {
+  Position p;
+  if (chunk_pos_ == chunk_.size()) {
+    p.chunk_offset = chunks_->next_offset();
+  } else {
+    p.chunk_offset = chunks_->chunk_offset();
+    p.word_in_chunk = chunk_pos_;
+  }
+  p.events_read = events_read_;
+  p.last_seq = last_seq_;
+  return p;
+}
+
+bool TraceReaderImpl::seek(const Position& position, std::string* error) {
+  error->clear();
+  chunks_->seek(position.chunk_offset);
+  chunk_.clear();
+  chunk_pos_ = 0;
+  if (position.word_in_chunk > 0) {
+    if (!chunks_->next(&chunk_, error) || position.word_in_chunk > chunk_.size()) {
+      if (error->empty()) *error = "cannot return to an earlier point of the event stream";
+      *error = dir_ + " is corrupt: events: " + *error;
+      return false;
+    }
+    chunk_pos_ = position.word_in_chunk;
+  }
+  events_read_ = position.events_read;
+  last_seq_ = position.last_seq;
+  at_end_ = false;
+  return true;
 }
 
 bool TraceReaderImpl::next_event(Event* event, std::string* error) {

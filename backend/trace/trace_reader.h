@@ -25,6 +25,16 @@ class TraceReader {
   // *error empty) or on a corrupt or truncated stream (*error set).
   virtual bool next(Event* event, std::string* error) = 0;
 
+  // Where next() is in the event stream, to come back to with seek().
+  struct Position {
+    uint64_t chunk_offset = 0;
+    uint64_t word_in_chunk = 0;
+    uint64_t events_read = 0;
+    uint64_t last_seq = 0;
+  };
+  virtual Position tell() const = 0;
+  virtual bool seek(const Position& position, std::string* error) = 0;
+
   // Absolute path of a file saved by TraceWriter::save_file, after checking
   // it is still the one recorded (size and checksum). "" + *error if not.
   virtual std::string saved_file_path(const std::string& name,

@@ -1,0 +1,86 @@
+#include "replay/breakpoints.h"
+
+namespace rrx {
+
+namespace {
+
+constexpr uint8_t kInt3 = 0xcc;
+
+}  // namespace
+
+bool Breakpoints::insert(Task& task, uint64_t addr) {
+  auto it = sites_.find(addr);
+  if (it != sites_.end()) {
+    ++it->second.refs;
+    return true;
+  }
+  Site site{0, 1};
+  if (!task.read_mem(addr, &site.original, 1) || !task.write_mem(addr, &kInt3, 1)) return false;
+  sites_.emplace(addr, site);
+  return true;
+}
+
+void Breakpoints::remove(Task& task, uint64_t addr) {
+  auto it = sites_.find(addr);
+  if (it == sites_.end()) return;
+  if (--it->second.refs > 0) return;
+  task.write_mem(addr, &it->second.original, 1);
+  sites_.erase(it);
+}
+
+void Breakpoints::uninstall(Task& task) const {
+  for (const auto& [addr, site] : sites_) task.write_mem(addr, &site.original, 1);
+}
+
+void Breakpoints::install(Task& task) const {
+  for (const auto& [addr, site] : sites_) task.write_mem(addr, &kInt3, 1);
+}
+
+void Breakpoints::uninstall_one(Task& task, uint64_t addr) const {
+  auto it = sites_.find(addr);
+  if (it != sites_.end()) task.write_mem(addr, &it->second.original, 1);
+}
+
+void Breakpoints::install_one(Task& task, uint64_t addr) const {
+  if (sites_.count(addr)) task.write_mem(addr, &kInt3, 1);
+}
+
+void Breakpoints::shadow(uint64_t addr, uint8_t* data, size_t len) const {
+  for (auto it = sites_.lower_bound(addr); it != sites_.end() && it->first < addr + len; ++it) {
+    data[it->first - addr] = it->second.original;
+  }
+}
+
+bool program_watchpoints(Task& task, const std::vector<Watchpoint>& watchpoints) {
+  if (watchpoints.size() > 4) return false;
+  uint64_t dr7 = 0;
+  for (size_t i = 0; i < watchpoints.size(); ++i) {
+    const Watchpoint& w = watchpoints[i];
+    uint64_t len_bits;
+    switch (w.len) {
+      case 1: len_bits = 0; break;
+      case 2: len_bits = 1; break;
+      case 4: len_bits = 3; break;
+      case 8: len_bits = 2; break;
+      default: return false;
+    }
+    if (w.addr % w.len != 0) return false;
+    // R/W bits: 01 write, 11 read or write (x86 has no read-only watch).
+    uint64_t rw_bits = w.kind == WatchKind::kWrite ? 1 : 3;
+    dr7 |= uint64_t{1} << (2 * i);  // local enable
+    dr7 |= (rw_bits | (len_bits << 2)) << (16 + 4 * i);
+    if (!task.set_debug_reg(static_cast<int>(i), w.addr)) return false;
+  }
+  return task.set_debug_reg(7, dr7);
+}
+
+int triggered_watchpoint(Task& task) {
+  uint64_t dr6 = task.debug_reg(6);
+  task.set_debug_reg(6, 0);
+  for (int i = 0; i < 4; ++i) {
+    if (dr6 & (uint64_t{1} << i)) return i;
+  }
+  return -1;
+}
+
+}  // namespace rrx

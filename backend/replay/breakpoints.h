@@ -1,0 +1,57 @@
+// Software breakpoints (int3) and hardware watchpoints (debug registers)
+// in the process being debugged.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "core/task.h"
+
+namespace rrx {
+
+class Breakpoints {
+ public:
+  // Breakpoints are reference counted: the debugger and the replay's own
+  // position search may both want one at the same address.
+  bool insert(Task& task, uint64_t addr);
+  void remove(Task& task, uint64_t addr);
+  bool contains(uint64_t addr) const { return sites_.count(addr) != 0; }
+
+  // Puts the original bytes back into / takes them out of `task` (for
+  // forks of the process, which must start clean).
+  void uninstall(Task& task) const;
+  void install(Task& task) const;
+  // The same for the breakpoint at `addr` only (stepping off it).
+  void uninstall_one(Task& task, uint64_t addr) const;
+  void install_one(Task& task, uint64_t addr) const;
+
+  // Replaces int3 bytes with the original ones in a buffer read from
+  // tracee memory at `addr`, so the debugger never sees our breakpoints.
+  void shadow(uint64_t addr, uint8_t* data, size_t len) const;
+
+ private:
+  struct Site {
+    uint8_t original;
+    int refs;
+  };
+  std::map<uint64_t, Site> sites_;
+};
+
+enum class WatchKind { kWrite, kRead, kAccess };
+
+struct Watchpoint {
+  uint64_t addr;
+  uint64_t len;  // 1, 2, 4 or 8, aligned to itself
+  WatchKind kind;
+};
+
+// Programs DR0-DR3/DR7 of `task` for up to four watchpoints. False if they
+// do not fit the hardware (too many, bad length or alignment).
+bool program_watchpoints(Task& task, const std::vector<Watchpoint>& watchpoints);
+
+// After a hardware trap: the index of the watchpoint that fired (from DR6),
+// or -1. Clears DR6.
+int triggered_watchpoint(Task& task);
+
+}  // namespace rrx

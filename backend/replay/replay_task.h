@@ -1,0 +1,43 @@
+// The replay's view of one recorded thread.
+#pragma once
+
+#include <memory>
+
+#include "core/stop.h"
+#include "core/task.h"
+#include "syscalls/syscall_table.h"
+#include "trace/event.h"
+
+namespace rrx {
+
+// Everything about a replayed thread except the live process itself:
+// checkpoints copy this and attach it to a fork of the process.
+struct ReplayTaskState {
+  bool stopped = true;       // at a ptrace stop we have not resumed from
+  StopKind stop_kind = StopKind::kGroupStop;
+  int resume_sig = 0;        // signal to deliver when resumed
+  bool rearm_cpuid_faulting = false;  // exec turned cpuid faulting off
+  // The syscall the thread is inside and what replay does with it.
+  const SyscallDesc* desc = nullptr;
+  SyscallCall call;
+  bool emulated = false;
+  bool signal_sent = false;  // the next recorded signal was already sent
+
+  // Debugging (focus thread only).
+  uint64_t last_seq = 0;     // its last replayed event
+  bool at_event = true;      // no instruction run since that event
+  bool single_step = false;  // the next resume runs one instruction
+  bool step_via_syscall = false;  // that step is a `syscall`: ends at its exit
+  uint64_t stepping_over = 0;     // breakpoint lifted to step off it
+
+  // From the thread's last exec: the stack the kernel built (auxv is in
+  // there) and the executable's saved copy.
+  MemWrite initial_stack;
+  std::string exe_saved_name;
+};
+
+struct ReplayTask : ReplayTaskState {
+  std::unique_ptr<Task> task;
+};
+
+}  // namespace rrx
