@@ -259,6 +259,7 @@ def measure(w: Workload, cfg: Config, work: Path) -> dict:
     for i in range(cfg.runs):
         for mode, mode_argv in modes.items():
             w.reset(work)
+            os.sync()  # no writeback of earlier runs' files in this one
             sample = spawn(mode_argv, work, cfg)
             if mode == "record" and trace.exists():
                 sample.trace_bytes, sample.linked_bytes = trace_usage(trace)
