@@ -129,6 +129,11 @@ bool ReplaySession::spawn_root() {
   return true;
 }
 
+std::string ReplaySession::saved_file_path(const std::string& name) {
+  std::string error;
+  return reader_->saved_file_path(name, &error);
+}
+
 bool ReplaySession::next_event(Event* event) {
   if (!lookahead_.empty()) {
     *event = std::move(lookahead_.front());
@@ -170,9 +175,13 @@ ReplaySession::StepResult ReplaySession::trapped(Event& event) {
 // signal, single-stepping the focus, stepping the focus off a breakpoint
 // it sits on before letting it run.
 bool ReplaySession::resume(ReplayTask& t) {
+  // Inside a syscall (entry, exec or fork stops) the thread must go on to
+  // the syscall's end: single-stepping there would run it unseen.
+  bool in_syscall = t.stop_kind == StopKind::kSyscallEntry || t.stop_kind == StopKind::kExec ||
+                    t.stop_kind == StopKind::kNewTask;
   bool focus = t.task.get() == focus_task();
   bool ok;
-  if (focus) {
+  if (focus && !in_syscall) {
     Registers regs;
     t.task->get_regs(&regs);
     bool syscall_insn = t.task->at_syscall_insn(regs.rip);
@@ -262,7 +271,17 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, int want_kind, int 
     if (stop.kind == StopKind::kSignal && stop.sig == SIGTRAP && t.task.get() == focus_task()) {
       if (classify_trap(t)) return Advance::kTrapped;
       siginfo_t info;
-      if (stepped_over && t.task->get_siginfo(&info) && info.si_code == TRAP_TRACE) continue;
+      if (stepped_over && t.task->get_siginfo(&info) && info.si_code == TRAP_TRACE) {
+        // Stepped off one breakpoint onto another: that one is hit now,
+        // though its int3 never ran.
+        Registers regs;
+        t.task->get_regs(&regs);
+        if (breakpoints_.contains(regs.rip)) {
+          trap_ = {Trap::Kind::kBreakpoint, -1};
+          return Advance::kTrapped;
+        }
+        continue;
+      }
     }
     bool wanted = stop.kind == want && (want != StopKind::kSignal || stop.sig == want_sig);
     if (wanted) {
@@ -690,10 +709,7 @@ Task* ReplaySession::focus_task() {
   return it == tasks_.end() ? nullptr : it->second->task.get();
 }
 
-const ReplayTask* ReplaySession::focus_state() const {
-  auto it = tasks_.find(focus_);
-  return it == tasks_.end() ? nullptr : it->second.get();
-}
+const ReplayTask* ReplaySession::focus_state() const { return task(focus_); }
 
 uint64_t ReplaySession::focus_event() const {
   const ReplayTask* t = focus_state();
@@ -705,9 +721,20 @@ bool ReplaySession::focus_at_event() const {
   return t && t->at_event;
 }
 
-void ReplaySession::request_single_step() {
+void ReplaySession::request_single_step(bool on) {
   auto it = tasks_.find(focus_);
-  if (it != tasks_.end()) it->second->single_step = true;
+  if (it != tasks_.end()) it->second->single_step = on;
+}
+
+const ReplayTask* ReplaySession::task(int32_t tid) const {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
+std::vector<int32_t> ReplaySession::tids() const {
+  std::vector<int32_t> ids;
+  for (const auto& [tid, t] : tasks_) ids.push_back(tid);
+  return ids;
 }
 
 bool ReplaySession::set_watchpoints(const std::vector<Watchpoint>& watchpoints) {

@@ -41,6 +41,8 @@ class ReplaySession {
   StepResult step();
   const std::string& error() const { return error_; }
   const TraceReader& trace() const { return *reader_; }
+  // Path of a file saved in the trace, "" if it is missing or damaged.
+  std::string saved_file_path(const std::string& name);
 
   // The number of the last event replayed (0 before the first).
   uint64_t current_event() const { return seq_; }
@@ -56,14 +58,17 @@ class ReplaySession {
   bool set_focus(int32_t tid);
   int32_t focus() const { return focus_; }
   bool has_task(int32_t tid) const { return tasks_.count(tid) != 0; }
+  // A live replayed thread's state, or nullptr.
+  const ReplayTask* task(int32_t tid) const;
+  std::vector<int32_t> tids() const;
   Task* focus_task();
   // The last event of the focus thread that was replayed.
   uint64_t focus_event() const;
   // True while the focus thread has run no instruction since that event.
   bool focus_at_event() const;
 
-  // The focus thread's next resume runs one instruction.
-  void request_single_step();
+  // Whether the focus thread's next resume runs just one instruction.
+  void request_single_step(bool on);
   struct Trap {
     enum class Kind { kBreakpoint, kStep, kWatchpoint } kind = Kind::kStep;
     int watchpoint = -1;  // index into the programmed watchpoints

@@ -1,0 +1,78 @@
+#include "cli/debugger_launch.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/spawn.h"
+#include "trace/trace_reader.h"
+
+namespace rrx {
+
+namespace {
+
+std::string install_prefix() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  std::string self = n > 0 ? std::string(buf, n) : "";
+  size_t slash = self.rfind("/bin/");
+  return slash == std::string::npos ? "" : self.substr(0, slash);
+}
+
+std::string self_path() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, n) : "rrx";
+}
+
+bool is_lldb(const std::string& debugger) {
+  size_t slash = debugger.rfind('/');
+  return debugger.find("lldb", slash == std::string::npos ? 0 : slash) != std::string::npos;
+}
+
+// gdb's -ex argument text for one word: quoted when needed.
+std::string quoted(const std::string& word) {
+  if (word.find_first_of(" \t'\"\\") == std::string::npos) return word;
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+std::string gdb_plugin_path() { return install_prefix() + "/share/rrx/gdb/rrx.py"; }
+std::string lldb_plugin_path() { return install_prefix() + "/lib/rrx/liblldb-rrx.so"; }
+
+int launch_debugger(const DebuggerLaunch& launch) {
+  // Check the trace here, so a bad one is one clear line, not a debugger
+  // session that fails to connect.
+  std::string error;
+  if (!TraceReader::open(launch.trace, &error)) return usage_error(error);
+  std::string debugger = launch.debugger;
+  if (is_lldb(debugger) && debugger == "lldb" && find_program("lldb").empty()) debugger = "lldb-19";
+  std::string path = find_program(debugger);
+  if (path.empty()) return usage_error("cannot find debugger '" + debugger + "'");
+
+  std::vector<std::string> argv;
+  std::string replay_args;
+  if (!launch.process.empty()) replay_args += "-p " + quoted(launch.process) + " ";
+  if (launch.start_event) replay_args += "-g " + std::to_string(launch.start_event) + " ";
+  replay_args += quoted(launch.trace);
+  setenv("RRX_BIN", self_path().c_str(), 1);
+  if (is_lldb(debugger)) {
+    argv = {path, "-O", "plugin load " + lldb_plugin_path(), "-O", "replay " + quoted(launch.trace)};
+  } else {
+    argv = {path,  "-q", "-l", "10000", "-ex", "set sysroot /", "-ex", "source " + gdb_plugin_path(),
+            "-ex", "rr-replay " + replay_args};
+  }
+  std::vector<char*> c_argv;
+  for (std::string& a : argv) c_argv.push_back(a.data());
+  c_argv.push_back(nullptr);
+  execv(path.c_str(), c_argv.data());
+  return usage_error("cannot run " + path + ": " + strerror(errno));
+}
+
+}  // namespace rrx

@@ -1,0 +1,25 @@
+// `rrx replay` with no serving option: start a debugger already connected
+// to a replay of the trace.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace rrx {
+
+struct DebuggerLaunch {
+  std::string debugger;  // "gdb", "lldb", or a path to either
+  std::string trace;
+  std::string process;   // -p
+  uint64_t start_event;  // -g
+};
+
+// Replaces this process with the debugger; returns only on failure.
+int launch_debugger(const DebuggerLaunch& launch);
+
+// Where the debugger plugins live, relative to the running rrx binary
+// (build tree and install tree have the same layout).
+std::string gdb_plugin_path();
+std::string lldb_plugin_path();
+
+}  // namespace rrx

@@ -1,0 +1,32 @@
+// A point in the debugged thread's execution that replay can find again.
+//
+// Without a tick counter a point between two events is named by the
+// thread's registers plus a fingerprint of the top of its stack: the same
+// instruction reached twice with equal registers and an equal stack top is
+// taken to be the same point. That is what keeps -O0 loops apart (their
+// counters live on the stack); code that loops with identical registers and
+// stack would be ambiguous, which tick counts will fix.
+#pragma once
+
+#include <cstdint>
+
+#include "trace/event.h"
+
+namespace rrx {
+
+class ReplaySession;
+
+struct Position {
+  uint64_t event = 0;     // the focus thread's last replayed event
+  bool at_event = true;   // no instruction run since that event
+  Registers regs = {};
+  uint64_t stack_hash = 0;
+};
+
+Position position_of(ReplaySession& session);
+bool same_position(const Position& a, const Position& b);
+// Whether `a` is certainly earlier than `b` (positions of one event
+// interval are ordered only when one of them is the interval's start).
+bool certainly_before(const Position& a, const Position& b);
+
+}  // namespace rrx

@@ -1,0 +1,507 @@
+#include "replay/replay_target.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+#include "replay/inferior_info.h"
+#include "replay/session_checkpoint.h"
+
+namespace rrx {
+
+namespace {
+
+using Kind = StopReason::Kind;
+using Result = ReplaySession::StepResult;
+
+// Automatic checkpoints: one per this much forward replay, at most this
+// many, thinned so that older history keeps fewer of them.
+constexpr auto kAutoCheckpointInterval = std::chrono::milliseconds(250);
+constexpr size_t kMaxAutoCheckpoints = 24;
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+}  // namespace
+
+std::unique_ptr<ReplayTarget> ReplayTarget::create(const ReplayTargetOptions& options,
+                                                   std::string* error) {
+  auto session = ReplaySession::start(options.trace_dir, error);
+  if (!session) return nullptr;
+  session->set_echo_output(true, 2);  // stdout may be the debugger's channel
+  std::unique_ptr<ReplayTarget> target(new ReplayTarget(std::move(session)));
+  if (!target->start(options, error)) return nullptr;
+  return target;
+}
+
+ReplayTarget::ReplayTarget(std::unique_ptr<ReplaySession> session)
+    : session_(std::move(session)) {}
+
+ReplayTarget::~ReplayTarget() {
+  // Checkpoint copies must die before the session reaps what is left.
+  auto_checkpoints_.clear();
+  user_checkpoints_.clear();
+}
+
+// Replays until the chosen process exists and sits at a clean stop, makes
+// it the focus, and takes the checkpoint that is the start of history.
+bool ReplayTarget::start(const ReplayTargetOptions& options, std::string* error) {
+  const TraceReader& trace = session_->trace();
+  int32_t wanted = options.process.empty() ? trace.header().root_tid : 0;
+  if (!options.process.empty() &&
+      options.process.find_first_not_of("0123456789") == std::string::npos) {
+    wanted = static_cast<int32_t>(std::stoul(options.process));
+  }
+  for (;;) {
+    if (session_->current_event() >= options.start_event) {
+      int32_t candidate = wanted ? wanted : find_process_by_name(*session_, options.process);
+      if (candidate && session_->has_task(candidate) && session_->set_focus(candidate)) {
+        auto cp = session_->checkpoint(error);
+        if (cp) {
+          focus_ = candidate;
+          auto_checkpoints_.push_back({cp, here()});
+          last_auto_checkpoint_ = std::chrono::steady_clock::now();
+          last_auto_checkpoint_event_ = session_->focus_event();
+          return true;
+        }
+        session_->set_focus(0);
+      }
+    }
+    Result r = session_->step();
+    if (r == Result::kError) {
+      *error = session_->error();
+      return false;
+    }
+    if (r != Result::kEvent) {
+      *error = "process '" + (options.process.empty() ? std::to_string(wanted) : options.process) +
+               "' does not appear in " + trace.dir() +
+               (options.start_event ? " at or after event " + std::to_string(options.start_event) : "");
+      return false;
+    }
+  }
+}
+
+Position ReplayTarget::here() { return position_of(*session_); }
+
+// ---- Threads, registers, memory ----
+
+std::vector<ThreadId> ReplayTarget::threads() { return {current_thread()}; }
+
+ThreadId ReplayTarget::current_thread() { return {focus_, focus_}; }
+
+bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
+  Task* task = session_->focus_task();
+  if (!task || !task->get_regs(&regs->gpr)) return false;
+  task->get_fpregs(&regs->fpr);
+  task->get_ymmh(regs->ymmh);
+  return true;
+}
+
+bool ReplayTarget::write_registers(const ThreadId&, const RegisterFile&, std::string* error) {
+  *error = "rrx: cannot write registers while replaying: the recorded history cannot change";
+  return false;
+}
+
+std::vector<uint8_t> ReplayTarget::read_memory(uint64_t address, size_t length) {
+  Task* task = session_->focus_task();
+  std::vector<uint8_t> data;
+  if (!task) return data;
+  // Page by page, so an unmapped page only ends the read there.
+  while (data.size() < length) {
+    uint64_t at = address + data.size();
+    size_t n = std::min<size_t>(length - data.size(), 4096 - (at & 4095));
+    size_t old = data.size();
+    data.resize(old + n);
+    if (!task->read_mem(at, data.data() + old, n)) {
+      data.resize(old);
+      break;
+    }
+  }
+  session_->breakpoints().shadow(address, data.data(), data.size());
+  return data;
+}
+
+bool ReplayTarget::write_memory(uint64_t, const std::vector<uint8_t>&, std::string* error) {
+  *error = "rrx: cannot write memory while replaying: the recorded history cannot change";
+  return false;
+}
+
+// ---- Breakpoints and watchpoints ----
+
+bool ReplayTarget::insert_breakpoint(BreakpointKind kind, uint64_t address, size_t length) {
+  Task* task = session_->focus_task();
+  if (!task) return false;
+  if (kind == BreakpointKind::kSoftware || kind == BreakpointKind::kHardware) {
+    if (user_breakpoints_.count(address)) return true;
+    if (!session_->breakpoints().insert(*task, address)) return false;
+    user_breakpoints_.insert(address);
+    return true;
+  }
+  WatchKind watch = kind == BreakpointKind::kWriteWatch  ? WatchKind::kWrite
+                    : kind == BreakpointKind::kReadWatch ? WatchKind::kRead
+                                                         : WatchKind::kAccess;
+  std::vector<Watchpoint> wanted = watchpoints_;
+  wanted.push_back({address, length, watch});
+  if (!session_->set_watchpoints(wanted)) return false;
+  watchpoints_ = wanted;
+  return true;
+}
+
+bool ReplayTarget::remove_breakpoint(BreakpointKind kind, uint64_t address, size_t length) {
+  Task* task = session_->focus_task();
+  if (!task) return false;
+  if (kind == BreakpointKind::kSoftware || kind == BreakpointKind::kHardware) {
+    if (user_breakpoints_.erase(address)) session_->breakpoints().remove(*task, address);
+    return true;
+  }
+  auto it = std::find_if(watchpoints_.begin(), watchpoints_.end(), [&](const Watchpoint& w) {
+    return w.addr == address && w.len == length;
+  });
+  if (it == watchpoints_.end()) return true;
+  watchpoints_.erase(it);
+  return session_->set_watchpoints(watchpoints_);
+}
+
+// ---- Running ----
+
+StopReason ReplayTarget::stop_here(Kind kind) {
+  StopReason stop;
+  stop.kind = kind;
+  stop.thread = current_thread();
+  return stop;
+}
+
+StopReason ReplayTarget::report(const ReplaySession::Trap& trap) {
+  if (trap.kind == ReplaySession::Trap::Kind::kBreakpoint) return stop_here(Kind::kBreakpoint);
+  if (trap.kind == ReplaySession::Trap::Kind::kWatchpoint && trap.watchpoint >= 0 &&
+      static_cast<size_t>(trap.watchpoint) < watchpoints_.size()) {
+    const Watchpoint& w = watchpoints_[trap.watchpoint];
+    StopReason stop = stop_here(Kind::kWatchpoint);
+    stop.address = w.addr;
+    stop.breakpoint = w.kind == WatchKind::kWrite  ? BreakpointKind::kWriteWatch
+                      : w.kind == WatchKind::kRead ? BreakpointKind::kReadWatch
+                                                   : BreakpointKind::kAccessWatch;
+    return stop;
+  }
+  return stop_here(Kind::kSignal);  // SIGTRAP: a finished step
+}
+
+StopReason ReplayTarget::replay_failed(const std::string& what) {
+  replay_error_ = session_->error().empty() ? what : session_->error();
+  fprintf(stderr, "rrx: %s\n", replay_error_.c_str());
+  return stop_here(Kind::kHistoryEnd);
+}
+
+StopReason ReplayTarget::resume(const ResumeRequest& request) {
+  if (request.direction == Direction::kForward) {
+    return forward(request.action == ResumeRequest::Action::kStep, request);
+  }
+  if (request.action == ResumeRequest::Action::kStep) return reverse_step();
+  return reverse_continue(request);
+}
+
+StopReason ReplayTarget::forward(bool single_step, const ResumeRequest& request) {
+  session_->request_single_step(single_step);
+  for (;;) {
+    Result r = session_->step();
+    switch (r) {
+      case Result::kEvent:
+        maybe_auto_checkpoint();
+        if (request.interrupted && request.interrupted()) {
+          StopReason stop = stop_here(Kind::kSignal);
+          stop.signal = SIGINT;
+          return stop;
+        }
+        continue;
+      case Result::kTrap:
+        return report(session_->trap());
+      case Result::kFocusEnd:
+      case Result::kEnd:
+        session_->request_single_step(false);
+        return stop_here(Kind::kHistoryEnd);
+      case Result::kError:
+        return replay_failed("replay failed");
+    }
+  }
+}
+
+void ReplayTarget::maybe_auto_checkpoint() {
+  auto now = std::chrono::steady_clock::now();
+  if (!session_->focus_at_event() || now - last_auto_checkpoint_ < kAutoCheckpointInterval ||
+      session_->focus_event() <= auto_checkpoints_.back().position.event) {
+    return;
+  }
+  std::string error;
+  auto cp = session_->checkpoint(&error);
+  if (!cp) return;  // some thread is mid-syscall; try at a later event
+  last_auto_checkpoint_ = now;
+  auto_checkpoints_.push_back({cp, here()});
+  if (auto_checkpoints_.size() <= kMaxAutoCheckpoints) return;
+  // Drop the checkpoint whose neighbours are closest, weighting by age so
+  // that old history thins out first. The start of history always stays.
+  uint64_t latest = auto_checkpoints_.back().position.event;
+  size_t victim = 1;
+  double best = 1e300;
+  for (size_t i = 1; i + 1 < auto_checkpoints_.size(); ++i) {
+    double gap = static_cast<double>(auto_checkpoints_[i + 1].position.event -
+                                     auto_checkpoints_[i - 1].position.event);
+    double age = static_cast<double>(latest - auto_checkpoints_[i].position.event) + 1;
+    if (gap / age < best) {
+      best = gap / age;
+      victim = i;
+    }
+  }
+  auto_checkpoints_.erase(auto_checkpoints_.begin() + victim);
+}
+
+const ReplayTarget::Checkpoint* ReplayTarget::checkpoint_before(const Position& target) const {
+  for (auto it = auto_checkpoints_.rbegin(); it != auto_checkpoints_.rend(); ++it) {
+    if (certainly_before(it->position, target)) return &*it;
+  }
+  return nullptr;
+}
+
+bool ReplayTarget::restore(const Checkpoint& checkpoint) {
+  std::string error;
+  if (!session_->restore(*checkpoint.state, &error)) {
+    fprintf(stderr, "rrx: cannot restore a checkpoint: %s\n", error.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
+  Task* task = session_->focus_task();
+  bool use_breakpoint = !target.at_event && task;
+  if (use_breakpoint && !session_->breakpoints().insert(*task, target.regs.rip)) return false;
+  bool reached = false;
+  for (;;) {
+    Position now = here();
+    if (now.event > target.event) break;
+    if (now.event == target.event && target.at_event && now.at_event) {
+      reached = true;
+      break;
+    }
+    Result r = session_->step();
+    if (r == Result::kTrap) {
+      Position p = here();
+      if (same_position(p, target)) {
+        reached = true;
+        break;
+      }
+      on_hit({p, session_->trap()});
+    } else if (r == Result::kEvent) {
+      Position p = here();
+      if (p.at_event && p.event <= target.event) {
+        ReplaySession::Trap none;
+        none.kind = ReplaySession::Trap::Kind::kStep;
+        on_hit({p, none});
+      }
+    } else {
+      if (r == Result::kError) replay_failed("replay failed while searching backwards");
+      break;
+    }
+  }
+  if (use_breakpoint && session_->focus_task()) {
+    session_->breakpoints().remove(*session_->focus_task(), target.regs.rip);
+  }
+  return reached;
+}
+
+bool ReplayTarget::step_once() {
+  Position before = here();
+  session_->request_single_step(true);
+  for (;;) {
+    switch (session_->step()) {
+      case Result::kTrap:
+        return true;
+      case Result::kEvent:
+        continue;  // e.g. the entry and exit of a stepped-over syscall
+      case Result::kFocusEnd:
+        // Stepping onto the exit syscall ends history; stepping at it fails.
+        session_->request_single_step(false);
+        return !same_position(here(), before);
+      case Result::kError:
+        replay_failed("replay failed while stepping");
+        return false;
+      case Result::kEnd:
+        return false;
+    }
+  }
+}
+
+StopReason ReplayTarget::history_start() {
+  restore(auto_checkpoints_.front());
+  return stop_here(Kind::kHistoryStart);
+}
+
+// The last breakpoint or watchpoint hit before now: search each interval
+// between checkpoints, latest first.
+StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
+  Position target = here();
+  for (;;) {
+    const Checkpoint* from = checkpoint_before(target);
+    if (!from) return history_start();
+    if (!restore(*from)) return replay_failed("cannot restore a checkpoint");
+    bool have_hit = false;
+    Hit last;
+    bool reached = run_to(target, [&](const Hit& hit) {
+      bool user_break = hit.trap.kind == ReplaySession::Trap::Kind::kBreakpoint &&
+                        is_user_breakpoint(hit.position.regs.rip);
+      bool watch = hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint;
+      if (user_break || watch) {
+        last = hit;
+        have_hit = true;
+      }
+    });
+    if (!reached) return replay_failed("lost the current position while searching backwards");
+    if (!have_hit) {
+      target = from->position;  // search the interval before this one
+      continue;
+    }
+    if (!restore(*from) || !run_to(last.position, [](const Hit&) {})) {
+      return replay_failed("cannot return to the last hit");
+    }
+    if (last.trap.kind == ReplaySession::Trap::Kind::kWatchpoint) {
+      // The trap came after the writing instruction: show the write itself.
+      StopReason stepped = reverse_step();
+      if (stepped.kind == Kind::kHistoryStart) return stepped;
+    }
+    return report(last.trap);
+  }
+}
+
+// The point one instruction before now: find the latest point we can name
+// before it, then single-step from there.
+StopReason ReplayTarget::reverse_step() {
+  Position target = here();
+  const Checkpoint* from = checkpoint_before(target);
+  if (!from) return history_start();
+  if (!restore(*from)) return replay_failed("cannot restore a checkpoint");
+  Position known = from->position;
+  if (!run_to(target, [&](const Hit& hit) { known = hit.position; })) {
+    return replay_failed("lost the current position while stepping backwards");
+  }
+  if (!restore(*from) || !run_to(known, [](const Hit&) {})) {
+    return replay_failed("cannot return to a point before the current one");
+  }
+  std::string error;
+  auto at_known = session_->checkpoint(&error);
+  size_t steps = 0;
+  while (!same_position(here(), target)) {
+    if (!step_once()) return replay_failed("stepped past the current position");
+    ++steps;
+  }
+  if (steps == 0) return replay_failed("no instruction before the current position");
+  bool back = at_known ? restore({at_known, known})
+                       : restore(*from) && run_to(known, [](const Hit&) {});
+  if (!back) return replay_failed("cannot return to a point before the current one");
+  for (size_t i = 1; i < steps; ++i) {
+    if (!step_once()) return replay_failed("replay failed while stepping");
+  }
+  return stop_here(Kind::kSignal);
+}
+
+// ---- What gdb asks about the process ----
+
+std::vector<uint8_t> ReplayTarget::auxv() { return process_auxv(*session_); }
+
+std::string ReplayTarget::exe_path() { return process_exe_path(*session_); }
+
+std::string ReplayTarget::exec_file() { return exe_path(); }
+
+std::string ReplayTarget::libraries_svr4_xml() { return svr4_library_list(*session_); }
+
+std::vector<uint8_t> ReplayTarget::siginfo(const ThreadId&) {
+  std::vector<uint8_t> bytes;
+  Task* task = session_->focus_task();
+  siginfo_t info;
+  if (task && task->get_siginfo(&info)) {
+    bytes.assign(reinterpret_cast<uint8_t*>(&info), reinterpret_cast<uint8_t*>(&info) + sizeof info);
+  }
+  return bytes;
+}
+
+bool ReplayTarget::memory_region(uint64_t address, MemoryRegion* region) {
+  return find_memory_region(*session_, address, region);
+}
+
+// ---- monitor commands ----
+
+bool ReplayTarget::monitor(const std::string& command, std::string* output) {
+  std::istringstream in(command);
+  std::string word, rest;
+  in >> word;
+  std::getline(in, rest);
+  rest.erase(0, rest.find_first_not_of(' '));
+  if (word == "when") {
+    *output = "Current event: " + std::to_string(session_->current_event()) + "\n";
+    return true;
+  }
+  if (word == "when-ticks") {
+    *output = "Current tick: 0 (this trace was recorded without a tick counter)\n";
+    return true;
+  }
+  if (word == "when-tid") {
+    *output = "Current tid: " + std::to_string(focus_) + "\n";
+    return true;
+  }
+  if (word == "checkpoint") {
+    std::string error;
+    auto cp = session_->checkpoint(&error);
+    if (!cp) {
+      *output = "rrx: cannot checkpoint here: " + error + "\n";
+      return false;
+    }
+    int id = next_user_checkpoint_++;
+    user_checkpoints_[id] = {cp, here()};
+    *output = "Checkpoint " + std::to_string(id) + " at event " +
+              std::to_string(session_->current_event()) + "\n";
+    return true;
+  }
+  if (word == "info" && rest == "checkpoints") {
+    if (user_checkpoints_.empty()) *output = "No checkpoints.\n";
+    for (const auto& [id, cp] : user_checkpoints_) {
+      *output += std::to_string(id) + "  event " + std::to_string(cp.state->seq) + "  pc " +
+                 hex(cp.position.regs.rip) + "\n";
+    }
+    return true;
+  }
+  if (word == "delete" && rest.rfind("checkpoint", 0) == 0) {
+    int id = atoi(rest.c_str() + strlen("checkpoint"));
+    if (!user_checkpoints_.erase(id)) {
+      *output = "rrx: no checkpoint " + std::to_string(id) + "\n";
+      return false;
+    }
+    *output = "Deleted checkpoint " + std::to_string(id) + "\n";
+    return true;
+  }
+  if (word == "restart") {
+    int id = atoi(rest.c_str());
+    auto it = user_checkpoints_.find(id);
+    if (it == user_checkpoints_.end()) {
+      *output = "rrx: no checkpoint " + std::to_string(id) + "\n";
+      return false;
+    }
+    if (!restore(it->second)) {
+      *output = "rrx: cannot restart from checkpoint " + std::to_string(id) + "\n";
+      return false;
+    }
+    *output = "Restarted from checkpoint " + std::to_string(id) + " at event " +
+              std::to_string(session_->current_event()) + "\n";
+    return true;
+  }
+  *output = "rrx: unknown command '" + command +
+            "' (try when, when-ticks, when-tid, checkpoint, info checkpoints, "
+            "delete checkpoint N, restart N)\n";
+  return false;
+}
+
+}  // namespace rrx

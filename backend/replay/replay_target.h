@@ -1,0 +1,102 @@
+// What a debugger sees of a replay: one process of the trace, which it can
+// run forwards and backwards. Going backwards is going to an earlier
+// checkpoint and running forwards again to just before "now".
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gdbserver/debug_target.h"
+#include "replay/position.h"
+#include "replay/replay_session.h"
+
+namespace rrx {
+
+struct ReplayTargetOptions {
+  std::string trace_dir;
+  // The process to debug: a recorded pid, or the name of a program it
+  // exec'd. Empty: the first process.
+  std::string process;
+  uint64_t start_event = 0;  // run at least this far before the debugger
+};
+
+class ReplayTarget final : public DebugTarget {
+ public:
+  static std::unique_ptr<ReplayTarget> create(const ReplayTargetOptions& options,
+                                              std::string* error);
+  ~ReplayTarget() override;
+
+  // DebugTarget
+  std::vector<ThreadId> threads() override;
+  ThreadId current_thread() override;
+  bool read_registers(const ThreadId& thread, RegisterFile* regs) override;
+  bool write_registers(const ThreadId& thread, const RegisterFile& regs,
+                       std::string* error) override;
+  std::vector<uint8_t> read_memory(uint64_t address, size_t length) override;
+  bool write_memory(uint64_t address, const std::vector<uint8_t>& data,
+                    std::string* error) override;
+  bool insert_breakpoint(BreakpointKind kind, uint64_t address, size_t length) override;
+  bool remove_breakpoint(BreakpointKind kind, uint64_t address, size_t length) override;
+  StopReason resume(const ResumeRequest& request) override;
+  std::vector<uint8_t> auxv() override;
+  std::string exec_file() override;
+  std::string libraries_svr4_xml() override;
+  std::vector<uint8_t> siginfo(const ThreadId& thread) override;
+  bool memory_region(uint64_t address, MemoryRegion* region) override;
+  bool monitor(const std::string& command, std::string* output) override;
+
+  // The saved copy of the debugged process's executable.
+  std::string exe_path();
+
+ private:
+  struct Checkpoint {
+    std::shared_ptr<SessionCheckpoint> state;
+    Position position;
+  };
+  // A point met while running forwards: where, and what stopped there.
+  struct Hit {
+    Position position;
+    ReplaySession::Trap trap;
+  };
+  using HitCallback = std::function<void(const Hit&)>;
+
+  explicit ReplayTarget(std::unique_ptr<ReplaySession> session);
+  bool start(const ReplayTargetOptions& options, std::string* error);
+
+  Position here();
+  StopReason stop_here(StopReason::Kind kind);
+  StopReason report(const ReplaySession::Trap& trap);
+  StopReason forward(bool single_step, const ResumeRequest& request);
+  StopReason reverse_continue(const ResumeRequest& request);
+  StopReason reverse_step();
+  StopReason history_start();
+  StopReason replay_failed(const std::string& what);
+
+  // Runs forwards from where the session is to `target`, calling on_hit at
+  // every trap and focus event on the way. False if `target` is not met.
+  bool run_to(const Position& target, const HitCallback& on_hit);
+  // Single-steps forwards; false at the end of the focus's history.
+  bool step_once();
+  // The latest checkpoint strictly before `target`.
+  const Checkpoint* checkpoint_before(const Position& target) const;
+  bool restore(const Checkpoint& checkpoint);
+  void maybe_auto_checkpoint();
+  bool is_user_breakpoint(uint64_t addr) const { return user_breakpoints_.count(addr) != 0; }
+
+  std::unique_ptr<ReplaySession> session_;
+  int32_t focus_ = 0;
+  std::set<uint64_t> user_breakpoints_;
+  std::vector<Watchpoint> watchpoints_;
+  std::vector<Checkpoint> auto_checkpoints_;        // by position; [0] = start
+  std::map<int, Checkpoint> user_checkpoints_;      // `checkpoint` command
+  int next_user_checkpoint_ = 1;
+  std::chrono::steady_clock::time_point last_auto_checkpoint_;
+  uint64_t last_auto_checkpoint_event_ = 0;
+  std::string replay_error_;
+};
+
+}  // namespace rrx

@@ -1,0 +1,141 @@
+# rrx gdb plugin: `source` this file (or let `rrx replay` do it) to get
+#   rr-replay [-p PID|NAME] [-g EVENT] [TRACE]   debug a replay of TRACE
+#   when, when-ticks, when-tid                    where the replay is
+#   checkpoint, info checkpoints, delete checkpoint N, restart N
+# Reverse execution (reverse-continue, reverse-step, reverse-next,
+# reverse-finish, reverse-stepi, watchpoints backwards) is gdb's own,
+# served by the rrx backend.
+import os
+import shlex
+import shutil
+import subprocess
+
+import gdb
+
+
+# Filled in by the build: the rrx next to this copy of the plugin.
+_BUILT_RRX = "@RRX_BINARY@"
+
+
+def _rrx_binary():
+    """The rrx to run: $RRX_BIN, then the one this plugin was built or
+    installed with, then PATH."""
+    env = os.environ.get("RRX_BIN")
+    if env:
+        return env
+    if os.access(_BUILT_RRX, os.X_OK):
+        return _BUILT_RRX
+    return shutil.which("rrx") or "rrx"
+
+
+def _monitor(command):
+    return gdb.execute("monitor " + command, to_string=True)
+
+
+class RrReplay(gdb.Command):
+    """Debug a replay of an rrx trace: rr-replay [-p PID|NAME] [-g EVENT] [TRACE].
+
+TRACE defaults to the latest recording. -p picks a process of a
+multi-process trace (a recorded pid or a program name); -g starts at an
+event number. The replay runs in an rrx backend that talks to gdb over a
+private pipe; reverse-continue, reverse-step and the other reverse
+commands work, as do `when`, `checkpoint` and `restart`."""
+
+    def __init__(self):
+        super().__init__("rr-replay", gdb.COMMAND_RUNNING, gdb.COMPLETE_FILENAME)
+
+    def invoke(self, arg, from_tty):
+        args = gdb.string_to_argv(arg)
+        rrx = _rrx_binary()
+        info = subprocess.run([rrx, "replay", "--info-exe"] + args,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if info.returncode != 0:
+            message = info.stderr.strip() or "rrx replay --info-exe failed"
+            raise gdb.GdbError(message)
+        exe = info.stdout.strip()
+        gdb.execute("set sysroot /", to_string=True)
+        gdb.execute("file " + shlex.quote(exe), to_string=not from_tty)
+        command = " ".join(shlex.quote(a) for a in [rrx, "replay", "--stdio"] + args)
+        gdb.execute("target extended-remote | " + command, from_tty=from_tty)
+
+
+class MonitorCommand(gdb.Command):
+    """Base for commands that are rrx backend `monitor` commands."""
+
+    def __init__(self, name, monitor_name=None, category=gdb.COMMAND_STATUS):
+        super().__init__(name, category)
+        self._monitor_name = monitor_name or name
+
+    def invoke(self, arg, from_tty):
+        command = (self._monitor_name + " " + arg).strip()
+        gdb.write(_monitor(command))
+
+
+class When(MonitorCommand):
+    """Print the number of the current replay event."""
+
+    def __init__(self):
+        super().__init__("when")
+
+
+class WhenTicks(MonitorCommand):
+    """Print the tick count of the current thread (progress within an event)."""
+
+    def __init__(self):
+        super().__init__("when-ticks")
+
+
+class WhenTid(MonitorCommand):
+    """Print the recorded tid of the current thread."""
+
+    def __init__(self):
+        super().__init__("when-tid")
+
+
+class Checkpoint(MonitorCommand):
+    """Save the current replay state; `restart N` returns to it.
+
+Replaces gdb's own checkpoint, which cannot work on a remote target."""
+
+    def __init__(self):
+        super().__init__("checkpoint", category=gdb.COMMAND_RUNNING)
+
+
+class InfoCheckpoints(MonitorCommand):
+    """List the checkpoints made with `checkpoint`."""
+
+    def __init__(self):
+        super().__init__("info checkpoints", "info checkpoints")
+
+
+class DeleteCheckpoint(MonitorCommand):
+    """Delete checkpoint N: delete checkpoint N."""
+
+    def __init__(self):
+        super().__init__("delete checkpoint", "delete checkpoint", gdb.COMMAND_RUNNING)
+
+
+class Restart(gdb.Command):
+    """Return the replay to checkpoint N: restart N."""
+
+    def __init__(self):
+        super().__init__("restart", gdb.COMMAND_RUNNING)
+
+    def invoke(self, arg, from_tty):
+        if not arg.strip():
+            raise gdb.GdbError("usage: restart N (see `info checkpoints`)")
+        gdb.write(_monitor("restart " + arg.strip()))
+        # The backend moved without gdb resuming: drop what gdb cached.
+        gdb.execute("maintenance flush register-cache", to_string=True)
+        gdb.execute("maintenance flush dcache", to_string=True)
+        gdb.execute("frame", from_tty=from_tty)
+
+
+RrReplay()
+When()
+WhenTicks()
+WhenTid()
+Checkpoint()
+InfoCheckpoints()
+DeleteCheckpoint()
+Restart()
