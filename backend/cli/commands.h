@@ -12,6 +12,10 @@ int replay_command(const std::vector<std::string>& args);
 // Prints every event of a trace, one line each.
 int dump_command(const std::vector<std::string>& args);
 
+enum class DebuggerKind { kGdb, kLldb };
+// Prints the init-file line that loads our plugin into that debugger.
+int print_init_line(DebuggerKind kind);
+
 // Prints "rrx: <message>" on stderr; returns the exit status for errors.
 int usage_error(const std::string& message);
 

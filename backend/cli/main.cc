@@ -10,7 +10,12 @@ namespace {
 constexpr char kUsage[] =
     "usage: rrx record [-o DIR] PROGRAM [ARGS...]   record PROGRAM and what it starts\n"
     "       rrx replay -a [TRACE]                   replay without a debugger\n"
+    "       rrx replay [-p PID|NAME] [-g EVENT] [-d DEBUGGER] [TRACE]\n"
+    "                                               debug a replay in gdb (or lldb)\n"
+    "       rrx replay --serve | -s PORT | --stdio [TRACE]\n"
+    "                                               serve a replay to a debugger or IDE\n"
     "       rrx dump [TRACE]                        list the events of a trace\n"
+    "       rrx gdbinit | lldbinit                  print the line for ~/.gdbinit or ~/.lldbinit\n"
     "TRACE defaults to the latest recording ($RRX_TRACE_DIR, $XDG_DATA_HOME/rrx\n"
     "or ~/.local/share/rrx, link latest-trace).\n";
 
@@ -26,6 +31,8 @@ int main(int argc, char** argv) {
   if (command == "record") return rrx::record_command(args);
   if (command == "replay") return rrx::replay_command(args);
   if (command == "dump") return rrx::dump_command(args);
+  if (command == "gdbinit") return rrx::print_init_line(rrx::DebuggerKind::kGdb);
+  if (command == "lldbinit") return rrx::print_init_line(rrx::DebuggerKind::kLldb);
   if (command == "help" || command == "--help" || command == "-h") {
     fputs(kUsage, stdout);
     return 0;

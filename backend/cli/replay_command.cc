@@ -95,6 +95,13 @@ int autopilot(const std::string& trace) {
 
 int serve(const ReplayArgs& args, const std::string& trace) {
   std::string error;
+  // Listen first: a port in use should fail before any replay work.
+  std::unique_ptr<ServerTransport> transport;
+  if (args.mode == ReplayArgs::Mode::kServeTcp || args.mode == ReplayArgs::Mode::kServeUnix) {
+    transport = args.mode == ReplayArgs::Mode::kServeTcp ? ServerTransport::listen_tcp(args.port, &error)
+                                                         : ServerTransport::listen_unix(&error);
+    if (!transport) return usage_error(error.rfind("rrx: ", 0) == 0 ? error.substr(5) : error);
+  }
   ReplayTargetOptions options{trace, args.process, args.start_event};
   auto target = ReplayTarget::create(options, &error);
   if (!target) return usage_error(error);
@@ -106,10 +113,6 @@ int serve(const ReplayArgs& args, const std::string& trace) {
     if (!serve_stdio(target.get(), &error)) return usage_error(error);
     return 0;
   }
-  auto transport = args.mode == ReplayArgs::Mode::kServeTcp
-                       ? ServerTransport::listen_tcp(args.port, &error)
-                       : ServerTransport::listen_unix(&error);
-  if (!transport) return usage_error(error.rfind("rrx: ", 0) == 0 ? error.substr(5) : error);
   const char* scheme = args.mode == ReplayArgs::Mode::kServeTcp ? "" : "unix:";
   printf("rrx: serving %s on %s%s\n", trace.c_str(), scheme, transport->address().c_str());
   fflush(stdout);
