@@ -320,6 +320,34 @@ TEST(TraceRoundTrip, EveryKindBigAndSmallEventsAcrossChunks) {
   EXPECT_EQ(error, "");
 }
 
+// Replay checkpoints come back to earlier points of the stream.
+TEST(TraceRoundTrip, TellAndSeekReturnToEarlierPoints) {
+  TempDir tmp;
+  std::string dir = tmp / "trace";
+  std::vector<Event> events = small_events(20000);  // several chunks
+  ASSERT_TRUE(write_trace(dir, events, 0));
+  std::string error;
+  auto r = TraceReader::open(dir, &error);
+  ASSERT_TRUE(r) << error;
+  // Positions at the start, mid-chunk and deep into later chunks.
+  std::vector<std::pair<size_t, TraceReader::Position>> marks;
+  Event e;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i == 0 || i == 7 || i == 9000 || i == 19999) marks.push_back({i, r->tell()});
+    ASSERT_TRUE(r->next(&e, &error)) << error;
+  }
+  EXPECT_FALSE(r->next(&e, &error));
+  for (auto it = marks.rbegin(); it != marks.rend(); ++it) {
+    ASSERT_TRUE(r->seek(it->second, &error)) << error;
+    for (size_t i = it->first; i < events.size(); ++i) {
+      ASSERT_TRUE(r->next(&e, &error)) << error;
+      expect_same(events[i], e);
+    }
+    EXPECT_FALSE(r->next(&e, &error));
+    EXPECT_EQ(error, "");
+  }
+}
+
 TEST(TraceRoundTrip, EmptyEventStream) {
   TempDir tmp;
   ASSERT_TRUE(write_trace(tmp / "t", {}));
