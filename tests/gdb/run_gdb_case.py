@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Run one gdb end-to-end case against rrx.
+
+    run_gdb_case.py --rrx RRX --gdb GDB --plugin RRX.PY --bindir DIR
+                    --srcdir DIR CASE_FILE
+
+Records the case's program into a fresh temporary trace, runs a gdb session
+over it (`gdb -batch -nx`, one `-ex` per command so an error in one command
+does not end the session; or the `rrx replay` launcher with the commands on
+gdb's stdin), and checks the output against the case's patterns.
+
+A case file holds directives and gdb commands, one per line:
+
+    # comment
+    program: NAME [ARGS...]     debuggee (bindir/gdb_NAME), source srcdir/NAME.c
+    capture: VAR REGEX          group 1 of REGEX in the recording's stdout -> @VAR@
+    launcher: ARGS...           run `rrx replay ARGS...` (gdb gets the commands on
+                                stdin) instead of gdb -batch; @TRACE@ allowed
+    status: 0 | nonzero         expected exit status of the session (default 0)
+    expect: REGEX               must match the session output, in order: each
+                                search starts where the previous match ended
+    absent: REGEX               must match nowhere in the output
+    stderr-lines: N             the session's stderr has exactly N lines
+    anything else               a gdb command
+
+Substitutions in commands and patterns: @TRACE@, @PLUGIN@, @SRC@ (the
+program's source file name), @LINE_XXX@ (the number of the source line
+carrying the marker comment LINE_XXX), @VAR@ from capture or from a named
+group (?P<VAR>...) of an earlier expect (in patterns the captured text is
+matched literally).
+
+Exit status: 0 pass, 1 fail, 77 skip (no gdb). RRX_GDB_KEEP=1 keeps the
+temporary directory (trace + outputs) and prints where it is.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+SESSION_TIMEOUT = 100  # seconds; CTest's TIMEOUT is the outer bound
+
+
+def fail(message, output=None):
+    print("FAIL: " + message)
+    if output is not None:
+        print("----- session output -----")
+        print(output)
+        print("--------------------------")
+    sys.exit(1)
+
+
+def parse_case(path):
+    case = {"program": None, "captures": [], "launcher": None, "status": "0",
+            "expect": [], "absent": [], "stderr_lines": None, "commands": []}
+    with open(path) as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            m = re.match(r"^(program|capture|launcher|status|expect|absent|stderr-lines):\s?(.*)$", line)
+            if not m:
+                case["commands"].append(line)
+                continue
+            key, value = m.group(1), m.group(2)
+            if key == "program":
+                case["program"] = value.split()
+            elif key == "capture":
+                var, regex = value.split(None, 1)
+                case["captures"].append((var, regex))
+            elif key == "launcher":
+                case["launcher"] = value.split()
+            elif key == "status":
+                case["status"] = value.strip()
+            elif key == "expect":
+                case["expect"].append(value)
+            elif key == "absent":
+                case["absent"].append(value)
+            elif key == "stderr-lines":
+                case["stderr_lines"] = int(value)
+    return case
+
+
+def source_markers(source):
+    """LINE_XXX -> line number of the line holding that marker comment."""
+    markers = {}
+    with open(source) as f:
+        for number, text in enumerate(f, 1):
+            for name in re.findall(r"\bLINE_[A-Z0-9_]+\b", text):
+                markers.setdefault(name, number)
+    return markers
+
+
+def substitute(text, values, literal):
+    def repl(m):
+        name = m.group(1)
+        if name not in values:
+            fail("case uses @%s@, which is not defined" % name)
+        value = str(values[name])
+        return re.escape(value) if literal else value
+    return re.sub(r"@([A-Za-z_][A-Za-z0-9_]*)@", repl, text)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rrx", required=True)
+    ap.add_argument("--gdb", default="")
+    ap.add_argument("--plugin", required=True)
+    ap.add_argument("--bindir", required=True)
+    ap.add_argument("--srcdir", required=True)
+    ap.add_argument("case")
+    opts = ap.parse_args()
+
+    gdb = opts.gdb or shutil.which("gdb")
+    if not gdb or not os.access(gdb, os.X_OK):
+        print("SKIP: gdb not found (install Debian's gdb package to run the gdb tests)")
+        sys.exit(SKIP)
+
+    case = parse_case(opts.case)
+    values = {"PLUGIN": os.path.abspath(opts.plugin)}
+    work = tempfile.mkdtemp(prefix="rrx-gdb-")
+    keep = os.environ.get("RRX_GDB_KEEP") == "1"
+    env = dict(os.environ)
+    env["RRX_BIN"] = os.path.abspath(opts.rrx)
+    env["RRX_TRACE_DIR"] = os.path.join(work, "traces")  # never touch the user's latest-trace
+    env.pop("GDBHISTFILE", None)
+    try:
+        trace = os.path.join(work, "trace")
+        values["TRACE"] = trace
+        if case["program"]:
+            name, args = case["program"][0], case["program"][1:]
+            exe = os.path.join(opts.bindir, "gdb_" + name)
+            source = os.path.join(opts.srcdir, name + ".c")
+            values["SRC"] = os.path.basename(source)
+            values.update(source_markers(source))
+            rec = subprocess.run([opts.rrx, "record", "-o", trace, exe] + args, cwd=work, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 timeout=SESSION_TIMEOUT)
+            print("recorded %s (status %d):\n%s%s" % (name, rec.returncode, rec.stdout, rec.stderr))
+            if rec.returncode != 0:
+                fail("rrx record failed with status %d" % rec.returncode)
+            for var, regex in case["captures"]:
+                m = re.search(regex, rec.stdout, re.M)
+                if not m:
+                    fail("capture %s: /%s/ not in the recording's output" % (var, regex))
+                values[var] = m.group(1)
+
+        commands = [substitute(c, values, False) for c in case["commands"]]
+        if case["launcher"] is not None:
+            argv = [opts.rrx, "replay"] + [substitute(a, values, False) for a in case["launcher"]]
+            stdin = "".join(c + "\n" for c in commands)
+        else:
+            argv = [gdb, "-batch", "-nx", "-l", "10000"]
+            for c in commands:
+                argv += ["-ex", c]
+            stdin = ""
+        print("session: " + " ".join(argv))
+        if stdin:
+            print("stdin:\n" + stdin)
+        try:
+            # One stream, so patterns see errors in order with the rest;
+            # separate only when the case counts stderr lines.
+            merged = case["stderr_lines"] is None
+            run = subprocess.run(argv, cwd=work, env=env, input=stdin, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT if merged else subprocess.PIPE,
+                                 text=True, timeout=SESSION_TIMEOUT)
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            fail("session timed out after %d s" % SESSION_TIMEOUT, out)
+        output = run.stdout if merged else run.stdout + "\n--- stderr ---\n" + run.stderr
+        status_ok = (run.returncode == 0) if case["status"] == "0" else (
+            run.returncode != 0 if case["status"] == "nonzero" else run.returncode == int(case["status"]))
+        if not status_ok:
+            fail("session exit status %d, expected %s" % (run.returncode, case["status"]), output)
+        if case["stderr_lines"] is not None:
+            lines = run.stderr.splitlines()
+            if len(lines) != case["stderr_lines"]:
+                fail("stderr has %d lines, expected %d" % (len(lines), case["stderr_lines"]), output)
+        pos = 0
+        for pattern in case["expect"]:
+            regex = substitute(pattern, values, True)
+            m = re.compile(regex, re.M).search(output, pos)
+            if not m:
+                fail("expected /%s/ after offset %d" % (regex, pos), output)
+            pos = m.end()
+            values.update({k: v for k, v in m.groupdict().items() if v is not None})
+        for pattern in case["absent"]:
+            regex = substitute(pattern, values, True)
+            if re.search(regex, output, re.M):
+                fail("unexpected /%s/" % regex, output)
+        print(output)
+        print("PASS")
+        return 0
+    finally:
+        if keep:
+            print("kept " + work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
