@@ -70,6 +70,8 @@ struct Event {
     signo @0 :Int32;
     siginfo @1 :Data;           # siginfo_t as delivered (128 bytes)
     deterministic @2 :Bool;     # caused by the instruction at regs.rip
+    ticks @3 :UInt64;           # >0: delivered mid-computation at this
+                                # soft-tick count (with regs)
   }
 
   struct Exec {

@@ -66,6 +66,16 @@ std::optional<BreakpointKind> breakpoint_kind(char type) {
   }
 }
 
+// `xml` without the first ` name="..."` attribute.
+std::string without_attribute(std::string xml, std::string_view name) {
+  size_t pos = xml.find(" " + std::string(name) + "=\"");
+  if (pos == std::string::npos) return xml;
+  size_t end = xml.find('"', pos + name.size() + 3);
+  if (end == std::string::npos) return xml;
+  xml.erase(pos, end + 1 - pos);
+  return xml;
+}
+
 }  // namespace
 
 GdbServer::GdbServer(DebugTarget* target) : target_(target) {}
@@ -120,7 +130,13 @@ void GdbServer::handle_packet(const std::string& payload) {
   std::string_view args = std::string_view(payload).substr(1);
   switch (payload[0]) {
     case '?':
-      if (!last_stop_) last_stop_ = StopReason{.thread = target_->current_thread()};
+      if (!last_stop_) {
+        // lldb takes a SIGTRAP at a place where it puts a breakpoint (its
+        // entry breakpoint at the ELF entry of a static program) for a hit
+        // of it and resumes at once. SIGSTOP is what it sees on attach.
+        last_stop_ = StopReason{.thread = target_->current_thread(),
+                                .signal = lldb_ ? SIGSTOP : SIGTRAP};
+      }
       return send(stop_reply(*last_stop_));
     case '!': return send("OK");
     case 'q':
@@ -185,7 +201,15 @@ void GdbServer::handle_packet(const std::string& payload) {
       finished_ = true;
       return;
     case 'k':
-      finished_ = true;  // no reply to k
+      // gdb expects no reply to k; lldb waits for the exit stop reply (as
+      // lldb-server sends) and otherwise crashes now and then on the
+      // closed connection.
+      if (lldb_) {
+        std::string reply = "X09";
+        if (multiprocess_) reply += ";process:" + hex_number(target_->current_thread().pid);
+        send(reply);
+      }
+      finished_ = true;
       return;
     default: return send("");
   }
@@ -299,6 +323,10 @@ void GdbServer::handle_xfer(std::string_view request) {
     document = target_->exec_file();
   } else if (object == "libraries-svr4") {
     document = target_->libraries_svr4_xml();
+    // lldb takes main-lm for the address of a pointer to r_debug (what
+    // qShlibInfoAddr answers) and reads garbage through it. Without it
+    // lldb finds r_debug through the executable's DT_DEBUG, as it should.
+    if (lldb_) document = without_attribute(document, "main-lm");
   } else if (object == "siginfo") {
     ThreadId thread = general_thread_.value_or(target_->current_thread());
     auto info = target_->siginfo(thread);
@@ -512,6 +540,7 @@ bool GdbServer::interrupted() {
 
 void GdbServer::resume(ResumeRequest request) {
   request.interrupted = [this] { return interrupted(); };
+  last_stop_was_step_ = request.action == ResumeRequest::Action::kStep;
   last_stop_ = target_->resume(request);
   general_thread_.reset();  // after a stop, registers mean the stopped thread
   send(stop_reply(*last_stop_));
@@ -579,6 +608,13 @@ std::string GdbServer::stop_reply(const StopReason& stop) {
     }
     reply += ";";
   }
+
+  // lldb reads a SIGTRAP with no reason at a breakpoint's address as a hit
+  // of it, also after a single step that only arrived there.
+  bool step_done = lldb_ && last_stop_was_step_ && &stop == &*last_stop_ &&
+                   (stop.kind == StopReason::Kind::kBreakpoint ||
+                    (stop.kind == StopReason::Kind::kSignal && stop.signal == SIGTRAP));
+  if (step_done) return reply + "reason:trace;";
 
   switch (stop.kind) {
     case StopReason::Kind::kBreakpoint:

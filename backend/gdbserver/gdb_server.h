@@ -92,6 +92,7 @@ class GdbServer {
   // gdb uses bc/bs instead.
   Direction direction_ = Direction::kForward;
   std::optional<StopReason> last_stop_;
+  bool last_stop_was_step_ = false;  // last_stop_ ended a single step
 };
 
 }  // namespace rrx

@@ -18,6 +18,7 @@
 #include <set>
 
 #include "core/cpu_binding.h"
+#include "core/exec_setup.h"
 #include "core/instruction.h"
 #include "core/proc_maps.h"
 #include "core/registers.h"
@@ -43,8 +44,8 @@ struct RecordTask {
   const SyscallDesc* desc = nullptr;
   SyscallCall call;
   int deny_errno = 0;       // non-zero: we made this syscall fail
-  // Exec turned cpuid faulting off; re-arm it at the execve exit stop.
-  bool rearm_cpuid_faulting = false;
+  // Exec'd: setup_at_exec_exit is due at the execve exit stop.
+  bool exec_exit_pending = false;
   // A new thread's first stop must wait until its parent's fork event is
   // in the trace, so the child's events never precede its creation.
   bool announced = false;
@@ -271,14 +272,12 @@ void Recorder::on_syscall_exit(RecordTask& t) {
   event.tid = t.task->tid();
   event.kind = EventKind::kSyscallExit;
 
-  if (t.rearm_cpuid_faulting) {
-    // The new image runs no instruction before this: re-arm cpuid
-    // faulting, which the kernel turns off at every exec.
-    t.rearm_cpuid_faulting = false;
-    bool ok;
-    int64_t r = remote_syscall(*t.task, SYS_arch_prctl, {ARCH_SET_CPUID, 0}, &ok);
-    if (!ok || r != 0) {
-      fail("cannot enable cpuid faulting in process " + std::to_string(t.task->tid()));
+  if (t.exec_exit_pending) {
+    // The new image has run no instruction yet.
+    t.exec_exit_pending = false;
+    std::string err;
+    if (!setup_at_exec_exit(*t.task, cpuid_faulting_, &err)) {
+      fail("process " + std::to_string(t.task->tid()) + ": " + err);
       return;
     }
     event.syscall_no = t.desc ? t.call.number : SYS_execve;
@@ -327,7 +326,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
 }
 
 void Recorder::on_exec(RecordTask& t) {
-  t.task->reopen_mem();
+  t.task->reopen_mem();  // before reading the new image below
   pid_t tid = t.task->tid();
   Event event;
   event.tid = tid;
@@ -358,12 +357,12 @@ void Recorder::on_exec(RecordTask& t) {
   t.task->read_mem(initial_stack.addr, initial_stack.data.data(), initial_stack.data.size());
   event.writes.push_back(std::move(initial_stack));
 
-  if (!patch_vdso(*t.task, &err)) {
+  if (!setup_at_exec_event(*t.task, &err)) {
     fail("process " + std::to_string(tid) + ": " + err);
     return;
   }
   emit(event);
-  t.rearm_cpuid_faulting = cpuid_faulting_;
+  t.exec_exit_pending = true;
   t.task->resume();
 }
 

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "core/cpu_binding.h"
+#include "core/exec_setup.h"
 #include "core/instruction.h"
 #include "core/registers.h"
 #include "core/remote_syscall.h"
@@ -436,11 +437,11 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     case Advance::kFailed: return diverged(e, what);
     case Advance::kOk: break;
   }
-  if (t.rearm_cpuid_faulting) {
-    t.rearm_cpuid_faulting = false;
-    bool ok;
-    if (remote_syscall(*t.task, SYS_arch_prctl, {ARCH_SET_CPUID, 0}, &ok) != 0 || !ok) {
-      return diverged(e, "cannot enable cpuid faulting");
+  if (t.exec_exit_pending) {
+    t.exec_exit_pending = false;
+    std::string err;
+    if (!setup_at_exec_exit(*t.task, reader_->header().cpuid_faulting, &err)) {
+      return diverged(e, err);
     }
   } else if (t.desc) {
     ReplayAction action = t.desc->replay;
@@ -567,7 +568,8 @@ ReplaySession::StepResult ReplaySession::replay_exec(ReplayTask& t, Event& e) {
     case Advance::kFailed: return diverged(e, what);
     case Advance::kOk: break;
   }
-  t.task->reopen_mem();
+  std::string err;
+  if (!setup_at_exec_event(*t.task, &err)) return diverged(e, err);
   // Put back the stack the kernel built when recording (argv, envp,
   // auxv, AT_RANDOM): the replay exec'd a different path, and AT_RANDOM
   // differs on every exec.
@@ -579,9 +581,7 @@ ReplaySession::StepResult ReplaySession::replay_exec(ReplayTask& t, Event& e) {
   t.initial_stack = e.writes.empty() ? MemWrite{} : e.writes.front();
   t.exe_saved_name = e.exe_saved_name;
   t.task->set_regs(e.regs);
-  std::string err;
-  if (!patch_vdso(*t.task, &err)) return diverged(e, err);
-  t.rearm_cpuid_faulting = reader_->header().cpuid_faulting;
+  t.exec_exit_pending = true;
   t.desc = nullptr;
   return StepResult::kEvent;
 }

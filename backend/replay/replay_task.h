@@ -16,7 +16,7 @@ struct ReplayTaskState {
   bool stopped = true;       // at a ptrace stop we have not resumed from
   StopKind stop_kind = StopKind::kGroupStop;
   int resume_sig = 0;        // signal to deliver when resumed
-  bool rearm_cpuid_faulting = false;  // exec turned cpuid faulting off
+  bool exec_exit_pending = false;  // setup_at_exec_exit due at execve exit
   // The syscall the thread is inside and what replay does with it.
   const SyscallDesc* desc = nullptr;
   SyscallCall call;

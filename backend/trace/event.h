@@ -55,6 +55,9 @@ struct Event {
   int32_t signo = 0;
   std::string siginfo;         // 128 bytes of siginfo_t as delivered
   bool deterministic = false;  // caused by the instruction at regs.rip
+  // Non-zero: delivered in the middle of computation, when the thread's
+  // soft tick count was this (and its registers were `regs`).
+  uint64_t ticks = 0;
 
   // kExec: the executable the kernel loaded, saved under files/
   std::string exe_saved_name;

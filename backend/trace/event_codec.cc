@@ -69,6 +69,7 @@ void encode_event(const Event& e, proto::Event::Builder out) {
       s.setSigno(e.signo);
       s.setSiginfo(as_data(e.siginfo));
       s.setDeterministic(e.deterministic);
+      s.setTicks(e.ticks);
       break;
     }
     case EventKind::kExec: {
@@ -135,6 +136,7 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
       e->signo = s.getSigno();
       e->siginfo = to_string(s.getSiginfo());
       e->deterministic = s.getDeterministic();
+      e->ticks = s.getTicks();
       return true;
     }
     case proto::Event::EXEC: {

@@ -1,0 +1,33 @@
+#include "core/exec_setup.h"
+
+#include <asm/prctl.h>
+#include <sys/syscall.h>
+
+#include "core/remote_syscall.h"
+#include "core/tick_counter.h"
+#include "core/vdso.h"
+
+namespace rrx {
+
+bool setup_at_exec_event(Task& task, std::string* error) {
+  task.reopen_mem();
+  return patch_vdso(task, error);
+}
+
+bool setup_at_exec_exit(Task& task, bool cpuid_faulting, std::string* error) {
+  bool ok = true;
+  if (cpuid_faulting && remote_syscall(task, SYS_arch_prctl, {ARCH_SET_CPUID, 0}, &ok) != 0) {
+    ok = false;
+  }
+  if (!ok) {
+    *error = "cannot enable cpuid faulting";
+    return false;
+  }
+  if (!map_tick_page(task)) {
+    *error = "cannot map the tick page";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace rrx

@@ -1,0 +1,47 @@
+#include "core/tick_counter.h"
+
+#include <linux/mman.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "core/remote_syscall.h"
+#include "ticks/tick_page.h"
+
+namespace rrx {
+
+bool map_tick_page(Task& task) {
+  bool ok;
+  int64_t addr = remote_syscall(task, SYS_mmap,
+                                {RRX_TICK_PAGE_ADDR, RRX_TICK_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, ~uint64_t{0}, 0},
+                                &ok);
+  if (!ok || addr != RRX_TICK_PAGE_ADDR) return false;
+  struct rrx_tick_page page = {};
+  page.target = UINT64_MAX;
+  page.magic = RRX_TICK_PAGE_MAGIC;
+  page.version = RRX_TICK_PAGE_VERSION;
+  return task.write_mem(RRX_TICK_PAGE_ADDR, &page, sizeof page);
+}
+
+uint64_t read_ticks(const Task& task) {
+  uint64_t ticks = 0;
+  task.read_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_TICKS, &ticks, sizeof ticks);
+  return ticks;
+}
+
+bool set_tick_target(Task& task, uint64_t target) {
+  return task.write_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_TARGET, &target, sizeof target);
+}
+
+bool take_tick_trap(Task& task) {
+  uint64_t pending = 0;
+  if (!task.read_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_TRAP_PENDING, &pending, sizeof pending) ||
+      pending != 1) {
+    return false;
+  }
+  pending = 0;
+  task.write_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_TRAP_PENDING, &pending, sizeof pending);
+  return set_tick_target(task, UINT64_MAX);
+}
+
+}  // namespace rrx
