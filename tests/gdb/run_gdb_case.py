@@ -23,7 +23,8 @@ A case file holds directives and gdb commands, one per line:
     stderr-lines: N             the session's stderr has exactly N lines
     anything else               a gdb command
 
-Substitutions in commands and patterns: @TRACE@, @PLUGIN@, @SRC@ (the
+Substitutions in commands and patterns: @TRACE@, @WORK@ (the temporary
+directory, not a trace), @PLUGIN@, @SRC@ (the
 program's source file name), @LINE_XXX@ (the number of the source line
 carrying the marker comment LINE_XXX), @VAR@ from capture or from a named
 group (?P<VAR>...) of an earlier expect (in patterns the captured text is
@@ -126,10 +127,12 @@ def main():
     env = dict(os.environ)
     env["RRX_BIN"] = os.path.abspath(opts.rrx)
     env["RRX_TRACE_DIR"] = os.path.join(work, "traces")  # never touch the user's latest-trace
+    env["HOME"] = work  # no ~/.gdbinit in launcher sessions (gdb -batch has -nx)
     env.pop("GDBHISTFILE", None)
     try:
         trace = os.path.join(work, "trace")
         values["TRACE"] = trace
+        values["WORK"] = work
         if case["program"]:
             name, args = case["program"][0], case["program"][1:]
             exe = os.path.join(opts.bindir, "gdb_" + name)
