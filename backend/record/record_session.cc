@@ -26,6 +26,7 @@
 #include "core/spawn.h"
 #include "core/stop.h"
 #include "core/task.h"
+#include "core/tick_counter.h"
 #include "core/tracee_fd.h"
 #include "core/vdso.h"
 #include "record/output_capture.h"
@@ -422,6 +423,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   }
 
   bool synchronous = is_synchronous_signal(info);
+  uint64_t mid_computation_ticks = 0;
   if (t.delivering_deferred && sig == t.deferred.front().si_signo) {
     info = t.deferred.front();
     t.deferred.pop_front();
@@ -429,11 +431,15 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     t.task->set_siginfo(info);
   } else if (!synchronous &&
              !(t.have_exit_regs && diff_registers(t.exit_regs, regs).empty())) {
-    // Arrived mid-computation: without ticks replay could not find this
-    // point again, so deliver it at the thread's next syscall exit.
-    t.deferred.push_back(info);
-    t.task->resume();
-    return;
+    // Arrived mid-computation. A program counting soft ticks names this
+    // point exactly (tick count + registers); otherwise replay could not
+    // find it again, so deliver it at the thread's next syscall exit.
+    mid_computation_ticks = read_ticks(*t.task);
+    if (mid_computation_ticks == 0) {
+      t.deferred.push_back(info);
+      t.task->resume();
+      return;
+    }
   }
 
   Event event;
@@ -443,6 +449,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   event.signo = sig;
   event.siginfo.assign(reinterpret_cast<const char*>(&info), sizeof info);
   event.deterministic = synchronous;
+  event.ticks = mid_computation_ticks;
   emit(event);
   t.have_exit_regs = false;
   t.task->resume(sig);

@@ -22,6 +22,7 @@
 #include "core/spawn.h"
 #include "core/stop.h"
 #include "core/task.h"
+#include "core/tick_counter.h"
 #include "core/vdso.h"
 #include "replay/session_checkpoint.h"
 #include "syscalls/sigmask_args.h"
@@ -619,7 +620,88 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   return StepResult::kEvent;
 }
 
+// Runs `t` to the point where the recorded signal `e` arrived in the middle
+// of computation: first to tick count ticks-1 with the counter's own trap
+// (the signal may have come inside the counting sequence of branch
+// `ticks`), then to the recorded pc with a temporary breakpoint, until the
+// count and all registers match.
+ReplaySession::Advance ReplaySession::run_to_tick_point(ReplayTask& t, const Event& e,
+                                                       std::string* what) {
+  Task& task = *t.task;
+  bool armed = read_ticks(task) + 1 < e.ticks;
+  if (armed) set_tick_target(task, e.ticks - 1);
+  uint64_t pc = e.regs.rip;
+  uint8_t original = 0, int3 = 0xcc;
+  bool placed = false, stepping_off = false;
+  auto place = [&] {
+    placed = task.read_mem(pc, &original, 1) && task.write_mem(pc, &int3, 1);
+  };
+  auto lift = [&] {
+    if (placed) task.write_mem(pc, &original, 1);
+    placed = false;
+  };
+  if (!armed) place();
+  for (;;) {
+    bool ok = t.stopped ? (stepping_off ? task.single_step(t.resume_sig) : task.resume(t.resume_sig))
+                        : true;
+    t.resume_sig = 0;
+    t.at_event = false;
+    if (!ok) {
+      *what = "cannot resume the thread";
+      return Advance::kFailed;
+    }
+    t.stopped = false;
+    int status;
+    if (wait_for(task.tid(), &status) < 0) {
+      *what = "the thread vanished";
+      return Advance::kFailed;
+    }
+    Stop stop = decode_stop(task.tid(), status);
+    t.stopped = stop.kind != StopKind::kExited;
+    t.stop_kind = stop.kind;
+    if (stop.kind == StopKind::kSignal && stop.sig == SIGTRAP) {
+      Registers regs;
+      task.get_regs(&regs);
+      if (stepping_off) {
+        stepping_off = false;
+        place();
+        continue;
+      }
+      if (take_tick_trap(task)) {
+        armed = false;
+        place();
+        continue;
+      }
+      if (placed && regs.rip == pc + 1) {
+        regs.rip = pc;
+        task.set_regs(regs);
+        if (read_ticks(task) == e.ticks && diff_registers(e.regs, regs).empty()) {
+          lift();
+          return Advance::kOk;
+        }
+        lift();
+        stepping_off = true;
+        continue;
+      }
+    }
+    if (stop.kind == StopKind::kSignal) {
+      siginfo_t info;
+      if (task.get_siginfo(&info) && !is_synchronous_signal(info)) continue;  // the real kernel's
+    }
+    if (stop.kind == StopKind::kGroupStop) continue;
+    lift();
+    if (armed) set_tick_target(task, UINT64_MAX);
+    *what = "the point where signal " + std::to_string(e.signo) + " arrived (tick " +
+            std::to_string(e.ticks) + ") was not reached; got " + describe_stop(stop);
+    return Advance::kFailed;
+  }
+}
+
 ReplaySession::StepResult ReplaySession::replay_signal(ReplayTask& t, Event& e) {
+  if (e.ticks && !t.signal_sent) {
+    std::string what;
+    if (run_to_tick_point(t, e, &what) != Advance::kOk) return diverged(e, what);
+  }
   if (!e.deterministic && !t.signal_sent) {
     // It came from outside when recording: send it now, so the kernel
     // delivers it at the same point.

@@ -95,6 +95,7 @@ class ReplaySession {
   StepResult trapped(Event& event);
   Advance advance(ReplayTask& t, int want_kind, int want_sig, Stop* out, std::string* what);
   bool resume(ReplayTask& t);
+  Advance run_to_tick_point(ReplayTask& t, const Event& e, std::string* what);
   bool classify_trap(ReplayTask& t);
   void kill_all();
 
