@@ -108,8 +108,10 @@ std::string BackendLauncher::rrx_binary() const {
 bool BackendLauncher::alive(pid_t pid) { return waitpid(pid, nullptr, WNOHANG) == 0; }
 
 std::optional<Backend> BackendLauncher::serve(const std::string& trace, int port,
+                                              const std::vector<std::string>& options,
                                               std::string* error) {
   std::string key = canonical_trace(trace);
+  for (const std::string& option : options) key += "\n" + option;
   if (auto it = backends_.find(key); it != backends_.end()) {
     if (alive(it->second.pid)) return it->second;
     backends_.erase(it);
@@ -119,6 +121,7 @@ std::optional<Backend> BackendLauncher::serve(const std::string& trace, int port
     args.push_back("-s");
     args.push_back(std::to_string(port));
   }
+  args.insert(args.end(), options.begin(), options.end());
   if (!trace.empty()) args.push_back(trace);
   std::string command = args[0] + " replay --serve";
   Child child = spawn(args, error);
@@ -147,9 +150,10 @@ std::optional<Backend> BackendLauncher::serve(const std::string& trace, int port
   return backend;
 }
 
-std::optional<std::string> BackendLauncher::recorded_executable(const std::string& trace,
-                                                                std::string* error) {
+std::optional<std::string> BackendLauncher::recorded_executable(
+    const std::string& trace, const std::vector<std::string>& options, std::string* error) {
   std::vector<std::string> args = {rrx_binary(), "replay", "--info-exe"};
+  args.insert(args.end(), options.begin(), options.end());
   if (!trace.empty()) args.push_back(trace);
   Child child = spawn(args, error);
   if (child.pid < 0) return std::nullopt;

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rrx::lldb_plugin {
 
@@ -26,10 +27,15 @@ class BackendLauncher {
 
   // A backend serving `trace` ("" for rrx's default, the latest trace);
   // `port` > 0 asks for TCP on 127.0.0.1 instead of a Unix socket.
-  std::optional<Backend> serve(const std::string& trace, int port, std::string* error);
+  // `options` go to `rrx replay` as they are (-p PID|NAME, -g EVENT).
+  std::optional<Backend> serve(const std::string& trace, int port,
+                               const std::vector<std::string>& options, std::string* error);
 
-  // The trace's saved copy of the recorded executable.
-  std::optional<std::string> recorded_executable(const std::string& trace, std::string* error);
+  // The trace's saved copy of the recorded executable (of the process
+  // that `options` select).
+  std::optional<std::string> recorded_executable(const std::string& trace,
+                                                 const std::vector<std::string>& options,
+                                                 std::string* error);
 
  private:
   bool alive(pid_t pid);

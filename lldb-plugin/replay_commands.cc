@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "backend_launcher.h"
 #include "command_runner.h"
@@ -38,10 +39,11 @@ lldb::SBTarget target_for(lldb::SBDebugger debugger, const std::string& exe, std
 }
 
 bool start_replay(lldb::SBDebugger debugger, BackendLauncher& launcher, const std::string& trace,
-                  int port, std::string* output, std::string* error) {
-  auto exe = launcher.recorded_executable(trace, error);
+                  int port, const std::vector<std::string>& options, std::string* output,
+                  std::string* error) {
+  auto exe = launcher.recorded_executable(trace, options, error);
   if (!exe) return false;
-  auto backend = launcher.serve(trace, port, error);
+  auto backend = launcher.serve(trace, port, options, error);
   if (!backend) return false;
   if (!target_for(debugger, *exe, error).IsValid()) return false;
   SynchronousMode synchronous(debugger);
@@ -54,7 +56,9 @@ bool start_replay(lldb::SBDebugger debugger, BackendLauncher& launcher, const st
   return true;
 }
 
-// `replay` and `rr replay`: [-s PORT] [TRACE].
+constexpr const char* kReplayUsage = "replay [-s PORT] [-p PID|NAME] [-g EVENT] [TRACE]";
+
+// `replay` and `rr replay`: [-s PORT] [-p PID|NAME] [-g EVENT] [TRACE].
 class ReplayCommand : public lldb::SBCommandPluginInterface {
  public:
   explicit ReplayCommand(BackendLauncher* launcher) : launcher_(launcher) {}
@@ -63,19 +67,23 @@ class ReplayCommand : public lldb::SBCommandPluginInterface {
                  lldb::SBCommandReturnObject& result) override {
     int port = 0;
     std::string trace;
+    std::vector<std::string> options;  // for rrx replay: -p PID|NAME, -g EVENT
     for (char** arg = args; arg && *arg; ++arg) {
       std::string_view word = *arg;
       if ((word == "-s" || word == "--port") && arg[1]) {
         port = atoi(*++arg);
+      } else if ((word == "-p" || word == "-g") && arg[1]) {
+        options.emplace_back(word);
+        options.emplace_back(*++arg);
       } else if (trace.empty() && !word.starts_with("-")) {
         trace = word;
       } else {
-        result.SetError("usage: replay [-s PORT] [TRACE]");
+        result.SetError((std::string("usage: ") + kReplayUsage).c_str());
         return false;
       }
     }
     std::string output, error;
-    bool ok = start_replay(debugger, *launcher_, trace, port, &output, &error);
+    bool ok = start_replay(debugger, *launcher_, trace, port, options, &output, &error);
     result.Printf("%s", output.c_str());
     if (!ok) {
       result.SetError(error.c_str());
@@ -118,7 +126,8 @@ bool connect_override(void* baton, const char** argv) {
     if (!url.starts_with(kReplayScheme)) continue;
     std::string output, error;
     bool ok = start_replay(override->debugger, *override->launcher,
-                           std::string(url.substr(kReplayScheme.size())), 0, &output, &error);
+                           std::string(url.substr(kReplayScheme.size())), 0, {}, &output,
+                           &error);
     print(override->debugger, output);
     if (!ok) print(override->debugger, "error: " + error + "\n");
     return true;
@@ -135,11 +144,12 @@ void add_replay_commands(lldb::SBDebugger debugger) {
   const char* replay_help =
       "Replay an rrx trace (default: the latest one): starts `rrx replay --serve TRACE`, "
       "creates the target from the recorded executable and connects. -s PORT serves on "
-      "127.0.0.1:PORT instead of a private Unix socket.";
-  interpreter.AddCommand("replay", new ReplayCommand(&launcher), replay_help,
-                         "replay [-s PORT] [TRACE]");
+      "127.0.0.1:PORT instead of a private Unix socket; -p PID|NAME debugs that process "
+      "of the recording, -g EVENT starts at that event (as `rrx replay`).";
+  interpreter.AddCommand("replay", new ReplayCommand(&launcher), replay_help, kReplayUsage);
   lldb::SBCommand rr = interpreter.AddMultiwordCommand("rr", "rrx record-and-replay commands.");
-  rr.AddCommand("replay", new ReplayCommand(&launcher), replay_help, "rr replay [-s PORT] [TRACE]");
+  rr.AddCommand("replay", new ReplayCommand(&launcher), replay_help,
+                "rr replay [-s PORT] [-p PID|NAME] [-g EVENT] [TRACE]");
   rr.AddCommand("binary", new BinaryCommand(&launcher),
                 "Show or set the rrx executable that serves replays (default: $RRX_BIN, else "
                 "the build tree's bin/rrx next to this plugin, else rrx on PATH).",

@@ -24,13 +24,37 @@ struct LineRange {
   }
 };
 
-LineRange line_range(lldb::SBFrame frame, lldb::SBTarget target) {
-  lldb::SBLineEntry entry = frame.GetLineEntry();
+LineRange from_entry(lldb::SBLineEntry entry, lldb::SBTarget target) {
   if (!entry.IsValid()) return {};
   LineRange range{entry.GetStartAddress().GetLoadAddress(target),
                   entry.GetEndAddress().GetLoadAddress(target), entry.GetLine(), ""};
   char path[4096];
   if (entry.GetFileSpec().GetPath(path, sizeof path) > 0) range.file = path;
+  return range;
+}
+
+LineRange entry_at(addr_t pc, lldb::SBTarget target) {
+  return from_entry(lldb::SBAddress(pc, target).GetLineEntry(), target);
+}
+
+// The line-table row of the frame's pc, joined with the rows right before
+// and after it that have the same line: gdb's DWARF reader drops a row
+// whose line equals the previous row's, so gdb sees one range where lldb
+// sees several (e.g. `i++` and `i < 3` of a for loop), and stepping must
+// stop where gdb's does.
+LineRange line_range(lldb::SBFrame frame, lldb::SBTarget target) {
+  LineRange range = from_entry(frame.GetLineEntry(), target);
+  if (range.line == 0) return range;
+  for (int i = 0; i < 64; ++i) {
+    LineRange before = entry_at(range.start - 1, target);
+    if (!before.same_line(range) || before.end != range.start || before.start >= range.start) break;
+    range.start = before.start;
+  }
+  for (int i = 0; i < 64; ++i) {
+    LineRange after = entry_at(range.end, target);
+    if (!after.same_line(range) || after.start != range.end || after.end <= range.end) break;
+    range.end = after.end;
+  }
   return range;
 }
 
@@ -66,6 +90,13 @@ class Stepper {
   addr_t pc() { return frame().GetPC(); }
   addr_t cfa() { return frame().GetCFA(); }
   LineRange line() { return line_range(frame(), target_); }
+  // The entry address of the frame's function; 0 if unknown.
+  addr_t function_start() {
+    lldb::SBFrame f = frame();
+    lldb::SBAddress start = f.GetFunction().IsValid() ? f.GetFunction().GetStartAddress()
+                                                      : f.GetSymbol().GetStartAddress();
+    return start.IsValid() ? start.GetLoadAddress(target_) : 0;
+  }
 
   bool stepi() {
     lldb::SBError error;
@@ -152,17 +183,22 @@ bool step_back_line(Stepper& stepper, bool over_calls, std::string* error) {
       if (range.line == 0 || pc == range.start) return true;
       continue;
     }
+    // gdb does not stop at the function's entry: it steps on back into
+    // the caller, to the start of the calling line.
+    bool at_entry = pc == stepper.function_start();
     if (range.contains(pc)) {
-      if (pc == range.start) return true;
+      if (pc == range.start && !at_entry) return true;
       continue;
     }
     LineRange now = stepper.line();
     if (now.line == 0) continue;
-    // Another piece of the same line keeps the step going; a different line
-    // becomes the line to reach the start of.
-    bool new_line = !now.same_line(range);
+    // Another piece of the same line keeps the step going, towards the
+    // start of a different line, as in gdb (the range stays: its start is
+    // not a place to stop). A different line becomes the line to reach
+    // the start of.
+    if (now.same_line(range)) continue;
     range = now;
-    if (new_line && pc == range.start) return true;
+    if (pc == range.start && !at_entry) return true;
   }
 }
 

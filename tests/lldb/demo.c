@@ -1,7 +1,6 @@
-// The program the lldb tests debug. It makes no syscall but its exit, so
-// the stand-in server can replay it by single-stepping; the real backend
-// records and replays it like any other program. Tests find places in it by
-// the "// @name" markers, so keep them when editing.
+// A static program with no C library, entered at its own _start: the
+// lldb.real.static_start case records it and checks that lldb stops at its
+// ELF entry instead of taking that stop for its entry breakpoint.
 static volatile int counter;
 
 __attribute__((noinline)) static int add(int a, int b) {

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""Runs one scripted lldb-19 session against the rrx lldb plugin.
+"""Runs one scripted lldb-19 session with the rrx lldb plugin against the
+real backend.
 
-The backend is a parameter: --rrx is whatever implements `rrx replay
---serve` / `--info-exe` (the stand-in, or the real rrx), --trace a trace of
-demo.c (--source) for it. Places in the program are named by the `// @name`
-markers in demo.c. Exits 77 (CTest's skip code) when lldb-19 or the plugin
-is missing.
+Records --program with `rrx record` into a fresh temporary trace, runs
+`lldb-19 -b` over it (one `-o` per command) and checks the transcript. The
+cases that mirror gdb's reverse commands also run the same commands in
+`gdb -batch` with rrx's gdb plugin and compare the source lines both stop
+at. Places in the program are named by the `// @name` markers of --source.
 
     run_case.py --lldb lldb-19 --plugin liblldb-rrx.so --rrx RRX \
-        --trace TRACE --source demo.c CASE
+        --program PROG --source PROG.c [--gdb gdb --gdb-plugin rrx.py] CASE
+
+Exits 77 (CTest's skip code, with a SKIP line saying why) when lldb-19 or
+the plugin is missing, 0 on pass, 1 on failure (with both transcripts).
+RRX_LLDB_KEEP=1 keeps the temporary directory.
 """
 import argparse
 import os
@@ -17,8 +22,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 
 SKIP = 77
+SESSION_TIMEOUT = 100
 
 
 def markers(source):
@@ -26,7 +34,7 @@ def markers(source):
     found = {}
     with open(source) as f:
         for number, text in enumerate(f, 1):
-            for name in re.findall(r"//.*@(\w+)", text):
+            for name in re.findall(r"//.*?@(\w+)", text):
                 found[name] = number
     return found
 
@@ -37,161 +45,92 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Session:
-    """The transcript of one batch session, split per command."""
-
-    def __init__(self, text, values):
-        self.values = values  # for the {placeholders} in commands
-        self.outputs = []  # (command, output) in order
-        for chunk in re.split(r"^\(lldb\) ", text, flags=re.M)[1:]:
-            command, _, output = chunk.partition("\n")
-            self.outputs.append((command, output))
-
-    def output_of(self, command, occurrence=0):
-        command = command.format(**self.values)
-        hits = [out for cmd, out in self.outputs if cmd == command]
-        if len(hits) <= occurrence:
-            raise AssertionError(f"command {command!r} did not run (lldb stopped early?)")
-        return hits[occurrence]
-
-    def numbers(self, command, pattern):
-        """The first match of `pattern` (one group, hex or decimal) in every
-        output of `command`, in order."""
-        values = []
-        command = command.format(**self.values)
-        for cmd, out in self.outputs:
-            if cmd == command:
-                m = re.search(pattern, out)
-                if not m:
-                    raise AssertionError(f"{command!r} output has no {pattern!r}:\n{out}")
-                values.append(int(m.group(1), 0))
-        return values
+class Failure(Exception):
+    pass
 
 
 def expect(condition, message):
     if not condition:
-        raise AssertionError(message)
+        raise Failure(message)
 
 
 def expect_in(pattern, text, what):
     expect(re.search(pattern, text, re.M), f"{what}: expected /{pattern}/ in:\n{text}")
 
 
+class Session:
+    """An lldb -b transcript split per command: [(command, output)]."""
+
+    def __init__(self, text):
+        self.outputs = []
+        for chunk in re.split(r"^\(lldb\) ", text, flags=re.M)[1:]:
+            command, _, output = chunk.partition("\n")
+            self.outputs.append((command, output))
+
+    def all(self, command):
+        return [out for cmd, out in self.outputs if cmd == command]
+
+    def out(self, command, occurrence=0):
+        hits = self.all(command)
+        if len(hits) <= occurrence:
+            raise Failure(f"command {command!r} (#{occurrence + 1}) did not run (lldb stopped early?)")
+        return hits[occurrence]
+
+    def numbers(self, command, pattern):
+        values = []
+        for out in self.all(command):
+            m = re.search(pattern, out)
+            expect(m, f"{command!r} output has no /{pattern}/:\n{out}")
+            values.append(int(m.group(1), 0))
+        return values
+
+
 PC = r"rip = (0x[0-9a-f]+)"
-EVENT = r"(\d+)"
+EVENT = r"Current event: (\d+)"
 
 
-# Each case: (commands, check). Commands may use {trace}, {port} and
-# {marker_name} (a line number of demo.c); check gets the Session.
+def lldb_place(output):
+    """(function, line) of the frame an lldb stop or `frame select` shows."""
+    m = re.search(r"`(\w+)(?:\(.*?\))? at [\w./-]+\.[ch]:(\d+)", output)
+    expect(m, f"no source position in:\n{output}")
+    return m.group(1), int(m.group(2))
+
+
+def gdb_lines(transcript, commands):
+    """The source line gdb shows after each of `commands`, which ran between
+    `echo @@ N` markers: {index: line}."""
+    lines = {}
+    for chunk in transcript.split("@@ ")[1:]:
+        index, _, output = chunk.partition("\n")
+        # "58\tsource text", or only the frame line "... at FILE:58" when
+        # gdb has no source to show.
+        found = re.findall(r"^(\d+)\t|^\S.* at \S+:(\d+)$", output, re.M)
+        if index.isdigit() and found:
+            lines[int(index)] = int(found[-1][0] or found[-1][1])
+    return lines
+
+
+# ---- cases ---------------------------------------------------------------
+# Each returns (lldb commands, check(session, m, ctx)); commands may use
+# {trace}, {port}, {src} (source file name) and {marker} line numbers. A
+# case may also set GDB: gdb commands whose lines must equal lldb's.
+
+
+class Case:
+    gdb = None  # (setup, [(lldb command, gdb command)]): compared by source line
+    after_stop = []  # lldb -k commands: run once -b stopped at an exception stop
+    program = "main"  # "main" (--program) or "static" (--static-program)
+    needs_server = False  # start `rrx replay --serve -s {port}` before lldb
+
+    def __init__(self, commands, check):
+        self.commands, self.check = commands, check
+
+
 def case_plugin_loads():
-    def check(s):
-        expect_in(r"Run the replay backwards", s.output_of("help reverse-continue"), "help")
-        expect_in(r"replay --", s.output_of("help rr"), "help rr")
-    return ["help reverse-continue", "help rr"], check
-
-
-def connected(command):
-    def check(s):
-        out = s.output_of(command)
-        expect_in(r"^Process \d+ stopped", out, command)
-        expect("error:" not in out, f"{command} failed:\n{out}")
-        expect_in(r"Current event|\d", s.output_of("when"), "when after connecting")
-    return [command, "when"], check
-
-
-def case_reverse_stepi():
-    def check(s):
-        pcs = s.numbers("register read pc", PC)
-        expect(len(pcs) == 2 and pcs[1] < pcs[0], f"pc did not move back: {pcs}")
-        expect_in(r"stop reason", s.output_of("reverse-stepi"), "reverse-stepi")
-    return ["replay {trace}", "b demo.c:{after_twice}", "c", "si", "si", "register read pc",
-            "reverse-stepi", "register read pc"], check
-
-
-def case_reverse_continue():
-    def check(s):
-        events = s.numbers("when", EVENT)
-        expect(events[1] < events[0], f"event did not go back: {events}")
-        out = s.output_of("reverse-continue")
-        expect_in(r"stop reason = breakpoint 1\.", out, "reverse-continue")
-        expect_in(r"add\(a=0, b=0\)", out, "reverse-continue stops at the first call")
-    return ["replay {trace}", "b demo.c:{add_body}", "c", "c", "when", "reverse-continue",
-            "when"], check
-
-
-def case_history_start():
-    # Last command: lldb -b ends the session at an exception stop.
-    def check(s):
-        expect_in(r"stop reason = start of recorded history", s.output_of("rc"), "rc")
-    return ["replay {trace}", "b demo.c:{after_twice}", "c", "rc"], check
-
-
-def case_when():
-    def check(s):
-        for command in ("when", "when-ticks", "when-tid"):
-            out = s.output_of(command)
-            expect_in(r"\d+", out, command)
-            expect("error:" not in out, f"{command} failed:\n{out}")
-    return ["replay {trace}", "when", "when-ticks", "when-tid"], check
-
-
-def case_checkpoint_restart():
-    def check(s):
-        expect_in(r"\b1\b", s.output_of("checkpoint"), "checkpoint")
-        expect_in(r"\b1\b", s.output_of("checkpoint list"), "checkpoint list")
-        expect_in(r"\b1\b", s.output_of("info checkpoints"), "info checkpoints")
-        events = s.numbers("when", EVENT)
-        expect(events[0] == events[2] != events[1], f"restart did not go back: {events}")
-        pcs = s.numbers("register read pc", PC)
-        expect(pcs[0] == pcs[1], f"lldb shows a stale pc after restart: {pcs}")
-        expect_in(r"add\(a=0, b=0\)", s.output_of("bt 1"), "frame after restart")
-        expect_in(r"\bb = 0\b", s.output_of("frame variable"), "variables after restart")
-        remaining = s.output_of("info checkpoints", 1)
-        expect(not re.search(r"^\s*1\s", remaining, re.M), f"checkpoint 1 not deleted:\n{remaining}")
-    return ["replay {trace}", "b demo.c:{add_body}", "c", "checkpoint", "when",
-            "register read pc", "c", "c", "when", "checkpoint list", "restart 1", "when",
-            "register read pc", "info checkpoints", "bt 1", "frame variable",
-            "delete checkpoint 1", "info checkpoints"], check
-
-
-def at(out, function, line):
-    expect_in(rf"`{function}.* at demo\.c:{line}:", out, f"expected {function} at line {line}")
-
-
-def case_reverse_step():
-    def check(s, m):
-        at(s.output_of("reverse-step", 0), "twice", m["twice_end"])
-        at(s.output_of("reverse-step", 1), "twice", m["twice_return"])
-        at(s.output_of("reverse-step", 2), "add", m["add_end"])
-        at(s.output_of("rs", 0), "add", m["add_return"])
-    return ["replay {trace}", "b demo.c:{after_twice}", "c", "reverse-step", "reverse-step",
-            "reverse-step", "rs"], check
-
-
-def case_reverse_next():
-    def check(s, m):
-        at(s.output_of("reverse-next", 0), "main", m["twice_site"])
-        at(s.output_of("reverse-next", 1), "main", m["loop_head"])
-        at(s.output_of("rn", 0), "main", m["loop_call"])
-    return ["replay {trace}", "b demo.c:{after_twice}", "c", "reverse-next", "reverse-next",
-            "rn"], check
-
-
-def case_reverse_finish():
-    def check(s, m):
-        at(s.output_of("reverse-finish"), "main", m["loop_call"])
-        expect_in(r"call", s.output_of("disassemble -s $pc -c 1"), "reverse-finish stops at the call")
-    return ["replay {trace}", "b demo.c:{add_body}", "c", "c", "reverse-finish",
-            "disassemble -s $pc -c 1"], check
-
-
-def case_override_flags():
-    def check(s):
-        pcs = s.numbers("register read pc", PC)
-        expect(len(pcs) == 3 and pcs[1] < pcs[0] and pcs[2] < pcs[1], f"-R did not step back: {pcs}")
-        expect_in(r"start of recorded history", s.output_of("c -R"), "c -R")
-    return ["replay {trace}", "b demo.c:{after_twice}", "c", "si", "si", "register read pc",
-            "si -R", "register read pc", "thread step-inst -R", "register read pc", "c -R"], check
+    def check(s, m, ctx):
+        expect_in(r"Run the replay backwards", s.out("help reverse-continue"), "help")
+        expect_in(r"replay \[-s PORT\] \[-p PID\|NAME\] \[-g EVENT\]", s.out("help rr replay"), "help rr replay")
+    return Case(["help reverse-continue", "help rr replay"], check)
 
 
 HELP_COMMANDS = ["replay", "rr replay", "rr binary", "reverse-continue", "rc", "reverse-stepi",
@@ -201,39 +140,290 @@ HELP_COMMANDS = ["replay", "rr replay", "rr binary", "reverse-continue", "rc", "
 
 
 def case_help():
-    def check(s):
+    def check(s, m, ctx):
         for command in HELP_COMMANDS:
-            out = s.output_of("help " + command)
+            out = s.out("help " + command)
             expect("error:" not in out and len(out.strip()) > 20, f"help {command}:\n{out}")
-    return ["help " + c for c in HELP_COMMANDS], check
+    return Case(["help " + c for c in HELP_COMMANDS], check)
+
+
+def connected(command):
+    """Connecting stops at the start (SIGSTOP, like an attach); `b main`
+    resolves, `c` gets there, and the backtrace goes into libc."""
+    def check(s, m, ctx):
+        out = s.out(command.format(**ctx))
+        expect("error:" not in out, f"{command} failed:\n{out}")
+        expect_in(r"^Process \d+ stopped", out, command)
+        expect_in(r"stop reason = signal SIGSTOP", out, "the initial stop")
+        expect_in(r"Current event: \d+", s.out("when"), "when after connecting")
+        expect_in(rf"`main at {ctx['src']}:{m['main_body']}", s.out("c"), "c to main")
+        expect("error:" not in s.out("b main"), "b main")
+        bt = s.out("bt")
+        expect_in(r"libc\.so\.6`__libc_start_call_main", bt, "bt into libc")
+    return Case([command, "when", "b main", "c", "bt"], check)
+
+
+def case_gdb_remote():
+    """What an IDE (CodeLLDB) does: `rrx replay -s PORT` started outside
+    lldb, then `target create` + `gdb-remote PORT`; reverse via the plugin."""
+    case = connected("gdb-remote 127.0.0.1:{port}")
+    case.commands = ["target create {exe}"] + case.commands + ["b add", "c", "c", "rc", "frame variable"]
+    inner = case.check
+
+    def check(s, m, ctx):
+        inner(s, m, ctx)
+        expect_in(r"stop reason = breakpoint", s.out("rc"), "rc after gdb-remote")
+        expect_in(r"\(int\) a = 0\n\(int\) b = 0", s.out("frame variable"), "first add after rc")
+    case.check = check
+    case.needs_server = True
+    return case
+
+
+def case_break_continue():
+    """b + continue twice, reverse-continue back to the first hit with the
+    first call's values; then forwards again."""
+    def check(s, m, ctx):
+        at_second = s.out("frame variable", 0)
+        expect_in(r"^\(int\) a = 0\n\(int\) b = 1\b", at_second, "second hit of add")
+        events = s.numbers("when", EVENT)
+        out = s.out("reverse-continue")
+        expect_in(r"stop reason = breakpoint 1\.1", out, "reverse-continue")
+        expect_in(rf"`add\(a=0, b=0\) at {ctx['src']}:{m['add_body']}", out, "reverse-continue: first call")
+        expect_in(r"^\(int\) a = 0\n\(int\) b = 0\b", s.out("frame variable", 1), "values at the first hit")
+        expect(events[1] < events[0], f"`when` did not go back: {events}")
+        expect_in(r"`add\(a=0, b=1\)", s.out("c", 2), "forwards again")
+        expect_in(r"libc\.so\.6`__printf", s.out("b printf"), "b printf resolves in libc")
+    return Case(["b {src}:{add_body}", "c", "c", "frame variable", "when", "reverse-continue",
+                 "frame variable", "when", "c", "b printf"], check)
+
+
+def case_watch_reverse():
+    """watchpoint set variable + reverse-continue: stops at the last write
+    (counter++ in the third add, 2 -> 3), before it is made."""
+    def check(s, m, ctx):
+        out = s.out("reverse-continue")
+        expect_in(r"stop reason = watchpoint 1", out, "reverse-continue")
+        expect_in(rf"`add\(a=1, b=2\) at {ctx['src']}:{m['add_write']}", out, "the last write")
+        expect_in(r"^\(int\) 2$", s.out("p counter"), "counter before the write")
+        expect_in(r"stop reason = watchpoint 1", s.out("c", 1), "forwards over the write")
+        expect_in(r"^\(int\) 3$", s.out("p counter", 1), "counter after the write")
+    return Case(["b {src}:{twice_site}", "c", "watchpoint set variable counter", "reverse-continue",
+                 "p counter", "c", "p counter"], check)
+
+
+def case_watch_reverse_twice():
+    """Two reverse-continues with a watchpoint: the second stops at the
+    write before (known engine bug: it runs to the start of history)."""
+    def check(s, m, ctx):
+        expect_in(r"`add\(a=1, b=2\)", s.out("reverse-continue", 0), "first reverse-continue")
+        out = s.out("reverse-continue", 1)
+        expect_in(r"stop reason = watchpoint 1", out, "second reverse-continue")
+        expect_in(r"`add\(a=0, b=1\)", out, "second reverse-continue: the write before")
+    return Case(["b {src}:{twice_site}", "c", "watchpoint set variable counter", "reverse-continue",
+                 "reverse-continue"], check)
+
+
+def compared(setup, steps, expected):
+    """`setup` then `steps` [(lldb command, gdb command)]; lldb must stop at
+    the `expected` (function, marker) and gdb at the same lines."""
+    def check(s, m, ctx):
+        for i, ((lldb_cmd, _), (function, marker)) in enumerate(zip(steps, expected)):
+            occurrence = [c for c, _ in steps[:i]].count(lldb_cmd)
+            got = lldb_place(s.out(lldb_cmd, occurrence))
+            if marker is None:  # outside the program: only the function (and gdb's line)
+                expect(got[0] == function, f"step {i + 1} ({lldb_cmd}): lldb in {got[0]}, expected {function}")
+                continue
+            expect(got == (function, m[marker]),
+                   f"step {i + 1} ({lldb_cmd}): lldb at {got}, expected {function}:{m[marker]} (@{marker})")
+    case = Case(setup + [c for c, _ in steps], check)
+    case.gdb = (setup, steps)
+    return case
+
+
+def case_reverse_step():
+    # Into twice() and add() through their returns, up add()'s lines, then
+    # out of its first line back to the call in twice().
+    return compared(["b {src}:{done}", "c"],
+                    [("reverse-step", "reverse-step")] * 3 + [("rs", "reverse-step")] * 5,
+                    [("main", "after_twice"), ("twice", "twice_end"), ("twice", "twice_return"),
+                     ("add", "add_end"), ("add", "add_return"), ("add", "add_write"),
+                     ("add", "add_body"), ("twice", "twice_call")])
+
+
+def case_reverse_next():
+    # Back over add() and over printf() in libc, round the loop (the for
+    # line's pieces as gdb sees them), and out of main() at its entry into
+    # its caller in libc.
+    return compared(["b {src}:{print}", "c", "c"],
+                    [("reverse-next", "reverse-next")] * 4 + [("rn", "reverse-next"), ("rn", "reverse-next")],
+                    [("main", "loop_call"), ("main", "loop_head"), ("main", "print"),
+                     ("main", "loop_call"), ("main", "main_body"), ("__libc_start_call_main", None)])
+
+
+def case_reverse_finish():
+    # From add() called by twice() out to twice(), then out to main(); then
+    # back into printf (libc) and out of it.
+    setup = ["b {src}:{add_body}", "c", "c", "c", "c"]
+    steps = [("reverse-finish", "reverse-finish"), ("rf", "reverse-finish")]
+    case = compared(setup, steps, [("twice", "twice_call"), ("main", "twice_site")])
+    inner = case.check
+    case.commands += ["disassemble -s $pc -c 1", "b printf", "rc", "reverse-finish"]
+
+    def check(s, m, ctx):
+        inner(s, m, ctx)
+        expect_in(r"call", s.out("disassemble -s $pc -c 1"), "reverse-finish stops at the call")
+        expect_in(r"libc\.so\.6`__printf", s.out("rc"), "rc back into printf")
+        got = lldb_place(s.out("reverse-finish", 1))
+        expect(got == ("main", m["print"]), f"reverse-finish out of printf: {got}")
+    case.check = check
+    return case
+
+
+def case_reverse_stepi():
+    def check(s, m, ctx):
+        pcs = s.numbers("register read pc", PC)
+        expect(len(pcs) == 3 and pcs[1] < pcs[0] and pcs[2] < pcs[1], f"pc did not move back: {pcs}")
+        expect_in(r"stop reason", s.out("reverse-stepi"), "reverse-stepi")
+    return Case(["b {src}:{add_body}", "c", "si", "si", "register read pc", "reverse-stepi",
+                 "register read pc", "rsi", "register read pc"], check)
+
+
+def case_override_flags():
+    def check(s, m, ctx):
+        pcs = s.numbers("register read pc", PC)
+        expect(len(pcs) == 3 and pcs[1] < pcs[0] and pcs[2] < pcs[1], f"-R did not step back: {pcs}")
+        expect_in(r"`add\(a=0, b=0\)", s.out("c -R"), "c -R to the previous hit")
+    return Case(["b {src}:{add_body}", "c", "c", "si", "si", "register read pc", "si -R",
+                 "register read pc", "thread step-inst -R", "register read pc", "c -R"], check)
+
+
+def case_history_start():
+    # Last command: lldb -b ends the session at an exception stop.
+    def check(s, m, ctx):
+        out = s.out("rc")
+        expect_in(r"stop reason = start of recorded history", out, "rc")
+    return Case(["b {src}:{add_body}", "c", "rc"], check)
+
+
+def case_history_end():
+    """Running off the end stops (not an exit); reverse-continue goes back
+    from there to the last breakpoint hit."""
+    def check(s, m, ctx):
+        out = s.out("c")
+        expect_in(r"stop reason = end of recorded history", out, "c to the end")
+        expect("exited" not in out, f"the process exited:\n{out}")
+        expect_in(rf"`add\(a=3, b=3\) at {ctx['src']}:{m['add_body']}", s.out("rc"), "rc from the end")
+        expect_in(r"^\(int\) a = 3\n\(int\) b = 3\b", s.out("frame variable"), "values at the last hit")
+    # lldb -b ends the -o commands at the exception stop; -k ones run then.
+    case = Case(["b {src}:{add_body}", "breakpoint disable 1", "c"], check)
+    case.after_stop = ["breakpoint enable 1", "rc", "frame variable"]
+    return case
+
+
+def case_when():
+    def check(s, m, ctx):
+        for command in ("when", "when-ticks", "when-tid"):
+            out = s.out(command)
+            expect("error:" not in out and re.search(r"\d+", out), f"{command}:\n{out}")
+    return Case(["b {src}:{add_body}", "c", "when", "when-ticks", "when-tid"], check)
+
+
+def case_checkpoint_restart():
+    def check(s, m, ctx):
+        expect_in(r"Checkpoint 1\b", s.out("checkpoint"), "checkpoint")
+        expect_in(r"^\s*1\s", s.out("checkpoint list"), "checkpoint list")
+        expect_in(r"^\s*1\s", s.out("info checkpoints"), "info checkpoints")
+        events = s.numbers("when", EVENT)
+        expect(events[0] == events[2] != events[1], f"restart did not go back: {events}")
+        ticks = s.numbers("when-ticks", r"(\d+)")
+        expect(ticks[0] == ticks[1], f"when-ticks differ after restart: {ticks}")
+        pcs = s.numbers("register read pc", PC)
+        expect(pcs[0] == pcs[1], f"lldb shows a stale pc after restart: {pcs}")
+        expect_in(r"`add\(a=0, b=0\)", s.out("bt 1"), "frame after restart")
+        expect_in(r"^\(int\) a = 0\n\(int\) b = 0\b", s.out("frame variable"), "variables after restart")
+        remaining = s.out("info checkpoints", 1)
+        expect(not re.search(r"^\s*1\s", remaining, re.M), f"checkpoint 1 not deleted:\n{remaining}")
+        expect_in(r"`add\(a=0, b=1\)", s.out("c", 3), "continue after restart")
+    return Case(["b {src}:{add_body}", "c", "checkpoint", "when", "when-ticks", "register read pc",
+                 "c", "c", "when", "checkpoint list", "restart 1", "when", "when-ticks",
+                 "register read pc", "info checkpoints", "bt 1", "frame variable",
+                 "delete checkpoint 1", "info checkpoints", "c"], check)
+
+
+def case_static_start():
+    """A static program without libc: the initial stop at its ELF entry must
+    not read as lldb's entry breakpoint (which lldb would continue from)."""
+    def check(s, m, ctx):
+        out = s.out("replay {trace}".format(**ctx))
+        expect_in(r"stop reason = signal SIGSTOP", out, "initial stop")
+        expect_in(r"`_start", out, "initial stop at the entry")
+        expect_in(r"stop reason = breakpoint 1\.1", s.out("c"), "c to main")
+    case = Case(["b main", "c"], check)
+    case.program = "static"
+    return case
 
 
 CASES = {
     "plugin_loads": case_plugin_loads,
-    "replay_command": lambda: connected("replay {trace}"),
-    "process_connect": lambda: connected("process connect replay://{trace}"),
-    "rr_replay": lambda: connected("rr replay {trace}"),
-    "tcp_fallback": lambda: connected("replay -s {port} {trace}"),
-    "reverse_stepi": case_reverse_stepi,
-    "reverse_continue": case_reverse_continue,
-    "history_start": case_history_start,
-    "when": case_when,
-    "checkpoint_restart": case_checkpoint_restart,
-    "reverse_step": case_reverse_step,
-    "reverse_next": case_reverse_next,
-    "reverse_finish": case_reverse_finish,
-    "override_flags": case_override_flags,
     "help": case_help,
+    "real.replay_command": lambda: connected("replay {trace}"),
+    "real.process_connect": lambda: connected("process connect replay://{trace}"),
+    "real.rr_replay": lambda: connected("rr replay {trace}"),
+    "real.tcp": lambda: connected("replay -s {port} {trace}"),
+    "real.gdb_remote": case_gdb_remote,
+    "real.break_continue": case_break_continue,
+    "real.watch_reverse": case_watch_reverse,
+    "real.watch_reverse_twice": case_watch_reverse_twice,
+    "real.reverse_step": case_reverse_step,
+    "real.reverse_next": case_reverse_next,
+    "real.reverse_finish": case_reverse_finish,
+    "real.reverse_stepi": case_reverse_stepi,
+    "real.override_flags": case_override_flags,
+    "real.history_start": case_history_start,
+    "real.history_end": case_history_end,
+    "real.when": case_when,
+    "real.checkpoint_restart": case_checkpoint_restart,
+    "real.static_start": case_static_start,
 }
+
+# Cases whose commands come after connecting with `replay {trace}`.
+CONNECTING = {"plugin_loads": False, "help": False, "real.replay_command": False,
+              "real.process_connect": False, "real.rr_replay": False, "real.tcp": False,
+              "real.gdb_remote": False}
+
+
+def run_lldb(args, commands, env, after_stop=()):
+    argv = [args.lldb, "--no-lldbinit", "-b"]
+    for command in ["plugin load " + os.path.abspath(args.plugin)] + commands:
+        argv += ["-o", command]
+    for command in after_stop:
+        argv += ["-k", command]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=SESSION_TIMEOUT)
+    return proc.stdout, proc.stdout + proc.stderr + f"\n[lldb exit status {proc.returncode}]"
+
+
+def run_gdb(args, trace, setup, steps, values):
+    argv = [args.gdb, "-batch", "-nx", "-ex", "source " + args.gdb_plugin, "-ex", "rr-replay " + trace]
+    for command in setup:
+        command = re.sub(r"^b ", "break ", command.format(**values))
+        argv += ["-ex", command]
+    for i, (_, command) in enumerate(steps):
+        argv += ["-ex", f"echo @@ {i}\\n", "-ex", command]
+    argv += ["-ex", "echo @@ end\\n"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=SESSION_TIMEOUT)
+    return proc.stdout + proc.stderr
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--lldb", default="lldb-19")
     parser.add_argument("--plugin", default="", help="liblldb-rrx.so; empty: not built")
-    parser.add_argument("--rrx", required=True, help="the backend: rrx or the stand-in")
-    parser.add_argument("--trace", required=True)
-    parser.add_argument("--source", required=True, help="demo.c, for its @markers")
+    parser.add_argument("--rrx", required=True)
+    parser.add_argument("--program", required=True, help="debuggee built from --source")
+    parser.add_argument("--static-program", default="", help="static debuggee without libc")
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--gdb", default="gdb")
+    parser.add_argument("--gdb-plugin", default="", help="rrx.py, for the gdb comparisons")
     parser.add_argument("case", choices=sorted(CASES))
     args = parser.parse_args()
 
@@ -241,30 +431,81 @@ def main():
     if not lldb:
         print(f"SKIP: {args.lldb or 'lldb-19'} is not installed (apt-get install lldb-19)")
         return SKIP
-
+    args.lldb = lldb
     if not args.plugin or not os.path.exists(args.plugin):
         print("SKIP: the lldb plugin was not built (apt-get install liblldb-19-dev)")
         return SKIP
 
+    case = CASES[args.case]()
     m = markers(args.source)
-    commands, check = CASES[args.case]()
-    values = dict(m, trace=os.path.abspath(args.trace), port=free_port())
-    commands = ["plugin load " + os.path.abspath(args.plugin)] + [c.format(**values) for c in commands]
-    argv = [lldb, "--no-lldbinit", "-b"]
-    for command in commands:
-        argv += ["-o", command]
-    env = dict(os.environ, RRX_BIN=os.path.abspath(args.rrx))
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=100)
-    transcript = proc.stdout + proc.stderr
-    session = Session(proc.stdout, values)
+    work = tempfile.mkdtemp(prefix="rrx-lldb-")
     try:
-        expect("error:" not in session.output_of(commands[0]), "plugin load failed")
-        if check.__code__.co_argcount == 2:
-            check(session, m)
+        return run_case(args, case, m, work)
+    finally:
+        if os.environ.get("RRX_LLDB_KEEP"):
+            print(f"kept {work}")
         else:
-            check(session)
-    except AssertionError as failure:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_case(args, case, m, work):
+    trace = os.path.join(work, "trace")
+    program = args.static_program if case.program == "static" else args.program
+    rec = subprocess.run([args.rrx, "record", "-o", trace, os.path.abspath(program)],
+                         capture_output=True, text=True, timeout=SESSION_TIMEOUT)
+    if not os.path.exists(os.path.join(trace, "complete")):
+        print(f"FAIL {args.case}: rrx record failed ({rec.returncode}):\n{rec.stdout}{rec.stderr}")
+        return 1
+    exe = subprocess.run([args.rrx, "replay", "--info-exe", trace], capture_output=True, text=True).stdout.strip()
+    values = dict(m, trace=trace, port=free_port(), src=os.path.basename(args.source), exe=exe)
+    commands = [c.format(**values) for c in case.commands]
+    if args.case.startswith("real.") and CONNECTING.get(args.case, True):
+        commands = ["replay " + trace] + commands
+    env = dict(os.environ, RRX_BIN=os.path.abspath(args.rrx))
+
+    server = None
+    if case.needs_server:
+        server = subprocess.Popen([args.rrx, "replay", "--serve", "-s", str(values["port"]), trace],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = server.stdout.readline()
+        if "serving" not in line:
+            print(f"FAIL {args.case}: rrx replay -s did not start: {line}")
+            return 1
+    try:
+        after_stop = [c.format(**values) for c in case.after_stop]
+        stdout, transcript = run_lldb(args, commands, env, after_stop)
+    finally:
+        if server:
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+    gdb_transcript = ""
+    ctx = values
+    try:
+        session = Session(stdout)
+        expect("error:" not in session.out(f"plugin load {os.path.abspath(args.plugin)}"), "plugin load failed")
+        case.check(session, m, ctx)
+        if case.gdb:
+            setup, steps = case.gdb
+            gdb = shutil.which(args.gdb) if args.gdb else None
+            if not gdb or not args.gdb_plugin or not os.path.exists(args.gdb_plugin):
+                print("NOTE: gdb or its rrx plugin is missing: lines not compared with gdb")
+            else:
+                args.gdb = gdb
+                gdb_transcript = run_gdb(args, trace, setup, steps, values)
+                want = gdb_lines(gdb_transcript, steps)
+                for i, (lldb_cmd, gdb_cmd) in enumerate(steps):
+                    occurrence = [c for c, _ in steps[:i]].count(lldb_cmd)
+                    _, line = lldb_place(session.out(lldb_cmd, occurrence))
+                    expect(want.get(i) == line,
+                           f"step {i + 1}: lldb `{lldb_cmd}` at line {line}, gdb `{gdb_cmd}` at line {want.get(i)}")
+    except Failure as failure:
         print(f"FAIL {args.case}: {failure}\n--- lldb transcript ---\n{transcript}")
+        if gdb_transcript:
+            print(f"--- gdb transcript ---\n{gdb_transcript}")
         return 1
     print(f"PASS {args.case}")
     return 0
