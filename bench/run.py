@@ -7,6 +7,7 @@ See bench/README.md for what each workload and column means.
 """
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -238,6 +239,8 @@ def check(mode: str, sample: Sample, samples: dict):
     """Raise if this run is not a faithful native/record/replay/gdb run."""
     if mode == "native" and sample.status != 0:
         raise Unavailable(f"native run failed: {rrx_error(sample)}")
+    if mode in ("record", "replay") and sample.status == 127:
+        raise Failed(f"could not run rrx: {rrx_error(sample)}")
     if mode == "record" and sample.status != 0:
         raise Unavailable(f"unsupported: {rrx_error(sample)}")
     if mode == "replay":
@@ -349,6 +352,10 @@ def table(rows) -> str:
     return "\n".join(lines)
 
 
+def file_sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true",
@@ -373,6 +380,7 @@ def main():
     cfg = Config(args.quick, args.runs or (3 if args.quick else 5),
                  os.path.abspath(args.rrx))
     rows, raws, load_before = [], {}, os.getloadavg()
+    rrx_sha = file_sha256(cfg.rrx)
     with tempfile.TemporaryDirectory(prefix="rrx-bench-") as tools:
         cfg.rusage_exec = compile_c(Path(tools), "rusage_exec.c")
         for w in WORKLOADS:
@@ -380,11 +388,16 @@ def main():
                 w_rows, raws[w.name] = bench(w, cfg)
                 rows += w_rows
     print(table(rows))
+    rebuilt = file_sha256(cfg.rrx) != rrx_sha
+    if rebuilt:
+        print(f"WARNING: {cfg.rrx} changed during the run; rows may mix "
+              "builds", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps(
             {"date": datetime.datetime.now().isoformat(timespec="seconds"),
              "host": platform.platform(), "cpus": os.cpu_count(),
              "quick": cfg.quick, "runs": cfg.runs, "rrx": cfg.rrx,
+             "rrx_sha256": rrx_sha, "rrx_changed_during_run": rebuilt,
              "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
              "rows": rows, "raw": raws}, indent=1) + "\n")
     return 1 if any(row["status"] == "FAILED" for row in rows) else 0
