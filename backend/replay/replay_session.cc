@@ -216,7 +216,9 @@ bool ReplaySession::classify_trap(ReplayTask& t) {
   if (!t.task->get_siginfo(&info)) return false;
   Registers regs;
   t.task->get_regs(&regs);
-  if (info.si_code == TRAP_HWBKPT) {
+  if (info.si_code == TRAP_HWBKPT || info.si_code == TRAP_TRACE) {
+    // A single step that also fires a watchpoint reports TRAP_TRACE (the
+    // kernel prefers DR6's step bit): ask DR6 itself.
     int index = triggered_watchpoint(*t.task);
     if (index >= 0) {
       trap_ = {Trap::Kind::kWatchpoint, index};

@@ -104,8 +104,11 @@ bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
   return true;
 }
 
+// Refusals are also printed: gdb shows only a generic error for memory
+// writes, and our stderr is the user's terminal (gdb runs us as its pipe).
 bool ReplayTarget::write_registers(const ThreadId&, const RegisterFile&, std::string* error) {
   *error = "rrx: cannot write registers while replaying: the recorded history cannot change";
+  fprintf(stderr, "%s\n", error->c_str());
   return false;
 }
 
@@ -130,6 +133,7 @@ std::vector<uint8_t> ReplayTarget::read_memory(uint64_t address, size_t length) 
 
 bool ReplayTarget::write_memory(uint64_t, const std::vector<uint8_t>&, std::string* error) {
   *error = "rrx: cannot write memory while replaying: the recorded history cannot change";
+  fprintf(stderr, "%s\n", error->c_str());
   return false;
 }
 
