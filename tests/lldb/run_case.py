@@ -121,6 +121,7 @@ class Case:
     after_stop = []  # lldb -k commands: run once -b stopped at an exception stop
     program = "main"  # "main" (--program) or "static" (--static-program)
     needs_server = False  # start `rrx replay --serve -s {port}` before lldb
+    launcher = False  # run `rrx replay -d LLDB TRACE` with the commands on stdin
 
     def __init__(self, commands, check):
         self.commands, self.check = commands, check
@@ -363,7 +364,21 @@ def case_static_start():
     return case
 
 
+def case_launcher():
+    """`rrx replay -d lldb-19 TRACE` starts lldb with the plugin loaded and
+    the replay connected (lldb reads the commands from stdin)."""
+    def check(s, m, ctx):
+        out = s.out("replay {trace}".format(**ctx))
+        expect("error:" not in out, f"replay failed:\n{out}")
+        expect_in(r"stop reason = signal SIGSTOP", out, "the initial stop")
+        expect_in(r"Current event: \d+", s.out("when"), "when")
+    case = Case(["when"], check)
+    case.launcher = True
+    return case
+
+
 CASES = {
+    "real.launcher": case_launcher,
     "plugin_loads": case_plugin_loads,
     "help": case_help,
     "real.replay_command": lambda: connected("replay {trace}"),
@@ -459,7 +474,7 @@ def run_case(args, case, m, work):
     exe = subprocess.run([args.rrx, "replay", "--info-exe", trace], capture_output=True, text=True).stdout.strip()
     values = dict(m, trace=trace, port=free_port(), src=os.path.basename(args.source), exe=exe)
     commands = [c.format(**values) for c in case.commands]
-    if args.case.startswith("real.") and CONNECTING.get(args.case, True):
+    if args.case.startswith("real.") and CONNECTING.get(args.case, True) and not case.launcher:
         commands = ["replay " + trace] + commands
     env = dict(os.environ, RRX_BIN=os.path.abspath(args.rrx))
 
@@ -472,8 +487,14 @@ def run_case(args, case, m, work):
             print(f"FAIL {args.case}: rrx replay -s did not start: {line}")
             return 1
     try:
-        after_stop = [c.format(**values) for c in case.after_stop]
-        stdout, transcript = run_lldb(args, commands, env, after_stop)
+        if case.launcher:
+            proc = subprocess.run([args.rrx, "replay", "-d", args.lldb, trace], input="\n".join(commands) + "\n",
+                                  capture_output=True, text=True, timeout=SESSION_TIMEOUT)
+            stdout = proc.stdout
+            transcript = proc.stdout + proc.stderr + f"\n[exit status {proc.returncode}]"
+        else:
+            after_stop = [c.format(**values) for c in case.after_stop]
+            stdout, transcript = run_lldb(args, commands, env, after_stop)
     finally:
         if server:
             try:
@@ -486,7 +507,8 @@ def run_case(args, case, m, work):
     ctx = values
     try:
         session = Session(stdout)
-        expect("error:" not in session.out(f"plugin load {os.path.abspath(args.plugin)}"), "plugin load failed")
+        if not case.launcher:  # the launcher loads its own (installed or build tree) plugin
+            expect("error:" not in session.out(f"plugin load {os.path.abspath(args.plugin)}"), "plugin load failed")
         case.check(session, m, ctx)
         if case.gdb:
             setup, steps = case.gdb
