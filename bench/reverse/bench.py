@@ -20,7 +20,10 @@ def run(command):
 def timed(command):
     start = time.monotonic()
     out = run(command)
-    return time.monotonic() - start, out
+    t = time.monotonic() - start
+    gdb.write("SAMPLE\t%s\t%.3f\n" % (command, t))  # progress, for long runs
+    gdb.flush()
+    return t, out
 
 
 def frame_line():

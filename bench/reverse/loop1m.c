@@ -2,7 +2,9 @@
    one write. Built -O0 -g by run.sh; lines are found by the markers. */
 #include <stdio.h>
 
-#define ITERATIONS 1000000L
+#ifndef ITERATIONS
+#define ITERATIONS 1000000L /* run.sh may override with -DITERATIONS=N */
+#endif
 
 int main(void) {
   long sum = 0;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Reverse-execution latency in gdb over a 10^6-iteration -O0 loop.
 # Usage: bench/reverse/run.sh [REPS]   (default 3; RRX=path/to/rrx overrides
-# the build's rrx). Prints a table of median/min/max seconds per command.
+# the build's rrx; ITERATIONS=N changes the loop's length, default 10^6).
+# Prints a table of median/min/max seconds per command.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -14,10 +15,10 @@ command -v gdb >/dev/null || { echo "run.sh: gdb not found" >&2; exit 1; }
 work=$(mktemp -d /tmp/rrx-bench-reverse.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 src=$here/loop1m.c
-iterations=$(sed -n 's/^#define ITERATIONS \([0-9]*\)L$/\1/p' "$src")
+iterations=${ITERATIONS:-1000000}
 line_of() { grep -n "$1" "$src" | head -1 | cut -d: -f1; }
 
-gcc -O0 -g -o "$work/loop1m" "$src"
+gcc -O0 -g -DITERATIONS="${iterations}L" -o "$work/loop1m" "$src"
 t0=$(date +%s.%N)
 (cd "$work" && RRX_TRACE_DIR=$work/traces "$rrx" record -o "$work/trace" ./loop1m >/dev/null)
 t1=$(date +%s.%N)

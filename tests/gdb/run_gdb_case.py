@@ -16,6 +16,11 @@ A case file holds directives and gdb commands, one per line:
     capture: VAR REGEX          group 1 of REGEX in the recording's stdout -> @VAR@
     launcher: ARGS...           run `rrx replay ARGS...` (gdb gets the commands on
                                 stdin) instead of gdb -batch; @TRACE@ allowed
+    serve: ARGS...              first start a server `rrx replay ARGS...` (e.g.
+                                --serve @TRACE@, or -s @PORT@ @TRACE@, @PORT@ a
+                                free TCP port) and set @ADDRESS@ to the address
+                                it prints (host:port or the socket path); it must
+                                exit 0 after the gdb session
     status: 0 | nonzero         expected exit status of the session (default 0)
     expect: REGEX               must match the session output, in order: each
                                 search starts where the previous match ended
@@ -37,6 +42,7 @@ import argparse
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -55,14 +61,14 @@ def fail(message, output=None):
 
 
 def parse_case(path):
-    case = {"program": None, "captures": [], "launcher": None, "status": "0",
+    case = {"program": None, "captures": [], "launcher": None, "serve": None, "status": "0",
             "expect": [], "absent": [], "stderr_lines": None, "commands": []}
     with open(path) as f:
         for raw in f:
             line = raw.rstrip("\n")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            m = re.match(r"^(program|capture|launcher|status|expect|absent|stderr-lines):\s?(.*)$", line)
+            m = re.match(r"^(program|capture|launcher|serve|status|expect|absent|stderr-lines):\s?(.*)$", line)
             if not m:
                 case["commands"].append(line)
                 continue
@@ -74,6 +80,8 @@ def parse_case(path):
                 case["captures"].append((var, regex))
             elif key == "launcher":
                 case["launcher"] = value.split()
+            elif key == "serve":
+                case["serve"] = value.split()
             elif key == "status":
                 case["status"] = value.strip()
             elif key == "expect":
@@ -151,6 +159,23 @@ def main():
                     fail("capture %s: /%s/ not in the recording's output" % (var, regex))
                 values[var] = m.group(1)
 
+        server = None
+        if case["serve"] is not None:
+            with socket.socket() as probe:  # a free port (tiny race, fine here)
+                probe.bind(("127.0.0.1", 0))
+                values["PORT"] = probe.getsockname()[1]
+            argv = [opts.rrx, "replay"] + [substitute(a, values, False) for a in case["serve"]]
+            print("server: " + " ".join(argv))
+            server = subprocess.Popen(argv, cwd=work, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True)
+            first = server.stdout.readline()
+            print("server said: " + first.rstrip())
+            m = re.search(r" on (?:unix:)?(\S+)$", first.rstrip())
+            if not m:
+                server.kill()
+                fail("the server printed no address")
+            values["ADDRESS"] = m.group(1)
+
         commands = [substitute(c, values, False) for c in case["commands"]]
         if case["launcher"] is not None:
             argv = [opts.rrx, "replay"] + [substitute(a, values, False) for a in case["launcher"]]
@@ -174,6 +199,15 @@ def main():
             out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
             fail("session timed out after %d s" % SESSION_TIMEOUT, out)
         output = run.stdout if merged else run.stdout + "\n--- stderr ---\n" + run.stderr
+        if server is not None:
+            try:
+                rest, _ = server.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                fail("the server did not exit after the session", output)
+            output += "\n--- server ---\n" + rest
+            if server.returncode != 0:
+                fail("the server exited with status %d" % server.returncode, output)
         status_ok = (run.returncode == 0) if case["status"] == "0" else (
             run.returncode != 0 if case["status"] == "nonzero" else run.returncode == int(case["status"]))
         if not status_ok:
