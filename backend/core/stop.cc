@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -56,13 +58,25 @@ pid_t wait_for(pid_t tid, int* status) {
   }
 }
 
-void kill_tracee(pid_t tid) {
-  kill(tid, SIGKILL);
-  int status;
-  while (waitpid(tid, &status, __WALL) == tid && !WIFEXITED(status) && !WIFSIGNALED(status)) {
-    ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+void kill_tracees(const std::vector<pid_t>& tids) {
+  for (pid_t tid : tids) syscall(SYS_tkill, tid, SIGKILL);
+  std::vector<pid_t> left = tids;
+  for (int round = 0; !left.empty() && round < 10000; ++round) {
+    std::vector<pid_t> still;
+    for (pid_t tid : left) {
+      int status;
+      pid_t got = waitpid(tid, &status, __WALL | WNOHANG);
+      if (got < 0) continue;  // gone (reaped, or not ours to wait for)
+      if (got == tid && (WIFEXITED(status) || WIFSIGNALED(status))) {
+        waitpid(tid, &status, __WALL | WNOHANG);  // the zombie, if ours
+        continue;
+      }
+      if (got == tid) ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+      still.push_back(tid);
+    }
+    left.swap(still);
+    if (!left.empty()) usleep(1000);
   }
-  waitpid(tid, &status, __WALL | WNOHANG);  // the zombie, if we are its parent
 }
 
 std::string describe_stop(const Stop& stop) {

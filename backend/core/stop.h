@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace rrx {
 
@@ -36,8 +37,10 @@ pid_t wait_for(pid_t tid, int* status);
 
 std::string describe_stop(const Stop& stop);
 
-// SIGKILLs a traced thread and waits until it is gone, resuming it from
-// the exit stop it may still report. Also reaps it if we are its parent.
-void kill_tracee(pid_t tid);
+// SIGKILLs traced threads and waits until all are gone, resuming them from
+// the exit stops they may still report (a thread group's leader is only
+// reported once all its threads are). Also reaps those we are parent of.
+void kill_tracees(const std::vector<pid_t>& tids);
+inline void kill_tracee(pid_t tid) { kill_tracees({tid}); }
 
 }  // namespace rrx

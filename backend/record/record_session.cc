@@ -41,6 +41,8 @@ namespace {
 // Per-thread recording state.
 struct RecordTask {
   std::unique_ptr<Task> task;
+  pid_t tgid = 0;  // thread group (process) it belongs to
+  StopKind stop_kind = StopKind::kGroupStop;  // its current stop
   // The syscall the thread is inside, between its entry and exit stops.
   const SyscallDesc* desc = nullptr;
   SyscallCall call;
@@ -61,6 +63,14 @@ struct RecordTask {
   bool delivering_deferred = false;
 };
 
+// Threads of one process run user code one at a time, so the order of
+// their events is the order of their memory accesses too. A thread
+// resumed into the kernel (inside a syscall) does not count.
+struct ThreadGroup {
+  pid_t running = 0;                           // the thread in user code
+  std::deque<std::pair<pid_t, int>> waiting;   // (tid, signal to deliver)
+};
+
 class Recorder {
  public:
   explicit Recorder(std::unique_ptr<TraceWriter> writer) : writer_(std::move(writer)) {}
@@ -76,11 +86,14 @@ class Recorder {
   void on_signal(RecordTask& t, int sig);
   void on_exited(RecordTask& t, int status);
   void start_if_ready(RecordTask& t);
+  void resume_task(RecordTask& t, int sig = 0);
+  void schedule(pid_t tgid);
   void emit(Event& event);
   void fail(const std::string& message);
 
   std::unique_ptr<TraceWriter> writer_;
   std::map<pid_t, RecordTask> tasks_;
+  std::map<pid_t, ThreadGroup> groups_;  // by tgid
   pid_t root_ = 0;
   int root_status_ = 0;
   uint64_t seq_ = 0;
@@ -132,6 +145,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
 
   RecordTask& root = tasks_[pid];
   root.task = std::make_unique<Task>(pid);
+  root.tgid = pid;
   root.announced = root.started = true;
 
   bool header_written = false;
@@ -167,12 +181,19 @@ RecordResult Recorder::run(const RecordOptions& options) {
       }
       header_written = true;
     }
+    t.stop_kind = stop.kind;
+    pid_t tgid = t.tgid;
+    ThreadGroup& group = groups_[tgid];
+    if (group.running == tid) group.running = 0;
     handle(t, stop);
+    schedule(tgid);
   }
 
   if (!error_.empty()) {
     // Leave no tracee behind; the trace has no completeness marker.
-    for (auto& [tid, t] : tasks_) kill_tracee(tid);
+    std::vector<pid_t> tids;
+    for (auto& [tid, t] : tasks_) tids.push_back(tid);
+    kill_tracees(tids);
     result.error = error_;
     return result;
   }
@@ -199,17 +220,45 @@ void Recorder::handle(RecordTask& t, const Stop& stop) {
         start_if_ready(t);
         return;
       }
-      t.task->resume();
+      resume_task(t);
       break;
     case StopKind::kVforkDone:
     case StopKind::kExiting:
-      t.task->resume();
+      resume_task(t);
       break;
   }
 }
 
 void Recorder::start_if_ready(RecordTask& t) {
-  if (t.started && t.announced) t.task->resume();
+  if (t.started && t.announced) resume_task(t);
+}
+
+void Recorder::resume_task(RecordTask& t, int sig) {
+  bool into_kernel = t.stop_kind == StopKind::kSyscallEntry || t.stop_kind == StopKind::kExec ||
+                     t.stop_kind == StopKind::kNewTask || t.stop_kind == StopKind::kExiting ||
+                     t.stop_kind == StopKind::kVforkDone;
+  if (into_kernel) {
+    t.task->resume(sig);
+    return;
+  }
+  ThreadGroup& group = groups_[t.tgid];
+  if (group.running == 0 || group.running == t.task->tid()) {
+    group.running = t.task->tid();
+    t.task->resume(sig);
+  } else {
+    group.waiting.emplace_back(t.task->tid(), sig);
+  }
+}
+
+void Recorder::schedule(pid_t tgid) {
+  ThreadGroup& group = groups_[tgid];
+  while (group.running == 0 && !group.waiting.empty()) {
+    auto [tid, sig] = group.waiting.front();
+    group.waiting.pop_front();
+    if (!tasks_.count(tid)) continue;
+    group.running = tid;
+    tasks_[tid].task->resume(sig);
+  }
 }
 
 void Recorder::on_syscall_entry(RecordTask& t) {
@@ -242,16 +291,6 @@ void Recorder::on_syscall_entry(RecordTask& t) {
     }
     if (verdict.kind == EntryVerdict::kDeny) t.deny_errno = verdict.error;
   }
-  if (desc->replay == ReplayAction::kFork) {
-    uint64_t flags = t.call.args[0];
-    if (nr == SYS_clone3) t.task->read_mem(t.call.args[0], &flags, sizeof flags);
-    if (nr != SYS_fork && nr != SYS_vfork && (flags & CLONE_THREAD)) {
-      fail("programs that start threads are not supported yet (clone with CLONE_THREAD in "
-           "process " + std::to_string(t.task->tid()) + "); recording stopped");
-      return;
-    }
-  }
-
   Event event;
   event.tid = t.task->tid();
   event.kind = EventKind::kSyscallEntry;
@@ -263,7 +302,7 @@ void Recorder::on_syscall_entry(RecordTask& t) {
     regs.orig_rax = static_cast<uint64_t>(-1);  // the kernel skips it
     t.task->set_regs(regs);
   }
-  t.task->resume();
+  resume_task(t);
 }
 
 void Recorder::on_syscall_exit(RecordTask& t) {
@@ -323,7 +362,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     sig = t.deferred.front().si_signo;
     t.delivering_deferred = true;
   }
-  t.task->resume(sig);
+  resume_task(t, sig);
 }
 
 void Recorder::on_exec(RecordTask& t) {
@@ -364,7 +403,7 @@ void Recorder::on_exec(RecordTask& t) {
   }
   emit(event);
   t.exec_exit_pending = true;
-  t.task->resume();
+  resume_task(t);
 }
 
 void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
@@ -387,15 +426,16 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
 
   RecordTask& c = tasks_[child];
   if (!c.task) c.task = std::make_unique<Task>(child);
+  c.tgid = (event.clone_flags & CLONE_THREAD) ? t.tgid : child;
   c.announced = true;
   start_if_ready(c);
-  t.task->resume();
+  resume_task(t);
 }
 
 void Recorder::on_signal(RecordTask& t, int sig) {
   siginfo_t info;
   if (!t.task->get_siginfo(&info)) {
-    t.task->resume();
+    resume_task(t);
     return;
   }
   Registers regs;
@@ -417,7 +457,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
       emit(event);
       apply_trapped_insn(insn, &regs);
       t.task->set_regs(regs);
-      t.task->resume();
+      resume_task(t);
       return;
     }
   }
@@ -437,7 +477,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     mid_computation_ticks = read_ticks(*t.task);
     if (mid_computation_ticks == 0) {
       t.deferred.push_back(info);
-      t.task->resume();
+      resume_task(t);
       return;
     }
   }
@@ -452,7 +492,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   event.ticks = mid_computation_ticks;
   emit(event);
   t.have_exit_regs = false;
-  t.task->resume(sig);
+  resume_task(t, sig);
 }
 
 void Recorder::on_exited(RecordTask& t, int status) {
@@ -463,6 +503,8 @@ void Recorder::on_exited(RecordTask& t, int status) {
   event.exit_status = status;
   emit(event);
   if (tid == root_) root_status_ = status;
+  ThreadGroup& group = groups_[t.tgid];
+  if (group.running == tid) group.running = 0;
   tasks_.erase(tid);
 }
 

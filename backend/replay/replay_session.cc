@@ -95,7 +95,9 @@ ReplaySession::~ReplaySession() {
 }
 
 void ReplaySession::kill_all() {
-  for (auto& [tid, t] : tasks_) kill_tracee(t->task->tid());
+  std::vector<pid_t> tids;
+  for (auto& [tid, t] : tasks_) tids.push_back(t->task->tid());
+  kill_tracees(tids);
   tasks_.clear();
 }
 
@@ -127,6 +129,7 @@ bool ReplaySession::spawn_root() {
   auto root = std::make_unique<ReplayTask>();
   root->task = std::make_unique<Task>(pid);
   root->stopped = false;  // running towards its exec event
+  root->tgid = header.root_tid;
   tasks_[header.root_tid] = std::move(root);
   return true;
 }
@@ -254,7 +257,9 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, int want_kind, int 
                                               Stop* out, std::string* what) {
   StopKind want = static_cast<StopKind>(want_kind);
   for (;;) {
-    if (t.stopped && !resume(t)) {
+    // A thread whose process another thread ended (exit_group) may be gone
+    // from its stop already: then only its exit remains to be collected.
+    if (t.stopped && !resume(t) && want != StopKind::kExited) {
       *what = "cannot resume the thread";
       return Advance::kFailed;
     }
@@ -550,7 +555,7 @@ bool ReplaySession::deliver_under_temporary_mask(ReplayTask& t, const Event& e) 
       !temporary_sigmask(t.call, *t.task, &mask_addr, &mask_size)) {
     return true;
   }
-  syscall(SYS_tgkill, t.task->tid(), t.task->tid(), next->signo);
+  syscall(SYS_tkill, t.task->tid(), next->signo);
   t.signal_sent = true;
   bool ok;
   remote_syscall(*t.task, SYS_rt_sigsuspend, {mask_addr, mask_size}, &ok);
@@ -604,6 +609,7 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   child->initial_stack = t.initial_stack;
   child->exe_saved_name = t.exe_saved_name;
   child->stopped = false;
+  child->tgid = (e.clone_flags & CLONE_THREAD) ? t.tgid : e.new_tid;
   // Consume the child's first stop now so its memory can be fixed up.
   Stop first;
   if (advance(*child, static_cast<int>(StopKind::kGroupStop), 0, &first, &what) != Advance::kOk) {
@@ -707,7 +713,7 @@ ReplaySession::StepResult ReplaySession::replay_signal(ReplayTask& t, Event& e) 
   if (!e.deterministic && !t.signal_sent) {
     // It came from outside when recording: send it now, so the kernel
     // delivers it at the same point.
-    syscall(SYS_tgkill, t.task->tid(), t.task->tid(), e.signo);
+    syscall(SYS_tkill, t.task->tid(), e.signo);
     t.signal_sent = true;
   }
   Stop stop;
@@ -837,6 +843,13 @@ std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error)
                   t->stop_kind == StopKind::kGroupStop);
     if (!clean) {
       *error = "thread " + std::to_string(tid) + " is in the middle of a syscall or signal";
+      return nullptr;
+    }
+  }
+  std::map<int32_t, int> threads_per_process;
+  for (auto& [tid, t] : tasks_) {
+    if (++threads_per_process[t->tgid] > 1) {
+      *error = "processes with several threads cannot be checkpointed yet";
       return nullptr;
     }
   }
