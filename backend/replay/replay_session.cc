@@ -48,6 +48,9 @@ std::string describe_status(int status) {
   return "exit status " + std::to_string(WEXITSTATUS(status));
 }
 
+// The kernel's "restart this syscall" code, not in userspace headers.
+constexpr int64_t ERESTARTNOINTR_CODE = 513;
+
 // -EINTR or one of the kernel's -ERESTART* codes (512..516).
 bool is_interrupted(uint64_t rax) {
   int64_t r = static_cast<int64_t>(rax);
@@ -246,6 +249,20 @@ bool ReplaySession::classify_trap(ReplayTask& t) {
   return false;
 }
 
+// A fork the replay runs again can meet a signal the real kernel sent
+// during replay (SIGCHLD of a replayed child), which was not there when
+// recording: the kernel then aborts the fork with -ERESTARTNOINTR, we drop
+// the signal, and the kernel restarts the fork. Those stops are passed over.
+namespace {
+bool restarts_fork(ReplayTask& t, const Stop& stop) {
+  if (stop.kind == StopKind::kSyscallEntry) return true;  // the restart
+  if (stop.kind != StopKind::kSyscallExit) return false;
+  Registers regs;
+  t.task->get_regs(&regs);
+  return static_cast<int64_t>(regs.rax) == -ERESTARTNOINTR_CODE;
+}
+}  // namespace
+
 // Resumes `t` if needed and waits until it reaches a stop of kind
 // `want_kind` (for signals: of signal `want_sig`). Stops a faithful replay
 // may see on the way are passed over: job-control stops, the exit
@@ -293,6 +310,7 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, int want_kind, int 
       }
     }
     bool wanted = stop.kind == want && (want != StopKind::kSignal || stop.sig == want_sig);
+    if (want == StopKind::kNewTask && restarts_fork(t, stop)) continue;
     if (wanted) {
       *out = stop;
       return Advance::kOk;
