@@ -63,7 +63,7 @@ int launch_debugger(const DebuggerLaunch& launch) {
   replay_args += quoted(launch.trace);
   setenv("RRX_BIN", self_path().c_str(), 1);
   if (is_lldb(debugger)) {
-    argv = {path, "-O", "plugin load " + lldb_plugin_path(), "-O", "replay " + quoted(launch.trace)};
+    argv = {path, "-O", "plugin load " + lldb_plugin_path(), "-O", "replay " + replay_args};
   } else {
     argv = {path,  "-q", "-l", "10000", "-ex", "set sysroot /", "-ex", "source " + gdb_plugin_path(),
             "-ex", "rr-replay " + replay_args};
