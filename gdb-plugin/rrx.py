@@ -29,7 +29,16 @@ def _rrx_binary():
 
 
 def _monitor(command):
-    return gdb.execute("monitor " + command, to_string=True)
+    """Runs a backend command; its output goes straight to the user. A
+    refused command has already said why, so gdb's generic "Protocol error
+    with Rcmd" is not repeated. Returns whether it succeeded."""
+    try:
+        gdb.execute("monitor " + command)
+        return True
+    except gdb.error as error:
+        if "Rcmd" not in str(error):
+            raise gdb.GdbError(str(error))
+        return False
 
 
 class RrReplay(gdb.Command):
@@ -67,8 +76,7 @@ class MonitorCommand(gdb.Command):
         self._monitor_name = monitor_name or name
 
     def invoke(self, arg, from_tty):
-        command = (self._monitor_name + " " + arg).strip()
-        gdb.write(_monitor(command))
+        _monitor((self._monitor_name + " " + arg).strip())
 
 
 class When(MonitorCommand):
@@ -124,7 +132,8 @@ class Restart(gdb.Command):
     def invoke(self, arg, from_tty):
         if not arg.strip():
             raise gdb.GdbError("usage: restart N (see `info checkpoints`)")
-        gdb.write(_monitor("restart " + arg.strip()))
+        if not _monitor("restart " + arg.strip()):
+            return
         # The backend moved without gdb resuming: drop what gdb cached.
         gdb.execute("maintenance flush register-cache", to_string=True)
         gdb.execute("maintenance flush dcache", to_string=True)
