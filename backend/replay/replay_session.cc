@@ -270,9 +270,8 @@ bool restarts_fork(ReplayTask& t, const Stop& stop) {
 // during replay (e.g. SIGCHLD for a replayed child), which are dropped —
 // recorded signals are injected at their recorded points. The focus thread
 // may stop for the debugger instead (kTrapped).
-ReplaySession::Advance ReplaySession::advance(ReplayTask& t, int want_kind, int want_sig,
+ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int want_sig,
                                               Stop* out, std::string* what) {
-  StopKind want = static_cast<StopKind>(want_kind);
   for (;;) {
     // A thread whose process another thread ended (exit_group) may be gone
     // from its stop already: then only its exit remains to be collected.
@@ -337,6 +336,19 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, int want_kind, int 
 
 // ---- Events ----
 
+// Waits for the stop that event `e` of `t` is about; kEvent once there,
+// else what step() must return (the focus trapped, or replay failed).
+ReplaySession::StepResult ReplaySession::reach(ReplayTask& t, Event& e, StopKind kind, int sig) {
+  Stop stop;
+  std::string what;
+  switch (advance(t, kind, sig, &stop, &what)) {
+    case Advance::kTrapped: return trapped(e);
+    case Advance::kFailed: return diverged(e, what);
+    case Advance::kOk: break;
+  }
+  return StepResult::kEvent;
+}
+
 ReplaySession::StepResult ReplaySession::step() {
   Event e;
   if (!next_event(&e)) {
@@ -386,13 +398,7 @@ ReplaySession::StepResult ReplaySession::replay_event(ReplayTask& t, Event& e) {
 }
 
 ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Event& e) {
-  Stop stop;
-  std::string what;
-  switch (advance(t, static_cast<int>(StopKind::kSyscallEntry), 0, &stop, &what)) {
-    case Advance::kTrapped: return trapped(e);
-    case Advance::kFailed: return diverged(e, what);
-    case Advance::kOk: break;
-  }
+  if (StepResult r = reach(t, e, StopKind::kSyscallEntry); r != StepResult::kEvent) return r;
   Registers regs;
   t.task->get_regs(&regs);
   std::string diff = diff_registers(e.regs, regs);
@@ -456,13 +462,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
 }
 
 ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Event& e) {
-  Stop stop;
-  std::string what;
-  switch (advance(t, static_cast<int>(StopKind::kSyscallExit), 0, &stop, &what)) {
-    case Advance::kTrapped: return trapped(e);
-    case Advance::kFailed: return diverged(e, what);
-    case Advance::kOk: break;
-  }
+  if (StepResult r = reach(t, e, StopKind::kSyscallExit); r != StepResult::kEvent) return r;
   if (t.exec_exit_pending) {
     t.exec_exit_pending = false;
     std::string err;
@@ -587,13 +587,7 @@ bool ReplaySession::fail_event(const Event& e, const std::string& what) {
 }
 
 ReplaySession::StepResult ReplaySession::replay_exec(ReplayTask& t, Event& e) {
-  Stop stop;
-  std::string what;
-  switch (advance(t, static_cast<int>(StopKind::kExec), 0, &stop, &what)) {
-    case Advance::kTrapped: return trapped(e);
-    case Advance::kFailed: return diverged(e, what);
-    case Advance::kOk: break;
-  }
+  if (StepResult r = reach(t, e, StopKind::kExec); r != StepResult::kEvent) return r;
   std::string err;
   if (!setup_at_exec_event(*t.task, &err)) return diverged(e, err);
   // Put back the stack the kernel built when recording (argv, envp,
@@ -613,13 +607,7 @@ ReplaySession::StepResult ReplaySession::replay_exec(ReplayTask& t, Event& e) {
 }
 
 ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e) {
-  Stop stop;
-  std::string what;
-  switch (advance(t, static_cast<int>(StopKind::kNewTask), 0, &stop, &what)) {
-    case Advance::kTrapped: return trapped(e);
-    case Advance::kFailed: return diverged(e, what);
-    case Advance::kOk: break;
-  }
+  if (StepResult r = reach(t, e, StopKind::kNewTask); r != StepResult::kEvent) return r;
   pid_t real = static_cast<pid_t>(t.task->event_msg());
   auto child = std::make_unique<ReplayTask>();
   child->task = std::make_unique<Task>(real);
@@ -630,7 +618,8 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   child->tgid = (e.clone_flags & CLONE_THREAD) ? t.tgid : e.new_tid;
   // Consume the child's first stop now so its memory can be fixed up.
   Stop first;
-  if (advance(*child, static_cast<int>(StopKind::kGroupStop), 0, &first, &what) != Advance::kOk) {
+  std::string what;
+  if (advance(*child, StopKind::kGroupStop, 0, &first, &what) != Advance::kOk) {
     return diverged(e, what);
   }
   if (e.tid == focus_ && !(e.clone_flags & CLONE_VM)) {
@@ -734,13 +723,7 @@ ReplaySession::StepResult ReplaySession::replay_signal(ReplayTask& t, Event& e) 
     syscall(SYS_tkill, t.task->tid(), e.signo);
     t.signal_sent = true;
   }
-  Stop stop;
-  std::string what;
-  switch (advance(t, static_cast<int>(StopKind::kSignal), e.signo, &stop, &what)) {
-    case Advance::kTrapped: return trapped(e);
-    case Advance::kFailed: return diverged(e, what);
-    case Advance::kOk: break;
-  }
+  if (StepResult r = reach(t, e, StopKind::kSignal, e.signo); r != StepResult::kEvent) return r;
   t.signal_sent = false;
   Registers regs;
   t.task->get_regs(&regs);
@@ -756,13 +739,7 @@ ReplaySession::StepResult ReplaySession::replay_signal(ReplayTask& t, Event& e) 
 }
 
 ReplaySession::StepResult ReplaySession::replay_instruction(ReplayTask& t, Event& e) {
-  Stop stop;
-  std::string what;
-  switch (advance(t, static_cast<int>(StopKind::kSignal), SIGSEGV, &stop, &what)) {
-    case Advance::kTrapped: return trapped(e);
-    case Advance::kFailed: return diverged(e, what);
-    case Advance::kOk: break;
-  }
+  if (StepResult r = reach(t, e, StopKind::kSignal, SIGSEGV); r != StepResult::kEvent) return r;
   Registers regs;
   t.task->get_regs(&regs);
   std::string diff = diff_registers(e.regs, regs);
@@ -793,7 +770,7 @@ ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
   }
   Stop stop;
   std::string what;
-  if (advance(t, static_cast<int>(StopKind::kExited), 0, &stop, &what) != Advance::kOk) {
+  if (advance(t, StopKind::kExited, 0, &stop, &what) != Advance::kOk) {
     return diverged(e, what);
   }
   if (!same_exit(e.exit_status, stop.status)) {

@@ -21,6 +21,7 @@ namespace rrx {
 struct ReplayTask;
 struct SessionCheckpoint;
 struct Stop;
+enum class StopKind;
 
 class ReplaySession {
  public:
@@ -93,7 +94,8 @@ class ReplaySession {
   const Event* peek_for_tid(int32_t tid);
   StepResult diverged(const Event& event, const std::string& what);
   StepResult trapped(Event& event);
-  Advance advance(ReplayTask& t, int want_kind, int want_sig, Stop* out, std::string* what);
+  StepResult reach(ReplayTask& t, Event& e, StopKind kind, int sig = 0);
+  Advance advance(ReplayTask& t, StopKind want, int want_sig, Stop* out, std::string* what);
   bool resume(ReplayTask& t);
   Advance run_to_tick_point(ReplayTask& t, const Event& e, std::string* what);
   bool classify_trap(ReplayTask& t);
