@@ -396,18 +396,30 @@ StopReason ReplayTarget::reverse_step() {
   if (!restore(*from) || !run_to(known, [](const Hit&) {})) {
     return replay_failed("cannot return to a point before the current one");
   }
+  // Step to the current position, keeping a checkpoint every few thousand
+  // steps, then come back to the last one and step to just before it.
+  constexpr size_t kStepsPerCheckpoint = 2000;
   std::string error;
-  auto at_known = session_->checkpoint(&error);
-  size_t steps = 0;
+  Checkpoint latest{session_->checkpoint(&error), known};
+  size_t latest_at = 0, steps = 0;
   while (!same_position(here(), target)) {
     if (!step_once()) return replay_failed("stepped past the current position");
     ++steps;
+    if (steps % kStepsPerCheckpoint == 0) {
+      if (auto cp = session_->checkpoint(&error)) {
+        latest = {cp, here()};
+        latest_at = steps;
+      }
+    }
   }
   if (steps == 0) return replay_failed("no instruction before the current position");
-  bool back = at_known ? restore({at_known, known})
-                       : restore(*from) && run_to(known, [](const Hit&) {});
+  if (latest_at == steps) {  // the checkpoint is the current position itself
+    latest_at = 0;
+    latest = {nullptr, known};
+  }
+  bool back = latest.state ? restore(latest) : restore(*from) && run_to(known, [](const Hit&) {});
   if (!back) return replay_failed("cannot return to a point before the current one");
-  for (size_t i = 1; i < steps; ++i) {
+  for (size_t i = latest_at + 1; i < steps; ++i) {
     if (!step_once()) return replay_failed("replay failed while stepping");
   }
   return stop_here(Kind::kSignal);
