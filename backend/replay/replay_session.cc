@@ -457,8 +457,25 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
     // resumes only once its child's execve is under way). A focus thread
     // about to exit stays here, at the end of its history.
     if (!resume(t)) return diverged(e, "cannot resume the thread");
+    if (e.syscall_no == SYS_exit && other_threads_alive(t)) {
+      // A thread's exit clears its tid in memory and wakes pthread_join;
+      // later events of its siblings read that, so let it finish first.
+      Stop stop;
+      std::string what;
+      if (advance(t, StopKind::kExited, 0, &stop, &what) != Advance::kOk) {
+        return diverged(e, what);
+      }
+      t.exit_status = stop.status;
+    }
   }
   return StepResult::kEvent;
+}
+
+bool ReplaySession::other_threads_alive(const ReplayTask& t) const {
+  for (const auto& [tid, other] : tasks_) {
+    if (other.get() != &t && other->tgid == t.tgid) return true;
+  }
+  return false;
 }
 
 ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Event& e) {
@@ -769,9 +786,13 @@ ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
     kill(t.task->tid(), SIGKILL);  // SIGKILL leaves no delivery stop to replay
   }
   Stop stop;
-  std::string what;
-  if (advance(t, StopKind::kExited, 0, &stop, &what) != Advance::kOk) {
-    return diverged(e, what);
+  if (t.exit_status >= 0) {
+    stop.status = t.exit_status;  // collected at its exit syscall
+  } else {
+    std::string what;
+    if (advance(t, StopKind::kExited, 0, &stop, &what) != Advance::kOk) {
+      return diverged(e, what);
+    }
   }
   if (!same_exit(e.exit_status, stop.status)) {
     return diverged(e, "the process ended with " + describe_status(stop.status) + ", recorded " +

@@ -111,6 +111,7 @@ class ReplaySession {
   StepResult replay_exit(ReplayTask& t, Event& e);
   bool remap(ReplayTask& t, const Event& e);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
+  bool other_threads_alive(const ReplayTask& t) const;
   bool fail_event(const Event& e, const std::string& what);
   std::vector<std::string> read_watched(ReplayTask& t);
   const ReplayTask* focus_state() const;

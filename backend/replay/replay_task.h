@@ -23,6 +23,7 @@ struct ReplayTaskState {
   SyscallCall call;
   bool emulated = false;
   bool signal_sent = false;  // the next recorded signal was already sent
+  int exit_status = -1;      // wait status, once the thread is gone
 
   // Debugging (focus thread only).
   uint64_t last_seq = 0;     // its last replayed event
