@@ -69,6 +69,9 @@ struct RecordTask {
 struct ThreadGroup {
   pid_t running = 0;                           // the thread in user code
   std::deque<std::pair<pid_t, int>> waiting;   // (tid, signal to deliver)
+  // A thread inside exit(): the kernel clears its tid in memory (and wakes
+  // pthread_join) at a moment of its own, so nobody runs until it is gone.
+  pid_t exiting = 0;
 };
 
 class Recorder {
@@ -242,7 +245,7 @@ void Recorder::resume_task(RecordTask& t, int sig) {
     return;
   }
   ThreadGroup& group = groups_[t.tgid];
-  if (group.running == 0 || group.running == t.task->tid()) {
+  if (group.exiting == 0 && (group.running == 0 || group.running == t.task->tid())) {
     group.running = t.task->tid();
     t.task->resume(sig);
   } else {
@@ -252,7 +255,7 @@ void Recorder::resume_task(RecordTask& t, int sig) {
 
 void Recorder::schedule(pid_t tgid) {
   ThreadGroup& group = groups_[tgid];
-  while (group.running == 0 && !group.waiting.empty()) {
+  while (group.running == 0 && group.exiting == 0 && !group.waiting.empty()) {
     auto [tid, sig] = group.waiting.front();
     group.waiting.pop_front();
     if (!tasks_.count(tid)) continue;
@@ -302,6 +305,7 @@ void Recorder::on_syscall_entry(RecordTask& t) {
     regs.orig_rax = static_cast<uint64_t>(-1);  // the kernel skips it
     t.task->set_regs(regs);
   }
+  if (nr == SYS_exit) groups_[t.tgid].exiting = t.task->tid();
   resume_task(t);
 }
 
@@ -505,6 +509,7 @@ void Recorder::on_exited(RecordTask& t, int status) {
   if (tid == root_) root_status_ = status;
   ThreadGroup& group = groups_[t.tgid];
   if (group.running == tid) group.running = 0;
+  if (group.exiting == tid) group.exiting = 0;
   tasks_.erase(tid);
 }
 

@@ -14,8 +14,8 @@ bool Breakpoints::insert(Task& task, uint64_t addr) {
     ++it->second.refs;
     return true;
   }
-  Site site{0, 1};
-  if (!task.read_mem(addr, &site.original, 1) || !task.write_mem(addr, &kInt3, 1)) return false;
+  Site site{0, 1, false};
+  site.installed = task.read_mem(addr, &site.original, 1) && task.write_mem(addr, &kInt3, 1);
   sites_.emplace(addr, site);
   return true;
 }
@@ -24,30 +24,37 @@ void Breakpoints::remove(Task& task, uint64_t addr) {
   auto it = sites_.find(addr);
   if (it == sites_.end()) return;
   if (--it->second.refs > 0) return;
-  task.write_mem(addr, &it->second.original, 1);
+  if (it->second.installed) task.write_mem(addr, &it->second.original, 1);
   sites_.erase(it);
 }
 
 void Breakpoints::uninstall(Task& task) const {
-  for (const auto& [addr, site] : sites_) task.write_mem(addr, &site.original, 1);
+  for (const auto& [addr, site] : sites_) {
+    if (site.installed) task.write_mem(addr, &site.original, 1);
+  }
 }
 
-void Breakpoints::install(Task& task) const {
-  for (const auto& [addr, site] : sites_) task.write_mem(addr, &kInt3, 1);
+void Breakpoints::refresh(Task& task, uint64_t lo, uint64_t hi) {
+  for (auto it = sites_.lower_bound(lo); it != sites_.end() && it->first < hi; ++it) {
+    Site& site = it->second;
+    site.installed = task.read_mem(it->first, &site.original, 1) &&
+                     task.write_mem(it->first, &kInt3, 1);
+  }
 }
 
 void Breakpoints::uninstall_one(Task& task, uint64_t addr) const {
   auto it = sites_.find(addr);
-  if (it != sites_.end()) task.write_mem(addr, &it->second.original, 1);
+  if (it != sites_.end() && it->second.installed) task.write_mem(addr, &it->second.original, 1);
 }
 
 void Breakpoints::install_one(Task& task, uint64_t addr) const {
-  if (sites_.count(addr)) task.write_mem(addr, &kInt3, 1);
+  auto it = sites_.find(addr);
+  if (it != sites_.end() && it->second.installed) task.write_mem(addr, &kInt3, 1);
 }
 
 void Breakpoints::shadow(uint64_t addr, uint8_t* data, size_t len) const {
   for (auto it = sites_.lower_bound(addr); it != sites_.end() && it->first < addr + len; ++it) {
-    data[it->first - addr] = it->second.original;
+    if (it->second.installed) data[it->first - addr] = it->second.original;
   }
 }
 

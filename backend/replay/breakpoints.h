@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <vector>
 
@@ -13,7 +14,9 @@ namespace rrx {
 class Breakpoints {
  public:
   // Breakpoints are reference counted: the debugger and the replay's own
-  // position search may both want one at the same address.
+  // position search may both want one at the same address. One at an
+  // address not mapped yet (a library not loaded at a checkpoint) waits
+  // there until refresh() sees it mapped.
   bool insert(Task& task, uint64_t addr);
   void remove(Task& task, uint64_t addr);
   bool contains(uint64_t addr) const { return sites_.count(addr) != 0; }
@@ -21,7 +24,10 @@ class Breakpoints {
   // Puts the original bytes back into / takes them out of `task` (for
   // forks of the process, which must start clean).
   void uninstall(Task& task) const;
-  void install(Task& task) const;
+  void install(Task& task) { refresh(task, 0, UINT64_MAX); }
+  // After [lo, hi) was (re)mapped: reads the new original bytes there and
+  // puts the int3s back.
+  void refresh(Task& task, uint64_t lo, uint64_t hi);
   // The same for the breakpoint at `addr` only (stepping off it).
   void uninstall_one(Task& task, uint64_t addr) const;
   void install_one(Task& task, uint64_t addr) const;
@@ -34,6 +40,7 @@ class Breakpoints {
   struct Site {
     uint8_t original;
     int refs;
+    bool installed;  // false while its address is not mapped
   };
   std::map<uint64_t, Site> sites_;
 };

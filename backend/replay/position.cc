@@ -19,7 +19,8 @@ uint64_t fnv1a(const uint8_t* data, size_t len) {
 
 Position position_of(ReplaySession& session) {
   Position p;
-  p.event = session.focus_event();
+  p.event = session.current_event();
+  p.tid = session.focus();
   p.at_event = session.focus_at_event();
   Task* task = session.focus_task();
   if (!task) return p;
@@ -31,7 +32,7 @@ Position position_of(ReplaySession& session) {
 }
 
 bool same_position(const Position& a, const Position& b) {
-  if (a.event != b.event || a.at_event != b.at_event) return false;
+  if (a.event != b.event || a.tid != b.tid || a.at_event != b.at_event) return false;
   return a.at_event || (diff_registers(a.regs, b.regs).empty() && a.stack_hash == b.stack_hash);
 }
 

@@ -17,8 +17,9 @@ namespace rrx {
 class ReplaySession;
 
 struct Position {
-  uint64_t event = 0;     // the focus thread's last replayed event
-  bool at_event = true;   // no instruction run since that event
+  uint64_t event = 0;     // the last replayed event (of any thread)
+  int32_t tid = 0;        // the debugger's thread
+  bool at_event = true;   // it has run no instruction since that event
   Registers regs = {};
   uint64_t stack_hash = 0;
 };

@@ -131,6 +131,7 @@ bool ReplaySession::spawn_root() {
   if (pid < 0) return false;
   auto root = std::make_unique<ReplayTask>();
   root->task = std::make_unique<Task>(pid);
+  root->tid = header.root_tid;
   root->stopped = false;  // running towards its exec event
   root->tgid = header.root_tid;
   tasks_[header.root_tid] = std::move(root);
@@ -187,9 +188,8 @@ bool ReplaySession::resume(ReplayTask& t) {
   // the syscall's end: single-stepping there would run it unseen.
   bool in_syscall = t.stop_kind == StopKind::kSyscallEntry || t.stop_kind == StopKind::kExec ||
                     t.stop_kind == StopKind::kNewTask;
-  bool focus = t.task.get() == focus_task();
   bool ok;
-  if (focus && !in_syscall) {
+  if (is_debugged(t) && !in_syscall) {
     Registers regs;
     t.task->get_regs(&regs);
     bool syscall_insn = t.task->at_syscall_insn(regs.rip);
@@ -293,8 +293,11 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int 
       t.stepping_over = 0;
       stepped_over = true;
     }
-    if (stop.kind == StopKind::kSignal && stop.sig == SIGTRAP && t.task.get() == focus_task()) {
-      if (classify_trap(t)) return Advance::kTrapped;
+    if (stop.kind == StopKind::kSignal && stop.sig == SIGTRAP && is_debugged(t)) {
+      if (classify_trap(t)) {
+        focus_ = t.tid;  // the debugger now looks at the thread that stopped
+        return Advance::kTrapped;
+      }
       siginfo_t info;
       if (stepped_over && t.task->get_siginfo(&info) && info.si_code == TRAP_TRACE) {
         // Stepped off one breakpoint onto another: that one is hit now,
@@ -303,6 +306,7 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int 
         t.task->get_regs(&regs);
         if (breakpoints_.contains(regs.rip)) {
           trap_ = {Trap::Kind::kBreakpoint, -1};
+          focus_ = t.tid;
           return Advance::kTrapped;
         }
         continue;
@@ -363,8 +367,8 @@ ReplaySession::StepResult ReplaySession::step() {
   auto it = tasks_.find(e.tid);
   if (it == tasks_.end()) return diverged(e, "no such thread in the replay");
   ReplayTask& t = *it->second;
-  bool focus = focus_ && e.tid == focus_;
-  if (focus && e.kind == EventKind::kExit) {
+  bool debugged = is_debugged(t);
+  if (debugged && e.kind == EventKind::kExit && (process_ending_ || !other_threads_alive(t))) {
     // Keep the end of the focus thread's life in view: a debugger can go
     // backwards from here.
     lookahead_.push_front(std::move(e));
@@ -373,7 +377,13 @@ ReplaySession::StepResult ReplaySession::step() {
   StepResult result = replay_event(t, e);
   if (result != StepResult::kEvent) return result;
   seq_ = e.seq;
-  if (focus) {
+  if (e.kind == EventKind::kExit && e.tid == focus_) {
+    // The debugger's thread ended; look at another thread of its process.
+    for (int32_t tid : tids()) {
+      if (tasks_[tid]->tgid == focus_tgid_) focus_ = tid;
+    }
+  }
+  if (debugged && e.kind != EventKind::kExit) {
     t.last_seq = e.seq;
     t.at_event = true;
     if (step_ended_ || watch_hit_) {
@@ -452,10 +462,13 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
   if (t.emulated) {
     regs.orig_rax = static_cast<uint64_t>(-1);  // the kernel skips it
     t.task->set_regs(regs);
-  } else if (!(t.desc->replay == ReplayAction::kExit && e.tid == focus_)) {
+  } else if (t.desc->replay == ReplayAction::kExit && ends_debugged_process(t, e)) {
+    process_ending_ = true;
+    focus_ = e.tid;
+  } else {
     // Let the kernel run it now: others may wait on it (a vfork parent
-    // resumes only once its child's execve is under way). A focus thread
-    // about to exit stays here, at the end of its history.
+    // resumes only once its child's execve is under way). The debugged
+    // process about to end stays here, at the end of its history.
     if (!resume(t)) return diverged(e, "cannot resume the thread");
     if (e.syscall_no == SYS_exit && other_threads_alive(t)) {
       // A thread's exit clears its tid in memory and wakes pthread_join;
@@ -491,7 +504,13 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     if (t.emulated && is_interrupted(e.regs.rax)) {
       if (!deliver_under_temporary_mask(t, e)) return StepResult::kError;
     } else if (action == ReplayAction::kMmap || action == ReplayAction::kMremap) {
-      if (!is_syscall_error(e.regs.rax) && !remap(t, e)) return StepResult::kError;
+      if (!is_syscall_error(e.regs.rax)) {
+        if (!remap(t, e)) return StepResult::kError;
+        if (is_debugged(t)) {
+          uint64_t len = action == ReplayAction::kMmap ? t.call.args[1] : t.call.args[2];
+          breakpoints_.refresh(*t.task, e.regs.rax, e.regs.rax + len);
+        }
+      }
     } else if (action == ReplayAction::kSigreturn) {
       Registers regs;
       t.task->get_regs(&regs);
@@ -499,7 +518,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
       if (!diff.empty()) return diverged(e, "after rt_sigreturn, " + diff);
     }
   }
-  bool focus = e.tid == focus_;
+  bool focus = is_debugged(t);
   std::vector<std::string> watched_before;
   if (focus) watched_before = read_watched(t);
   for (const MemWrite& w : e.writes) {
@@ -639,8 +658,12 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   if (advance(*child, StopKind::kGroupStop, 0, &first, &what) != Advance::kOk) {
     return diverged(e, what);
   }
-  if (e.tid == focus_ && !(e.clone_flags & CLONE_VM)) {
+  if (is_debugged(t) && !(e.clone_flags & CLONE_VM)) {
     breakpoints_.uninstall(*child->task);  // the copy must not trap on them
+  }
+  child->tid = e.new_tid;
+  if (is_debugged(t) && (e.clone_flags & CLONE_THREAD)) {
+    program_watchpoints(*child->task, watchpoints_);  // debug registers are per thread
   }
   if (e.clone_flags & CLONE_CHILD_SETTID) {
     // The kernel stored the replay's tid; the program saw the recorded one.
@@ -772,7 +795,7 @@ ReplaySession::StepResult ReplaySession::replay_instruction(ReplayTask& t, Event
   apply_trapped_insn(insn, &regs);
   t.task->set_regs(regs);
   t.resume_sig = 0;
-  if (e.tid == focus_ && t.single_step) {
+  if (t.single_step) {
     // The emulated instruction was the whole step.
     t.single_step = false;
     trap_ = {Trap::Kind::kStep, -1};
@@ -805,9 +828,31 @@ ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
 // ---- Debugging the focus thread ----
 
 bool ReplaySession::set_focus(int32_t tid) {
-  if (!tasks_.count(tid)) return false;
+  if (tid == 0) {
+    focus_ = focus_tgid_ = 0;
+    return true;
+  }
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return false;
   focus_ = tid;
+  focus_tgid_ = it->second->tgid;
   return true;
+}
+
+bool ReplaySession::is_debugged(const ReplayTask& t) const {
+  return focus_tgid_ != 0 && t.tgid == focus_tgid_;
+}
+
+bool ReplaySession::ends_debugged_process(const ReplayTask& t, const Event& e) const {
+  return is_debugged(t) && (e.syscall_no == SYS_exit_group || !other_threads_alive(t));
+}
+
+std::vector<int32_t> ReplaySession::debugged_threads() const {
+  std::vector<int32_t> ids;
+  for (const auto& [tid, t] : tasks_) {
+    if (is_debugged(*t)) ids.push_back(tid);
+  }
+  return ids;
 }
 
 Task* ReplaySession::focus_task() {
@@ -824,7 +869,7 @@ uint64_t ReplaySession::focus_event() const {
 
 bool ReplaySession::focus_at_event() const {
   const ReplayTask* t = focus_state();
-  return t && t->at_event;
+  return t && t->at_event && t->last_seq == seq_;
 }
 
 void ReplaySession::request_single_step(bool on) {
@@ -844,8 +889,11 @@ std::vector<int32_t> ReplaySession::tids() const {
 }
 
 bool ReplaySession::set_watchpoints(const std::vector<Watchpoint>& watchpoints) {
-  Task* task = focus_task();
-  if (!task || !program_watchpoints(*task, watchpoints)) return false;
+  std::vector<int32_t> threads = debugged_threads();
+  if (threads.empty()) return false;
+  for (int32_t tid : threads) {
+    if (!program_watchpoints(*tasks_[tid]->task, watchpoints)) return false;
+  }
   watchpoints_ = watchpoints;
   return true;
 }
@@ -906,7 +954,8 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
   }
   seq_ = cp.seq;
   lookahead_ = cp.lookahead;
-  focus_ = cp.focus;
+  set_focus(cp.focus);
+  process_ending_ = false;
   if (!reader_->seek(cp.reader_position, error)) return false;
   if (Task* focus = focus_task()) {
     breakpoints_.install(*focus);

@@ -55,8 +55,12 @@ class ReplaySession {
   }
 
   // ---- Debugging one thread ----
-  // Makes the thread with recorded tid `tid` the focus. It must be live.
+  // Makes the thread with recorded tid `tid` the focus (0: none): the
+  // debugger looks at it, and all threads of its process are debugged
+  // (breakpoints, watchpoints). A thread that traps becomes the focus.
   bool set_focus(int32_t tid);
+  int32_t focus_process() const { return focus_tgid_; }
+  std::vector<int32_t> debugged_threads() const;
   int32_t focus() const { return focus_; }
   bool has_task(int32_t tid) const { return tasks_.count(tid) != 0; }
   // A live replayed thread's state, or nullptr.
@@ -112,6 +116,8 @@ class ReplaySession {
   bool remap(ReplayTask& t, const Event& e);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
   bool other_threads_alive(const ReplayTask& t) const;
+  bool is_debugged(const ReplayTask& t) const;
+  bool ends_debugged_process(const ReplayTask& t, const Event& e) const;
   bool fail_event(const Event& e, const std::string& what);
   std::vector<std::string> read_watched(ReplayTask& t);
   const ReplayTask* focus_state() const;
@@ -124,7 +130,9 @@ class ReplaySession {
   int echo_fd_ = 0;
   std::string error_;
 
-  int32_t focus_ = 0;
+  int32_t focus_ = 0;       // the thread the debugger looks at
+  int32_t focus_tgid_ = 0;  // its process: all its threads are debugged
+  bool process_ending_ = false;  // it sits at its exit: history ends here
   Trap trap_;
   bool step_ended_ = false;  // the focus's single step ended at an event
   bool watch_hit_ = false;   // a recorded syscall output changed a watch

@@ -65,10 +65,9 @@ bool ReplayTarget::start(const ReplayTargetOptions& options, std::string* error)
       if (candidate && session_->has_task(candidate) && session_->set_focus(candidate)) {
         auto cp = session_->checkpoint(error);
         if (cp) {
-          focus_ = candidate;
           auto_checkpoints_.push_back({cp, here()});
           last_auto_checkpoint_ = std::chrono::steady_clock::now();
-          last_auto_checkpoint_event_ = session_->focus_event();
+          last_auto_checkpoint_event_ = session_->current_event();
           return true;
         }
         session_->set_focus(0);
@@ -92,12 +91,17 @@ Position ReplayTarget::here() { return position_of(*session_); }
 
 // ---- Threads, registers, memory ----
 
-std::vector<ThreadId> ReplayTarget::threads() { return {current_thread()}; }
+std::vector<ThreadId> ReplayTarget::threads() {
+  std::vector<ThreadId> ids;
+  for (int32_t tid : session_->debugged_threads()) ids.push_back({session_->focus_process(), tid});
+  return ids;
+}
 
-ThreadId ReplayTarget::current_thread() { return {focus_, focus_}; }
+ThreadId ReplayTarget::current_thread() { return {session_->focus_process(), session_->focus()}; }
 
 bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
-  Task* task = session_->focus_task();
+  const ReplayTask* t = session_->task(thread.tid ? thread.tid : session_->focus());
+  Task* task = t ? t->task.get() : nullptr;
   if (!task || !task->get_regs(&regs->gpr)) return false;
   task->get_fpregs(&regs->fpr);
   task->get_ymmh(regs->ymmh);
@@ -204,6 +208,7 @@ StopReason ReplayTarget::replay_failed(const std::string& what) {
 }
 
 StopReason ReplayTarget::resume(const ResumeRequest& request) {
+  if (request.thread && request.thread->tid > 0) session_->set_focus(request.thread->tid);
   if (request.direction == Direction::kForward) {
     return forward(request.action == ResumeRequest::Action::kStep, request);
   }
@@ -239,7 +244,7 @@ StopReason ReplayTarget::forward(bool single_step, const ResumeRequest& request)
 void ReplayTarget::maybe_auto_checkpoint() {
   auto now = std::chrono::steady_clock::now();
   if (!session_->focus_at_event() || now - last_auto_checkpoint_ < kAutoCheckpointInterval ||
-      session_->focus_event() <= auto_checkpoints_.back().position.event) {
+      session_->current_event() <= auto_checkpoints_.back().position.event) {
     return;
   }
   std::string error;
@@ -466,7 +471,7 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
     return true;
   }
   if (word == "when-tid") {
-    *output = "Current tid: " + std::to_string(focus_) + "\n";
+    *output = "Current tid: " + std::to_string(session_->focus()) + "\n";
     return true;
   }
   if (word == "checkpoint") {

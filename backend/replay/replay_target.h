@@ -88,7 +88,6 @@ class ReplayTarget final : public DebugTarget {
   bool is_user_breakpoint(uint64_t addr) const { return user_breakpoints_.count(addr) != 0; }
 
   std::unique_ptr<ReplaySession> session_;
-  int32_t focus_ = 0;
   std::set<uint64_t> user_breakpoints_;
   std::vector<Watchpoint> watchpoints_;
   std::vector<Checkpoint> auto_checkpoints_;        // by position; [0] = start

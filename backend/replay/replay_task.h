@@ -13,6 +13,7 @@ namespace rrx {
 // Everything about a replayed thread except the live process itself:
 // checkpoints copy this and attach it to a fork of the process.
 struct ReplayTaskState {
+  int32_t tid = 0;           // recorded tid
   int32_t tgid = 0;          // recorded thread group (process) id
   bool stopped = true;       // at a ptrace stop we have not resumed from
   StopKind stop_kind = StopKind::kGroupStop;
