@@ -528,7 +528,11 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
   }
   t.task->set_regs(e.regs);
   t.desc = nullptr;
-  if (echo_ && e.echo_fd != 0) write_all(echo_fd_ ? echo_fd_ : e.echo_fd, e.echo_data);
+  // Going backwards re-runs events from checkpoints: show output only once.
+  if (echo_ && e.echo_fd != 0 && e.seq > echoed_up_to_) {
+    write_all(echo_fd_ ? echo_fd_ : e.echo_fd, e.echo_data);
+    echoed_up_to_ = e.seq;
+  }
   if (focus) {
     // The kernel's writes do not fire debug registers: compare instead.
     std::vector<std::string> watched_after = read_watched(t);

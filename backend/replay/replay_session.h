@@ -128,6 +128,7 @@ class ReplaySession {
   uint64_t seq_ = 0;
   bool echo_ = true;
   int echo_fd_ = 0;
+  uint64_t echoed_up_to_ = 0;  // the last event whose output was written
   std::string error_;
 
   int32_t focus_ = 0;       // the thread the debugger looks at
