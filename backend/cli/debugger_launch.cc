@@ -44,7 +44,13 @@ std::string quoted(const std::string& word) {
 }  // namespace
 
 std::string gdb_plugin_path() { return install_prefix() + "/share/rrx/gdb/rrx.py"; }
-std::string lldb_plugin_path() { return install_prefix() + "/lib/rrx/liblldb-rrx.so"; }
+std::string lldb_plugin_path() {
+  // The build tree keeps it beside bin/; `cmake --install` puts it where
+  // lldb-19 loads plugins at startup.
+  std::string built = install_prefix() + "/lib/rrx/liblldb-rrx.so";
+  if (access(built.c_str(), R_OK) == 0) return built;
+  return "/usr/lib/lldb/plugins/liblldb-rrx.so";
+}
 
 int launch_debugger(const DebuggerLaunch& launch) {
   // Check the trace here, so a bad one is one clear line, not a debugger
