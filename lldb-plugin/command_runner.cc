@@ -39,4 +39,15 @@ std::string join_words(char** words) {
   return line;
 }
 
+bool finish_command(lldb::SBCommandReturnObject& result, bool ok, const std::string& output,
+                    const std::string& error, const char* fallback_error) {
+  if (!output.empty()) result.Printf("%s", output.c_str());
+  if (ok) {
+    result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
+  } else {
+    result.SetError(error.empty() ? fallback_error : error.c_str());
+  }
+  return ok;
+}
+
 }  // namespace rrx::lldb_plugin

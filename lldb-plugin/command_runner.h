@@ -17,6 +17,11 @@ struct CommandResult {
 // Runs `line` as if typed at the (lldb) prompt.
 CommandResult run_command(lldb::SBDebugger debugger, const std::string& line);
 
+// Ends a plugin command: shows `output`, then success, or `error` (or
+// `fallback_error` when that is empty). Returns `ok`.
+bool finish_command(lldb::SBCommandReturnObject& result, bool ok, const std::string& output,
+                    const std::string& error, const char* fallback_error = "command failed");
+
 // Writes to lldb's output. Command override callbacks get no result object,
 // so this is how they talk to the user.
 void print(lldb::SBDebugger debugger, std::string_view text);

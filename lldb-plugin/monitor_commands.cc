@@ -76,13 +76,7 @@ class MonitorCommand : public lldb::SBCommandPluginInterface {
       refresh_after_jump(debugger);
       output += run_command(debugger, "frame select 0").output;
     }
-    result.Printf("%s", output.c_str());
-    if (!ok) {
-      result.SetError(error.c_str());
-      return false;
-    }
-    result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
-    return true;
+    return finish_command(result, ok, output, error);
   }
 
  private:

@@ -84,13 +84,7 @@ class ReplayCommand : public lldb::SBCommandPluginInterface {
     }
     std::string output, error;
     bool ok = start_replay(debugger, *launcher_, trace, port, options, &output, &error);
-    result.Printf("%s", output.c_str());
-    if (!ok) {
-      result.SetError(error.c_str());
-      return false;
-    }
-    result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
-    return true;
+    return finish_command(result, ok, output, error);
   }
 
  private:

@@ -12,16 +12,6 @@
 namespace rrx::lldb_plugin {
 namespace {
 
-void finish(lldb::SBCommandReturnObject& result, bool ok, const std::string& output,
-            const std::string& error) {
-  if (!output.empty()) result.Printf("%s", output.c_str());
-  if (ok) {
-    result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
-  } else {
-    result.SetError(error.empty() ? "reverse execution failed" : error.c_str());
-  }
-}
-
 // An lldb resume command run with the server in reverse.
 class ResumeBackwards : public lldb::SBCommandPluginInterface {
  public:
@@ -33,7 +23,7 @@ class ResumeBackwards : public lldb::SBCommandPluginInterface {
     if (std::string extra = join_words(args); !extra.empty()) line += " " + extra;
     std::string output, error;
     bool ok = run_reversed(debugger, line, &output, &error);
-    finish(result, ok, output, error);
+    finish_command(result, ok, output, error, "reverse execution failed");
     return ok;
   }
 
@@ -53,7 +43,7 @@ class SourceStepBackwards : public lldb::SBCommandPluginInterface {
     }
     std::string output, error;
     bool ok = reverse_source_step(debugger, kind_, &output, &error);
-    finish(result, ok, output, error);
+    finish_command(result, ok, output, error, "reverse execution failed");
     return ok;
   }
 
