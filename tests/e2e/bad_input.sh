@@ -36,16 +36,9 @@ trace_root="$4"
 case_name="$5"
 step_timeout="${RRX_E2E_STEP_TIMEOUT:-30}"
 
-mkdir -p "$trace_root"
-work="$(mktemp -d "$trace_root/bad.XXXXXX")"
-cleanup() {
-  if [[ "${RRX_E2E_KEEP:-0}" == 1 ]]; then
-    echo "kept work dir $work" >&2
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
+# shellcheck source=tests/e2e/work_dir.sh
+source "$(dirname "$0")/work_dir.sh"
+make_work_dir "$trace_root" bad
 export RRX_TRACE_DIR="$work/default-root"
 
 failures=0

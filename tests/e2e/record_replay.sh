@@ -31,16 +31,9 @@ trace_root="$2"
 shift 3
 step_timeout="${RRX_E2E_STEP_TIMEOUT:-90}"
 
-mkdir -p "$trace_root"
-work="$(mktemp -d "$trace_root/rr.XXXXXX")"
-cleanup() {
-  if [[ "${RRX_E2E_KEEP:-0}" == 1 ]]; then
-    echo "kept work dir $work" >&2
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
+# shellcheck source=tests/e2e/work_dir.sh
+source "$(dirname "$0")/work_dir.sh"
+make_work_dir "$trace_root" rr
 trace="$work/trace"  # must not exist yet: rrx record -o creates it
 # Keep rrx's default trace root (latest-trace link etc.) out of $HOME.
 export RRX_TRACE_DIR="$work/default-root"
