@@ -52,6 +52,7 @@ struct Event {
     newTask @7 :NewTask;
     instruction @8 :Instruction;
     exit @9 :Exit;
+    schedule @10 :Schedule;
   }
 
   struct SyscallEntry {
@@ -91,6 +92,12 @@ struct Event {
 
   struct Exit {
     exitStatus @0 :Int32;       # wait status
+  }
+
+  # The recorder took the CPU from `tid` at this soft-tick count (with
+  # regs) to let another thread of its process run.
+  struct Schedule {
+    ticks @0 :UInt64;
   }
 }
 

@@ -38,6 +38,9 @@ void print_event(const Event& e) {
     case EventKind::kInstruction:
       printf(" at 0x%llx", e.regs.rip);
       break;
+    case EventKind::kSchedule:
+      printf(" at tick %" PRIu64, e.ticks);
+      break;
     case EventKind::kExit:
       printf(" status 0x%x", e.exit_status);
       break;

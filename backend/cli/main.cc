@@ -8,7 +8,8 @@
 namespace {
 
 constexpr char kUsage[] =
-    "usage: rrx record [-o DIR] PROGRAM [ARGS...]   record PROGRAM and what it starts\n"
+    "usage: rrx record [-o DIR] [--chaos] PROGRAM [ARGS...]\n"
+    "                                               record PROGRAM and what it starts\n"
     "       rrx replay -a [TRACE]                   replay without a debugger\n"
     "       rrx replay [-p PID|NAME] [-g EVENT] [-d DEBUGGER] [TRACE]\n"
     "                                               debug a replay in gdb (or lldb)\n"

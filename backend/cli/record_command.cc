@@ -17,6 +17,8 @@ int record_command(const std::vector<std::string>& args) {
     }
     if (args[i] == "-o" && i + 1 < args.size()) {
       options.trace_dir = args[++i];
+    } else if (args[i] == "--chaos") {
+      options.chaos = true;
     } else {
       return usage_error("record: unknown option '" + args[i] + "'");
     }

@@ -11,10 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 
 #include "core/cpu_binding.h"
@@ -76,7 +78,8 @@ struct ThreadGroup {
 
 class Recorder {
  public:
-  explicit Recorder(std::unique_ptr<TraceWriter> writer) : writer_(std::move(writer)) {}
+  Recorder(std::unique_ptr<TraceWriter> writer, bool chaos)
+      : writer_(std::move(writer)), chaos_(chaos), random_(std::random_device{}()) {}
 
   RecordResult run(const RecordOptions& options);
 
@@ -91,6 +94,8 @@ class Recorder {
   void start_if_ready(RecordTask& t);
   void resume_task(RecordTask& t, int sig = 0);
   void schedule(pid_t tgid);
+  void run_user_code(RecordTask& t, int sig);
+  bool preempt(RecordTask& t);
   void emit(Event& event);
   void fail(const std::string& message);
 
@@ -104,7 +109,13 @@ class Recorder {
   OutputSinks sinks_;
   std::set<std::string> warned_;
   const bool cpuid_faulting_ = cpuid_faulting_available();
+  const bool chaos_;
+  std::mt19937_64 random_;
 };
+
+// Soft ticks a thread of a multithreaded soft-tick program may run before
+// another gets the CPU (about a millisecond of a typical loop).
+constexpr uint64_t kSliceTicks = 200000;
 
 void Recorder::fail(const std::string& message) {
   if (error_.empty()) error_ = message;
@@ -246,21 +257,62 @@ void Recorder::resume_task(RecordTask& t, int sig) {
   }
   ThreadGroup& group = groups_[t.tgid];
   if (group.exiting == 0 && (group.running == 0 || group.running == t.task->tid())) {
-    group.running = t.task->tid();
-    t.task->resume(sig);
+    run_user_code(t, sig);
   } else {
     group.waiting.emplace_back(t.task->tid(), sig);
   }
 }
 
+// Resumes `t` into user code as its process's running thread. In a
+// soft-tick program with other threads, the tick counter's target ends its
+// slice (the process's threads share the counter: only one runs at a time).
+void Recorder::run_user_code(RecordTask& t, int sig) {
+  ThreadGroup& group = groups_[t.tgid];
+  group.running = t.task->tid();
+  uint64_t ticks = read_ticks(*t.task);
+  if (ticks > 0) {
+    bool others = false;
+    for (auto& [tid, other] : tasks_) others |= other.tgid == t.tgid && tid != t.task->tid();
+    // Chaos: slices log-uniform in 1..4000 ticks: preemption lands almost
+    // anywhere, and now and then a thread gets far before the next switch.
+    uint64_t slice = kSliceTicks;
+    if (chaos_) {
+      std::uniform_real_distribution<double> exponent(0, std::log(4000.0));
+      slice = static_cast<uint64_t>(std::exp(exponent(random_)));
+    }
+    set_tick_target(*t.task, others ? ticks + slice : UINT64_MAX);
+  }
+  t.task->resume(sig);
+}
+
+// At the tick counter's trap: the running thread's slice is over. If
+// another thread of its process waits, record the switch point and let it
+// run; else go on. Returns false if this was not the counter's trap.
+bool Recorder::preempt(RecordTask& t) {
+  if (!take_tick_trap(*t.task)) return false;
+  ThreadGroup& group = groups_[t.tgid];
+  if (group.waiting.empty()) {
+    resume_task(t);
+    return true;
+  }
+  Event event;
+  event.tid = t.task->tid();
+  event.kind = EventKind::kSchedule;
+  t.task->get_regs(&event.regs);
+  event.ticks = read_ticks(*t.task);
+  emit(event);
+  group.waiting.emplace_back(t.task->tid(), 0);  // schedule() picks the next
+  return true;
+}
+
 void Recorder::schedule(pid_t tgid) {
   ThreadGroup& group = groups_[tgid];
   while (group.running == 0 && group.exiting == 0 && !group.waiting.empty()) {
-    auto [tid, sig] = group.waiting.front();
-    group.waiting.pop_front();
+    size_t pick = chaos_ ? random_() % group.waiting.size() : 0;
+    auto [tid, sig] = group.waiting[pick];
+    group.waiting.erase(group.waiting.begin() + static_cast<long>(pick));
     if (!tasks_.count(tid)) continue;
-    group.running = tid;
-    tasks_[tid].task->resume(sig);
+    run_user_code(tasks_[tid], sig);
   }
 }
 
@@ -445,6 +497,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   Registers regs;
   t.task->get_regs(&regs);
 
+  if (sig == SIGTRAP && info.si_code == SI_KERNEL && preempt(t)) return;
   if (sig == SIGSEGV && info.si_code == SI_KERNEL) {
     InsnResult insn = decode_trapped_insn(*t.task, regs);
     if (insn.insn != TrappedInsn::kNone) {
@@ -519,7 +572,7 @@ RecordResult record(const RecordOptions& options) {
   RecordResult result;
   auto writer = TraceWriter::create(options.trace_dir, &result.error);
   if (!writer) return result;
-  Recorder recorder(std::move(writer));
+  Recorder recorder(std::move(writer), options.chaos);
   return recorder.run(options);
 }
 

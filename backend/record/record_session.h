@@ -9,6 +9,9 @@ namespace rrx {
 struct RecordOptions {
   std::vector<std::string> argv;  // program and arguments, as typed
   std::string trace_dir;          // must not exist yet
+  // Preempt threads of soft-tick programs after random, often short,
+  // slices and pick the next thread at random, to make races show up.
+  bool chaos = false;
 };
 
 struct RecordResult {

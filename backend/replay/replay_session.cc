@@ -403,6 +403,7 @@ ReplaySession::StepResult ReplaySession::replay_event(ReplayTask& t, Event& e) {
     case EventKind::kSignal: return replay_signal(t, e);
     case EventKind::kInstruction: return replay_instruction(t, e);
     case EventKind::kExit: return replay_exit(t, e);
+    case EventKind::kSchedule: return replay_schedule(t, e);
   }
   return diverged(e, "unknown event kind");
 }
@@ -805,6 +806,26 @@ ReplaySession::StepResult ReplaySession::replay_instruction(ReplayTask& t, Event
     trap_ = {Trap::Kind::kStep, -1};
     step_ended_ = true;
   }
+  return StepResult::kEvent;
+}
+
+// The recorder preempted the thread when its tick count reached e.ticks:
+// arm the same target and let the counter's own trap stop it there.
+ReplaySession::StepResult ReplaySession::replay_schedule(ReplayTask& t, Event& e) {
+  if (!t.tick_target_armed) {
+    set_tick_target(*t.task, e.ticks);
+    t.tick_target_armed = true;
+  }
+  for (;;) {
+    if (StepResult r = reach(t, e, StopKind::kSignal, SIGTRAP); r != StepResult::kEvent) return r;
+    if (take_tick_trap(*t.task)) break;
+    return diverged(e, "a SIGTRAP that is not the tick counter's");
+  }
+  t.tick_target_armed = false;
+  Registers regs;
+  t.task->get_regs(&regs);
+  std::string diff = diff_registers(e.regs, regs);
+  if (!diff.empty()) return diverged(e, "at the preemption point, " + diff);
   return StepResult::kEvent;
 }
 

@@ -25,6 +25,7 @@ struct ReplayTaskState {
   bool emulated = false;
   bool signal_sent = false;  // the next recorded signal was already sent
   int exit_status = -1;      // wait status, once the thread is gone
+  bool tick_target_armed = false;  // replay_schedule set the counter's target
 
   // Debugging (focus thread only).
   uint64_t last_seq = 0;     // its last replayed event

@@ -11,6 +11,7 @@ const char* event_kind_name(EventKind kind) {
     case EventKind::kNewTask: return "new-task";
     case EventKind::kInstruction: return "instruction";
     case EventKind::kExit: return "exit";
+    case EventKind::kSchedule: return "schedule";
   }
   return "unknown";
 }

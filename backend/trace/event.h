@@ -28,6 +28,7 @@ enum class EventKind : uint8_t {
   kNewTask,       // tid created `new_tid` (ptrace fork/vfork/clone event)
   kInstruction,   // tid trapped on rdtsc/rdtscp/cpuid; values = results
   kExit,          // tid is gone; exit_status is its wait status
+  kSchedule,      // tid was preempted at `ticks` (and regs)
 };
 
 // A file mapped by mmap, saved into the trace.

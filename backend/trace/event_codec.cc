@@ -94,6 +94,9 @@ void encode_event(const Event& e, proto::Event::Builder out) {
     case EventKind::kExit:
       out.initExit().setExitStatus(e.exit_status);
       break;
+    case EventKind::kSchedule:
+      out.initSchedule().setTicks(e.ticks);
+      break;
   }
 }
 
@@ -169,6 +172,10 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
     case proto::Event::EXIT:
       e->kind = EventKind::kExit;
       e->exit_status = in.getExit().getExitStatus();
+      return true;
+    case proto::Event::SCHEDULE:
+      e->kind = EventKind::kSchedule;
+      e->ticks = in.getSchedule().getTicks();
       return true;
   }
   // A union member this rrx does not know: written by a newer schema.
