@@ -1,6 +1,7 @@
 #include "replay/position.h"
 
 #include "core/registers.h"
+#include "core/tick_counter.h"
 #include "replay/replay_session.h"
 
 namespace rrx {
@@ -28,12 +29,14 @@ Position position_of(ReplaySession& session) {
   uint8_t stack[kStackBytes] = {};
   task->read_mem(p.regs.rsp, stack, sizeof stack);
   p.stack_hash = fnv1a(stack, sizeof stack);
+  p.ticks = read_ticks(*task);
   return p;
 }
 
 bool same_position(const Position& a, const Position& b) {
   if (a.event != b.event || a.tid != b.tid || a.at_event != b.at_event) return false;
-  return a.at_event || (diff_registers(a.regs, b.regs).empty() && a.stack_hash == b.stack_hash);
+  return a.at_event || (diff_registers(a.regs, b.regs).empty() && a.stack_hash == b.stack_hash &&
+                        a.ticks == b.ticks);
 }
 
 bool certainly_before(const Position& a, const Position& b) {

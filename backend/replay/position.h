@@ -1,11 +1,11 @@
 // A point in the debugged thread's execution that replay can find again.
 //
-// Without a tick counter a point between two events is named by the
-// thread's registers plus a fingerprint of the top of its stack: the same
-// instruction reached twice with equal registers and an equal stack top is
-// taken to be the same point. That is what keeps -O0 loops apart (their
-// counters live on the stack); code that loops with identical registers and
-// stack would be ambiguous, which tick counts will fix.
+// A point between two events is named by the thread's registers, a
+// fingerprint of the top of its stack and, in programs that count soft
+// ticks, the tick count: the same instruction reached twice with all of
+// these equal is taken to be the same point. Without ticks the stack top is
+// what keeps -O0 loops apart (their counters live on the stack); code that
+// loops with identical registers and stack would be ambiguous.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +22,7 @@ struct Position {
   bool at_event = true;   // it has run no instruction since that event
   Registers regs = {};
   uint64_t stack_hash = 0;
+  uint64_t ticks = 0;     // the process's soft tick count (0 if none)
 };
 
 Position position_of(ReplaySession& session);

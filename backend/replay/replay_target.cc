@@ -467,7 +467,9 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
     return true;
   }
   if (word == "when-ticks") {
-    *output = "Current tick: 0 (this trace was recorded without a tick counter)\n";
+    uint64_t ticks = here().ticks;
+    *output = ticks ? "Current tick: " + std::to_string(ticks) + "\n"
+                    : "Current tick: 0 (the program does not count soft ticks)\n";
     return true;
   }
   if (word == "when-tid") {
