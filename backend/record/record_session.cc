@@ -95,6 +95,11 @@ class Recorder {
   void resume_task(RecordTask& t, int sig = 0);
   void schedule(pid_t tgid);
   void run_user_code(RecordTask& t, int sig);
+  // Threads that share memory are scheduled together: those of a process,
+  // or every traced thread once some process mapped memory shared and
+  // writable (a fork passes it on).
+  pid_t group_of(const RecordTask& t) const { return shared_memory_ ? 0 : t.tgid; }
+  void start_sharing_memory();
   bool preempt(RecordTask& t);
   void emit(Event& event);
   void fail(const std::string& message);
@@ -110,6 +115,7 @@ class Recorder {
   std::set<std::string> warned_;
   const bool cpuid_faulting_ = cpuid_faulting_available();
   const bool chaos_;
+  bool shared_memory_ = false;
   std::mt19937_64 random_;
 };
 
@@ -196,11 +202,11 @@ RecordResult Recorder::run(const RecordOptions& options) {
       header_written = true;
     }
     t.stop_kind = stop.kind;
-    pid_t tgid = t.tgid;
-    ThreadGroup& group = groups_[tgid];
+    pid_t key = group_of(t);
+    ThreadGroup& group = groups_[key];
     if (group.running == tid) group.running = 0;
     handle(t, stop);
-    schedule(tgid);
+    schedule(shared_memory_ ? 0 : key);
   }
 
   if (!error_.empty()) {
@@ -255,7 +261,7 @@ void Recorder::resume_task(RecordTask& t, int sig) {
     t.task->resume(sig);
     return;
   }
-  ThreadGroup& group = groups_[t.tgid];
+  ThreadGroup& group = groups_[group_of(t)];
   if (group.exiting == 0 && (group.running == 0 || group.running == t.task->tid())) {
     run_user_code(t, sig);
   } else {
@@ -263,16 +269,28 @@ void Recorder::resume_task(RecordTask& t, int sig) {
   }
 }
 
+void Recorder::start_sharing_memory() {
+  if (shared_memory_) return;
+  shared_memory_ = true;
+  ThreadGroup all;
+  for (auto& [key, group] : groups_) {
+    all.waiting.insert(all.waiting.end(), group.waiting.begin(), group.waiting.end());
+    if (group.exiting) all.exiting = group.exiting;
+  }
+  groups_.clear();
+  groups_[0] = std::move(all);
+}
+
 // Resumes `t` into user code as its process's running thread. In a
 // soft-tick program with other threads, the tick counter's target ends its
 // slice (the process's threads share the counter: only one runs at a time).
 void Recorder::run_user_code(RecordTask& t, int sig) {
-  ThreadGroup& group = groups_[t.tgid];
+  ThreadGroup& group = groups_[group_of(t)];
   group.running = t.task->tid();
   uint64_t ticks = read_ticks(*t.task);
   if (ticks > 0) {
     bool others = false;
-    for (auto& [tid, other] : tasks_) others |= other.tgid == t.tgid && tid != t.task->tid();
+    for (auto& [tid, other] : tasks_) others |= group_of(other) == group_of(t) && tid != t.task->tid();
     // Chaos: slices log-uniform in 1..4000 ticks: preemption lands almost
     // anywhere, and now and then a thread gets far before the next switch.
     uint64_t slice = kSliceTicks;
@@ -290,7 +308,7 @@ void Recorder::run_user_code(RecordTask& t, int sig) {
 // run; else go on. Returns false if this was not the counter's trap.
 bool Recorder::preempt(RecordTask& t) {
   if (!take_tick_trap(*t.task)) return false;
-  ThreadGroup& group = groups_[t.tgid];
+  ThreadGroup& group = groups_[group_of(t)];
   if (group.waiting.empty()) {
     resume_task(t);
     return true;
@@ -357,7 +375,7 @@ void Recorder::on_syscall_entry(RecordTask& t) {
     regs.orig_rax = static_cast<uint64_t>(-1);  // the kernel skips it
     t.task->set_regs(regs);
   }
-  if (nr == SYS_exit) groups_[t.tgid].exiting = t.task->tid();
+  if (nr == SYS_exit) groups_[group_of(t)].exiting = t.task->tid();
   resume_task(t);
 }
 
@@ -394,6 +412,10 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       if (t.task->read_mem(r.addr, w.data.data(), r.len)) event.writes.push_back(std::move(w));
     }
     capture_fd_write(*t.task, *t.desc, t.call, sinks_, &event);
+    if (t.desc->replay == ReplayAction::kMmap && !is_syscall_error(regs.rax) &&
+        (t.call.args[3] & MAP_SHARED) && (t.call.args[2] & PROT_WRITE)) {
+      start_sharing_memory();
+    }
     if (t.desc->replay == ReplayAction::kMmap && !t.deny_errno) {
       std::string err;
       if (!capture_mapped_file(*t.task, t.call, *writer_, &event, &err)) {
@@ -560,7 +582,7 @@ void Recorder::on_exited(RecordTask& t, int status) {
   event.exit_status = status;
   emit(event);
   if (tid == root_) root_status_ = status;
-  ThreadGroup& group = groups_[t.tgid];
+  ThreadGroup& group = groups_[group_of(t)];
   if (group.running == tid) group.running = 0;
   if (group.exiting == tid) group.exiting = 0;
   tasks_.erase(tid);
