@@ -361,13 +361,24 @@ StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
     if (!restore(*from)) return replay_failed("cannot restore a checkpoint");
     bool have_hit = false;
     Hit last;
+    // Checkpoints taken at hits on the way (hit stops can be forked), so
+    // going back to the last hit need not re-run the whole interval.
+    Checkpoint near{nullptr, from->position};
+    Checkpoint near_before_last = near;
+    auto last_fork = std::chrono::steady_clock::now();
     bool reached = run_to(target, [&](const Hit& hit) {
       bool user_break = hit.trap.kind == ReplaySession::Trap::Kind::kBreakpoint &&
                         is_user_breakpoint(hit.position.regs.rip);
       bool watch = hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint;
-      if (user_break || watch) {
-        last = hit;
-        have_hit = true;
+      if (!user_break && !watch) return;
+      last = hit;
+      have_hit = true;
+      near_before_last = near;
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_fork >= kAutoCheckpointInterval) {
+        std::string error;
+        if (auto cp = session_->checkpoint(&error)) near = {cp, hit.position};
+        last_fork = now;
       }
     });
     if (!reached) return replay_failed("lost the current position while searching backwards");
@@ -375,7 +386,10 @@ StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
       target = from->position;  // search the interval before this one
       continue;
     }
-    if (!restore(*from) || !run_to(last.position, [](const Hit&) {})) {
+    // The last hit is `near` itself when a checkpoint was taken there.
+    bool at_last = near.state && same_position(near.position, last.position);
+    const Checkpoint& start = at_last ? near : (near_before_last.state ? near_before_last : *from);
+    if (!restore(start) || (!at_last && !run_to(last.position, [](const Hit&) {}))) {
       return replay_failed("cannot return to the last hit");
     }
     if (last.trap.kind == ReplaySession::Trap::Kind::kWatchpoint) {
