@@ -30,7 +30,6 @@
 #include "core/task.h"
 #include "core/tick_counter.h"
 #include "core/tracee_fd.h"
-#include "core/vdso.h"
 #include "record/output_capture.h"
 #include "core/signal_class.h"
 #include "syscalls/syscall_table.h"

@@ -23,7 +23,6 @@
 #include "core/stop.h"
 #include "core/task.h"
 #include "core/tick_counter.h"
-#include "core/vdso.h"
 #include "replay/session_checkpoint.h"
 #include "syscalls/sigmask_args.h"
 #include "syscalls/syscall_table.h"

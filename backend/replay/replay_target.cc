@@ -67,7 +67,6 @@ bool ReplayTarget::start(const ReplayTargetOptions& options, std::string* error)
         if (cp) {
           auto_checkpoints_.push_back({cp, here()});
           last_auto_checkpoint_ = std::chrono::steady_clock::now();
-          last_auto_checkpoint_event_ = session_->current_event();
           return true;
         }
         session_->set_focus(0);
@@ -202,8 +201,8 @@ StopReason ReplayTarget::report(const ReplaySession::Trap& trap) {
 }
 
 StopReason ReplayTarget::replay_failed(const std::string& what) {
-  replay_error_ = session_->error().empty() ? what : session_->error();
-  fprintf(stderr, "rrx: %s\n", replay_error_.c_str());
+  const std::string& why = session_->error().empty() ? what : session_->error();
+  fprintf(stderr, "rrx: %s\n", why.c_str());
   return stop_here(Kind::kHistoryEnd);
 }
 

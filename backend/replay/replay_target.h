@@ -94,8 +94,6 @@ class ReplayTarget final : public DebugTarget {
   std::map<int, Checkpoint> user_checkpoints_;      // `checkpoint` command
   int next_user_checkpoint_ = 1;
   std::chrono::steady_clock::time_point last_auto_checkpoint_;
-  uint64_t last_auto_checkpoint_event_ = 0;
-  std::string replay_error_;
 };
 
 }  // namespace rrx
