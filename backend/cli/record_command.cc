@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 
 #include "cli/commands.h"
+#include "core/pmu.h"
 #include "record/record_session.h"
 #include "trace/trace_dir.h"
 
@@ -19,6 +20,24 @@ int record_command(const std::vector<std::string>& args) {
       options.trace_dir = args[++i];
     } else if (args[i] == "--chaos") {
       options.chaos = true;
+    } else if (args[i] == "-W") {
+      options.ticks = "soft";
+    } else if (args[i].rfind("--ticks=", 0) == 0) {
+      std::string source = args[i].substr(8);
+      if (source == "auto") source = "soft";
+      if (source == "hw") {
+        std::string why;
+        if (!hardware_branch_counter_available(&why)) {
+          return usage_error("record: --ticks=hw: this machine has no usable hardware "
+                             "performance counter (perf_event_open: " + why + ")");
+        }
+        return usage_error("record: --ticks=hw is not implemented yet; use --ticks=soft");
+      }
+      if (source != "soft" && source != "none") {
+        return usage_error("record: unknown tick source '" + source +
+                           "' (use auto, hw, soft or none)");
+      }
+      options.ticks = source;
     } else {
       return usage_error("record: unknown option '" + args[i] + "'");
     }

@@ -14,7 +14,7 @@ bool setup_at_exec_event(Task& task, std::string* error) {
   return patch_vdso(task, error);
 }
 
-bool setup_at_exec_exit(Task& task, bool cpuid_faulting, std::string* error) {
+bool setup_at_exec_exit(Task& task, bool cpuid_faulting, bool soft_ticks, std::string* error) {
   bool ok = true;
   if (cpuid_faulting && remote_syscall(task, SYS_arch_prctl, {ARCH_SET_CPUID, 0}, &ok) != 0) {
     ok = false;
@@ -23,7 +23,7 @@ bool setup_at_exec_exit(Task& task, bool cpuid_faulting, std::string* error) {
     *error = "cannot enable cpuid faulting";
     return false;
   }
-  if (!map_tick_page(task)) {
+  if (soft_ticks && !map_tick_page(task)) {
     *error = "cannot map the tick page";
     return false;
   }

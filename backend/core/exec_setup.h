@@ -13,7 +13,8 @@ namespace rrx {
 bool setup_at_exec_event(Task& task, std::string* error);
 
 // At the execve exit stop that follows: re-arms cpuid faulting (exec turns
-// it off) when the recording uses it, and maps the soft tick page.
-bool setup_at_exec_exit(Task& task, bool cpuid_faulting, std::string* error);
+// it off) when the recording uses it, and maps the soft tick page when the
+// recording uses soft ticks.
+bool setup_at_exec_exit(Task& task, bool cpuid_faulting, bool soft_ticks, std::string* error);
 
 }  // namespace rrx

@@ -77,8 +77,11 @@ struct ThreadGroup {
 
 class Recorder {
  public:
-  Recorder(std::unique_ptr<TraceWriter> writer, bool chaos)
-      : writer_(std::move(writer)), chaos_(chaos), random_(std::random_device{}()) {}
+  Recorder(std::unique_ptr<TraceWriter> writer, const RecordOptions& options)
+      : writer_(std::move(writer)),
+        chaos_(options.chaos),
+        soft_ticks_(options.ticks == "soft"),
+        random_(std::random_device{}()) {}
 
   RecordResult run(const RecordOptions& options);
 
@@ -114,6 +117,7 @@ class Recorder {
   std::set<std::string> warned_;
   const bool cpuid_faulting_ = cpuid_faulting_available();
   const bool chaos_;
+  const bool soft_ticks_;
   bool shared_memory_ = false;
   std::mt19937_64 random_;
 };
@@ -153,6 +157,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   header.cwd = getcwd(cwd, sizeof cwd) ? cwd : "";
   header.root_tid = pid;
   header.cpuid_faulting = cpuid_faulting_;
+  header.ticks = soft_ticks_ ? "soft" : "none";
   header.bound_cpu = cpu;
   header.cpu_signature = cpu_signature();
   for (int r = 0; r < RLIM_NLIMITS; ++r) {
@@ -286,7 +291,7 @@ void Recorder::start_sharing_memory() {
 void Recorder::run_user_code(RecordTask& t, int sig) {
   ThreadGroup& group = groups_[group_of(t)];
   group.running = t.task->tid();
-  uint64_t ticks = read_ticks(*t.task);
+  uint64_t ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
   if (ticks > 0) {
     bool others = false;
     for (auto& [tid, other] : tasks_) others |= group_of(other) == group_of(t) && tid != t.task->tid();
@@ -389,7 +394,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     // The new image has run no instruction yet.
     t.exec_exit_pending = false;
     std::string err;
-    if (!setup_at_exec_exit(*t.task, cpuid_faulting_, &err)) {
+    if (!setup_at_exec_exit(*t.task, cpuid_faulting_, soft_ticks_, &err)) {
       fail("process " + std::to_string(t.task->tid()) + ": " + err);
       return;
     }
@@ -552,7 +557,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     // Arrived mid-computation. A program counting soft ticks names this
     // point exactly (tick count + registers); otherwise replay could not
     // find it again, so deliver it at the thread's next syscall exit.
-    mid_computation_ticks = read_ticks(*t.task);
+    mid_computation_ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
     if (mid_computation_ticks == 0) {
       t.deferred.push_back(info);
       resume_task(t);
@@ -593,7 +598,7 @@ RecordResult record(const RecordOptions& options) {
   RecordResult result;
   auto writer = TraceWriter::create(options.trace_dir, &result.error);
   if (!writer) return result;
-  Recorder recorder(std::move(writer), options.chaos);
+  Recorder recorder(std::move(writer), options);
   return recorder.run(options);
 }
 

@@ -12,6 +12,9 @@ struct RecordOptions {
   // Preempt threads of soft-tick programs after random, often short,
   // slices and pick the next thread at random, to make races show up.
   bool chaos = false;
+  // The tick source: "soft" (programs built with our GCC plugin count
+  // ticks) or "none". ("hw" and "auto" are resolved by the CLI.)
+  std::string ticks = "soft";
 };
 
 struct RecordResult {

@@ -105,6 +105,11 @@ void ReplaySession::kill_all() {
 
 bool ReplaySession::spawn_root() {
   const TraceHeader& header = reader_->header();
+  if (header.ticks != "soft" && header.ticks != "none") {
+    error_ = reader_->dir() + " was recorded with tick source '" + header.ticks +
+             "', which this rrx cannot provide";
+    return false;
+  }
   if (header.cpuid_faulting && !cpuid_faulting_available()) {
     error_ = reader_->dir() + " was recorded with cpuid faulting, which this machine lacks";
     return false;
@@ -496,7 +501,8 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
   if (t.exec_exit_pending) {
     t.exec_exit_pending = false;
     std::string err;
-    if (!setup_at_exec_exit(*t.task, reader_->header().cpuid_faulting, &err)) {
+    if (!setup_at_exec_exit(*t.task, reader_->header().cpuid_faulting,
+                            reader_->header().ticks == "soft", &err)) {
       return diverged(e, err);
     }
   } else if (t.desc) {

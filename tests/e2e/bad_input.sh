@@ -6,6 +6,7 @@
 # usage: bad_input.sh RRX_BIN HELLO_BIN UNSUPPORTED_BIN TRACE_ROOT CASE
 # CASE is one of:
 #   missing_program    rrx record of a program that does not exist
+#   tick_source        rrx record --ticks=bogus / --ticks=hw (no PMU here)
 #   out_not_empty      rrx record -o into a non-empty directory
 #   flip.FILE          copies of a hello trace with a byte flipped at several
 #                      offsets of FILE (version header events complete
@@ -186,6 +187,17 @@ case_missing_program() {
   check_user_error "record of a directory" || true
 }
 
+case_tick_source() {
+  run_rrx record --ticks=bogus -o "$work/t1" "$hello"
+  check_user_error "record with an unknown tick source" || true
+  run_rrx record --ticks=hw -o "$work/t2" "$hello"
+  check_user_error "record with --ticks=hw (no PMU here; hw ticks not implemented)" || true
+  if [[ -e "$work/t1" || -e "$work/t2" ]]; then
+    failures=$((failures + 1))
+    echo "FAIL a refused recording left a trace directory behind"
+  fi
+}
+
 case_out_not_empty() {
   mkdir -p "$work/full"
   echo precious >"$work/full/keep"
@@ -268,6 +280,7 @@ run_case() {
   echo "== $1"
   case "$1" in
     missing_program) case_missing_program ;;
+    tick_source) case_tick_source ;;
     out_not_empty) case_out_not_empty ;;
     flip.*) case_flip "${1#flip.}" ;;
     truncate.*) case_truncate "${1#truncate.}" ;;
@@ -295,7 +308,7 @@ fi
 # all: each case in a subshell (a case may exit early, e.g. 77 = skipped).
 verdicts=()
 bad=0
-for c in missing_program out_not_empty newer_version empty_dir missing_dir \
+for c in missing_program tick_source out_not_empty newer_version empty_dir missing_dir \
   unsupported permissions \
   {flip,truncate,missing}.{version,header,events,complete,files.manifest,saved}; do
   rc=0

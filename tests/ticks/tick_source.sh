@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# tick_source.sh RRX: the soft tick page is mapped into recorded processes
+# with --ticks=soft (the default) and not with --ticks=none; both replay.
+set -euo pipefail
+rrx="$1"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+count_page() {  # prints how many mappings start at the tick page's address
+  "$rrx" record --ticks="$1" -o "$work/$1" sh -c 'grep -c "^70000000-" /proc/self/maps || true'
+}
+soft=$(count_page soft)
+none=$(count_page none)
+echo "tick page mappings: soft=$soft none=$none"
+[[ "$soft" == 1 && "$none" == 0 ]] || { echo "FAIL"; exit 1; }
+[[ "$("$rrx" replay -a "$work/soft")" == "$soft" ]]
+[[ "$("$rrx" replay -a "$work/none")" == "$none" ]]
+echo "both replay the same"
