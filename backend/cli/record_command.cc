@@ -20,6 +20,8 @@ int record_command(const std::vector<std::string>& args) {
       options.trace_dir = args[++i];
     } else if (args[i] == "--chaos") {
       options.chaos = true;
+    } else if (args[i] == "-u") {
+      options.unbound = true;
     } else if (args[i] == "-W") {
       options.ticks = "soft";
     } else if (args[i].rfind("--ticks=", 0) == 0) {

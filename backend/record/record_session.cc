@@ -146,7 +146,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   SpawnOptions spawn;
   spawn.path = path;
   spawn.argv = options.argv;
-  int cpu = bind_to_cpu(-1);
+  int cpu = options.unbound ? -1 : bind_to_cpu(-1);
   pid_t pid = spawn_traced(spawn, &result.error);
   if (pid < 0) return result;
   root_ = pid;

@@ -15,6 +15,10 @@ struct RecordOptions {
   // The tick source: "soft" (programs built with our GCC plugin count
   // ticks) or "none". ("hw" and "auto" are resolved by the CLI.)
   std::string ticks = "soft";
+  // Leave the recorder and tracees free to run on any CPU (-u). Slower
+  // (ptrace stops across CPUs), and without cpuid faulting the cpuid
+  // results a program sees depend on the CPU it happened to run on.
+  bool unbound = false;
 };
 
 struct RecordResult {
