@@ -8,24 +8,22 @@
 
 #include "cli/commands.h"
 #include "core/spawn.h"
+#include "core/tracee_fd.h"
 #include "trace/trace_reader.h"
 
 namespace rrx {
 
 namespace {
 
-std::string install_prefix() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  std::string self = n > 0 ? std::string(buf, n) : "";
-  size_t slash = self.rfind("/bin/");
-  return slash == std::string::npos ? "" : self.substr(0, slash);
+std::string self_path() {
+  std::string self = read_link("/proc/self/exe");
+  return self.empty() ? "rrx" : self;
 }
 
-std::string self_path() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, n) : "rrx";
+std::string install_prefix() {
+  std::string self = self_path();
+  size_t slash = self.rfind("/bin/");
+  return slash == std::string::npos ? "" : self.substr(0, slash);
 }
 
 bool is_lldb(const std::string& debugger) {

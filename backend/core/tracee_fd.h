@@ -8,6 +8,9 @@
 
 namespace rrx {
 
+// The target of a symbolic link ("" if unreadable).
+std::string read_link(const std::string& path);
+
 // "/proc/<tid>/fd/<fd>": opening it opens the tracee's file, even deleted.
 std::string tracee_fd_link(pid_t tid, int fd);
 // Where the fd points ("/usr/lib/x.so", "pipe:[123]", "/tmp/f (deleted)").

@@ -15,12 +15,6 @@ bool same_file(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_rdev == b.st_rdev;
 }
 
-std::string read_link(const std::string& path) {
-  char buf[4096];
-  ssize_t n = readlink(path.c_str(), buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, n) : "";
-}
-
 bool is_system_path(const std::string& path) {
   static const char* const kPrefixes[] = {"/usr/", "/lib/", "/lib64/", "/bin/", "/sbin/", "/etc/", "/opt/"};
   if (path.size() >= 10 && path.compare(path.size() - 10, 10, " (deleted)") == 0) return false;

@@ -192,7 +192,6 @@ RecordResult Recorder::run(const RecordOptions& options) {
         result.error = "cannot execute '" + options.argv[0] + "'";
         return result;
       }
-      t.task->reopen_mem();
       std::string exe_path = "/proc/" + std::to_string(pid) + "/exe";
       struct stat st;
       if (stat(exe_path.c_str(), &st) == 0) {
@@ -448,8 +447,13 @@ void Recorder::on_syscall_exit(RecordTask& t) {
 }
 
 void Recorder::on_exec(RecordTask& t) {
-  t.task->reopen_mem();  // before reading the new image below
   pid_t tid = t.task->tid();
+  std::string err;
+  // First: it reopens the memory of the new image, read below.
+  if (!setup_at_exec_event(*t.task, &err)) {
+    fail("process " + std::to_string(tid) + ": " + err);
+    return;
+  }
   Event event;
   event.tid = tid;
   event.kind = EventKind::kExec;
@@ -457,7 +461,6 @@ void Recorder::on_exec(RecordTask& t) {
 
   std::string exe_path = "/proc/" + std::to_string(tid) + "/exe";
   struct stat st;
-  std::string err;
   if (stat(exe_path.c_str(), &st) != 0) {
     fail("cannot stat the executable of process " + std::to_string(tid));
     return;
@@ -478,11 +481,6 @@ void Recorder::on_exec(RecordTask& t) {
   initial_stack.data.resize(stack->end - event.regs.rsp);
   t.task->read_mem(initial_stack.addr, initial_stack.data.data(), initial_stack.data.size());
   event.writes.push_back(std::move(initial_stack));
-
-  if (!setup_at_exec_event(*t.task, &err)) {
-    fail("process " + std::to_string(tid) + ": " + err);
-    return;
-  }
   emit(event);
   t.exec_exit_pending = true;
   resume_task(t);

@@ -26,21 +26,11 @@
 #include "replay/session_checkpoint.h"
 #include "syscalls/sigmask_args.h"
 #include "syscalls/syscall_table.h"
+#include "trace/file_util.h"
 
 namespace rrx {
 
 namespace {
-
-bool write_all(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += n;
-  }
-  return true;
-}
 
 std::string describe_status(int status) {
   if (WIFSIGNALED(status)) return std::string("killed by SIG") + sigabbrev_np(WTERMSIG(status));
@@ -536,7 +526,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
   t.desc = nullptr;
   // Going backwards re-runs events from checkpoints: show output only once.
   if (echo_ && e.echo_fd != 0 && e.seq > echoed_up_to_) {
-    write_all(echo_fd_ ? echo_fd_ : e.echo_fd, e.echo_data);
+    write_all(echo_fd_ ? echo_fd_ : e.echo_fd, e.echo_data.data(), e.echo_data.size());
     echoed_up_to_ = e.seq;
   }
   if (focus) {
