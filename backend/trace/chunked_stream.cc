@@ -1,6 +1,11 @@
 #include "trace/chunked_stream.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <exception>
+#include <system_error>
 
 #include "trace/crc32.h"
 
@@ -9,7 +14,10 @@ namespace rrx {
 ChunkWriter::ChunkWriter(UniqueFd fd)
     : fd_(std::move(fd)), cctx_(ZSTD_createCCtx()) {}
 
-ChunkWriter::~ChunkWriter() { ZSTD_freeCCtx(cctx_); }
+ChunkWriter::~ChunkWriter() {
+  stop_thread(false);
+  ZSTD_freeCCtx(cctx_);
+}
 
 char* ChunkWriter::extend(size_t size) {
   size_t old = pending_.size();
@@ -17,12 +25,26 @@ char* ChunkWriter::extend(size_t size) {
   return pending_.data() + old;
 }
 
+bool ChunkWriter::check(std::string* error) {
+  if (!failed_.load(std::memory_order_acquire)) return true;
+  std::lock_guard<std::mutex> lock(mutex_);
+  *error = error_;
+  return false;
+}
+
 bool ChunkWriter::flush_if_full(std::string* error) {
-  return pending_.size() < kChunkTarget || flush(error);
+  if (!check(error)) return false;
+  if (pending_.size() < kChunkTarget) return true;
+  if (!thread_.joinable() && !no_thread_) start_thread();
+  return hand_off(error);
 }
 
 bool ChunkWriter::finish(std::string* error) {
-  if (!flush(error)) return false;
+  bool ok = check(error) && hand_off(error);
+  stop_thread(ok);
+  no_thread_ = true;
+  // The drain may have failed too.
+  if (!ok || !check(error)) return false;
   if (fsync(fd_.get()) != 0) {
     *error = errno_message("events");
     return false;
@@ -30,28 +52,123 @@ bool ChunkWriter::finish(std::string* error) {
   return true;
 }
 
-bool ChunkWriter::flush(std::string* error) {
+void ChunkWriter::fail(const std::string& error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (error_.empty()) error_ = error;
+  for (char& c : error_)  // errors are one line
+    if (c == '\n') c = ' ';
+  failed_.store(true, std::memory_order_release);
+  queue_.clear();  // nothing after a failed chunk is worth writing
+  queued_bytes_ = 0;
+  space_.notify_all();
+}
+
+bool ChunkWriter::hand_off(std::string* error) {
   if (pending_.empty()) return true;
+  if (!thread_.joinable()) {
+    // No thread: write it here.
+    if (!write_chunk(pending_, error)) {
+      fail(*error);
+      return false;
+    }
+    pending_.clear();
+    if (pending_.capacity() > 4 * kChunkTarget) std::string().swap(pending_);
+    return true;
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  space_.wait(lock, [&] {
+    return failed_.load(std::memory_order_relaxed) || queue_.empty() ||
+           (queue_.size() < kMaxQueuedChunks &&
+            queued_bytes_ < kMaxQueuedBytes);
+  });
+  if (failed_.load(std::memory_order_relaxed)) {
+    *error = error_;
+    return false;
+  }
+  queued_bytes_ += pending_.size();
+  queue_.push_back(std::move(pending_));
+  pending_ = std::string();
+  if (!spare_.empty()) {
+    pending_ = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  lock.unlock();
+  work_.notify_one();
+  return true;
+}
+
+bool ChunkWriter::write_chunk(const std::string& raw, std::string* error) {
   if (!cctx_) {
     *error = "cannot create a zstd context";
     return false;
   }
-  if (!encode_frame(Codec::kZstd, pending_.data(), pending_.size(), cctx_,
-                    &frame_, error))
+  try {
+    if (!encode_frame(Codec::kZstd, raw.data(), raw.size(), cctx_, &frame_,
+                      error))
+      return false;
+  } catch (const std::exception& e) {  // std::bad_alloc
+    *error = std::string("events: cannot compress a chunk: ") + e.what();
     return false;
+  }
   if (!write_all(fd_.get(), frame_.data(), frame_.size())) {
     *error = errno_message("events");
     return false;
   }
   crc_ = crc32(frame_.data(), frame_.size(), crc_);
   size_ += frame_.size();
-  pending_.clear();
-  // After an outsized event, do not keep its buffers for the whole recording.
-  if (pending_.capacity() > 4 * kChunkTarget) {
-    std::string().swap(pending_);
-    std::string().swap(frame_);
-  }
+  // After an outsized event, do not keep its buffer for the whole recording.
+  if (frame_.capacity() > 4 * kChunkTarget) std::string().swap(frame_);
   return true;
+}
+
+void ChunkWriter::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    work_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopped, and everything is written
+    std::string chunk = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= chunk.size();
+    lock.unlock();
+    space_.notify_one();
+    std::string error;
+    bool ok = write_chunk(chunk, &error);
+    if (!ok) fail(error);
+    chunk.clear();
+    lock.lock();
+    // Recycle the buffer as a later pending chunk (an outsized one is freed).
+    if (ok && chunk.capacity() <= 4 * kChunkTarget && spare_.size() < 2)
+      spare_.push_back(std::move(chunk));
+  }
+}
+
+void ChunkWriter::start_thread() {
+  // The thread starts with every signal blocked: the recorder's signals
+  // (SIGINT, SIGCHLD, ...) must reach the recorder's thread. A SIGXFSZ
+  // from write(2) then stays pending and the write fails with EFBIG.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (const std::system_error&) {
+    no_thread_ = true;  // compress and write in the caller's thread
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void ChunkWriter::stop_thread(bool drain) {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!drain) {
+      queue_.clear();
+      queued_bytes_ = 0;
+    }
+    stop_ = true;
+  }
+  work_.notify_all();
+  thread_.join();
 }
 
 bool ChunkReader::next(Words* out, std::string* error) {

@@ -6,19 +6,42 @@
 
 #include <zstd.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "trace/file_util.h"
 #include "trace/frame.h"
 
 namespace rrx {
 
+// The recorder's thread only copies serialized messages into the pending
+// chunk; full chunks go through a bounded queue to a background thread that
+// compresses and writes them, so zstd and write(2) are off the recording's
+// critical path. The thread starts with the first full chunk (not before:
+// the recorder forks the tracee first, and a fork is only simple while the
+// process has one thread) and with every signal blocked, so signals meant
+// for the recorder are not delivered to it. If it cannot be started, chunks
+// are compressed and written in the caller's thread instead.
+//
+// The first error of the background thread is kept and returned by every
+// later flush_if_full() and finish() (and check()), so it is never lost.
 class ChunkWriter {
  public:
   static constexpr size_t kChunkTarget = 1 << 20;
+  // extend() waits while this many full chunks wait to be written (besides
+  // the one being written), or while they hold kMaxQueuedBytes.
+  static constexpr size_t kMaxQueuedChunks = 4;
+  static constexpr size_t kMaxQueuedBytes = 8 * kChunkTarget;
 
   explicit ChunkWriter(UniqueFd fd);
+  // Without finish(): chunks not yet written are dropped, the thread is
+  // joined (after at most the chunk it is writing).
   ~ChunkWriter();
   ChunkWriter(const ChunkWriter&) = delete;
   ChunkWriter& operator=(const ChunkWriter&) = delete;
@@ -26,23 +49,54 @@ class ChunkWriter {
   // Appends `size` bytes to the pending chunk and returns where to put them.
   // Call flush_if_full() once they are written.
   char* extend(size_t size);
+  // Hands the pending chunk to the writer thread once it is full (waiting
+  // while the queue is full). False + *error if a chunk could not be
+  // written, now or earlier.
   bool flush_if_full(std::string* error);
-  // Writes the pending chunk, if any, and fsyncs the file.
+  // False + *error if writing has failed so far.
+  bool check(std::string* error);
+  // Writes the pending chunk, if any, waits until every chunk is written,
+  // stops the thread and fsyncs the file.
   bool finish(std::string* error);
 
-  // Length and running CRC-32 of everything written to the file so far.
+  // Length and running CRC-32 of the file; valid after finish() succeeded.
   uint64_t size() const { return size_; }
   uint32_t crc() const { return crc_; }
 
  private:
-  bool flush(std::string* error);
+  // Queues `pending_` (or writes it here without a thread) and gives
+  // pending_ a recycled buffer.
+  bool hand_off(std::string* error);
+  // Compresses and writes one chunk; only the writer (thread) calls it.
+  bool write_chunk(const std::string& raw, std::string* error);
+  void run();
+  void fail(const std::string& error);
+  void start_thread();
+  // Joins the thread after it wrote what is queued (`drain`) or only the
+  // chunk it is writing.
+  void stop_thread(bool drain);
 
   UniqueFd fd_;
-  ZSTD_CCtx* cctx_;
-  std::string pending_;
+  std::string pending_;  // the recorder's thread only
+
+  // Used by whichever thread writes chunks (the writer thread, else the
+  // caller), never by both.
+  ZSTD_CCtx* cctx_ = nullptr;
   std::string frame_;  // reused encoding buffer
   uint64_t size_ = 0;
   uint32_t crc_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable work_;   // a chunk was queued, or stop
+  std::condition_variable space_;  // a chunk was taken, or failure
+  std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  bool stop_ = false;   // the thread ends once the queue is empty
+  std::vector<std::string> spare_;  // written chunks' buffers, for reuse
+  std::string error_;   // first failure; sticky
+  std::atomic<bool> failed_{false};
+  std::thread thread_;
+  bool no_thread_ = false;  // could not start one, or it was stopped
 };
 
 class ChunkReader {

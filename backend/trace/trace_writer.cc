@@ -90,6 +90,9 @@ class TraceWriterImpl : public TraceWriter {
                " does not follow " + std::to_string(last_seq_);
       return false;
     }
+    // A chunk the background thread failed to write fails every later
+    // append (and finish).
+    if (!events_.check(error)) return fail_with_dir(error);
     capnp::MallocMessageBuilder message;
     encode_event(event, message.initRoot<proto::Event>());
     size_t size = capnp::computeSerializedSizeInWords(message) * 8;

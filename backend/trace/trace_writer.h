@@ -17,10 +17,18 @@ class TraceWriter {
   // version file. On failure returns nullptr and sets *error to one line.
   static std::unique_ptr<TraceWriter> create(const std::string& dir,
                                              std::string* error);
+  // Without finish(): stops the event stream's writer thread (dropping the
+  // chunks not yet written) and leaves a trace without the completeness
+  // marker, which TraceReader refuses.
   virtual ~TraceWriter() = default;
 
   virtual const std::string& dir() const = 0;
   virtual bool write_header(const TraceHeader& header, std::string* error) = 0;
+  // Serializes `event` into the current chunk; full chunks are compressed
+  // and written by a background thread. Fails (one line) if the event is
+  // refused or if writing an earlier chunk failed; that failure is kept, so
+  // every later append() and finish() report it too. Waits while several
+  // full chunks are still to be written.
   virtual bool append(const Event& event, std::string* error) = 0;
 
   // Saves the file at `path` (whose stat is `st`) under files/ and returns
@@ -30,8 +38,9 @@ class TraceWriter {
   virtual std::string save_file(const std::string& path, const struct stat& st,
                                 bool may_link, std::string* error) = 0;
 
-  // Flushes everything and writes the completeness marker. A trace without
-  // it is refused by TraceReader.
+  // Writes the last chunk, waits for every chunk to be written and the
+  // writer thread to end, and only then writes files.manifest and the
+  // completeness marker. A trace without it is refused by TraceReader.
   virtual bool finish(const TraceSummary& summary, std::string* error) = 0;
 };
 

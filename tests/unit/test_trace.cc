@@ -4,21 +4,31 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <capnp/message.h>
+#include <capnp/serialize.h>
 #include <gtest/gtest.h>
 
+#include "trace.capnp.h"
+#include "trace/chunked_stream.h"
 #include "trace/crc32.h"
+#include "trace/event_codec.h"
 #include "trace/frame.h"
 #include "trace/meta_files.h"
 #include "trace/trace_dir.h"
@@ -385,6 +395,242 @@ TEST(TraceWriter, RefusesMisuse) {
   ASSERT_TRUE(w->finish({1, 0}, &error)) << error;
   EXPECT_FALSE(w->append(make_event(6, EventKind::kExit), &error));
   EXPECT_EQ(read_all(tmp / "empty"), "");
+}
+
+// ----------------------------------------------- background chunk writer
+
+// Bytes an event takes in a chunk (its serialized message).
+size_t serialized_size(const Event& e) {
+  capnp::MallocMessageBuilder message;
+  encode_event(e, message.initRoot<proto::Event>());
+  return capnp::computeSerializedSizeInWords(message) * 8;
+}
+
+// Limits the size of files this process writes (RLIMIT_FSIZE, which binds
+// root too) with SIGXFSZ ignored, so writes past `bytes` fail with EFBIG.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    EXPECT_EQ(getrlimit(RLIMIT_FSIZE, &old_), 0);
+    old_handler_ = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = {bytes, old_.rlim_max};
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  }
+  ~FileSizeLimit() { lift(); }
+  void lift() {
+    if (lifted_) return;
+    lifted_ = true;
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &old_), 0);
+    signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  struct rlimit old_;
+  sighandler_t old_handler_;
+  bool lifted_ = false;
+};
+
+// Many events over many chunks, with a few outsized ones, come back in
+// order through the writer thread and its bounded queue.
+TEST(TraceWriterThread, ManyChunksRoundTripInOrder) {
+  TempDir tmp;
+  std::string dir = tmp / "trace";
+  std::vector<Event> events = small_events(60000);
+  for (size_t at : {size_t{100}, size_t{20000}, size_t{20001}, size_t{59000}}) {
+    Event big = make_event(0, EventKind::kSyscallExit);
+    big.writes = {{0x10000000, random_bytes((3 << 20) + at, at)}};
+    events.insert(events.begin() + at, big);
+  }
+  for (size_t i = 0; i < events.size(); ++i) events[i].seq = i + 1;
+  ASSERT_TRUE(write_trace(dir, events, 3 << 8));
+  EXPECT_GE(count_chunks(dir + "/events"), 20u);
+
+  std::string error;
+  auto r = TraceReader::open(dir, &error);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->summary().event_count, events.size());
+  Event e;
+  for (const Event& want : events) {
+    ASSERT_TRUE(r->next(&e, &error)) << error;
+    expect_same(want, e);
+    if (::testing::Test::HasFailure()) break;
+  }
+  EXPECT_FALSE(r->next(&e, &error));
+  EXPECT_EQ(error, "");
+}
+
+// A chunk the writer thread cannot write fails a later append(), then
+// every append() and finish(); no completeness marker is written.
+TEST(TraceWriterThread, BackgroundWriteErrorSurfacesAtAppend) {
+  TempDir tmp;
+  std::string dir = tmp / "trace";
+  std::string error;
+  auto w = TraceWriter::create(dir, &error);
+  ASSERT_TRUE(w) << error;
+  ASSERT_TRUE(w->write_header(make_header(), &error)) << error;
+  FileSizeLimit limit(4096);  // events may not grow past 4 KiB
+  // The thread fails on the first chunk. Until it does, the recorder may
+  // queue a few more; then append() waits, and sees the failure.
+  size_t bytes = 0, appended = 0;
+  const size_t bound =
+      (ChunkWriter::kMaxQueuedChunks + 3) * ChunkWriter::kChunkTarget;
+  std::vector<Event> events = small_events(40000);
+  for (const Event& e : events) {
+    if (!w->append(e, &error)) break;
+    ++appended;
+    bytes += serialized_size(e);
+    ASSERT_LT(bytes, bound) << "the write error never surfaced";
+  }
+  ASSERT_LT(appended, events.size());
+  std::cout << "  failed after " << appended << " events (" << bytes
+            << " bytes): " << error << "\n";
+  expect_one_line_naming(error, dir);
+  EXPECT_NE(error.find("events: File too large"), std::string::npos) << error;
+  limit.lift();
+  // Sticky: the same error, whatever comes next.
+  std::string again;
+  EXPECT_FALSE(w->append(make_event(events.back().seq + 1, EventKind::kExit),
+                         &again));
+  EXPECT_EQ(again, error);
+  EXPECT_FALSE(w->finish({appended, 0}, &again));
+  EXPECT_EQ(again, error);
+  w.reset();
+  EXPECT_NE(access((dir + "/complete").c_str(), F_OK), 0);
+  std::string read_error = read_all(dir);
+  EXPECT_NE(read_error.find("is incomplete"), std::string::npos) << read_error;
+}
+
+// A failure writing the last chunks is reported by finish(): with the
+// writer thread running (one full chunk handed to it just before) and
+// without it (less than a chunk: finish() writes it itself).
+TEST(TraceWriterThread, BackgroundWriteErrorSurfacesAtFinish) {
+  for (bool with_thread : {true, false}) {
+    SCOPED_TRACE(with_thread ? "with the thread" : "without");
+    TempDir tmp;
+    std::string dir = tmp / "trace";
+    std::string error;
+    auto w = TraceWriter::create(dir, &error);
+    ASSERT_TRUE(w) << error;
+    ASSERT_TRUE(w->write_header(make_header(), &error)) << error;
+    FileSizeLimit limit(4096);
+    // Exactly up to the append that hands the first chunk over, which
+    // cannot have seen its failure yet.
+    size_t bytes = 0, appended = 0;
+    const size_t stop = with_thread ? ChunkWriter::kChunkTarget
+                                    : ChunkWriter::kChunkTarget / 2;
+    for (const Event& e : small_events(10000)) {
+      ASSERT_TRUE(w->append(e, &error)) << error;
+      ++appended;
+      bytes += serialized_size(e);
+      if (bytes >= stop) break;
+    }
+    EXPECT_FALSE(w->finish({appended, 0}, &error));
+    std::cout << "  finish: " << error << "\n";
+    expect_one_line_naming(error, dir);
+    EXPECT_NE(error.find("events: File too large"), std::string::npos)
+        << error;
+    limit.lift();
+    EXPECT_NE(access((dir + "/complete").c_str(), F_OK), 0);
+    EXPECT_NE(access((dir + "/files.manifest").c_str(), F_OK), 0);
+  }
+}
+
+// /dev/full: every write fails with ENOSPC.
+TEST(TraceWriterThread, ChunkWriterOnAFullDisk) {
+  UniqueFd fd(open("/dev/full", O_WRONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  ChunkWriter writer(std::move(fd));
+  std::string error;
+  std::string block = random_bytes(64 << 10, 1);
+  int handed = 0;
+  for (; handed < 1000; ++handed) {
+    std::memcpy(writer.extend(block.size()), block.data(), block.size());
+    if (!writer.flush_if_full(&error)) break;
+  }
+  EXPECT_LT(handed, 1000);
+  EXPECT_EQ(error, "events: No space left on device");
+  std::string again;
+  EXPECT_FALSE(writer.finish(&again));
+  EXPECT_EQ(again, error);
+}
+
+// While the file does not take data (a pipe nobody reads), the recorder
+// queues only a few chunks and then waits; everything arrives in order once
+// the reader drains it.
+TEST(TraceWriterThread, QueueIsBounded) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  UniqueFd read_end(fds[0]);
+  auto writer = std::make_unique<ChunkWriter>(UniqueFd(fds[1]));
+  constexpr int kChunks = 16;
+  std::atomic<int> handed{0};
+  std::thread producer([&] {
+    std::string error;
+    for (int i = 0; i < kChunks; ++i) {
+      // Incompressible, so each frame is larger than the pipe's buffer.
+      std::string data = random_bytes(ChunkWriter::kChunkTarget, i + 1);
+      std::memcpy(writer->extend(data.size()), data.data(), data.size());
+      EXPECT_TRUE(writer->flush_if_full(&error)) << error;
+      ++handed;
+    }
+    writer->finish(&error);  // fsync of a pipe fails: that is fine here
+    writer.reset();          // closes the pipe
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // One chunk stuck in write(), kMaxQueuedChunks queued, the next waiting.
+  int queued = handed.load();
+  EXPECT_LE(queued, static_cast<int>(ChunkWriter::kMaxQueuedChunks) + 1);
+  EXPECT_GE(queued, 1);
+  std::cout << "  handed over while blocked: " << queued << " of " << kChunks
+            << "\n";
+  std::string data;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = read(read_end.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  producer.join();
+  EXPECT_EQ(handed.load(), kChunks);
+  size_t off = 0;
+  for (int i = 0; i < kChunks; ++i) {
+    SCOPED_TRACE("chunk " + std::to_string(i));
+    ASSERT_LE(off + kFrameHeaderSize, data.size());
+    FrameHeader h;
+    std::string error;
+    ASSERT_TRUE(parse_frame_header(data.data() + off, &h, &error)) << error;
+    Words words;
+    ASSERT_TRUE(decode_payload(h, data.data() + off + kFrameHeaderSize, &words,
+                               &error))
+        << error;
+    EXPECT_TRUE(std::memcmp(words.data(),
+                            random_bytes(ChunkWriter::kChunkTarget, i + 1).data(),
+                            ChunkWriter::kChunkTarget) == 0);
+    off += kFrameHeaderSize + h.stored_size;
+  }
+  EXPECT_EQ(off, data.size());
+}
+
+// Destroying the writer without finish() while its thread has a full queue
+// returns promptly and leaves an unfinished trace made of whole chunks.
+TEST(TraceWriterThread, DestructionWithoutFinishLeavesNoMarker) {
+  TempDir tmp;
+  std::string dir = tmp / "trace";
+  std::string error;
+  auto w = TraceWriter::create(dir, &error);
+  ASSERT_TRUE(w) << error;
+  ASSERT_TRUE(w->write_header(make_header(), &error)) << error;
+  for (const Event& e : small_events(30000)) ASSERT_TRUE(w->append(e, &error));
+  auto start = std::chrono::steady_clock::now();
+  w.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_NE(access((dir + "/complete").c_str(), F_OK), 0);
+  EXPECT_NE(access((dir + "/files.manifest").c_str(), F_OK), 0);
+  count_chunks(dir + "/events");  // whole frames only
+  std::string read_error = read_all(dir);
+  EXPECT_NE(read_error.find("is incomplete: the recording did not finish"),
+            std::string::npos)
+      << read_error;
 }
 
 // ------------------------------------------------------------- saved files
