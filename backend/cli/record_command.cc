@@ -30,10 +30,11 @@ int record_command(const std::vector<std::string>& args) {
       if (source == "hw") {
         std::string why;
         if (!hardware_branch_counter_available(&why)) {
-          return usage_error("record: --ticks=hw: this machine has no usable hardware "
-                             "performance counter (perf_event_open: " + why + ")");
+          return usage_error("record: --ticks=hw: no usable hardware branch counter on "
+                             "this machine: " + why + "; use --ticks=soft");
         }
-        return usage_error("record: --ticks=hw is not implemented yet; use --ticks=soft");
+        return usage_error("record: --ticks=hw: the hardware branch counter works here, "
+                           "but the recorder does not use it yet; use --ticks=soft");
       }
       if (source != "soft" && source != "none") {
         return usage_error("record: unknown tick source '" + source +
