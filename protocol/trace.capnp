@@ -25,6 +25,7 @@ struct TraceHeader {
   cpuidFaulting @8 :Bool;      # cpuid trapped and recorded as events
   cpuSignature @9 :Text;       # vendor, family/model/stepping, brand
   boundCpu @10 :Int32;         # the CPU recording ran on (-1: unpinned)
+  syscallBuffer @11 :Bool;     # programs buffered syscalls in-process
 }
 
 # Bytes to put into tracee memory at `addr`.
@@ -53,6 +54,7 @@ struct Event {
     instruction @8 :Instruction;
     exit @9 :Exit;
     schedule @10 :Schedule;
+    bufferFlush @11 :BufferFlush;
   }
 
   struct SyscallEntry {
@@ -98,6 +100,13 @@ struct Event {
   # regs) to let another thread of its process run.
   struct Schedule {
     ticks @0 :UInt64;
+  }
+
+  # Syscalls `tid` ran in-process since its last stop: the records of its
+  # syscall buffer, and the buffer header replay starts from
+  # (backend/preload/syscallbuf_abi.h).
+  struct BufferFlush {
+    writes @0 :List(MemWrite);
   }
 }
 

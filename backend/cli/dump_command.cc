@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "syscalls/buffered_records.h"
 #include "syscalls/syscall_table.h"
 #include "trace/trace_dir.h"
 #include "trace/trace_reader.h"
@@ -44,6 +45,18 @@ void print_event(const Event& e) {
     case EventKind::kExit:
       printf(" status 0x%x", e.exit_status);
       break;
+    case EventKind::kBufferFlush: {
+      std::vector<BufferedCall> calls;
+      if (e.writes.empty() || !decode_buffered_records(e.writes[0].data, &calls)) {
+        printf(" (malformed)");
+        break;
+      }
+      for (const BufferedCall& c : calls) {
+        printf("\n    %s = %" PRId64, syscall_name(c.nr).c_str(), c.result);
+      }
+      printf("\n   ");
+      break;
+    }
   }
   size_t bytes = 0;
   for (const MemWrite& w : e.writes) bytes += w.data.size();

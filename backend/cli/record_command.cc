@@ -1,7 +1,10 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
+
 #include "cli/commands.h"
+#include "cli/debugger_launch.h"
 #include "core/pmu.h"
 #include "record/record_session.h"
 #include "trace/trace_dir.h"
@@ -10,6 +13,7 @@ namespace rrx {
 
 int record_command(const std::vector<std::string>& args) {
   RecordOptions options;
+  bool buffer_syscalls = true;
   size_t i = 0;
   for (; i < args.size() && !args[i].empty() && args[i][0] == '-'; ++i) {
     if (args[i] == "--") {
@@ -22,6 +26,8 @@ int record_command(const std::vector<std::string>& args) {
       options.chaos = true;
     } else if (args[i] == "-u") {
       options.unbound = true;
+    } else if (args[i] == "-n") {
+      buffer_syscalls = false;
     } else if (args[i] == "-W") {
       options.ticks = "soft";
     } else if (args[i].rfind("--ticks=", 0) == 0) {
@@ -46,6 +52,13 @@ int record_command(const std::vector<std::string>& args) {
     }
   }
   if (i == args.size()) return usage_error("record: no program given");
+  if (buffer_syscalls) {
+    options.preload = preload_library_path();
+    if (access(options.preload.c_str(), R_OK) != 0) {
+      return usage_error("record: cannot find " + options.preload +
+                         " (syscall buffering); record with -n to go without");
+    }
+  }
   options.argv.assign(args.begin() + i, args.end());
 
   std::string root, error;

@@ -3,6 +3,7 @@
 #include <asm/prctl.h>
 #include <sys/syscall.h>
 
+#include "core/preload_page.h"
 #include "core/remote_syscall.h"
 #include "core/tick_counter.h"
 #include "core/vdso.h"
@@ -14,17 +15,21 @@ bool setup_at_exec_event(Task& task, std::string* error) {
   return patch_vdso(task, error);
 }
 
-bool setup_at_exec_exit(Task& task, bool cpuid_faulting, bool soft_ticks, std::string* error) {
+bool setup_at_exec_exit(Task& task, const ExecSetup& setup, std::string* error) {
   bool ok = true;
-  if (cpuid_faulting && remote_syscall(task, SYS_arch_prctl, {ARCH_SET_CPUID, 0}, &ok) != 0) {
+  if (setup.cpuid_faulting && remote_syscall(task, SYS_arch_prctl, {ARCH_SET_CPUID, 0}, &ok) != 0) {
     ok = false;
   }
   if (!ok) {
     *error = "cannot enable cpuid faulting";
     return false;
   }
-  if (soft_ticks && !map_tick_page(task)) {
+  if (setup.soft_ticks && !map_tick_page(task)) {
     *error = "cannot map the tick page";
+    return false;
+  }
+  if (setup.preload_mode && !map_preload_page(task, setup.preload_mode, setup.sinks)) {
+    *error = "cannot map the syscall buffering page";
     return false;
   }
   return true;

@@ -2,6 +2,9 @@
 // recording and replaying, so both see the same address space.
 #pragma once
 
+#include <sys/stat.h>
+
+#include <cstdint>
 #include <string>
 
 #include "core/task.h"
@@ -12,9 +15,18 @@ namespace rrx {
 // run. Reopens its memory and patches the vdso's clock functions.
 bool setup_at_exec_event(Task& task, std::string* error);
 
+// What a recording uses, so every new image gets it.
+struct ExecSetup {
+  bool cpuid_faulting = false;
+  bool soft_ticks = false;
+  // RRX_MODE_RECORD / RRX_MODE_REPLAY when the recording buffers syscalls
+  // (the preload page is mapped), else RRX_MODE_OFF.
+  uint32_t preload_mode = 0;
+  const struct stat* sinks = nullptr;  // recording: our stdout and stderr
+};
+
 // At the execve exit stop that follows: re-arms cpuid faulting (exec turns
-// it off) when the recording uses it, and maps the soft tick page when the
-// recording uses soft ticks.
-bool setup_at_exec_exit(Task& task, bool cpuid_faulting, bool soft_ticks, std::string* error);
+// it off), maps the soft tick page and the preload page, as `setup` says.
+bool setup_at_exec_exit(Task& task, const ExecSetup& setup, std::string* error);
 
 }  // namespace rrx

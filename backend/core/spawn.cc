@@ -14,20 +14,48 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/seccomp_filter.h"
+
 namespace rrx {
 
 namespace {
 
 constexpr long kPtraceOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK |
                                 PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
-                                PTRACE_O_TRACEEXIT;
+                                PTRACE_O_TRACEEXIT | PTRACE_O_TRACESECCOMP;
 
 bool is_executable_file(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
 }
 
-[[noreturn]] void child_main(const SpawnOptions& options, int go_fd) {
+// What the child execs, prepared before fork: the recorder may have other
+// threads, so the child must not allocate.
+struct ExecArgs {
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv, envp;
+};
+
+ExecArgs prepare_exec(const SpawnOptions& options) {
+  ExecArgs a;
+  std::string preload_var;
+  if (!options.preload.empty()) {
+    const char* old = getenv("LD_PRELOAD");
+    preload_var = "LD_PRELOAD=" + options.preload + (old && *old ? std::string(" ") + old : "");
+  }
+  for (char** e = environ; *e; ++e) {
+    if (!preload_var.empty() && strncmp(*e, "LD_PRELOAD=", 11) == 0) continue;
+    a.env_storage.push_back(*e);
+  }
+  if (!preload_var.empty()) a.env_storage.push_back(preload_var);
+  for (const std::string& arg : options.argv) a.argv.push_back(const_cast<char*>(arg.c_str()));
+  a.argv.push_back(nullptr);
+  for (std::string& var : a.env_storage) a.envp.push_back(var.data());
+  a.envp.push_back(nullptr);
+  return a;
+}
+
+[[noreturn]] void child_main(const SpawnOptions& options, ExecArgs& exec_args, int go_fd) {
   personality(ADDR_NO_RANDOMIZE);
   for (size_t r = 0; r < options.rlimit_cur.size(); ++r) {
     struct rlimit lim = {options.rlimit_cur[r], options.rlimit_max[r]};
@@ -36,10 +64,9 @@ bool is_executable_file(const std::string& path) {
   prctl(PR_SET_TSC, PR_TSC_SIGSEGV);
   char go;
   if (read(go_fd, &go, 1) != 1) _exit(127);
-  std::vector<char*> argv;
-  for (const std::string& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(options.path.c_str(), argv.data());
+  // Last: from here on every syscall stops for the tracer.
+  if (!options.preload.empty() && !install_syscall_buffer_filter()) _exit(126);
+  execve(options.path.c_str(), exec_args.argv.data(), exec_args.envp.data());
   _exit(127);
 }
 
@@ -69,6 +96,7 @@ pid_t spawn_traced(const SpawnOptions& options, std::string* error) {
     *error = std::string("pipe: ") + strerror(errno);
     return -1;
   }
+  ExecArgs exec_args = prepare_exec(options);
   pid_t pid = fork();
   if (pid < 0) {
     *error = std::string("fork: ") + strerror(errno);
@@ -76,7 +104,7 @@ pid_t spawn_traced(const SpawnOptions& options, std::string* error) {
   }
   if (pid == 0) {
     close(go[1]);
-    child_main(options, go[0]);
+    child_main(options, exec_args, go[0]);
   }
   close(go[0]);
   if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) != 0) {
@@ -91,6 +119,18 @@ pid_t spawn_traced(const SpawnOptions& options, std::string* error) {
   if (written != 1) {
     *error = "cannot start the tracee";
     return -1;
+  }
+  if (!options.preload.empty()) {
+    // The filter's first stop is the execve itself: let it go on.
+    int status;
+    if (waitpid(pid, &status, __WALL) != pid || !WIFSTOPPED(status) ||
+        status >> 16 != PTRACE_EVENT_SECCOMP) {
+      *error = "cannot install the syscall buffering filter (seccomp); record with -n";
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, __WALL);
+      return -1;
+    }
+    ptrace(PTRACE_CONT, pid, nullptr, nullptr);
   }
   return pid;
 }

@@ -15,12 +15,16 @@ struct SpawnOptions {
   // Resource limits to install before exec (index = RLIMIT_*); empty keeps
   // ours. Replay installs the recorded ones: RLIMIT_STACK moves mmap_base.
   std::vector<uint64_t> rlimit_cur, rlimit_max;
+  // Recording with syscall buffering: this library is added to LD_PRELOAD
+  // and our seccomp filter installed (core/seccomp_filter.h), so the
+  // program's syscalls stop only where the filter says.
+  std::string preload;
 };
 
 // Forks, seizes the child with all our ptrace options and lets it exec
 // `path` with ASLR off and rdtsc trapping. The child's first ptrace stop is
-// its exec event (or its exit if exec failed). Returns the child's pid, or
-// -1 with *error set.
+// its exec event (or, if exec failed, a stop on the way to its exit).
+// Returns the child's pid, or -1 with *error set.
 pid_t spawn_traced(const SpawnOptions& options, std::string* error);
 
 // Finds `program` like execvp would ("./x", "/bin/ls", "ls"). Returns "" if

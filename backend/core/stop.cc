@@ -36,6 +36,10 @@ Stop decode_stop(pid_t tid, int status) {
       return {StopKind::kSignal, sig, status};
     case PTRACE_EVENT_STOP:
       return {StopKind::kGroupStop, sig, status};
+    case PTRACE_EVENT_SECCOMP:
+      // Our filter traces every syscall not buffered in-process: this stop
+      // stands where a PTRACE_SYSCALL entry stop would.
+      return {StopKind::kSyscallEntry, 0, status};
     case PTRACE_EVENT_EXEC:
       return {StopKind::kExec, 0, status};
     case PTRACE_EVENT_FORK:

@@ -97,6 +97,11 @@ bool Task::resume(int sig) {
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
 
+bool Task::cont(int sig) {
+  return ptrace(PTRACE_CONT, tid_, nullptr,
+                reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
+}
+
 }  // namespace rrx
 
 namespace rrx {

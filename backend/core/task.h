@@ -41,6 +41,9 @@ class Task final : public TraceeMemory {
   // PTRACE_SYSCALL: run to the next syscall entry/exit or other stop,
   // delivering `sig` if non-zero.
   bool resume(int sig = 0);
+  // PTRACE_CONT: run to the next stop; syscalls stop only where a seccomp
+  // filter says SECCOMP_RET_TRACE (see core/seccomp_filter.h).
+  bool cont(int sig = 0);
   // PTRACE_SINGLESTEP: run one instruction. Never use it on a `syscall`
   // instruction: the syscall would run with no syscall stop.
   bool single_step(int sig = 0);

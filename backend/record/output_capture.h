@@ -21,6 +21,8 @@ class OutputSinks {
   // 1 or 2 if `st` is the same file as our stdout/stderr (preferring
   // `fd` itself when it is 1 or 2), else 0.
   int match(int fd, const struct stat& st) const;
+  // Their stat (zeroed where unknown), stdout first.
+  const struct stat* stats() const { return st_; }
 
  private:
   bool valid_[2] = {};

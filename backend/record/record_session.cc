@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -22,6 +23,7 @@
 #include "core/cpu_binding.h"
 #include "core/exec_setup.h"
 #include "core/instruction.h"
+#include "preload/syscallbuf_abi.h"
 #include "core/proc_maps.h"
 #include "core/registers.h"
 #include "core/remote_syscall.h"
@@ -50,6 +52,8 @@ struct RecordTask {
   int deny_errno = 0;       // non-zero: we made this syscall fail
   // Exec'd: setup_at_exec_exit is due at the execve exit stop.
   bool exec_exit_pending = false;
+  // Its syscall buffer (preload/syscallbuf_abi.h), 0 if it has none.
+  uint64_t buffer = 0;
   // A new thread's first stop must wait until its parent's fork event is
   // in the trace, so the child's events never precede its creation.
   bool announced = false;
@@ -81,6 +85,7 @@ class Recorder {
       : writer_(std::move(writer)),
         chaos_(options.chaos),
         soft_ticks_(options.ticks == "soft"),
+        buffering_(!options.preload.empty()),
         random_(std::random_device{}()) {}
 
   RecordResult run(const RecordOptions& options);
@@ -104,6 +109,10 @@ class Recorder {
   void start_sharing_memory();
   bool preempt(RecordTask& t);
   void emit(Event& event);
+  void flush_buffer(RecordTask& t, bool at_notify = false);
+  bool buffer_locked(RecordTask& t);
+  void set_buffer_notify(RecordTask& t, bool on);
+  ExecSetup exec_setup() const;
   void fail(const std::string& message);
 
   std::unique_ptr<TraceWriter> writer_;
@@ -118,6 +127,7 @@ class Recorder {
   const bool cpuid_faulting_ = cpuid_faulting_available();
   const bool chaos_;
   const bool soft_ticks_;
+  const bool buffering_;
   bool shared_memory_ = false;
   std::mt19937_64 random_;
 };
@@ -128,6 +138,64 @@ constexpr uint64_t kSliceTicks = 200000;
 
 void Recorder::fail(const std::string& message) {
   if (error_.empty()) error_ = message;
+}
+
+ExecSetup Recorder::exec_setup() const {
+  ExecSetup setup;
+  setup.cpuid_faulting = cpuid_faulting_;
+  setup.soft_ticks = soft_ticks_;
+  setup.preload_mode = buffering_ ? RRX_MODE_RECORD : RRX_MODE_OFF;
+  setup.sinks = sinks_.stats();
+  return setup;
+}
+
+bool Recorder::buffer_locked(RecordTask& t) {
+  uint8_t locked = 0;
+  return t.buffer &&
+         t.task->read_mem(t.buffer + offsetof(rrx_buffer_hdr, locked), &locked, 1) && locked;
+}
+
+void Recorder::set_buffer_notify(RecordTask& t, bool on) {
+  uint8_t notify = on;
+  if (t.buffer) t.task->write_mem(t.buffer + offsetof(rrx_buffer_hdr, notify), &notify, 1);
+}
+
+// Moves the syscalls `t` ran in-process since its last event into the
+// trace, just before the event of this stop: replay writes them back into
+// its buffer before running it to that event. `at_notify`: this stop is the
+// preload library's notify call, which replay must make once the records
+// are used up.
+void Recorder::flush_buffer(RecordTask& t, bool at_notify) {
+  rrx_buffer_hdr hdr;
+  if (!t.buffer || !t.task->read_mem(t.buffer, &hdr, sizeof hdr) || hdr.locked || hdr.used == 0) {
+    return;
+  }
+  if (hdr.used > RRX_BUFFER_DATA_CAP) {
+    fail("thread " + std::to_string(t.task->tid()) + " corrupted its syscall buffer");
+    return;
+  }
+  Event event;
+  event.tid = t.task->tid();
+  event.kind = EventKind::kBufferFlush;
+  MemWrite records;
+  records.addr = t.buffer + RRX_BUFFER_DATA_OFF;
+  records.data.resize(hdr.used);
+  if (!t.task->read_mem(records.addr, records.data.data(), hdr.used)) {
+    fail("cannot read the syscall buffer of thread " + std::to_string(t.task->tid()));
+    return;
+  }
+  // The header replay starts from: all records to take, none taken.
+  rrx_buffer_hdr replay = {};
+  replay.used = hdr.used;
+  replay.notify = at_notify;
+  MemWrite header;
+  header.addr = t.buffer;
+  header.data.assign(reinterpret_cast<const char*>(&replay), offsetof(rrx_buffer_hdr, saved_rsp));
+  event.writes.push_back(std::move(records));
+  event.writes.push_back(std::move(header));
+  emit(event);
+  uint32_t used = 0;
+  t.task->write_mem(t.buffer + offsetof(rrx_buffer_hdr, used), &used, sizeof used);
 }
 
 void Recorder::emit(Event& event) {
@@ -146,6 +214,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   SpawnOptions spawn;
   spawn.path = path;
   spawn.argv = options.argv;
+  spawn.preload = options.preload;
   int cpu = options.unbound ? -1 : bind_to_cpu(-1);
   pid_t pid = spawn_traced(spawn, &result.error);
   if (pid < 0) return result;
@@ -160,6 +229,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   header.ticks = soft_ticks_ ? "soft" : "none";
   header.bound_cpu = cpu;
   header.cpu_signature = cpu_signature();
+  header.syscall_buffer = buffering_;
   for (int r = 0; r < RLIM_NLIMITS; ++r) {
     struct rlimit lim;
     getrlimit(static_cast<__rlimit_resource>(r), &lim);
@@ -261,7 +331,7 @@ void Recorder::resume_task(RecordTask& t, int sig) {
                      t.stop_kind == StopKind::kNewTask || t.stop_kind == StopKind::kExiting ||
                      t.stop_kind == StopKind::kVforkDone;
   if (into_kernel) {
-    t.task->resume(sig);
+    t.task->resume(sig);  // on to the syscall's exit stop
     return;
   }
   ThreadGroup& group = groups_[group_of(t)];
@@ -303,7 +373,12 @@ void Recorder::run_user_code(RecordTask& t, int sig) {
     }
     set_tick_target(*t.task, others ? ticks + slice : UINT64_MAX);
   }
-  t.task->resume(sig);
+  // Buffering: the seccomp filter decides which syscalls stop.
+  if (buffering_) {
+    t.task->cont(sig);
+  } else {
+    t.task->resume(sig);
+  }
 }
 
 // At the tick counter's trap: the running thread's slice is over. If
@@ -316,6 +391,7 @@ bool Recorder::preempt(RecordTask& t) {
     resume_task(t);
     return true;
   }
+  flush_buffer(t);
   Event event;
   event.tid = t.task->tid();
   event.kind = EventKind::kSchedule;
@@ -352,6 +428,8 @@ void Recorder::on_syscall_entry(RecordTask& t) {
   t.call.number = nr;
   uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
   memcpy(t.call.args, args, sizeof args);
+  flush_buffer(t, nr == RRX_CALL_NOTIFY);
+  if (nr == RRX_CALL_INIT_BUFFER && buffering_) t.buffer = args[0];
   t.deny_errno = 0;
   if (desc->record == RecordPolicy::kDenyENOSYS) {
     t.deny_errno = ENOSYS;
@@ -393,7 +471,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     // The new image has run no instruction yet.
     t.exec_exit_pending = false;
     std::string err;
-    if (!setup_at_exec_exit(*t.task, cpuid_faulting_, soft_ticks_, &err)) {
+    if (!setup_at_exec_exit(*t.task, exec_setup(), &err)) {
       fail("process " + std::to_string(t.task->tid()) + ": " + err);
       return;
     }
@@ -454,6 +532,7 @@ void Recorder::on_exec(RecordTask& t) {
     fail("process " + std::to_string(tid) + ": " + err);
     return;
   }
+  t.buffer = 0;  // gone with the old image
   Event event;
   event.tid = tid;
   event.kind = EventKind::kExec;
@@ -507,6 +586,9 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
   RecordTask& c = tasks_[child];
   if (!c.task) c.task = std::make_unique<Task>(child);
   c.tgid = (event.clone_flags & CLONE_THREAD) ? t.tgid : child;
+  // A forked child runs on a copy of the parent thread's TLS, so it uses
+  // the copy of its buffer (vfork: the buffer itself); a thread gets its own.
+  c.buffer = (event.clone_flags & CLONE_THREAD) ? 0 : t.buffer;
   c.announced = true;
   start_if_ready(c);
   resume_task(t);
@@ -526,6 +608,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     InsnResult insn = decode_trapped_insn(*t.task, regs);
     if (insn.insn != TrappedInsn::kNone) {
       emulate_trapped_insn(regs, &insn);
+      flush_buffer(t);
       Event event;
       event.tid = t.task->tid();
       event.kind = EventKind::kInstruction;
@@ -550,6 +633,14 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     t.deferred.pop_front();
     t.delivering_deferred = false;
     t.task->set_siginfo(info);
+    if (t.deferred.empty()) set_buffer_notify(t, false);
+  } else if (!synchronous && buffer_locked(t)) {
+    // Inside the buffering code, whose steps differ in replay: hold the
+    // signal until the preload library's notify call (syscallbuf_abi.h).
+    t.deferred.push_back(info);
+    set_buffer_notify(t, true);
+    resume_task(t);
+    return;
   } else if (!synchronous &&
              !(t.have_exit_regs && diff_registers(t.exit_regs, regs).empty())) {
     // Arrived mid-computation. A program counting soft ticks names this
@@ -558,10 +649,12 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     mid_computation_ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
     if (mid_computation_ticks == 0) {
       t.deferred.push_back(info);
+      set_buffer_notify(t, true);  // a buffered syscall is a boundary too
       resume_task(t);
       return;
     }
   }
+  flush_buffer(t);
 
   Event event;
   event.tid = t.task->tid();

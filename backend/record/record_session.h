@@ -19,6 +19,9 @@ struct RecordOptions {
   // (ptrace stops across CPUs), and without cpuid faulting the cpuid
   // results a program sees depend on the CPU it happened to run on.
   bool unbound = false;
+  // librrx_preload.so, whose in-process syscall buffering spares most
+  // syscalls a ptrace stop; empty: no buffering (-n).
+  std::string preload;
 };
 
 struct RecordResult {

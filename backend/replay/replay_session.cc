@@ -23,6 +23,7 @@
 #include "core/stop.h"
 #include "core/task.h"
 #include "core/tick_counter.h"
+#include "preload/syscallbuf_abi.h"
 #include "replay/session_checkpoint.h"
 #include "syscalls/sigmask_args.h"
 #include "syscalls/syscall_table.h"
@@ -371,6 +372,7 @@ ReplaySession::StepResult ReplaySession::step() {
   StepResult result = replay_event(t, e);
   if (result != StepResult::kEvent) return result;
   seq_ = e.seq;
+  if (e.kind == EventKind::kBufferFlush) return result;  // the thread did not move
   if (e.kind == EventKind::kExit && e.tid == focus_) {
     // The debugger's thread ended; look at another thread of its process.
     for (int32_t tid : tids()) {
@@ -398,6 +400,7 @@ ReplaySession::StepResult ReplaySession::replay_event(ReplayTask& t, Event& e) {
     case EventKind::kInstruction: return replay_instruction(t, e);
     case EventKind::kExit: return replay_exit(t, e);
     case EventKind::kSchedule: return replay_schedule(t, e);
+    case EventKind::kBufferFlush: return replay_buffer_flush(t, e);
   }
   return diverged(e, "unknown event kind");
 }
@@ -406,6 +409,11 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
   if (StepResult r = reach(t, e, StopKind::kSyscallEntry); r != StepResult::kEvent) return r;
   Registers regs;
   t.task->get_regs(&regs);
+  if (regs.orig_rax == RRX_CALL_MISMATCH && e.syscall_no != RRX_CALL_MISMATCH) {
+    return diverged(e, "the program made " + syscall_name(static_cast<int>(regs.rsi)) +
+                           " where the recording buffered " +
+                           syscall_name(static_cast<int>(regs.rdi)) + " (or other arguments)");
+  }
   std::string diff = diff_registers(e.regs, regs);
   if (!diff.empty()) {
     return diverged(e, "at " + syscall_name(static_cast<int>(regs.orig_rax)) + " entry, " + diff);
@@ -491,8 +499,11 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
   if (t.exec_exit_pending) {
     t.exec_exit_pending = false;
     std::string err;
-    if (!setup_at_exec_exit(*t.task, reader_->header().cpuid_faulting,
-                            reader_->header().ticks == "soft", &err)) {
+    ExecSetup setup;
+    setup.cpuid_faulting = reader_->header().cpuid_faulting;
+    setup.soft_ticks = reader_->header().ticks == "soft";
+    setup.preload_mode = reader_->header().syscall_buffer ? RRX_MODE_REPLAY : RRX_MODE_OFF;
+    if (!setup_at_exec_exit(*t.task, setup, &err)) {
       return diverged(e, err);
     }
   } else if (t.desc) {
@@ -806,6 +817,17 @@ ReplaySession::StepResult ReplaySession::replay_instruction(ReplayTask& t, Event
 
 // The recorder preempted the thread when its tick count reached e.ticks:
 // arm the same target and let the counter's own trap stop it there.
+// The syscalls the thread ran in-process before its next event: put them
+// back into its buffer, where the preload library takes them from.
+ReplaySession::StepResult ReplaySession::replay_buffer_flush(ReplayTask& t, Event& e) {
+  for (const MemWrite& w : e.writes) {
+    if (!t.task->write_mem(w.addr, w.data.data(), w.data.size())) {
+      return diverged(e, "cannot write the thread's syscall buffer");
+    }
+  }
+  return StepResult::kEvent;
+}
+
 ReplaySession::StepResult ReplaySession::replay_schedule(ReplayTask& t, Event& e) {
   if (!t.tick_target_armed) {
     set_tick_target(*t.task, e.ticks);

@@ -114,6 +114,7 @@ class ReplaySession {
   StepResult replay_instruction(ReplayTask& t, Event& e);
   StepResult replay_exit(ReplayTask& t, Event& e);
   StepResult replay_schedule(ReplayTask& t, Event& e);
+  StepResult replay_buffer_flush(ReplayTask& t, Event& e);
   bool remap(ReplayTask& t, const Event& e);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
   bool other_threads_alive(const ReplayTask& t) const;

@@ -50,6 +50,7 @@
 
 #include <unordered_map>
 
+#include "preload/syscallbuf_abi.h"
 #include "syscalls/rules.h"
 
 // Syscalls newer than this glibc's headers (kernel 6.1).
@@ -549,6 +550,11 @@ constexpr SyscallDesc kTable[] = {
     deny(NR(lsm_set_self_attr)),
     deny(NR(lsm_list_modules)),
     deny(NR(mseal)),
+    // librrx_preload.so's pseudo syscalls (preload/syscallbuf_abi.h): the
+    // kernel answers ENOSYS; the recorder and replayer act on them.
+    record(RRX_CALL_INIT_BUFFER, "rrx_init_buffer"),
+    record(RRX_CALL_NOTIFY, "rrx_notify"),
+    record(RRX_CALL_MISMATCH, "rrx_buffer_mismatch"),
 };
 
 #undef NR

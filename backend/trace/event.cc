@@ -12,6 +12,7 @@ const char* event_kind_name(EventKind kind) {
     case EventKind::kInstruction: return "instruction";
     case EventKind::kExit: return "exit";
     case EventKind::kSchedule: return "schedule";
+    case EventKind::kBufferFlush: return "buffer-flush";
   }
   return "unknown";
 }

@@ -29,6 +29,7 @@ enum class EventKind : uint8_t {
   kInstruction,   // tid trapped on rdtsc/rdtscp/cpuid; values = results
   kExit,          // tid is gone; exit_status is its wait status
   kSchedule,      // tid was preempted at `ticks` (and regs)
+  kBufferFlush,   // syscalls tid ran in-process; writes = its buffer
 };
 
 // A file mapped by mmap, saved into the trace.
@@ -46,7 +47,8 @@ struct Event {
   // kSyscallEntry / kSyscallExit
   int32_t syscall_no = -1;
   std::vector<MemWrite> writes;  // kSyscallExit: memory the kernel wrote;
-                                 // kExec: the initial stack
+                                 // kExec: the initial stack;
+                                 // kBufferFlush: the buffer's new contents
   int32_t echo_fd = 0;           // 1 or 2 when the bytes went to our stdout/err
   std::string echo_data;
   bool has_mapped_file = false;  // kSyscallExit of a file mmap
@@ -94,6 +96,9 @@ struct TraceHeader {
   // The CPU the recording was pinned to; replay pins to the same one
   // (untrapped cpuid reports the CPU's APIC id). -1: not pinned.
   int32_t bound_cpu = -1;
+  // Programs buffered common syscalls in-process (librrx_preload.so): the
+  // preload page is mapped at every exec and flush events carry the calls.
+  bool syscall_buffer = false;
 };
 
 // Written last, when the recording finished cleanly.

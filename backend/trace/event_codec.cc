@@ -97,6 +97,9 @@ void encode_event(const Event& e, proto::Event::Builder out) {
     case EventKind::kSchedule:
       out.initSchedule().setTicks(e.ticks);
       break;
+    case EventKind::kBufferFlush:
+      encode_writes(e.writes, out.initBufferFlush().initWrites(e.writes.size()));
+      break;
   }
 }
 
@@ -177,6 +180,10 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
       e->kind = EventKind::kSchedule;
       e->ticks = in.getSchedule().getTicks();
       return true;
+    case proto::Event::BUFFER_FLUSH:
+      e->kind = EventKind::kBufferFlush;
+      e->writes = decode_writes(in.getBufferFlush().getWrites());
+      return true;
   }
   // A union member this rrx does not know: written by a newer schema.
   *error = "event " + std::to_string(e->seq) + " is of an unknown kind (" +
@@ -197,6 +204,7 @@ void encode_header(const TraceHeader& h, proto::TraceHeader::Builder out) {
   out.setCpuidFaulting(h.cpuid_faulting);
   out.setCpuSignature(h.cpu_signature);
   out.setBoundCpu(h.bound_cpu);
+  out.setSyscallBuffer(h.syscall_buffer);
 }
 
 bool decode_header(proto::TraceHeader::Reader in, TraceHeader* h,
@@ -217,6 +225,7 @@ bool decode_header(proto::TraceHeader::Reader in, TraceHeader* h,
   h->cpuid_faulting = in.getCpuidFaulting();
   h->cpu_signature = in.getCpuSignature();
   h->bound_cpu = in.getBoundCpu();
+  h->syscall_buffer = in.getSyscallBuffer();
   return true;
 }
 

@@ -1,0 +1,228 @@
+/*
+ * The buffering engine of librrx_preload.so (see syscallbuf_abi.h for the
+ * protocol with the recorder and replayer).
+ *
+ * Everything that differs between recording and replay runs in
+ * rrx_buffered_call, on the private stack (switch_stack.S); the code on the
+ * program's stack takes the same path in both, so the program's memory and
+ * registers never tell them apart. Built with -mgeneral-regs-only (no
+ * vector register is touched) and without libc calls on the private stack.
+ */
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "preload.h"
+#include "syscallbuf_abi.h"
+
+_Static_assert(offsetof(struct rrx_buffer_hdr, locked) == 8, "switch_stack.S");
+_Static_assert(offsetof(struct rrx_buffer_hdr, saved_rsp) == 16, "switch_stack.S");
+_Static_assert(RRX_BUFFER_SIZE == 0x100000, "switch_stack.S");
+_Static_assert(sizeof(struct rrx_buffer_hdr) <= RRX_BUFFER_DATA_OFF, "layout");
+_Static_assert(sizeof(struct rrx_record) % 8 == 0, "records are 8-aligned");
+
+struct rrx_call {
+  long nr;
+  long args[6];
+  long ret;
+};
+
+enum { kNotBuffered = 0, kBuffered = 1, kMismatch = 2 };
+
+int rrx_switch_call(struct rrx_buffer_hdr* hdr, struct rrx_call* call);
+int rrx_buffered_call(struct rrx_buffer_hdr* hdr, struct rrx_call* call);
+
+static __thread struct rrx_buffer_hdr* tls_buffer
+    __attribute__((tls_model("initial-exec")));
+static __thread int tls_buffer_failed __attribute__((tls_model("initial-exec")));
+static unsigned rrx_mode; /* enum rrx_preload_mode, from the page */
+
+static long traced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  register long r10 __asm__("r10") = a3;
+  register long r8 __asm__("r8") = a4;
+  register long r9 __asm__("r9") = a5;
+  long ret;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+
+/* The `syscall` in the preload page: the seccomp filter lets it run with
+   no ptrace stop. */
+static long untraced_syscall(long nr, const long* a) {
+  register long r10 __asm__("r10") = a[3];
+  register long r8 __asm__("r8") = a[4];
+  register long r9 __asm__("r9") = a[5];
+  long ret;
+  __asm__ volatile("call *%[fn]"
+                   : "=a"(ret), "+r"(r10), "+r"(r8), "+r"(r9)
+                   : "a"(nr), "D"(a[0]), "S"(a[1]), "d"(a[2]),
+                     [fn] "r"(RRX_UNTRACED_SYSCALL_ADDR)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+
+static void copy_bytes(void* dst, const void* src, uint64_t n) {
+  __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+}
+
+#define PAGE ((const struct rrx_preload_page*)RRX_PRELOAD_PAGE_ADDR)
+
+__attribute__((constructor)) static void rrx_preload_start(void) {
+  /* msync says whether the page is mapped: under rrx only. */
+  if (traced_syscall(SYS_msync, RRX_PRELOAD_PAGE_ADDR, RRX_PRELOAD_PAGE_SIZE, MS_ASYNC, 0, 0, 0) != 0)
+    return;
+  if (PAGE->magic == RRX_PRELOAD_MAGIC && PAGE->version == RRX_PRELOAD_VERSION)
+    rrx_mode = PAGE->mode;
+}
+
+static struct rrx_buffer_hdr* thread_buffer(void) {
+  if (tls_buffer || tls_buffer_failed || rrx_mode == RRX_MODE_OFF) return tls_buffer;
+  long addr = traced_syscall(SYS_mmap, 0, RRX_BUFFER_SIZE, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (addr < 0 && addr > -4096) {
+    tls_buffer_failed = 1;
+    return 0;
+  }
+  traced_syscall(RRX_CALL_INIT_BUFFER, addr, RRX_BUFFER_SIZE, 0, 0, 0, 0);
+  tls_buffer = (struct rrx_buffer_hdr*)addr;
+  return tls_buffer;
+}
+
+static const struct rrx_buffered_syscall* find_buffered(long nr) {
+  for (size_t i = 0; i < sizeof rrx_buffered_syscalls / sizeof rrx_buffered_syscalls[0]; ++i) {
+    if (rrx_buffered_syscalls[i].nr == nr) return &rrx_buffered_syscalls[i];
+  }
+  return 0;
+}
+
+static uint64_t align8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
+
+/* Whether `fd` is a regular file other than the recorder's stdout/stderr:
+   reads and writes there cannot block on another thread, and replay has
+   nothing to re-emit. */
+static int plain_file(long fd) {
+  struct stat st;
+  long args[6] = {fd, (long)&st, 0, 0, 0, 0};
+  if (untraced_syscall(SYS_fstat, args) != 0 || !S_ISREG(st.st_mode)) return 0;
+  for (int i = 0; i < 2; ++i) {
+    if (PAGE->sink_dev[i] == st.st_dev && PAGE->sink_ino[i] == st.st_ino) return 0;
+  }
+  return 1;
+}
+
+static int worth_buffering(const struct rrx_call* c) {
+  switch (c->nr) {
+    case SYS_read:
+    case SYS_pread64:
+    case SYS_write:
+    case SYS_pwrite64:
+      return plain_file(c->args[0]);
+    default:
+      return 1;
+  }
+}
+
+/* The most bytes the call's outputs can take in its record. */
+static uint64_t output_room(const struct rrx_buffered_syscall* b, const struct rrx_call* c) {
+  uint64_t room = 0;
+  for (int i = 0; i < 2; ++i) {
+    const struct rrx_out_shape* s = &b->out[i];
+    if (s->kind == RRX_OUT_RESULT) room += sizeof(struct rrx_output) + align8((uint64_t)c->args[s->len]);
+    if (s->kind == RRX_OUT_FIXED) room += sizeof(struct rrx_output) + align8(s->len);
+  }
+  return room;
+}
+
+static int record_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
+                       const struct rrx_buffered_syscall* b) {
+  if (!worth_buffering(c)) return kNotBuffered;
+  uint64_t room = sizeof(struct rrx_record) + output_room(b, c);
+  if (room > RRX_BUFFER_DATA_CAP - h->used) return kNotBuffered;
+
+  long ret = untraced_syscall(c->nr, c->args);
+  struct rrx_record* rec = (struct rrx_record*)((char*)h + RRX_BUFFER_DATA_OFF + h->used);
+  rec->nr = (int32_t)c->nr;
+  rec->ret = ret;
+  for (int i = 0; i < 6; ++i) rec->args[i] = (uint64_t)c->args[i];
+  rec->nout = 0;
+  rec->reserved = 0;
+  char* p = (char*)(rec + 1);
+  int ok = ret >= 0 || ret < -4095;
+  for (int i = 0; i < 2; ++i) {
+    const struct rrx_out_shape* s = &b->out[i];
+    uint64_t addr = (uint64_t)c->args[s->ptr], len = 0;
+    if (s->kind == RRX_OUT_RESULT && ret > 0 && c->args[s->len] != 0) len = (uint64_t)ret;
+    if (s->kind == RRX_OUT_FIXED && ok && addr != 0) len = s->len;
+    if (len == 0) continue;
+    struct rrx_output* out = (struct rrx_output*)p;
+    out->addr = addr;
+    out->len = len;
+    copy_bytes(out + 1, (const void*)addr, len);
+    p += sizeof *out + align8(len);
+    rec->nout++;
+  }
+  rec->size = (uint32_t)(p - (char*)rec);
+  h->used += rec->size; /* commits the record */
+  if (h->notify) {
+    h->notify = 0;
+    h->fire = 1;
+  }
+  c->ret = ret;
+  return kBuffered;
+}
+
+static int replay_call(struct rrx_buffer_hdr* h, struct rrx_call* c) {
+  if (h->consumed >= h->used) return kNotBuffered; /* it was traced */
+  const struct rrx_record* rec =
+      (const struct rrx_record*)((const char*)h + RRX_BUFFER_DATA_OFF + h->consumed);
+  int same = rec->nr == c->nr;
+  for (int i = 0; i < 6 && same; ++i) same = rec->args[i] == (uint64_t)c->args[i];
+  if (!same) {
+    c->args[0] = rec->nr;
+    return kMismatch;
+  }
+  const char* p = (const char*)(rec + 1);
+  for (uint32_t i = 0; i < rec->nout; ++i) {
+    const struct rrx_output* out = (const struct rrx_output*)p;
+    copy_bytes((void*)out->addr, out + 1, out->len);
+    p += sizeof *out + align8(out->len);
+  }
+  h->consumed += rec->size;
+  if (h->notify && h->consumed >= h->used) {
+    h->notify = 0;
+    h->fire = 1;
+  }
+  c->ret = rec->ret;
+  return kBuffered;
+}
+
+/* On the private stack, buffer locked. */
+int rrx_buffered_call(struct rrx_buffer_hdr* h, struct rrx_call* c) {
+  const struct rrx_buffered_syscall* b = find_buffered(c->nr);
+  if (!b) return kNotBuffered;
+  return rrx_mode == RRX_MODE_RECORD ? record_call(h, c, b) : replay_call(h, c);
+}
+
+long rrx_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  struct rrx_buffer_hdr* h = thread_buffer();
+  if (h && !h->locked) {
+    struct rrx_call c = {nr, {a0, a1, a2, a3, a4, a5}, 0};
+    int how = rrx_switch_call(h, &c);
+    if (how == kMismatch) {
+      traced_syscall(RRX_CALL_MISMATCH, c.args[0], nr, 0, 0, 0, 0);
+    } else if (how == kBuffered) {
+      if (h->fire) {
+        h->fire = 0;
+        traced_syscall(RRX_CALL_NOTIFY, 0, 0, 0, 0, 0, 0);
+      }
+      return c.ret;
+    }
+  }
+  return traced_syscall(nr, a0, a1, a2, a3, a4, a5);
+}

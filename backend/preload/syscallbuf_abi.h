@@ -1,0 +1,194 @@
+/*
+ * syscallbuf_abi.h - what librrx_preload.so, the recorder and the replayer
+ * agree on for in-process syscall buffering (C and C++).
+ *
+ * THE PRELOAD PAGE
+ *   When a recording buffers syscalls, rrx maps one page at the fixed
+ *   address RRX_PRELOAD_PAGE_ADDR into every process right after exec, in
+ *   recording and replay alike, read+execute:
+ *     +0     struct rrx_preload_page   mode and the recorder's output sinks
+ *     +0x800 `syscall; ret`            the untraced syscall instruction
+ *   The recorder's seccomp filter lets syscalls whose instruction pointer is
+ *   RRX_UNTRACED_SYSCALL_IP (just after that `syscall`) run with no ptrace
+ *   stop; every other syscall stops (SECCOMP_RET_TRACE). The address never
+ *   changes, so the filter, installed once before the first exec and
+ *   inherited by every child and across every exec, stays right.
+ *
+ * THE PER-THREAD BUFFER
+ *   Each thread's preload code maps RRX_BUFFER_SIZE bytes (an ordinary,
+ *   recorded mmap) and announces it with the pseudo syscall
+ *   RRX_CALL_INIT_BUFFER(addr, size). Layout:
+ *     +0                      struct rrx_buffer_hdr
+ *     +RRX_BUFFER_DATA_OFF    records, one after another
+ *     last RRX_BUFFER_STACK_SIZE bytes: the stack the buffering code runs on
+ *   Recording: each buffered syscall appends a record; `used` counts the
+ *   committed bytes. At every ptrace stop of the thread the recorder copies
+ *   the records into the trace (a buffer-flush event) and sets used to 0 -
+ *   never while `locked` is set, which covers the whole time the thread
+ *   runs on the private stack.
+ *   Replay: a buffer-flush event writes the records back together with a
+ *   header {used = their size, consumed = 0, notify}; the preload code then
+ *   takes each call's result and output bytes from the next record instead
+ *   of running it, and makes a real (traced) syscall when none is left -
+ *   exactly the calls that were traced when recording.
+ *
+ * NOTIFY
+ *   The recorder cannot deliver a signal while a thread is inside the
+ *   buffering code (replay could not find that point again). It sets
+ *   `notify` and holds the signal; after its current (or next) buffered
+ *   call the preload code makes the traced pseudo syscall RRX_CALL_NOTIFY,
+ *   where the signal is delivered. In replay the flush before that stop
+ *   sets notify, and the call is made once the last record is consumed.
+ */
+#ifndef RRX_PRELOAD_SYSCALLBUF_ABI_H
+#define RRX_PRELOAD_SYSCALLBUF_ABI_H
+
+#include <stdint.h>
+#include <sys/syscall.h>
+
+#define RRX_PRELOAD_PAGE_ADDR 0x70001000UL
+#define RRX_PRELOAD_PAGE_SIZE 4096UL
+#define RRX_PRELOAD_MAGIC 0x62755352u /* "RSub" in memory */
+#define RRX_PRELOAD_VERSION 1u
+#define RRX_UNTRACED_SYSCALL_ADDR (RRX_PRELOAD_PAGE_ADDR + 0x800)
+#define RRX_UNTRACED_SYSCALL_IP (RRX_UNTRACED_SYSCALL_ADDR + 2)
+
+enum rrx_preload_mode { RRX_MODE_OFF = 0, RRX_MODE_RECORD = 1, RRX_MODE_REPLAY = 2 };
+
+struct rrx_preload_page {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t mode; /* enum rrx_preload_mode */
+  uint32_t reserved;
+  /* The recorder's stdout and stderr (st_dev, st_ino): writes to them are
+     never buffered, so replay can re-emit them. */
+  uint64_t sink_dev[2];
+  uint64_t sink_ino[2];
+};
+
+/* Pseudo syscalls (numbers the kernel does not have: it says ENOSYS). */
+#define RRX_CALL_INIT_BUFFER 0x5200 /* (buffer address, size) */
+#define RRX_CALL_NOTIFY 0x5201      /* a held signal may be delivered here */
+#define RRX_CALL_MISMATCH 0x5202    /* replay: (recorded nr, actual nr) */
+
+#define RRX_BUFFER_SIZE (1UL << 20)
+#define RRX_BUFFER_STACK_SIZE (64UL << 10)
+#define RRX_BUFFER_DATA_OFF 64UL
+#define RRX_BUFFER_DATA_CAP (RRX_BUFFER_SIZE - RRX_BUFFER_DATA_OFF - RRX_BUFFER_STACK_SIZE)
+
+struct rrx_buffer_hdr {
+  uint32_t used;     /* bytes of records: committed (record), loaded (replay) */
+  uint32_t consumed; /* replay: bytes of records taken */
+  uint8_t locked;    /* the thread is inside the buffering code */
+  uint8_t notify;    /* see NOTIFY above */
+  uint8_t fire;      /* private: make the RRX_CALL_NOTIFY call now */
+  uint8_t reserved[5];
+  uint64_t saved_rsp; /* private: the thread's own stack pointer */
+};
+
+/* One buffered syscall. Followed by `nout` outputs, each a
+   struct rrx_output and its bytes, padded to 8. */
+struct rrx_record {
+  uint32_t size; /* of the whole record, a multiple of 8 */
+  int32_t nr;
+  int64_t ret;
+  uint64_t args[6];
+  uint32_t nout;
+  uint32_t reserved;
+};
+
+struct rrx_output {
+  uint64_t addr;
+  uint64_t len;
+};
+
+/* The memory a buffered syscall writes, in the syscall table's terms. */
+enum rrx_out_kind {
+  RRX_OUT_NONE = 0,
+  /* args[ptr] gets `result` bytes, if result > 0 and args[len] != 0 */
+  RRX_OUT_RESULT = 1,
+  /* args[ptr] gets `len` bytes, if the call succeeded and args[ptr] != 0 */
+  RRX_OUT_FIXED = 2,
+};
+
+struct rrx_out_shape {
+  uint8_t kind;
+  uint8_t ptr;
+  uint16_t len; /* RRX_OUT_RESULT: index of the size argument */
+};
+
+/* Syscalls the preload library may buffer. Which fd kinds qualify is its
+   own rule (see preload.c); what they write is here, and the syscall
+   table's unit test checks it against the table's output rules. */
+struct rrx_buffered_syscall {
+  int nr;
+  struct rrx_out_shape out[2];
+};
+
+#define RRX_RES(p, l) {RRX_OUT_RESULT, p, l}
+#define RRX_FIX(p, n) {RRX_OUT_FIXED, p, n}
+
+static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
+    {SYS_read, {RRX_RES(1, 2)}},
+    {SYS_pread64, {RRX_RES(1, 2)}},
+    {SYS_write, {{0}}},
+    {SYS_pwrite64, {{0}}},
+    {SYS_open, {{0}}},
+    {SYS_openat, {{0}}},
+    {SYS_close, {{0}}},
+    {SYS_lseek, {{0}}},
+    {SYS_fstat, {RRX_FIX(1, 144)}},
+    {SYS_stat, {RRX_FIX(1, 144)}},
+    {SYS_lstat, {RRX_FIX(1, 144)}},
+    {SYS_newfstatat, {RRX_FIX(2, 144)}},
+    {SYS_statx, {RRX_FIX(4, 256)}},
+    {SYS_readlink, {RRX_RES(1, 2)}},
+    {SYS_readlinkat, {RRX_RES(2, 3)}},
+    {SYS_access, {{0}}},
+    {SYS_faccessat, {{0}}},
+    {SYS_copy_file_range, {RRX_FIX(1, 8), RRX_FIX(3, 8)}},
+    {SYS_fadvise64, {{0}}},
+    {SYS_ftruncate, {{0}}},
+    {SYS_fsync, {{0}}},
+    {SYS_fdatasync, {{0}}},
+    {SYS_getxattr, {RRX_RES(2, 3)}},
+    {SYS_lgetxattr, {RRX_RES(2, 3)}},
+    {SYS_fgetxattr, {RRX_RES(2, 3)}},
+    {SYS_listxattr, {RRX_RES(1, 2)}},
+    {SYS_llistxattr, {RRX_RES(1, 2)}},
+    {SYS_flistxattr, {RRX_RES(1, 2)}},
+    {SYS_setxattr, {{0}}},
+    {SYS_lsetxattr, {{0}}},
+    {SYS_fsetxattr, {{0}}},
+    {SYS_removexattr, {{0}}},
+    {SYS_lremovexattr, {{0}}},
+    {SYS_fremovexattr, {{0}}},
+    {SYS_utimensat, {{0}}},
+    {SYS_fchmod, {{0}}},
+    {SYS_fchmodat, {{0}}},
+    {SYS_fchown, {{0}}},
+    {SYS_fchownat, {{0}}},
+    {SYS_mkdir, {{0}}},
+    {SYS_mkdirat, {{0}}},
+    {SYS_unlink, {{0}}},
+    {SYS_unlinkat, {{0}}},
+    {SYS_rename, {{0}}},
+    {SYS_renameat, {{0}}},
+    {SYS_renameat2, {{0}}},
+    {SYS_symlink, {{0}}},
+    {SYS_symlinkat, {{0}}},
+    {SYS_clock_gettime, {RRX_FIX(1, 16)}},
+    {SYS_gettimeofday, {RRX_FIX(0, 16), RRX_FIX(1, 8)}},
+    {SYS_time, {RRX_FIX(0, 8)}},
+    {SYS_getpid, {{0}}},
+    {SYS_getppid, {{0}}},
+    {SYS_getuid, {{0}}},
+    {SYS_geteuid, {{0}}},
+    {SYS_getgid, {{0}}},
+    {SYS_getegid, {{0}}},
+};
+
+#undef RRX_RES
+#undef RRX_FIX
+
+#endif /* RRX_PRELOAD_SYSCALLBUF_ABI_H */
