@@ -8,6 +8,8 @@
  * registers never tell them apart. Built with -mgeneral-regs-only (no
  * vector register is touched) and without libc calls on the private stack.
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,7 +75,19 @@ static void copy_bytes(void* dst, const void* src, uint64_t n) {
 
 #define PAGE ((const struct rrx_preload_page*)RRX_PRELOAD_PAGE_ADDR)
 
+/* rrx_buffered_syscalls by number, filled at start. */
+#define MAX_BUFFERED_NR 512
+static const struct rrx_buffered_syscall* buffered_by_nr[MAX_BUFFERED_NR];
+
+static const struct rrx_buffered_syscall* find_buffered(long nr) {
+  return nr >= 0 && nr < MAX_BUFFERED_NR ? buffered_by_nr[nr] : 0;
+}
+
 __attribute__((constructor)) static void rrx_preload_start(void) {
+  for (size_t i = 0; i < sizeof rrx_buffered_syscalls / sizeof rrx_buffered_syscalls[0]; ++i) {
+    if (rrx_buffered_syscalls[i].nr < MAX_BUFFERED_NR)
+      buffered_by_nr[rrx_buffered_syscalls[i].nr] = &rrx_buffered_syscalls[i];
+  }
   /* msync says whether the page is mapped: under rrx only. */
   if (traced_syscall(SYS_msync, RRX_PRELOAD_PAGE_ADDR, RRX_PRELOAD_PAGE_SIZE, MS_ASYNC, 0, 0, 0) != 0)
     return;
@@ -94,13 +108,6 @@ static struct rrx_buffer_hdr* thread_buffer(void) {
   return tls_buffer;
 }
 
-static const struct rrx_buffered_syscall* find_buffered(long nr) {
-  for (size_t i = 0; i < sizeof rrx_buffered_syscalls / sizeof rrx_buffered_syscalls[0]; ++i) {
-    if (rrx_buffered_syscalls[i].nr == nr) return &rrx_buffered_syscalls[i];
-  }
-  return 0;
-}
-
 static uint64_t align8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
 
 /* Whether `fd` is a regular file other than the recorder's stdout/stderr:
@@ -116,8 +123,22 @@ static int plain_file(long fd) {
   return 1;
 }
 
+/* Opening a FIFO waits for its other end, maybe a thread that cannot run
+   until this one stops: buffer opens of regular files and directories
+   (and of missing ones, which create or fail) only. */
+static int opens_without_blocking(const struct rrx_call* c) {
+  if (c->args[2] & O_PATH) return 1;
+  struct stat st;
+  long args[6] = {c->args[0], c->args[1], (long)&st, 0, 0, 0};
+  long ret = untraced_syscall(SYS_newfstatat, args);
+  if (ret == -ENOENT) return 1;
+  return ret == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
+}
+
 static int worth_buffering(const struct rrx_call* c) {
   switch (c->nr) {
+    case SYS_openat:
+      return opens_without_blocking(c);
     case SYS_read:
     case SYS_pread64:
     case SYS_write:

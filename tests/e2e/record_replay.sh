@@ -3,10 +3,12 @@
 # every replay exits 0 and re-emits byte for byte the stdout and stderr seen
 # while recording.
 #
-# usage: record_replay.sh [--status N] [--replays N] RRX_BIN TRACE_ROOT -- CMD [ARGS...]
+# usage: record_replay.sh [--status N] [--replays N] [--record-flag F]...
+#                         RRX_BIN TRACE_ROOT -- CMD [ARGS...]
 #   --status N   exit status `rrx record` must return (the program's own;
 #                128+signal if it died by a signal). Default 0.
 #   --replays N  number of replays to check (default 2: replay is repeatable).
+#   --record-flag F  pass F to `rrx record` (e.g. -n: no syscall buffering).
 #   TRACE_ROOT   directory under which a fresh work dir is made (mktemp).
 # Environment:
 #   RRX_E2E_STEP_TIMEOUT  seconds allowed per rrx invocation (default 90).
@@ -15,10 +17,12 @@ set -euo pipefail
 
 expect_status=0
 replays=2
+record_flags=()
 while (($#)); do
   case "$1" in
     --status) expect_status="$2"; shift 2 ;;
     --replays) replays="$2"; shift 2 ;;
+    --record-flag) record_flags+=("$2"); shift 2 ;;
     *) break ;;
   esac
 done
@@ -62,7 +66,7 @@ run_rrx() {
 }
 
 echo "record: $*"
-run_rrx "$work/record.out" "$work/record.err" record -o "$trace" "$@"
+run_rrx "$work/record.out" "$work/record.err" record ${record_flags[@]+"${record_flags[@]}"} -o "$trace" "$@"
 if ((status == 124)); then
   fail "rrx record timed out after ${step_timeout}s"
 fi
