@@ -534,6 +534,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     }
   }
   t.task->set_regs(e.regs);
+  if (t.emulated) restart_like_the_kernel(t, e);
   t.desc = nullptr;
   // Going backwards re-runs events from checkpoints: show output only once.
   if (echo_ && e.echo_fd != 0 && e.seq > echoed_up_to_) {
@@ -626,6 +627,26 @@ bool ReplaySession::deliver_under_temporary_mask(ReplayTask& t, const Event& e) 
   remote_syscall(*t.task, SYS_rt_sigsuspend, {mask_addr, mask_size}, &ok);
   if (!ok) return fail_event(e, "cannot install the temporary signal mask");
   return true;
+}
+
+// A syscall a signal interrupted, when no handler runs for it here (another
+// thread took the signal, or it was ignored): the kernel restarted it by
+// moving back onto the `syscall` instruction. Replay has no signal pending
+// to make the kernel do that, so it does it itself.
+void ReplaySession::restart_like_the_kernel(ReplayTask& t, const Event& e) {
+  constexpr int64_t kRestartSys = -512, kRestartNoIntr = -513, kRestartNoHand = -514,
+                    kRestartBlock = -516;
+  int64_t result = static_cast<int64_t>(e.regs.rax);
+  if (result != kRestartSys && result != kRestartNoIntr && result != kRestartNoHand &&
+      result != kRestartBlock) {
+    return;
+  }
+  const Event* next = peek_for_tid(e.tid);
+  if (!next || next->kind == EventKind::kSignal) return;  // its delivery decides
+  Registers regs = e.regs;
+  regs.rax = result == kRestartBlock ? SYS_restart_syscall : regs.orig_rax;
+  regs.rip -= 2;
+  t.task->set_regs(regs);
 }
 
 bool ReplaySession::fail_event(const Event& e, const std::string& what) {

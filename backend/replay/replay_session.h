@@ -117,6 +117,7 @@ class ReplaySession {
   StepResult replay_buffer_flush(ReplayTask& t, Event& e);
   bool remap(ReplayTask& t, const Event& e);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
+  void restart_like_the_kernel(ReplayTask& t, const Event& e);
   bool other_threads_alive(const ReplayTask& t) const;
   bool is_debugged(const ReplayTask& t) const;
   bool ends_debugged_process(const ReplayTask& t, const Event& e) const;
