@@ -591,12 +591,18 @@ bool ReplaySession::remap(ReplayTask& t, const Event& e) {
     } else {
       std::string path = reader_->saved_file_path(e.mapped_file.saved_name, &error_);
       if (path.empty()) return false;
-      // Writes through a shared mapping must not reach the trace's copy.
-      flags = (flags & ~uint64_t{MAP_SHARED_VALIDATE}) | MAP_PRIVATE;
+      // Shared mappings share a writable copy (never the trace's file), so
+      // processes see each other's writes as they did when recorded.
+      bool shared = (a[3] & MAP_SHARED_VALIDATE) != MAP_PRIVATE;
+      if (shared) {
+        path = shared_copies_.copy_of(path, &error_);
+        if (path.empty()) return false;
+      }
       StackScratch scratch(*t.task);
       uint64_t path_addr = scratch.push(path);
+      uint64_t open_flags = (shared ? O_RDWR : O_RDONLY) | O_CLOEXEC;
       int64_t fd = remote_syscall(*t.task, SYS_openat,
-                                  {static_cast<uint64_t>(AT_FDCWD), path_addr, O_RDONLY | O_CLOEXEC},
+                                  {static_cast<uint64_t>(AT_FDCWD), path_addr, open_flags},
                                   &ok);
       if (!ok || fd < 0) return fail_event(e, "cannot open " + path + " in the replayed process");
       got = remote_syscall(*t.task, SYS_mmap,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "replay/breakpoints.h"
+#include "replay/shared_file_copies.h"
 #include "trace/trace_reader.h"
 
 namespace rrx {
@@ -126,6 +127,7 @@ class ReplaySession {
   const ReplayTask* focus_state() const;
 
   std::unique_ptr<TraceReader> reader_;
+  SharedFileCopies shared_copies_;  // outlives tasks_: declared first
   std::map<int32_t, std::unique_ptr<ReplayTask>> tasks_;  // by recorded tid
   std::deque<Event> lookahead_;
   uint64_t seq_ = 0;

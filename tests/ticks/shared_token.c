@@ -1,8 +1,10 @@
 // A parent and a child pass a token back and forth through MAP_SHARED
-// anonymous memory, spinning on atomics with no syscalls. How long each
+// anonymous memory (built with -DSHARED_MEMFD: a shared mapping of a
+// memfd), spinning on atomics with no syscalls. How long each
 // spins differs from run to run; a replay must reproduce the recorded
 // counts (rrx runs the two processes one at a time, switching at tick
 // counts, since they share memory).
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -16,7 +18,13 @@ struct shared {
 };
 
 int main(void) {
+#ifdef SHARED_MEMFD
+  int fd = memfd_create("rrx-token", 0);
+  if (fd < 0 || ftruncate(fd, sizeof(struct shared)) != 0) return 2;
+  struct shared* s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+#else
   struct shared* s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+#endif
   if (s == MAP_FAILED) return 2;
   pid_t child = fork();
   int me = child == 0 ? 1 : 0;
