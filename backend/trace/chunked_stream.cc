@@ -1,6 +1,7 @@
 #include "trace/chunked_stream.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -121,7 +122,30 @@ bool ChunkWriter::write_chunk(const std::string& raw, std::string* error) {
   return true;
 }
 
+namespace {
+
+// The recorder pins itself (and its tracees) to one CPU before it starts
+// this thread, which inherits that. Compressing there would only take turns
+// with the recording; move to the other CPUs the process may use, if any.
+void leave_creators_cpus() {
+  cpu_set_t mine;
+  if (sched_getaffinity(0, sizeof mine, &mine) != 0) return;
+  long count = sysconf(_SC_NPROCESSORS_CONF);
+  if (count <= 0 || count > CPU_SETSIZE) count = CPU_SETSIZE;
+  cpu_set_t others;
+  CPU_ZERO(&others);
+  for (long cpu = 0; cpu < count; ++cpu)
+    if (!CPU_ISSET(cpu, &mine)) CPU_SET(cpu, &others);
+  // The kernel keeps only the CPUs our cpuset allows; EINVAL if none is
+  // left, and then the thread stays where it is.
+  if (CPU_COUNT(&others) > 0)
+    sched_setaffinity(0, sizeof others, &others);
+}
+
+}  // namespace
+
 void ChunkWriter::run() {
+  leave_creators_cpus();
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     work_.wait(lock, [&] { return stop_ || !queue_.empty(); });
