@@ -1,4 +1,5 @@
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <unistd.h>
@@ -28,6 +29,20 @@ int record_command(const std::vector<std::string>& args) {
       options.unbound = true;
     } else if (args[i] == "-n") {
       buffer_syscalls = false;
+    } else if (args[i] == "-c" || args[i].rfind("--num-cpu-ticks=", 0) == 0) {
+      std::string value;
+      if (args[i] == "-c") {
+        if (i + 1 == args.size()) return usage_error("record: -c needs a number of ticks");
+        value = args[++i];
+      } else {
+        value = args[i].substr(16);
+      }
+      char* end = nullptr;
+      unsigned long long ticks = strtoull(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || ticks == 0 || value[0] == '-') {
+        return usage_error("record: time slice '" + value + "' is not a positive number of ticks");
+      }
+      options.slice_ticks = ticks;
     } else if (args[i] == "-W") {
       options.ticks = "soft";
     } else if (args[i].rfind("--ticks=", 0) == 0) {

@@ -84,6 +84,7 @@ class Recorder {
   Recorder(std::unique_ptr<TraceWriter> writer, const RecordOptions& options)
       : writer_(std::move(writer)),
         chaos_(options.chaos),
+        slice_ticks_(options.slice_ticks),
         soft_ticks_(options.ticks == "soft"),
         buffering_(!options.preload.empty()),
         random_(std::random_device{}()) {}
@@ -126,15 +127,12 @@ class Recorder {
   std::set<std::string> warned_;
   const bool cpuid_faulting_ = cpuid_faulting_available();
   const bool chaos_;
+  const uint64_t slice_ticks_;
   const bool soft_ticks_;
   const bool buffering_;
   bool shared_memory_ = false;
   std::mt19937_64 random_;
 };
-
-// Soft ticks a thread of a multithreaded soft-tick program may run before
-// another gets the CPU (about a millisecond of a typical loop).
-constexpr uint64_t kSliceTicks = 200000;
 
 void Recorder::fail(const std::string& message) {
   if (error_.empty()) error_ = message;
@@ -366,7 +364,7 @@ void Recorder::run_user_code(RecordTask& t, int sig) {
     for (auto& [tid, other] : tasks_) others |= group_of(other) == group_of(t) && tid != t.task->tid();
     // Chaos: slices log-uniform in 1..4000 ticks: preemption lands almost
     // anywhere, and now and then a thread gets far before the next switch.
-    uint64_t slice = kSliceTicks;
+    uint64_t slice = slice_ticks_;
     if (chaos_) {
       std::uniform_real_distribution<double> exponent(0, std::log(4000.0));
       slice = static_cast<uint64_t>(std::exp(exponent(random_)));

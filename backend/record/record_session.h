@@ -12,6 +12,9 @@ struct RecordOptions {
   // Preempt threads of soft-tick programs after random, often short,
   // slices and pick the next thread at random, to make races show up.
   bool chaos = false;
+  // Soft ticks a thread of a multithreaded soft-tick program may run before
+  // another gets the CPU (-c; about a millisecond of a typical loop).
+  uint64_t slice_ticks = 200000;
   // The tick source: "soft" (programs built with our GCC plugin count
   // ticks) or "none". ("hw" and "auto" are resolved by the CLI.)
   std::string ticks = "soft";
