@@ -126,26 +126,22 @@ namespace {
 
 // The recorder pins itself (and its tracees) to one CPU before it starts
 // this thread, which inherits that. Compressing there would only take turns
-// with the recording; move to the other CPUs the process may use, if any.
-void leave_creators_cpus() {
-  cpu_set_t mine;
-  if (sched_getaffinity(0, sizeof mine, &mine) != 0) return;
+// with the recording: let the thread run on any CPU the process may use
+// (the kernel keeps only those our cpuset allows), so the scheduler puts it
+// on an idle one. Not only on the others: one of them may be saturated.
+void unpin_this_thread() {
   long count = sysconf(_SC_NPROCESSORS_CONF);
   if (count <= 0 || count > CPU_SETSIZE) count = CPU_SETSIZE;
-  cpu_set_t others;
-  CPU_ZERO(&others);
-  for (long cpu = 0; cpu < count; ++cpu)
-    if (!CPU_ISSET(cpu, &mine)) CPU_SET(cpu, &others);
-  // The kernel keeps only the CPUs our cpuset allows; EINVAL if none is
-  // left, and then the thread stays where it is.
-  if (CPU_COUNT(&others) > 0)
-    sched_setaffinity(0, sizeof others, &others);
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (long cpu = 0; cpu < count; ++cpu) CPU_SET(cpu, &all);
+  sched_setaffinity(0, sizeof all, &all);  // on failure, stay pinned
 }
 
 }  // namespace
 
 void ChunkWriter::run() {
-  leave_creators_cpus();
+  unpin_this_thread();
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     work_.wait(lock, [&] { return stop_ || !queue_.empty(); });

@@ -28,8 +28,8 @@ namespace rrx {
 // process has one thread) and with every signal blocked, so signals meant
 // for the recorder are not delivered to it. If it cannot be started, chunks
 // are compressed and written in the caller's thread instead. The thread
-// runs on the CPUs its creator is not pinned to, when there are any (the
-// recorder pins itself and the tracees to one CPU).
+// may run on every CPU, whatever CPU its creator is pinned to (the
+// recorder pins itself and the tracees to one).
 //
 // The first error of the background thread is kept and returned by every
 // later flush_if_full() and finish() (and check()), so it is never lost.
