@@ -97,9 +97,12 @@ struct Event {
   }
 
   # The recorder took the CPU from `tid` at this soft-tick count (with
-  # regs) to let another thread of its process run.
+  # regs) to let another thread of its process run. ticks = 0: a program
+  # without ticks, stopped after a wall-clock slice; the point is named by
+  # regs and `stackHash` alone (core/stack_fingerprint.h).
   struct Schedule {
     ticks @0 :UInt64;
+    stackHash @1 :UInt64;
   }
 
   # Syscalls `tid` ran in-process since its last stop: the records of its

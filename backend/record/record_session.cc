@@ -11,6 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -28,6 +32,7 @@
 #include "core/registers.h"
 #include "core/remote_syscall.h"
 #include "core/spawn.h"
+#include "core/stack_fingerprint.h"
 #include "core/stop.h"
 #include "core/task.h"
 #include "core/tick_counter.h"
@@ -58,6 +63,8 @@ struct RecordTask {
   // in the trace, so the child's events never precede its creation.
   bool announced = false;
   bool started = false;
+  // We sent it kPreemptSignal and have not seen it arrive yet.
+  bool preempt_sent = false;
   // Registers at the last syscall exit: an asynchronous signal arriving
   // with exactly these registers is delivered at a syscall boundary.
   bool have_exit_regs = false;
@@ -77,7 +84,20 @@ struct ThreadGroup {
   // A thread inside exit(): the kernel clears its tid in memory (and wakes
   // pthread_join) at a moment of its own, so nobody runs until it is gone.
   pid_t exiting = 0;
+  // When `running` got the CPU: programs without ticks get a wall-clock
+  // slice.
+  std::chrono::steady_clock::time_point running_since;
 };
+
+// Threads of programs that count no ticks are preempted after this much
+// wall-clock time if another thread of their group waits: a signal of ours
+// stops them, and the point is named by registers and the stack top. Replay
+// finds it with a breakpoint hit per execution of that instruction since
+// the thread's last event, so this is a last resort against spinning
+// forever, long enough that threads doing real work switch at syscalls.
+constexpr std::chrono::milliseconds kWallClockSlice{250};
+constexpr long kSliceCheckNs = 50'000'000;
+constexpr int kPreemptSignal = SIGSTKFLT;
 
 class Recorder {
  public:
@@ -109,6 +129,10 @@ class Recorder {
   pid_t group_of(const RecordTask& t) const { return shared_memory_ ? 0 : t.tgid; }
   void start_sharing_memory();
   bool preempt(RecordTask& t);
+  void start_slice_timer();
+  void stop_slice_timer();
+  void check_wall_clock_slices();
+  void wall_clock_preempt(RecordTask& t);
   void emit(Event& event);
   void flush_buffer(RecordTask& t, bool at_notify = false);
   bool buffer_locked(RecordTask& t);
@@ -132,6 +156,8 @@ class Recorder {
   const bool buffering_;
   bool shared_memory_ = false;
   std::mt19937_64 random_;
+  timer_t slice_timer_ = {};
+  bool slice_timer_armed_ = false;
 };
 
 void Recorder::fail(const std::string& message) {
@@ -241,9 +267,14 @@ RecordResult Recorder::run(const RecordOptions& options) {
   root.announced = root.started = true;
 
   bool header_written = false;
+  start_slice_timer();
   while (!tasks_.empty() && error_.empty()) {
     int status;
-    pid_t tid = wait_for(-1, &status);
+    pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid < 0 && errno == EINTR) {  // the slice timer
+      check_wall_clock_slices();
+      continue;
+    }
     if (tid < 0) break;
     auto it = tasks_.find(tid);
     if (it == tasks_.end()) {
@@ -280,6 +311,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
     schedule(shared_memory_ ? 0 : key);
   }
 
+  stop_slice_timer();
   if (!error_.empty()) {
     // Leave no tracee behind; the trace has no completeness marker.
     std::vector<pid_t> tids;
@@ -358,6 +390,7 @@ void Recorder::start_sharing_memory() {
 void Recorder::run_user_code(RecordTask& t, int sig) {
   ThreadGroup& group = groups_[group_of(t)];
   group.running = t.task->tid();
+  group.running_since = std::chrono::steady_clock::now();
   uint64_t ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
   if (ticks > 0) {
     bool others = false;
@@ -398,6 +431,72 @@ bool Recorder::preempt(RecordTask& t) {
   emit(event);
   group.waiting.emplace_back(t.task->tid(), 0);  // schedule() picks the next
   return true;
+}
+
+// A periodic timer signal to this thread interrupts the wait for tracee
+// stops, so slices can end (SIGALRM with no SA_RESTART).
+void Recorder::start_slice_timer() {
+  struct sigaction action = {};
+  action.sa_handler = [](int) {};
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGALRM, &action, nullptr);
+  struct sigevent event = {};
+  event.sigev_notify = SIGEV_THREAD_ID;
+  event.sigev_signo = SIGALRM;
+  event._sigev_un._tid = gettid();
+  if (timer_create(CLOCK_MONOTONIC, &event, &slice_timer_) != 0) return;
+  struct itimerspec every = {{0, kSliceCheckNs}, {0, kSliceCheckNs}};
+  slice_timer_armed_ = timer_settime(slice_timer_, 0, &every, nullptr) == 0;
+}
+
+void Recorder::stop_slice_timer() {
+  if (slice_timer_armed_) timer_delete(slice_timer_);
+  slice_timer_armed_ = false;
+  signal(SIGALRM, SIG_DFL);
+}
+
+// Sends kPreemptSignal to every running thread that counts no ticks, has
+// had its wall-clock slice, and keeps a thread of its group waiting.
+void Recorder::check_wall_clock_slices() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [key, group] : groups_) {
+    if (!group.running || group.waiting.empty() || now - group.running_since < kWallClockSlice) {
+      continue;
+    }
+    auto it = tasks_.find(group.running);
+    if (it == tasks_.end()) continue;
+    RecordTask& r = it->second;
+    if (r.preempt_sent || (soft_ticks_ && read_ticks(*r.task) > 0)) continue;
+    syscall(SYS_tgkill, r.tgid, r.task->tid(), kPreemptSignal);
+    r.preempt_sent = true;
+  }
+}
+
+// Our signal stopped `t`: its slice is over. The signal is dropped. Right
+// after an event the switch needs no event of its own (replay resumes a
+// thread only for its next event); elsewhere a schedule event names the
+// point by registers and stack top. Inside the buffering code it cannot be
+// named: the thread goes on and gets another signal later.
+void Recorder::wall_clock_preempt(RecordTask& t) {
+  t.preempt_sent = false;
+  ThreadGroup& group = groups_[group_of(t)];
+  if (group.waiting.empty() || buffer_locked(t)) {
+    resume_task(t);
+    return;
+  }
+  Registers regs;
+  t.task->get_regs(&regs);
+  if (!(t.have_exit_regs && diff_registers(t.exit_regs, regs).empty())) {
+    flush_buffer(t);
+    Event event;
+    event.tid = t.task->tid();
+    event.kind = EventKind::kSchedule;
+    event.regs = regs;
+    event.stack_hash = stack_fingerprint(*t.task, regs.rsp);
+    emit(event);
+    t.have_exit_regs = false;
+  }
+  group.waiting.emplace_back(t.task->tid(), 0);  // schedule() picks the next
 }
 
 void Recorder::schedule(pid_t tgid) {
@@ -602,6 +701,10 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   t.task->get_regs(&regs);
 
   if (sig == SIGTRAP && info.si_code == SI_KERNEL && preempt(t)) return;
+  if (sig == kPreemptSignal && info.si_code == SI_TKILL && info.si_pid == getpid()) {
+    wall_clock_preempt(t);
+    return;
+  }
   if (sig == SIGSEGV && info.si_code == SI_KERNEL) {
     InsnResult insn = decode_trapped_insn(*t.task, regs);
     if (insn.insn != TrappedInsn::kNone) {

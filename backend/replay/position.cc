@@ -1,22 +1,11 @@
 #include "replay/position.h"
 
 #include "core/registers.h"
+#include "core/stack_fingerprint.h"
 #include "core/tick_counter.h"
 #include "replay/replay_session.h"
 
 namespace rrx {
-
-namespace {
-
-constexpr size_t kStackBytes = 256;
-
-uint64_t fnv1a(const uint8_t* data, size_t len) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < len; ++i) h = (h ^ data[i]) * 1099511628211ull;
-  return h;
-}
-
-}  // namespace
 
 Position position_of(ReplaySession& session) {
   Position p;
@@ -26,9 +15,7 @@ Position position_of(ReplaySession& session) {
   Task* task = session.focus_task();
   if (!task) return p;
   task->get_regs(&p.regs);
-  uint8_t stack[kStackBytes] = {};
-  task->read_mem(p.regs.rsp, stack, sizeof stack);
-  p.stack_hash = fnv1a(stack, sizeof stack);
+  p.stack_hash = stack_fingerprint(*task, p.regs.rsp);
   p.ticks = read_ticks(*task);
   return p;
 }

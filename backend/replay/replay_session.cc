@@ -20,6 +20,7 @@
 #include "core/remote_syscall.h"
 #include "core/signal_class.h"
 #include "core/spawn.h"
+#include "core/stack_fingerprint.h"
 #include "core/stop.h"
 #include "core/task.h"
 #include "core/tick_counter.h"
@@ -768,7 +769,11 @@ ReplaySession::Advance ReplaySession::run_to_tick_point(ReplayTask& t, const Eve
       if (placed && regs.rip == pc + 1) {
         regs.rip = pc;
         task.set_regs(regs);
-        if (read_ticks(task) == e.ticks && diff_registers(e.regs, regs).empty()) {
+        // Without ticks (a wall-clock slice) the stack top tells loop
+        // iterations apart.
+        bool here = read_ticks(task) == e.ticks && diff_registers(e.regs, regs).empty() &&
+                    (e.ticks != 0 || stack_fingerprint(task, regs.rsp) == e.stack_hash);
+        if (here) {
           lift();
           return Advance::kOk;
         }
@@ -784,8 +789,10 @@ ReplaySession::Advance ReplaySession::run_to_tick_point(ReplayTask& t, const Eve
     if (stop.kind == StopKind::kGroupStop) continue;
     lift();
     if (armed) set_tick_target(task, UINT64_MAX);
-    *what = "the point where signal " + std::to_string(e.signo) + " arrived (tick " +
-            std::to_string(e.ticks) + ") was not reached; got " + describe_stop(stop);
+    char pc[32];
+    snprintf(pc, sizeof pc, "0x%llx", e.regs.rip);
+    *what = "the recorded point (tick " + std::to_string(e.ticks) + ", pc " + pc +
+            ") was not reached; got " + describe_stop(stop);
     return Advance::kFailed;
   }
 }
@@ -856,6 +863,14 @@ ReplaySession::StepResult ReplaySession::replay_buffer_flush(ReplayTask& t, Even
 }
 
 ReplaySession::StepResult ReplaySession::replay_schedule(ReplayTask& t, Event& e) {
+  if (e.ticks == 0) {  // a wall-clock slice: find the point by registers and stack
+    std::string what;
+    switch (run_to_tick_point(t, e, &what)) {
+      case Advance::kOk: return StepResult::kEvent;
+      case Advance::kTrapped: return trapped(e);
+      case Advance::kFailed: return diverged(e, what);
+    }
+  }
   if (!t.tick_target_armed) {
     set_tick_target(*t.task, e.ticks);
     t.tick_target_armed = true;

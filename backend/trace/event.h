@@ -61,6 +61,9 @@ struct Event {
   // Non-zero: delivered in the middle of computation, when the thread's
   // soft tick count was this (and its registers were `regs`).
   uint64_t ticks = 0;
+  // kSchedule with ticks 0 (a wall-clock slice ended): the fingerprint of
+  // the stack top that, with regs, names the point.
+  uint64_t stack_hash = 0;
 
   // kExec: the executable the kernel loaded, saved under files/
   std::string exe_saved_name;

@@ -96,6 +96,7 @@ void encode_event(const Event& e, proto::Event::Builder out) {
       break;
     case EventKind::kSchedule:
       out.initSchedule().setTicks(e.ticks);
+      out.getSchedule().setStackHash(e.stack_hash);
       break;
     case EventKind::kBufferFlush:
       encode_writes(e.writes, out.initBufferFlush().initWrites(e.writes.size()));
@@ -179,6 +180,7 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
     case proto::Event::SCHEDULE:
       e->kind = EventKind::kSchedule;
       e->ticks = in.getSchedule().getTicks();
+      e->stack_hash = in.getSchedule().getStackHash();
       return true;
     case proto::Event::BUFFER_FLUSH:
       e->kind = EventKind::kBufferFlush;
