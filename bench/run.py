@@ -65,6 +65,8 @@ class Workload:
     reset: Callable[[Path], None] = lambda work: None
     # Also time `gdb record full` on the same program (argv[0] + argv[1:]).
     with_gdb: bool = False
+    # Extra `rrx record` options.
+    record_flags: tuple = ()
 
 
 # ---------------------------------------------------------------- processes
@@ -206,11 +208,13 @@ def make_clean(work):
 
 
 WORKLOADS = [
-    Workload("cpu_loop", cpu_loop),
+    Workload("cpu_loop", cpu_loop, record_flags=("--ticks=none",)),
     Workload("cpu_loop_soft", cpu_loop_soft),
     Workload("cp_a", cp_a, reset=remove_inc),
+    Workload("cp_a_nobuf", cp_a, reset=remove_inc, record_flags=("-n",)),
     Workload("tar_sha", tar_sha),
     Workload("python_startup", python_startup),
+    Workload("python_startup_nobuf", python_startup, record_flags=("-n",)),
     Workload("make_j2", make_project, reset=make_clean),
     Workload("two_threads", two_threads),
     Workload("cpu_loop_small", cpu_loop_small, with_gdb=True),
@@ -228,7 +232,7 @@ def gdb_argv(argv):
 
 def mode_argvs(w: Workload, argv, cfg: Config, trace: Path):
     modes = {"native": argv,
-             "record": [cfg.rrx, "record", "-o", str(trace), *argv],
+             "record": [cfg.rrx, "record", *w.record_flags, "-o", str(trace), *argv],
              "replay": [cfg.rrx, "replay", "-a", str(trace)]}
     if w.with_gdb:
         modes["gdb"] = gdb_argv(argv)

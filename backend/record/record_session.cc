@@ -73,6 +73,9 @@ struct RecordTask {
   // syscall exit (exact mid-computation delivery needs ticks).
   std::deque<siginfo_t> deferred;
   bool delivering_deferred = false;
+  // When the oldest held signal arrived; whether we told the user it waits.
+  std::chrono::steady_clock::time_point deferred_since;
+  bool warned_held = false;
 };
 
 // Threads of one process run user code one at a time, so the order of
@@ -98,6 +101,7 @@ struct ThreadGroup {
 constexpr std::chrono::milliseconds kWallClockSlice{250};
 constexpr long kSliceCheckNs = 50'000'000;
 constexpr int kPreemptSignal = SIGSTKFLT;
+constexpr std::chrono::seconds kHeldSignalWarning{2};
 
 class Recorder {
  public:
@@ -456,9 +460,24 @@ void Recorder::stop_slice_timer() {
 }
 
 // Sends kPreemptSignal to every running thread that counts no ticks, has
-// had its wall-clock slice, and keeps a thread of its group waiting.
+// had its wall-clock slice, and keeps a thread of its group waiting. Says
+// once per thread when a signal has been held for long: without ticks it
+// waits for the thread's next syscall, which a program spinning until the
+// signal arrives never makes.
 void Recorder::check_wall_clock_slices() {
   auto now = std::chrono::steady_clock::now();
+  for (auto& [tid, t] : tasks_) {
+    if (t.deferred.empty() || t.warned_held || now - t.deferred_since < kHeldSignalWarning) {
+      continue;
+    }
+    t.warned_held = true;
+    fprintf(stderr,
+            "rrx: warning: SIG%s for thread %d has waited %lld s for the thread's next "
+            "syscall: it runs without syscalls and counts no ticks (build it with the rrx "
+            "GCC plugin to deliver signals anywhere)\n",
+            sigabbrev_np(t.deferred.front().si_signo), tid,
+            static_cast<long long>(kHeldSignalWarning.count()));
+  }
   for (auto& [key, group] : groups_) {
     if (!group.running || group.waiting.empty() || now - group.running_since < kWallClockSlice) {
       continue;
@@ -734,10 +753,14 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     t.deferred.pop_front();
     t.delivering_deferred = false;
     t.task->set_siginfo(info);
-    if (t.deferred.empty()) set_buffer_notify(t, false);
+    if (t.deferred.empty()) {
+      set_buffer_notify(t, false);
+      t.warned_held = false;
+    }
   } else if (!synchronous && buffer_locked(t)) {
     // Inside the buffering code, whose steps differ in replay: hold the
     // signal until the preload library's notify call (syscallbuf_abi.h).
+    if (t.deferred.empty()) t.deferred_since = std::chrono::steady_clock::now();
     t.deferred.push_back(info);
     set_buffer_notify(t, true);
     resume_task(t);
@@ -749,6 +772,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     // find it again, so deliver it at the thread's next syscall exit.
     mid_computation_ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
     if (mid_computation_ticks == 0) {
+      if (t.deferred.empty()) t.deferred_since = std::chrono::steady_clock::now();
       t.deferred.push_back(info);
       set_buffer_notify(t, true);  // a buffered syscall is a boundary too
       resume_task(t);
