@@ -291,6 +291,9 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
   if (use_breakpoint && !session_->breakpoints().insert(*task, target.regs.rip)) return false;
   bool reached = false;
   for (;;) {
+    // A position is a thread's: look at the target's thread (a trap in
+    // another thread moves the focus there).
+    if (target.tid && session_->focus() != target.tid) session_->set_focus(target.tid);
     Position now = here();
     if (now.event > target.event) break;
     if (now.event == target.event && target.at_event && now.at_event) {
