@@ -27,7 +27,6 @@
 #include "core/cpu_binding.h"
 #include "core/exec_setup.h"
 #include "core/instruction.h"
-#include "preload/syscallbuf_abi.h"
 #include "core/proc_maps.h"
 #include "core/registers.h"
 #include "core/remote_syscall.h"
@@ -37,6 +36,7 @@
 #include "core/task.h"
 #include "core/tick_counter.h"
 #include "core/tracee_fd.h"
+#include "preload/syscallbuf_abi.h"
 #include "record/output_capture.h"
 #include "core/signal_class.h"
 #include "syscalls/syscall_table.h"
@@ -136,11 +136,13 @@ class Recorder {
   void start_slice_timer();
   void stop_slice_timer();
   void check_wall_clock_slices();
+  void warn_about_held_signals();
   void wall_clock_preempt(RecordTask& t);
   void emit(Event& event);
   void flush_buffer(RecordTask& t, bool at_notify = false);
   bool buffer_locked(RecordTask& t);
   void set_buffer_notify(RecordTask& t, bool on);
+  void hold_signal(RecordTask& t, const siginfo_t& info);
   ExecSetup exec_setup() const;
   void fail(const std::string& message);
 
@@ -186,6 +188,16 @@ bool Recorder::buffer_locked(RecordTask& t) {
 void Recorder::set_buffer_notify(RecordTask& t, bool on) {
   uint8_t notify = on;
   if (t.buffer) t.task->write_mem(t.buffer + offsetof(rrx_buffer_hdr, notify), &notify, 1);
+}
+
+// Keeps an asynchronous signal from `t` until its next syscall exit, traced
+// or buffered (the notify flag makes the preload library stop after its
+// next buffered call), and lets it go on.
+void Recorder::hold_signal(RecordTask& t, const siginfo_t& info) {
+  if (t.deferred.empty()) t.deferred_since = std::chrono::steady_clock::now();
+  t.deferred.push_back(info);
+  set_buffer_notify(t, true);
+  resume_task(t);
 }
 
 // Moves the syscalls `t` ran in-process since its last event into the
@@ -277,6 +289,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
     pid_t tid = waitpid(-1, &status, __WALL);
     if (tid < 0 && errno == EINTR) {  // the slice timer
       check_wall_clock_slices();
+      warn_about_held_signals();
       continue;
     }
     if (tid < 0) break;
@@ -459,12 +472,10 @@ void Recorder::stop_slice_timer() {
   signal(SIGALRM, SIG_DFL);
 }
 
-// Sends kPreemptSignal to every running thread that counts no ticks, has
-// had its wall-clock slice, and keeps a thread of its group waiting. Says
-// once per thread when a signal has been held for long: without ticks it
-// waits for the thread's next syscall, which a program spinning until the
-// signal arrives never makes.
-void Recorder::check_wall_clock_slices() {
+// Says once per thread when a signal has been held for long: without ticks
+// it waits for the thread's next syscall, which a program spinning until
+// the signal arrives never makes.
+void Recorder::warn_about_held_signals() {
   auto now = std::chrono::steady_clock::now();
   for (auto& [tid, t] : tasks_) {
     if (t.deferred.empty() || t.warned_held || now - t.deferred_since < kHeldSignalWarning) {
@@ -478,6 +489,12 @@ void Recorder::check_wall_clock_slices() {
             sigabbrev_np(t.deferred.front().si_signo), tid,
             static_cast<long long>(kHeldSignalWarning.count()));
   }
+}
+
+// Sends kPreemptSignal to every running thread that counts no ticks, has
+// had its wall-clock slice, and keeps a thread of its group waiting.
+void Recorder::check_wall_clock_slices() {
+  auto now = std::chrono::steady_clock::now();
   for (auto& [key, group] : groups_) {
     if (!group.running || group.waiting.empty() || now - group.running_since < kWallClockSlice) {
       continue;
@@ -760,10 +777,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   } else if (!synchronous && buffer_locked(t)) {
     // Inside the buffering code, whose steps differ in replay: hold the
     // signal until the preload library's notify call (syscallbuf_abi.h).
-    if (t.deferred.empty()) t.deferred_since = std::chrono::steady_clock::now();
-    t.deferred.push_back(info);
-    set_buffer_notify(t, true);
-    resume_task(t);
+    hold_signal(t, info);
     return;
   } else if (!synchronous &&
              !(t.have_exit_regs && diff_registers(t.exit_regs, regs).empty())) {
@@ -772,10 +786,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     // find it again, so deliver it at the thread's next syscall exit.
     mid_computation_ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
     if (mid_computation_ticks == 0) {
-      if (t.deferred.empty()) t.deferred_since = std::chrono::steady_clock::now();
-      t.deferred.push_back(info);
-      set_buffer_notify(t, true);  // a buffered syscall is a boundary too
-      resume_task(t);
+      hold_signal(t, info);
       return;
     }
   }

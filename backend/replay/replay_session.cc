@@ -39,8 +39,11 @@ std::string describe_status(int status) {
   return "exit status " + std::to_string(WEXITSTATUS(status));
 }
 
-// The kernel's "restart this syscall" code, not in userspace headers.
+// The kernel's "restart this syscall" codes, not in userspace headers.
+constexpr int64_t ERESTARTSYS_CODE = 512;
 constexpr int64_t ERESTARTNOINTR_CODE = 513;
+constexpr int64_t ERESTARTNOHAND_CODE = 514;
+constexpr int64_t ERESTART_RESTARTBLOCK_CODE = 516;
 
 // -EINTR or one of the kernel's -ERESTART* codes (512..516).
 bool is_interrupted(uint64_t rax) {
@@ -641,17 +644,14 @@ bool ReplaySession::deliver_under_temporary_mask(ReplayTask& t, const Event& e) 
 // moving back onto the `syscall` instruction. Replay has no signal pending
 // to make the kernel do that, so it does it itself.
 void ReplaySession::restart_like_the_kernel(ReplayTask& t, const Event& e) {
-  constexpr int64_t kRestartSys = -512, kRestartNoIntr = -513, kRestartNoHand = -514,
-                    kRestartBlock = -516;
   int64_t result = static_cast<int64_t>(e.regs.rax);
-  if (result != kRestartSys && result != kRestartNoIntr && result != kRestartNoHand &&
-      result != kRestartBlock) {
-    return;
-  }
+  bool rewind = result == -ERESTARTSYS_CODE || result == -ERESTARTNOINTR_CODE ||
+                result == -ERESTARTNOHAND_CODE;
+  if (!rewind && result != -ERESTART_RESTARTBLOCK_CODE) return;
   const Event* next = peek_for_tid(e.tid);
   if (!next || next->kind == EventKind::kSignal) return;  // its delivery decides
   Registers regs = e.regs;
-  regs.rax = result == kRestartBlock ? SYS_restart_syscall : regs.orig_rax;
+  regs.rax = rewind ? regs.orig_rax : SYS_restart_syscall;
   regs.rip -= 2;
   t.task->set_regs(regs);
 }
@@ -714,12 +714,13 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   return StepResult::kEvent;
 }
 
-// Runs `t` to the point where the recorded signal `e` arrived in the middle
-// of computation: first to tick count ticks-1 with the counter's own trap
-// (the signal may have come inside the counting sequence of branch
-// `ticks`), then to the recorded pc with a temporary breakpoint, until the
-// count and all registers match.
-ReplaySession::Advance ReplaySession::run_to_tick_point(ReplayTask& t, const Event& e,
+// Runs `t` to the point of event `e` in the middle of computation (a
+// signal's arrival, a wall-clock preemption): first to tick count ticks-1
+// with the counter's own trap (a signal may have come inside the counting
+// sequence of branch `ticks`), then to the recorded pc with a temporary
+// breakpoint, until the count, all registers and (without ticks) the stack
+// fingerprint match.
+ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const Event& e,
                                                        std::string* what) {
   Task& task = *t.task;
   bool armed = read_ticks(task) + 1 < e.ticks;
@@ -800,7 +801,7 @@ ReplaySession::Advance ReplaySession::run_to_tick_point(ReplayTask& t, const Eve
 ReplaySession::StepResult ReplaySession::replay_signal(ReplayTask& t, Event& e) {
   if (e.ticks && !t.signal_sent) {
     std::string what;
-    if (run_to_tick_point(t, e, &what) != Advance::kOk) return diverged(e, what);
+    if (run_to_recorded_point(t, e, &what) != Advance::kOk) return diverged(e, what);
   }
   if (!e.deterministic && !t.signal_sent) {
     // It came from outside when recording: send it now, so the kernel
@@ -849,8 +850,6 @@ ReplaySession::StepResult ReplaySession::replay_instruction(ReplayTask& t, Event
   return StepResult::kEvent;
 }
 
-// The recorder preempted the thread when its tick count reached e.ticks:
-// arm the same target and let the counter's own trap stop it there.
 // The syscalls the thread ran in-process before its next event: put them
 // back into its buffer, where the preload library takes them from.
 ReplaySession::StepResult ReplaySession::replay_buffer_flush(ReplayTask& t, Event& e) {
@@ -862,10 +861,13 @@ ReplaySession::StepResult ReplaySession::replay_buffer_flush(ReplayTask& t, Even
   return StepResult::kEvent;
 }
 
+// The recorder preempted the thread when its tick count reached e.ticks:
+// arm the same target and let the counter's own trap stop it there. With
+// no ticks (a wall-clock slice) the point is found by registers and stack.
 ReplaySession::StepResult ReplaySession::replay_schedule(ReplayTask& t, Event& e) {
-  if (e.ticks == 0) {  // a wall-clock slice: find the point by registers and stack
+  if (e.ticks == 0) {
     std::string what;
-    switch (run_to_tick_point(t, e, &what)) {
+    switch (run_to_recorded_point(t, e, &what)) {
       case Advance::kOk: return StepResult::kEvent;
       case Advance::kTrapped: return trapped(e);
       case Advance::kFailed: return diverged(e, what);

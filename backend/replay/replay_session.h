@@ -102,7 +102,7 @@ class ReplaySession {
   StepResult reach(ReplayTask& t, Event& e, StopKind kind, int sig = 0);
   Advance advance(ReplayTask& t, StopKind want, int want_sig, Stop* out, std::string* what);
   bool resume(ReplayTask& t);
-  Advance run_to_tick_point(ReplayTask& t, const Event& e, std::string* what);
+  Advance run_to_recorded_point(ReplayTask& t, const Event& e, std::string* what);
   bool classify_trap(ReplayTask& t);
   void kill_all();
 
