@@ -26,12 +26,6 @@ _Static_assert(RRX_BUFFER_SIZE == 0x100000, "switch_stack.S");
 _Static_assert(sizeof(struct rrx_buffer_hdr) <= RRX_BUFFER_DATA_OFF, "layout");
 _Static_assert(sizeof(struct rrx_record) % 8 == 0, "records are 8-aligned");
 
-struct rrx_call {
-  long nr;
-  long args[6];
-  long ret;
-};
-
 enum { kNotBuffered = 0, kBuffered = 1, kMismatch = 2 };
 
 int rrx_switch_call(struct rrx_buffer_hdr* hdr, struct rrx_call* call);
@@ -93,7 +87,10 @@ __attribute__((constructor)) static void rrx_preload_start(void) {
     return;
   if (PAGE->magic == RRX_PRELOAD_MAGIC && PAGE->version == RRX_PRELOAD_VERSION)
     rrx_mode = PAGE->mode;
+  if (rrx_mode != RRX_MODE_OFF) rrx_patch_libc_sites();
 }
+
+int rrx_buffers(long nr) { return find_buffered(nr) != 0; }
 
 static struct rrx_buffer_hdr* thread_buffer(void) {
   if (tls_buffer || tls_buffer_failed || rrx_mode == RRX_MODE_OFF) return tls_buffer;
@@ -135,6 +132,13 @@ static int opens_without_blocking(const struct rrx_call* c) {
   return ret == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
 }
 
+static const struct rrx_buffered_ioctl* buffered_ioctl(long request) {
+  for (size_t i = 0; i < sizeof rrx_buffered_ioctls / sizeof rrx_buffered_ioctls[0]; ++i) {
+    if (rrx_buffered_ioctls[i].request == (uint32_t)request) return &rrx_buffered_ioctls[i];
+  }
+  return 0;
+}
+
 static int worth_buffering(const struct rrx_call* c) {
   switch (c->nr) {
     case SYS_openat:
@@ -144,16 +148,34 @@ static int worth_buffering(const struct rrx_call* c) {
     case SYS_write:
     case SYS_pwrite64:
       return plain_file(c->args[0]);
+    case SYS_ioctl:
+      return buffered_ioctl(c->args[1]) != 0;
     default:
       return 1;
   }
 }
 
+/* What the call writes: its table entry's shapes, or for ioctl its
+   request's. */
+static void output_shapes(const struct rrx_buffered_syscall* b, const struct rrx_call* c,
+                          struct rrx_out_shape out[2]) {
+  out[0] = b->out[0];
+  out[1] = b->out[1];
+  if (c->nr == SYS_ioctl) {
+    const struct rrx_buffered_ioctl* io = buffered_ioctl(c->args[1]);
+    if (io && io->out_len) {
+      out[0].kind = RRX_OUT_FIXED;
+      out[0].ptr = 2;
+      out[0].len = (uint16_t)io->out_len;
+    }
+  }
+}
+
 /* The most bytes the call's outputs can take in its record. */
-static uint64_t output_room(const struct rrx_buffered_syscall* b, const struct rrx_call* c) {
+static uint64_t output_room(const struct rrx_out_shape shapes[2], const struct rrx_call* c) {
   uint64_t room = 0;
   for (int i = 0; i < 2; ++i) {
-    const struct rrx_out_shape* s = &b->out[i];
+    const struct rrx_out_shape* s = &shapes[i];
     if (s->kind == RRX_OUT_RESULT) room += sizeof(struct rrx_output) + align8((uint64_t)c->args[s->len]);
     if (s->kind == RRX_OUT_FIXED) room += sizeof(struct rrx_output) + align8(s->len);
   }
@@ -163,7 +185,9 @@ static uint64_t output_room(const struct rrx_buffered_syscall* b, const struct r
 static int record_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
                        const struct rrx_buffered_syscall* b) {
   if (!worth_buffering(c)) return kNotBuffered;
-  uint64_t room = sizeof(struct rrx_record) + output_room(b, c);
+  struct rrx_out_shape shapes[2];
+  output_shapes(b, c, shapes);
+  uint64_t room = sizeof(struct rrx_record) + output_room(shapes, c);
   if (room > RRX_BUFFER_DATA_CAP - h->used) return kNotBuffered;
 
   long ret = untraced_syscall(c->nr, c->args);
@@ -176,7 +200,7 @@ static int record_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
   char* p = (char*)(rec + 1);
   int ok = ret >= 0 || ret < -4095;
   for (int i = 0; i < 2; ++i) {
-    const struct rrx_out_shape* s = &b->out[i];
+    const struct rrx_out_shape* s = &shapes[i];
     uint64_t addr = (uint64_t)c->args[s->ptr], len = 0;
     if (s->kind == RRX_OUT_RESULT && ret > 0 && c->args[s->len] != 0) len = (uint64_t)ret;
     if (s->kind == RRX_OUT_FIXED && ok && addr != 0) len = s->len;
@@ -230,20 +254,28 @@ int rrx_buffered_call(struct rrx_buffer_hdr* h, struct rrx_call* c) {
   return rrx_mode == RRX_MODE_RECORD ? record_call(h, c, b) : replay_call(h, c);
 }
 
-long rrx_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+/* Runs the call buffered if this thread can: 1 with c->ret set, else 0. */
+static int try_buffered(struct rrx_call* c) {
   struct rrx_buffer_hdr* h = thread_buffer();
-  if (h && !h->locked) {
-    struct rrx_call c = {nr, {a0, a1, a2, a3, a4, a5}, 0};
-    int how = rrx_switch_call(h, &c);
-    if (how == kMismatch) {
-      traced_syscall(RRX_CALL_MISMATCH, c.args[0], nr, 0, 0, 0, 0);
-    } else if (how == kBuffered) {
-      if (h->fire) {
-        h->fire = 0;
-        traced_syscall(RRX_CALL_NOTIFY, 0, 0, 0, 0, 0, 0);
-      }
-      return c.ret;
-    }
+  if (!h || h->locked) return 0;
+  long nr = c->nr;
+  int how = rrx_switch_call(h, c);
+  if (how == kMismatch) {
+    traced_syscall(RRX_CALL_MISMATCH, c->args[0], nr, 0, 0, 0, 0);
+    return 0;
   }
+  if (how != kBuffered) return 0;
+  if (h->fire) {
+    h->fire = 0;
+    traced_syscall(RRX_CALL_NOTIFY, 0, 0, 0, 0, 0, 0);
+  }
+  return 1;
+}
+
+long rrx_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  struct rrx_call c = {nr, {a0, a1, a2, a3, a4, a5}, 0};
+  if (try_buffered(&c)) return c.ret;
   return traced_syscall(nr, a0, a1, a2, a3, a4, a5);
 }
+
+int rrx_site_call(struct rrx_call* c) { return try_buffered(c); }

@@ -118,8 +118,9 @@ struct rrx_out_shape {
 };
 
 /* Syscalls the preload library may buffer. Which fd kinds qualify is its
-   own rule (see preload.c); what they write is here, and the syscall
-   table's unit test checks it against the table's output rules. */
+   own rule (see syscallbuf.c); what they write is here, and the syscall
+   table's unit test checks it against the table's output rules. ioctl
+   writes what rrx_buffered_ioctls says for its request. */
 struct rrx_buffered_syscall {
   int nr;
   struct rrx_out_shape out[2];
@@ -186,6 +187,23 @@ static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
     {SYS_geteuid, {{0}}},
     {SYS_getgid, {{0}}},
     {SYS_getegid, {{0}}},
+    {SYS_getdents64, {RRX_RES(1, 2)}},
+    {SYS_ioctl, {{0}}},
+};
+
+/* The ioctl requests that are buffered (no others): each writes `out_len`
+   bytes at args[2] when it succeeds. None can wait for another thread. */
+struct rrx_buffered_ioctl {
+  uint32_t request;
+  uint32_t out_len;
+};
+
+static const struct rrx_buffered_ioctl rrx_buffered_ioctls[] = {
+    {0x40049409u, 0},  /* FICLONE (cp tries it on every file) */
+    {0x4020940du, 0},  /* FICLONERANGE */
+    {0x5401u, 36},     /* TCGETS: the kernel's struct termios (isatty) */
+    {0x5413u, 8},      /* TIOCGWINSZ */
+    {0x541bu, 4},      /* FIONREAD */
 };
 
 #undef RRX_RES
