@@ -65,7 +65,7 @@ ExecArgs prepare_exec(const SpawnOptions& options) {
   char go;
   if (read(go_fd, &go, 1) != 1) _exit(127);
   // Last: from here on every syscall stops for the tracer.
-  if (!options.preload.empty() && !install_syscall_buffer_filter()) _exit(126);
+  if (options.syscall_filter && !install_syscall_buffer_filter()) _exit(126);
   execve(options.path.c_str(), exec_args.argv.data(), exec_args.envp.data());
   _exit(127);
 }
@@ -120,7 +120,7 @@ pid_t spawn_traced(const SpawnOptions& options, std::string* error) {
     *error = "cannot start the tracee";
     return -1;
   }
-  if (!options.preload.empty()) {
+  if (options.syscall_filter) {
     // The filter's first stop is the execve itself: let it go on.
     int status;
     if (waitpid(pid, &status, __WALL) != pid || !WIFSTOPPED(status) ||

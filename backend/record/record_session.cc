@@ -255,6 +255,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   spawn.path = path;
   spawn.argv = options.argv;
   spawn.preload = options.preload;
+  spawn.syscall_filter = !options.preload.empty();
   int cpu = options.unbound ? -1 : bind_to_cpu(-1);
   pid_t pid = spawn_traced(spawn, &result.error);
   if (pid < 0) return result;

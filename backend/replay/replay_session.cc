@@ -126,6 +126,10 @@ bool ReplaySession::spawn_root() {
   spawn.argv = header.argv;
   spawn.rlimit_cur = header.rlimit_cur;
   spawn.rlimit_max = header.rlimit_max;
+  // The preload library runs some syscalls itself in replay too (those
+  // that shape the address space): the filter lets them run unseen.
+  spawn.syscall_filter = header.syscall_buffer;
+  filtered_ = header.syscall_buffer;
   pid_t pid = spawn_traced(spawn, &error_);
   if (pid < 0) return false;
   auto root = std::make_unique<ReplayTask>();
@@ -179,35 +183,49 @@ ReplaySession::StepResult ReplaySession::trapped(Event& event) {
 
 // ---- Running threads ----
 
+// Lets a thread stopped outside any syscall run on. Under the syscall
+// filter only the syscalls the recording traced stop (a seccomp stop where
+// the entry stop would be); the preload library's own run unseen, as they
+// did when recorded. Without it every syscall stops at its entry.
+bool ReplaySession::run_user_code(Task& task, int sig) {
+  return filtered_ ? task.cont(sig) : task.resume(sig);
+}
+
 // Resumes a stopped thread the way its state asks: delivering a pending
 // signal, single-stepping the focus, stepping the focus off a breakpoint
 // it sits on before letting it run.
 bool ReplaySession::resume(ReplayTask& t) {
-  // Inside a syscall (entry, exec or fork stops) the thread must go on to
-  // the syscall's end: single-stepping there would run it unseen.
+  // Inside a syscall (entry, exec, fork, vfork-done or exit stops) the
+  // thread must go on to the syscall's end (PTRACE_SYSCALL): single-stepping
+  // or continuing there would run it unseen.
   bool in_syscall = t.stop_kind == StopKind::kSyscallEntry || t.stop_kind == StopKind::kExec ||
-                    t.stop_kind == StopKind::kNewTask;
+                    t.stop_kind == StopKind::kNewTask || t.stop_kind == StopKind::kVforkDone ||
+                    t.stop_kind == StopKind::kExiting;
   bool ok;
-  if (is_debugged(t) && !in_syscall) {
+  if (in_syscall) {
+    ok = t.task->resume(t.resume_sig);
+  } else if (is_debugged(t)) {
     Registers regs;
     t.task->get_regs(&regs);
-    bool syscall_insn = t.task->at_syscall_insn(regs.rip);
+    // The preload page's `syscall` runs unseen: it steps like any other.
+    bool syscall_insn = t.task->at_syscall_insn(regs.rip) &&
+                        !(filtered_ && regs.rip + 2 == RRX_UNTRACED_SYSCALL_IP);
     if (breakpoints_.contains(regs.rip) && !t.stepping_over) {
       // Run the original instruction once, then put the int3 back.
       breakpoints_.uninstall_one(*t.task, regs.rip);
       t.stepping_over = regs.rip;
     }
     if (t.single_step || t.stepping_over) {
-      // A `syscall` cannot be single-stepped (it would run with no syscall
-      // stop); the step then ends at its exit event.
-      ok = syscall_insn ? t.task->resume(t.resume_sig) : t.task->single_step(t.resume_sig);
+      // A traced `syscall` cannot be single-stepped (it would run with no
+      // syscall stop); the step then ends at its exit event.
+      ok = syscall_insn ? run_user_code(*t.task, t.resume_sig) : t.task->single_step(t.resume_sig);
       if (syscall_insn && t.single_step) t.step_via_syscall = true;
     } else {
-      ok = t.task->resume(t.resume_sig);
+      ok = run_user_code(*t.task, t.resume_sig);
     }
     t.at_event = false;
   } else {
-    ok = t.task->resume(t.resume_sig);
+    ok = run_user_code(*t.task, t.resume_sig);
   }
   t.resume_sig = 0;
   t.stopped = !ok ? t.stopped : false;
@@ -737,7 +755,7 @@ ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const
   };
   if (!armed) place();
   for (;;) {
-    bool ok = t.stopped ? (stepping_off ? task.single_step(t.resume_sig) : task.resume(t.resume_sig))
+    bool ok = t.stopped ? (stepping_off ? task.single_step(t.resume_sig) : run_user_code(task, t.resume_sig))
                         : true;
     t.resume_sig = 0;
     t.at_event = false;

@@ -102,6 +102,7 @@ class ReplaySession {
   StepResult reach(ReplayTask& t, Event& e, StopKind kind, int sig = 0);
   Advance advance(ReplayTask& t, StopKind want, int want_sig, Stop* out, std::string* what);
   bool resume(ReplayTask& t);
+  bool run_user_code(Task& task, int sig);
   Advance run_to_recorded_point(ReplayTask& t, const Event& e, std::string* what);
   bool classify_trap(ReplayTask& t);
   void kill_all();
@@ -127,6 +128,8 @@ class ReplaySession {
   const ReplayTask* focus_state() const;
 
   std::unique_ptr<TraceReader> reader_;
+  // The replayed processes run under the syscall buffering filter.
+  bool filtered_ = false;
   SharedFileCopies shared_copies_;  // outlives tasks_: declared first
   std::map<int32_t, std::unique_ptr<ReplayTask>> tasks_;  // by recorded tid
   std::deque<Event> lookahead_;
