@@ -132,6 +132,25 @@ static int opens_without_blocking(const struct rrx_call* c) {
   return ret == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
 }
 
+/* A mapping the kernel places, of anonymous private memory nobody
+   executes: replay maps the same range and nothing else about it concerns
+   rrx (file and shared mappings are saved or watched by the recorder). */
+static int plain_anonymous_mapping(const struct rrx_call* c) {
+  const long allowed = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK;
+  long prot = c->args[2], flags = c->args[3];
+  return (flags & ~allowed) == 0 && (flags & MAP_ANONYMOUS) && (flags & MAP_PRIVATE) &&
+         !(prot & PROT_EXEC);
+}
+
+/* Unmapping rrx's own pages (the tick page just below the preload page,
+   the preload page, this thread's buffer) must stay visible to rrx. */
+static int unmaps_rrx_memory(const struct rrx_buffer_hdr* h, const struct rrx_call* c) {
+  uint64_t lo = (uint64_t)c->args[0], hi = lo + (uint64_t)c->args[1];
+  uint64_t pages = RRX_PRELOAD_PAGE_ADDR - RRX_PRELOAD_PAGE_SIZE, buf = (uint64_t)h;
+  return hi < lo || (lo < RRX_PRELOAD_PAGE_ADDR + RRX_PRELOAD_PAGE_SIZE && hi > pages) ||
+         (lo < buf + RRX_BUFFER_SIZE && hi > buf);
+}
+
 static const struct rrx_buffered_ioctl* buffered_ioctl(long request) {
   for (size_t i = 0; i < sizeof rrx_buffered_ioctls / sizeof rrx_buffered_ioctls[0]; ++i) {
     if (rrx_buffered_ioctls[i].request == (uint32_t)request) return &rrx_buffered_ioctls[i];
@@ -139,8 +158,12 @@ static const struct rrx_buffered_ioctl* buffered_ioctl(long request) {
   return 0;
 }
 
-static int worth_buffering(const struct rrx_call* c) {
+static int worth_buffering(const struct rrx_buffer_hdr* h, const struct rrx_call* c) {
   switch (c->nr) {
+    case SYS_mmap:
+      return plain_anonymous_mapping(c);
+    case SYS_munmap:
+      return !unmaps_rrx_memory(h, c);
     case SYS_openat:
       return opens_without_blocking(c);
     case SYS_read:
@@ -184,7 +207,7 @@ static uint64_t output_room(const struct rrx_out_shape shapes[2], const struct r
 
 static int record_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
                        const struct rrx_buffered_syscall* b) {
-  if (!worth_buffering(c)) return kNotBuffered;
+  if (!worth_buffering(h, c)) return kNotBuffered;
   struct rrx_out_shape shapes[2];
   output_shapes(b, c, shapes);
   uint64_t room = sizeof(struct rrx_record) + output_room(shapes, c);
@@ -222,12 +245,28 @@ static int record_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
   return kBuffered;
 }
 
-static int replay_call(struct rrx_buffer_hdr* h, struct rrx_call* c) {
+static int is_error(long ret) { return ret < 0 && ret > -4096; }
+
+/* Replay of a call that shapes the address space: run it again, at the
+   recorded address. Whether it did what it did when recorded. */
+static int run_again(const struct rrx_call* c, const struct rrx_record* rec) {
+  long args[6];
+  for (int i = 0; i < 6; ++i) args[i] = c->args[i];
+  if (c->nr == SYS_mmap) {
+    args[0] = rec->ret;
+    args[3] |= MAP_FIXED_NOREPLACE;
+  }
+  return untraced_syscall(c->nr, args) == rec->ret;
+}
+
+static int replay_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
+                       const struct rrx_buffered_syscall* b) {
   if (h->consumed >= h->used) return kNotBuffered; /* it was traced */
   const struct rrx_record* rec =
       (const struct rrx_record*)((const char*)h + RRX_BUFFER_DATA_OFF + h->consumed);
   int same = rec->nr == c->nr;
   for (int i = 0; i < 6 && same; ++i) same = rec->args[i] == (uint64_t)c->args[i];
+  if (same && b->replay == RRX_REPLAY_RUNS && !is_error(rec->ret)) same = run_again(c, rec);
   if (!same) {
     c->args[0] = rec->nr;
     return kMismatch;
@@ -251,7 +290,7 @@ static int replay_call(struct rrx_buffer_hdr* h, struct rrx_call* c) {
 int rrx_buffered_call(struct rrx_buffer_hdr* h, struct rrx_call* c) {
   const struct rrx_buffered_syscall* b = find_buffered(c->nr);
   if (!b) return kNotBuffered;
-  return rrx_mode == RRX_MODE_RECORD ? record_call(h, c, b) : replay_call(h, c);
+  return rrx_mode == RRX_MODE_RECORD ? record_call(h, c, b) : replay_call(h, c, b);
 }
 
 /* Runs the call buffered if this thread can: 1 with c->ret set, else 0. */

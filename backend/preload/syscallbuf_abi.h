@@ -124,71 +124,82 @@ struct rrx_out_shape {
 struct rrx_buffered_syscall {
   int nr;
   struct rrx_out_shape out[2];
+  /* Replay runs it again in-process (RRX_REPLAY_RUNS), as it must for what
+     shapes the address space; else it only takes the recorded result. */
+  uint8_t replay;
 };
+
+#define RRX_REPLAY_TAKES 0
+#define RRX_REPLAY_RUNS 1
 
 #define RRX_RES(p, l) {RRX_OUT_RESULT, p, l}
 #define RRX_FIX(p, n) {RRX_OUT_FIXED, p, n}
+#define RRX_NONE {RRX_OUT_NONE, 0, 0}
 
 static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
-    {SYS_read, {RRX_RES(1, 2)}},
-    {SYS_pread64, {RRX_RES(1, 2)}},
-    {SYS_write, {{0}}},
-    {SYS_pwrite64, {{0}}},
-    {SYS_open, {{0}}},
-    {SYS_openat, {{0}}},
-    {SYS_close, {{0}}},
-    {SYS_lseek, {{0}}},
-    {SYS_fstat, {RRX_FIX(1, 144)}},
-    {SYS_stat, {RRX_FIX(1, 144)}},
-    {SYS_lstat, {RRX_FIX(1, 144)}},
-    {SYS_newfstatat, {RRX_FIX(2, 144)}},
-    {SYS_statx, {RRX_FIX(4, 256)}},
-    {SYS_readlink, {RRX_RES(1, 2)}},
-    {SYS_readlinkat, {RRX_RES(2, 3)}},
-    {SYS_access, {{0}}},
-    {SYS_faccessat, {{0}}},
-    {SYS_copy_file_range, {RRX_FIX(1, 8), RRX_FIX(3, 8)}},
-    {SYS_fadvise64, {{0}}},
-    {SYS_ftruncate, {{0}}},
-    {SYS_fsync, {{0}}},
-    {SYS_fdatasync, {{0}}},
-    {SYS_getxattr, {RRX_RES(2, 3)}},
-    {SYS_lgetxattr, {RRX_RES(2, 3)}},
-    {SYS_fgetxattr, {RRX_RES(2, 3)}},
-    {SYS_listxattr, {RRX_RES(1, 2)}},
-    {SYS_llistxattr, {RRX_RES(1, 2)}},
-    {SYS_flistxattr, {RRX_RES(1, 2)}},
-    {SYS_setxattr, {{0}}},
-    {SYS_lsetxattr, {{0}}},
-    {SYS_fsetxattr, {{0}}},
-    {SYS_removexattr, {{0}}},
-    {SYS_lremovexattr, {{0}}},
-    {SYS_fremovexattr, {{0}}},
-    {SYS_utimensat, {{0}}},
-    {SYS_fchmod, {{0}}},
-    {SYS_fchmodat, {{0}}},
-    {SYS_fchown, {{0}}},
-    {SYS_fchownat, {{0}}},
-    {SYS_mkdir, {{0}}},
-    {SYS_mkdirat, {{0}}},
-    {SYS_unlink, {{0}}},
-    {SYS_unlinkat, {{0}}},
-    {SYS_rename, {{0}}},
-    {SYS_renameat, {{0}}},
-    {SYS_renameat2, {{0}}},
-    {SYS_symlink, {{0}}},
-    {SYS_symlinkat, {{0}}},
-    {SYS_clock_gettime, {RRX_FIX(1, 16)}},
-    {SYS_gettimeofday, {RRX_FIX(0, 16), RRX_FIX(1, 8)}},
-    {SYS_time, {RRX_FIX(0, 8)}},
-    {SYS_getpid, {{0}}},
-    {SYS_getppid, {{0}}},
-    {SYS_getuid, {{0}}},
-    {SYS_geteuid, {{0}}},
-    {SYS_getgid, {{0}}},
-    {SYS_getegid, {{0}}},
-    {SYS_getdents64, {RRX_RES(1, 2)}},
-    {SYS_ioctl, {{0}}},
+    {SYS_read, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_pread64, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_write, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_pwrite64, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_open, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_openat, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_close, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_lseek, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_fstat, {RRX_FIX(1, 144), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_stat, {RRX_FIX(1, 144), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_lstat, {RRX_FIX(1, 144), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_newfstatat, {RRX_FIX(2, 144), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_statx, {RRX_FIX(4, 256), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_readlink, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_readlinkat, {RRX_RES(2, 3), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_access, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_faccessat, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_copy_file_range, {RRX_FIX(1, 8), RRX_FIX(3, 8)}, RRX_REPLAY_TAKES},
+    {SYS_fadvise64, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_ftruncate, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_fsync, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_fdatasync, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_getxattr, {RRX_RES(2, 3), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_lgetxattr, {RRX_RES(2, 3), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_fgetxattr, {RRX_RES(2, 3), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_listxattr, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_llistxattr, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_flistxattr, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_setxattr, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_lsetxattr, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_fsetxattr, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_removexattr, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_lremovexattr, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_fremovexattr, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_utimensat, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_fchmod, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_fchmodat, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_fchown, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_fchownat, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_mkdir, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_mkdirat, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_unlink, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_unlinkat, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_rename, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_renameat, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_renameat2, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_symlink, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_symlinkat, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_clock_gettime, {RRX_FIX(1, 16), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_gettimeofday, {RRX_FIX(0, 16), RRX_FIX(1, 8)}, RRX_REPLAY_TAKES},
+    {SYS_time, {RRX_FIX(0, 8), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_getpid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_getppid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_getuid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_geteuid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_getgid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_getegid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_getdents64, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_ioctl, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    /* Anonymous private mappings only (see syscallbuf.c): replay maps at
+       the recorded address. */
+    {SYS_mmap, {RRX_NONE, RRX_NONE}, RRX_REPLAY_RUNS},
+    {SYS_munmap, {RRX_NONE, RRX_NONE}, RRX_REPLAY_RUNS},
 };
 
 /* The ioctl requests that are buffered (no others): each writes `out_len`
@@ -208,5 +219,6 @@ static const struct rrx_buffered_ioctl rrx_buffered_ioctls[] = {
 
 #undef RRX_RES
 #undef RRX_FIX
+#undef RRX_NONE
 
 #endif /* RRX_PRELOAD_SYSCALLBUF_ABI_H */

@@ -23,12 +23,16 @@ fail() {
 count() { grep -cE "$2" "$1" || true; }
 
 # Internal calls the program makes: readdir's getdents64, isatty's and its
-# own ioctl (FIONREAD is called directly, TCGETS from inside isatty).
-calls=(getdents64 ioctl)
+# own ioctl (FIONREAD is called directly, TCGETS from inside isatty), and
+# malloc's mmap/munmap for 2000 large blocks. NAME:MOST_STILL_TRACED: the
+# dynamic loader's mmaps (before librrx_preload.so runs) and those of file
+# mappings stay traced.
+calls=(getdents64:0 ioctl:0 mmap:40 munmap:10)
 
 "$rrx" record -n -o "$work/nobuf" "$prog" >/dev/null || fail "rrx record -n failed"
 "$rrx" dump "$work/nobuf" >"$work/nobuf.dump"
-for nr in "${calls[@]}"; do
+for call in "${calls[@]}"; do
+  nr=${call%:*}
   traced=$(count "$work/nobuf.dump" "syscall-entry $nr ")
   echo "without buffering: $traced traced $nr"
   ((traced >= 40)) || fail "the program made only $traced traced $nr without buffering"
@@ -36,11 +40,13 @@ done
 
 "$rrx" record -o "$work/buf" "$prog" >/dev/null || fail "rrx record failed"
 "$rrx" dump "$work/buf" >"$work/buf.dump"
-for nr in "${calls[@]}"; do
+for call in "${calls[@]}"; do
+  nr=${call%:*}
+  most=${call#*:}
   traced=$(count "$work/buf.dump" "syscall-entry $nr ")
   buffered=$(count "$work/buf.dump" "^ +$nr = ")
   echo "with buffering: $traced traced, $buffered buffered $nr"
-  ((traced == 0)) || fail "$traced $nr calls were still traced"
+  ((traced <= most)) || fail "$traced $nr calls were still traced (at most $most expected)"
   ((buffered >= 40)) || fail "only $buffered $nr calls were buffered"
 done
 "$rrx" replay -a "$work/buf" >/dev/null || fail "the buffered recording does not replay"

@@ -8,6 +8,7 @@
 // block addresses depend on the run and must replay exactly.
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,6 +66,9 @@ static void rounds(const char* who, const char* dir, int n) {
 }
 
 int main(void) {
+  // A fixed threshold: glibc would otherwise raise it after the first free
+  // and serve the rest from the heap.
+  mallopt(M_MMAP_THRESHOLD, 128 << 10);
   char dir[] = "/tmp/rrx-libc-internal-XXXXXX";
   if (!mkdtemp(dir)) return 1;
   rounds("parent", dir, 20);
