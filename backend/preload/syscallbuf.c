@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include "preload.h"
 #include "syscallbuf_abi.h"
@@ -26,7 +27,8 @@ _Static_assert(RRX_BUFFER_SIZE == 0x100000, "switch_stack.S");
 _Static_assert(sizeof(struct rrx_buffer_hdr) <= RRX_BUFFER_DATA_OFF, "layout");
 _Static_assert(sizeof(struct rrx_record) % 8 == 0, "records are 8-aligned");
 
-enum { kNotBuffered = 0, kBuffered = 1, kMismatch = 2 };
+/* kPartial: buffered, but only part of a write was done (RRX_RECORD_PARTIAL). */
+enum { kNotBuffered = 0, kBuffered = 1, kMismatch = 2, kPartial = 3 };
 
 int rrx_switch_call(struct rrx_buffer_hdr* hdr, struct rrx_call* call);
 int rrx_buffered_call(struct rrx_buffer_hdr* hdr, struct rrx_call* call);
@@ -107,17 +109,22 @@ static struct rrx_buffer_hdr* thread_buffer(void) {
 
 static uint64_t align8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
 
-/* Whether `fd` is a regular file other than the recorder's stdout/stderr:
-   reads and writes there cannot block on another thread, and replay has
-   nothing to re-emit. */
-static int plain_file(long fd) {
+enum fd_kind {
+  kFdOurs,    /* the recorder's stdout/stderr, or no fd: never buffered */
+  kFdFile,    /* a regular file: its reads and writes never wait */
+  kFdMayWait, /* a pipe, socket, terminal...: buffered when it need not wait */
+};
+
+/* What `fd` is. Writes to the recorder's stdout and stderr stay traced, so
+   replay can re-emit them. */
+static enum fd_kind fd_kind(long fd) {
   struct stat st;
   long args[6] = {fd, (long)&st, 0, 0, 0, 0};
-  if (untraced_syscall(SYS_fstat, args) != 0 || !S_ISREG(st.st_mode)) return 0;
+  if (untraced_syscall(SYS_fstat, args) != 0) return kFdOurs;
   for (int i = 0; i < 2; ++i) {
-    if (PAGE->sink_dev[i] == st.st_dev && PAGE->sink_ino[i] == st.st_ino) return 0;
+    if (PAGE->sink_dev[i] == st.st_dev && PAGE->sink_ino[i] == st.st_ino) return kFdOurs;
   }
-  return 1;
+  return S_ISREG(st.st_mode) ? kFdFile : kFdMayWait;
 }
 
 /* Opening a FIFO waits for its other end, maybe a thread that cannot run
@@ -158,6 +165,9 @@ static const struct rrx_buffered_ioctl* buffered_ioctl(long request) {
   return 0;
 }
 
+/* Whether and how to buffer the call. */
+enum { kSkip = 0, kRun = 1, kRunWithoutWaiting = 2 };
+
 static int worth_buffering(const struct rrx_buffer_hdr* h, const struct rrx_call* c) {
   switch (c->nr) {
     case SYS_mmap:
@@ -167,12 +177,21 @@ static int worth_buffering(const struct rrx_buffer_hdr* h, const struct rrx_call
     case SYS_openat:
       return opens_without_blocking(c);
     case SYS_read:
-    case SYS_pread64:
     case SYS_write:
+      switch (fd_kind(c->args[0])) {
+        case kFdFile: return kRun;
+        case kFdMayWait: return kRunWithoutWaiting;
+        default: return kSkip;
+      }
+    case SYS_pread64:
     case SYS_pwrite64:
-      return plain_file(c->args[0]);
+      return fd_kind(c->args[0]) == kFdFile;
     case SYS_ioctl:
       return buffered_ioctl(c->args[1]) != 0;
+    case SYS_poll:
+      return c->args[2] == 0; /* a timeout: it may wait */
+    case SYS_epoll_wait:
+      return c->args[3] == 0;
     default:
       return 1;
   }
@@ -190,43 +209,64 @@ static void output_shapes(const struct rrx_buffered_syscall* b, const struct rrx
       out[0].kind = RRX_OUT_FIXED;
       out[0].ptr = 2;
       out[0].len = (uint16_t)io->out_len;
+      out[0].elem = 0;
     }
   }
 }
 
-/* The most bytes the call's outputs can take in its record. */
+/* The most bytes the call's outputs can take in its record; more than a
+   buffer holds (never wrapping around) if they cannot fit. */
 static uint64_t output_room(const struct rrx_out_shape shapes[2], const struct rrx_call* c) {
   uint64_t room = 0;
   for (int i = 0; i < 2; ++i) {
-    const struct rrx_out_shape* s = &shapes[i];
-    if (s->kind == RRX_OUT_RESULT) room += sizeof(struct rrx_output) + align8((uint64_t)c->args[s->len]);
-    if (s->kind == RRX_OUT_FIXED) room += sizeof(struct rrx_output) + align8(s->len);
+    if (shapes[i].kind == RRX_OUT_NONE) continue;
+    const uint64_t* args = (const uint64_t*)c->args;
+    uint64_t count = shapes[i].kind == RRX_OUT_FIXED ? 1 : args[shapes[i].len];
+    if (count > RRX_BUFFER_DATA_CAP) return RRX_BUFFER_SIZE;
+    room += sizeof(struct rrx_output) + align8(rrx_out_room(&shapes[i], args));
   }
   return room;
 }
 
+/* read or write on a pipe, socket or device, as preadv2/pwritev2 with
+   RWF_NOWAIT: -EAGAIN where it would wait (-EOPNOTSUPP where the file
+   cannot say). A read returns what is there, like the blocking read once
+   something is; a write may do part of its bytes (see RRX_RECORD_PARTIAL). */
+static long without_waiting(const struct rrx_call* c) {
+  struct iovec iov = {(void*)c->args[1], (size_t)c->args[2]};
+  long args[6] = {c->args[0], (long)&iov, 1, -1, -1, RWF_NOWAIT};
+  return untraced_syscall(c->nr == SYS_read ? SYS_preadv2 : SYS_pwritev2, args);
+}
+
 static int record_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
                        const struct rrx_buffered_syscall* b) {
-  if (!worth_buffering(h, c)) return kNotBuffered;
+  int how = worth_buffering(h, c);
+  if (how == kSkip) return kNotBuffered;
   struct rrx_out_shape shapes[2];
   output_shapes(b, c, shapes);
   uint64_t room = sizeof(struct rrx_record) + output_room(shapes, c);
   if (room > RRX_BUFFER_DATA_CAP - h->used) return kNotBuffered;
 
-  long ret = untraced_syscall(c->nr, c->args);
+  long ret;
+  uint32_t flags = 0;
+  if (how == kRunWithoutWaiting) {
+    ret = without_waiting(c);
+    if (ret == -EAGAIN || ret == -EOPNOTSUPP) return kNotBuffered; /* it would wait */
+    if (c->nr == SYS_write && ret > 0 && ret < c->args[2]) flags = RRX_RECORD_PARTIAL;
+  } else {
+    ret = untraced_syscall(c->nr, c->args);
+  }
   struct rrx_record* rec = (struct rrx_record*)((char*)h + RRX_BUFFER_DATA_OFF + h->used);
   rec->nr = (int32_t)c->nr;
   rec->ret = ret;
   for (int i = 0; i < 6; ++i) rec->args[i] = (uint64_t)c->args[i];
   rec->nout = 0;
-  rec->reserved = 0;
+  rec->flags = flags;
   char* p = (char*)(rec + 1);
-  int ok = ret >= 0 || ret < -4095;
   for (int i = 0; i < 2; ++i) {
     const struct rrx_out_shape* s = &shapes[i];
-    uint64_t addr = (uint64_t)c->args[s->ptr], len = 0;
-    if (s->kind == RRX_OUT_RESULT && ret > 0 && c->args[s->len] != 0) len = (uint64_t)ret;
-    if (s->kind == RRX_OUT_FIXED && ok && addr != 0) len = s->len;
+    uint64_t addr = (uint64_t)c->args[s->ptr];
+    uint64_t len = rrx_out_len(s, (const uint64_t*)c->args, ret);
     if (len == 0) continue;
     struct rrx_output* out = (struct rrx_output*)p;
     out->addr = addr;
@@ -242,7 +282,7 @@ static int record_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
     h->fire = 1;
   }
   c->ret = ret;
-  return kBuffered;
+  return flags & RRX_RECORD_PARTIAL ? kPartial : kBuffered;
 }
 
 static int is_error(long ret) { return ret < 0 && ret > -4096; }
@@ -283,7 +323,7 @@ static int replay_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
     h->fire = 1;
   }
   c->ret = rec->ret;
-  return kBuffered;
+  return rec->flags & RRX_RECORD_PARTIAL ? kPartial : kBuffered;
 }
 
 /* On the private stack, buffer locked. */
@@ -303,10 +343,17 @@ static int try_buffered(struct rrx_call* c) {
     traced_syscall(RRX_CALL_MISMATCH, c->args[0], nr, 0, 0, 0, 0);
     return 0;
   }
-  if (how != kBuffered) return 0;
+  if (how != kBuffered && how != kPartial) return 0;
   if (h->fire) {
     h->fire = 0;
     traced_syscall(RRX_CALL_NOTIFY, 0, 0, 0, 0, 0, 0);
+  }
+  if (how == kPartial) {
+    /* The blocking write goes on with the rest; an error there leaves the
+       count written so far, as the kernel reports it. */
+    long rest = traced_syscall(SYS_write, c->args[0], c->args[1] + c->ret, c->args[2] - c->ret,
+                               0, 0, 0);
+    if (rest > 0) c->ret += rest;
   }
   return 1;
 }

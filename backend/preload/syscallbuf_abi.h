@@ -94,8 +94,13 @@ struct rrx_record {
   int64_t ret;
   uint64_t args[6];
   uint32_t nout;
-  uint32_t reserved;
+  uint32_t flags; /* RRX_RECORD_* */
 };
+
+/* A write to a pipe or socket that wrote only part of its bytes without
+   waiting: the library then writes the rest with a traced syscall, as the
+   blocking write would have (and does the same in replay). */
+#define RRX_RECORD_PARTIAL 1u
 
 struct rrx_output {
   uint64_t addr;
@@ -105,17 +110,46 @@ struct rrx_output {
 /* The memory a buffered syscall writes, in the syscall table's terms. */
 enum rrx_out_kind {
   RRX_OUT_NONE = 0,
-  /* args[ptr] gets `result` bytes, if result > 0 and args[len] != 0 */
+  /* args[ptr] gets result * elem bytes, if result > 0 and args[len] != 0 */
   RRX_OUT_RESULT = 1,
-  /* args[ptr] gets `len` bytes, if the call succeeded and args[ptr] != 0 */
+  /* args[ptr] gets `len` bytes, if the call succeeded */
   RRX_OUT_FIXED = 2,
+  /* args[ptr] gets args[len] * elem bytes, if the call succeeded or was
+     interrupted (poll's revents) */
+  RRX_OUT_ARRAY = 3,
 };
 
 struct rrx_out_shape {
   uint8_t kind;
   uint8_t ptr;
-  uint16_t len; /* RRX_OUT_RESULT: index of the size argument */
+  uint16_t len;  /* RRX_OUT_FIXED: bytes; else index of the count argument */
+  uint16_t elem; /* RRX_OUT_RESULT, RRX_OUT_ARRAY: bytes per counted item */
 };
+
+/* The bytes a call with these arguments and result wrote by shape `s`
+   (none at a null pointer). */
+static inline uint64_t rrx_out_len(const struct rrx_out_shape* s, const uint64_t args[6],
+                                   int64_t ret) {
+  int ok = ret >= 0 || ret < -4095;
+  int interrupted = ret == -4 /* EINTR */ || (ret <= -512 && ret >= -516) /* ERESTART* */;
+  if (args[s->ptr] == 0) return 0;
+  switch (s->kind) {
+    case RRX_OUT_RESULT: return ret > 0 && args[s->len] != 0 ? (uint64_t)ret * s->elem : 0;
+    case RRX_OUT_FIXED: return ok ? s->len : 0;
+    case RRX_OUT_ARRAY: return ok || interrupted ? args[s->len] * s->elem : 0;
+    default: return 0;
+  }
+}
+
+/* The most bytes shape `s` can write for these arguments. */
+static inline uint64_t rrx_out_room(const struct rrx_out_shape* s, const uint64_t args[6]) {
+  switch (s->kind) {
+    case RRX_OUT_RESULT:
+    case RRX_OUT_ARRAY: return args[s->len] * s->elem;
+    case RRX_OUT_FIXED: return s->len;
+    default: return 0;
+  }
+}
 
 /* Syscalls the preload library may buffer. Which fd kinds qualify is its
    own rule (see syscallbuf.c); what they write is here, and the syscall
@@ -132,9 +166,11 @@ struct rrx_buffered_syscall {
 #define RRX_REPLAY_TAKES 0
 #define RRX_REPLAY_RUNS 1
 
-#define RRX_RES(p, l) {RRX_OUT_RESULT, p, l}
-#define RRX_FIX(p, n) {RRX_OUT_FIXED, p, n}
-#define RRX_NONE {RRX_OUT_NONE, 0, 0}
+#define RRX_RES(p, l) {RRX_OUT_RESULT, p, l, 1}
+#define RRX_RESN(p, l, size) {RRX_OUT_RESULT, p, l, size}
+#define RRX_FIX(p, n) {RRX_OUT_FIXED, p, n, 0}
+#define RRX_ARRAY(p, l, size) {RRX_OUT_ARRAY, p, l, size}
+#define RRX_NONE {RRX_OUT_NONE, 0, 0, 0}
 
 static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
     {SYS_read, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
@@ -196,6 +232,10 @@ static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
     {SYS_getegid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_getdents64, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_ioctl, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    /* With a zero timeout only (see syscallbuf.c): struct pollfd is 8
+       bytes, struct epoll_event 12. */
+    {SYS_poll, {RRX_ARRAY(0, 1, 8), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_epoll_wait, {RRX_RESN(1, 2, 12), RRX_NONE}, RRX_REPLAY_TAKES},
     /* Anonymous private mappings only (see syscallbuf.c): replay maps at
        the recorded address. */
     {SYS_mmap, {RRX_NONE, RRX_NONE}, RRX_REPLAY_RUNS},
@@ -218,6 +258,8 @@ static const struct rrx_buffered_ioctl rrx_buffered_ioctls[] = {
 };
 
 #undef RRX_RES
+#undef RRX_RESN
+#undef RRX_ARRAY
 #undef RRX_FIX
 #undef RRX_NONE
 

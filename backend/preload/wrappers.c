@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -229,6 +231,16 @@ EXPORT int symlink(const char* target, const char* path) {
 }
 EXPORT int symlinkat(const char* target, int dirfd, const char* path) {
   return (int)RESULT(SYS_symlinkat, target, dirfd, path, 0, 0, 0);
+}
+
+// ---- Polling without waiting ------------------------------------------------
+
+// Buffered with a zero timeout only; waiting calls stay traced.
+EXPORT int poll(struct pollfd* fds, nfds_t n, int timeout) {
+  return (int)RESULT(SYS_poll, fds, n, timeout, 0, 0, 0);
+}
+EXPORT int epoll_wait(int epfd, struct epoll_event* events, int max, int timeout) {
+  return (int)RESULT(SYS_epoll_wait, epfd, events, max, timeout, 0, 0);
 }
 
 // ---- Time and identity -----------------------------------------------------

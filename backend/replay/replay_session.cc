@@ -360,6 +360,10 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int 
 // Waits for the stop that event `e` of `t` is about; kEvent once there,
 // else what step() must return (the focus trapped, or replay failed).
 ReplaySession::StepResult ReplaySession::reach(ReplayTask& t, Event& e, StopKind kind, int sig) {
+  if (kind == StopKind::kSyscallExit && t.at_exit_early) {
+    t.at_exit_early = false;
+    return StepResult::kEvent;
+  }
   Stop stop;
   std::string what;
   switch (advance(t, kind, sig, &stop, &what)) {
@@ -1005,19 +1009,32 @@ bool ReplaySession::set_watchpoints(const std::vector<Watchpoint>& watchpoints) 
 // ---- Checkpoints ----
 
 std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error) {
+  std::map<int32_t, int> threads_per_process;
   for (auto& [tid, t] : tasks_) {
+    if (++threads_per_process[t->tgid] > 1) {
+      *error = "processes with several threads cannot be checkpointed yet";
+      return nullptr;
+    }
+  }
+  for (auto& [tid, t] : tasks_) {
+    // A thread waiting at the entry of an emulated syscall (a parent in
+    // wait4 for its child's whole life) goes on to the syscall's exit
+    // stop now: the kernel skips it either way, and there it can be forked.
+    if (t->stopped && t->stop_kind == StopKind::kSyscallEntry && t->emulated && t->desc &&
+        !t->at_exit_early) {
+      Stop stop;
+      std::string what;
+      if (advance(*t, StopKind::kSyscallExit, 0, &stop, &what) != Advance::kOk) {
+        *error = "thread " + std::to_string(tid) + ": " + what;
+        return nullptr;
+      }
+      t->at_exit_early = true;
+    }
     bool clean = t->stopped && t->resume_sig == 0 && !t->stepping_over &&
                  (t->stop_kind == StopKind::kSyscallExit || t->stop_kind == StopKind::kSignal ||
                   t->stop_kind == StopKind::kGroupStop);
     if (!clean) {
       *error = "thread " + std::to_string(tid) + " is in the middle of a syscall or signal";
-      return nullptr;
-    }
-  }
-  std::map<int32_t, int> threads_per_process;
-  for (auto& [tid, t] : tasks_) {
-    if (++threads_per_process[t->tgid] > 1) {
-      *error = "processes with several threads cannot be checkpointed yet";
       return nullptr;
     }
   }

@@ -23,6 +23,9 @@ struct ReplayTaskState {
   const SyscallDesc* desc = nullptr;
   SyscallCall call;
   bool emulated = false;
+  // Stopped at the exit of that (emulated) syscall before its exit event:
+  // a checkpoint moved it there (ReplaySession::checkpoint).
+  bool at_exit_early = false;
   bool signal_sent = false;  // the next recorded signal was already sent
   int exit_status = -1;      // wait status, once the thread is gone
   bool tick_target_armed = false;  // replay_schedule set the counter's target

@@ -10,7 +10,9 @@
 
 namespace rrx {
 
-inline constexpr uint32_t kTraceVersion = 1;
+// 2: buffered mmap/munmap, which replay runs again in-process under the
+// syscall filter (docs/trace-format.md, "Versions"). Reads 1 and 2.
+inline constexpr uint32_t kTraceVersion = 2;
 
 using Registers = user_regs_struct;
 

@@ -1,19 +1,22 @@
 // libc_internal: syscalls libc makes from inside itself, which no LD_PRELOAD
 // wrapper sees and rrx buffers by patching libc's syscall sites: readdir's
 // getdents64, malloc's mmap/munmap for large blocks, fstatat, isatty's
-// ioctl(TCGETS), ioctl(FIONREAD). Each round lists a directory of files
-// whose names and sizes change from round to round and allocates blocks
-// above malloc's mmap threshold, in a child process too (fork copies the
-// patched libc). Prints what it saw: the directory order, inode numbers and
-// block addresses depend on the run and must replay exactly.
+// ioctl(TCGETS), ioctl(FIONREAD); and poll/epoll_wait with a zero timeout.
+// Each round lists a directory of files whose names and sizes change from
+// round to round and allocates blocks above malloc's mmap threshold, in a
+// child process too (fork copies the patched libc). Prints what it saw:
+// the directory order, inode numbers and block addresses depend on the run
+// and must replay exactly.
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <malloc.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -57,9 +60,19 @@ static void rounds(const char* who, const char* dir, int n) {
     int pipefd[2], queued = -1;
     if (pipe(pipefd) != 0 || write(pipefd[1], "xyz", 3) != 3) exit(4);
     ioctl(pipefd[0], FIONREAD, &queued);
+    // Polls that do not wait: what is ready right now.
+    struct pollfd pfd[2] = {{pipefd[0], POLLIN, 0}, {pipefd[1], POLLOUT, 0}};
+    int ready = poll(pfd, 2, 0);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {EPOLLIN, {.u64 = 0x1234500000000000ull + (uint64_t)round}}, got[4];
+    epoll_ctl(ep, EPOLL_CTL_ADD, pipefd[0], &ev);
+    int events = epoll_wait(ep, got, 4, 0);
+    queued += ready * 100 + pfd[0].revents * 1000 + events * 100000 +
+              (events > 0 && got[0].data.u64 == ev.data.u64) * 1000000;
+    close(ep);
     close(pipefd[0]);
     close(pipefd[1]);
-    printf("%s %d dir %016llx blocks %016llx fionread %d tty %d\n", who, round,
+    printf("%s %d dir %016llx blocks %016llx ready %d tty %d\n", who, round,
            (unsigned long long)list_dir(dir), (unsigned long long)big_blocks(round), queued,
            isatty(0) + isatty(1) * 2);
   }

@@ -27,13 +27,9 @@ using RegionSet = std::set<std::pair<uint64_t, uint64_t>>;
 // spelled out in syscallbuf_abi.h.
 RegionSet shape_regions(const rrx_buffered_syscall& b, const SyscallCall& call) {
   RegionSet out;
-  bool ok = call.result >= 0 || call.result < -4095;
   for (const rrx_out_shape& s : b.out) {
-    uint64_t addr = call.args[s.ptr];
-    if (s.kind == RRX_OUT_RESULT && call.result > 0 && call.args[s.len] != 0) {
-      out.emplace(addr, call.result);
-    }
-    if (s.kind == RRX_OUT_FIXED && ok && addr != 0) out.emplace(addr, s.len);
+    uint64_t len = rrx_out_len(&s, call.args, call.result);
+    if (len) out.emplace(call.args[s.ptr], len);
   }
   return out;
 }

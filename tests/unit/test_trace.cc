@@ -801,7 +801,7 @@ TEST(TracePermissions, DirIs0700AndFilesAre0600WhateverTheUmask) {
                           "complete"})
       EXPECT_EQ(mode_of(dir + "/" + f), 0600) << f;
     EXPECT_EQ(mode_of(dir + "/files/" + copy), 0600);
-    EXPECT_EQ(read_file(dir + "/version"), "rrx-trace 1\n");
+    EXPECT_EQ(read_file(dir + "/version"), "rrx-trace " + std::to_string(kTraceVersion) + "\n");
   }
 }
 
@@ -846,10 +846,10 @@ TEST_F(RefusedTrace, Incomplete) {
 TEST_F(RefusedTrace, NewerVersion) {
   std::string dir = tmp_ / "t";
   ASSERT_TRUE(write_trace(dir, small_events(10)));
-  write_file(dir + "/version", "rrx-trace 2\n");
-  expect_refused(dir,
-                 "was written by a newer rrx (trace version 2; this rrx reads "
-                 "up to 1)");
+  std::string newer = std::to_string(kTraceVersion + 1);
+  write_file(dir + "/version", "rrx-trace " + newer + "\n");
+  expect_refused(dir, "was written by a newer rrx (trace version " + newer +
+                          "; this rrx reads up to " + std::to_string(kTraceVersion) + ")");
   write_file(dir + "/version", "rrx-trace one\n");
   expect_refused(dir, "is not an rrx trace (version file does not read");
 }
