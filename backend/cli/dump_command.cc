@@ -52,7 +52,8 @@ void print_event(const Event& e) {
         break;
       }
       for (const BufferedCall& c : calls) {
-        printf("\n    %s = %" PRId64, syscall_name(c.nr).c_str(), c.result);
+        printf("\n    %s = %" PRId64 "%s", syscall_name(c.nr).c_str(), c.result,
+               c.partial ? " (partial: the rest traced)" : "");
       }
       printf("\n   ");
       break;

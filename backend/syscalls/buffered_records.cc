@@ -16,6 +16,7 @@ bool decode_buffered_records(const std::string& data, std::vector<BufferedCall>*
     BufferedCall call;
     call.nr = rec.nr;
     call.result = rec.ret;
+    call.partial = (rec.flags & RRX_RECORD_PARTIAL) != 0;
     memcpy(call.args, rec.args, sizeof call.args);
     size_t out = pos + sizeof rec;
     for (uint32_t i = 0; i < rec.nout; ++i) {

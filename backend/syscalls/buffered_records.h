@@ -13,6 +13,7 @@ struct BufferedCall {
   int64_t result = 0;
   uint64_t args[6] = {};
   uint64_t output_bytes = 0;
+  bool partial = false;  // a write finished by a traced write (RRX_RECORD_PARTIAL)
 };
 
 // Decodes `data`, the records part of a buffer. False if it is malformed

@@ -135,10 +135,12 @@ TEST(BufferedSyscalls, AreListedOnce) {
 }
 
 // A record as the preload library lays it out.
-void append_record(std::string* data, int nr, int64_t ret, const std::string& output) {
+void append_record(std::string* data, int nr, int64_t ret, const std::string& output,
+                   uint32_t flags = 0) {
   rrx_record rec = {};
   rec.nr = nr;
   rec.ret = ret;
+  rec.flags = flags;
   rec.nout = output.empty() ? 0 : 1;
   size_t padded = (output.size() + 7) & ~size_t{7};
   rec.size = sizeof rec + (output.empty() ? 0 : sizeof(rrx_output) + padded);
@@ -155,14 +157,17 @@ TEST(BufferRecords, DecodeInOrder) {
   append_record(&data, SYS_read, 5, "hello");
   append_record(&data, SYS_close, 0, "");
   append_record(&data, SYS_openat, -ENOENT, "");
+  append_record(&data, SYS_write, 4096, "", RRX_RECORD_PARTIAL);
   std::vector<BufferedCall> calls;
   ASSERT_TRUE(decode_buffered_records(data, &calls));
-  ASSERT_EQ(calls.size(), 3u);
+  ASSERT_EQ(calls.size(), 4u);
   EXPECT_EQ(calls[0].nr, SYS_read);
   EXPECT_EQ(calls[0].result, 5);
   EXPECT_EQ(calls[0].output_bytes, 5u);
   EXPECT_EQ(calls[1].nr, SYS_close);
   EXPECT_EQ(calls[2].result, -ENOENT);
+  EXPECT_FALSE(calls[2].partial);
+  EXPECT_TRUE(calls[3].partial);
 }
 
 TEST(BufferRecords, RefuseTruncatedOrMisalignedData) {
