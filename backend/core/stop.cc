@@ -1,5 +1,6 @@
 #include "core/stop.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -7,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 
 namespace rrx {
 
@@ -64,7 +67,21 @@ pid_t wait_for(pid_t tid, int* status) {
 
 void kill_tracees(const std::vector<pid_t>& tids) {
   for (pid_t tid : tids) syscall(SYS_tkill, tid, SIGKILL);
+  // Their thread groups may hold threads the caller does not know yet (a
+  // clone whose event it has not handled): those stop at their exit too,
+  // and their leader is only reported once they are gone.
   std::vector<pid_t> left = tids;
+  for (pid_t tid : tids) {
+    DIR* dir = opendir(("/proc/" + std::to_string(tid) + "/task").c_str());
+    if (!dir) continue;
+    while (struct dirent* entry = readdir(dir)) {
+      pid_t other = static_cast<pid_t>(atoi(entry->d_name));
+      if (other > 0 && std::find(left.begin(), left.end(), other) == left.end()) {
+        left.push_back(other);
+      }
+    }
+    closedir(dir);
+  }
   for (int round = 0; !left.empty() && round < 10000; ++round) {
     std::vector<pid_t> still;
     for (pid_t tid : left) {

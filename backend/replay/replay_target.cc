@@ -328,10 +328,14 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
 
 bool ReplayTarget::step_once() {
   Position before = here();
+  int32_t tid = session_->focus();
   session_->request_single_step(true);
   for (;;) {
     switch (session_->step()) {
       case Result::kTrap:
+        // Another thread's breakpoint on the way: the step is still this
+        // thread's, which goes on.
+        if (session_->focus() != tid && session_->set_focus(tid)) continue;
         return true;
       case Result::kEvent:
         continue;  // e.g. the entry and exit of a stepped-over syscall
@@ -410,13 +414,18 @@ StopReason ReplayTarget::reverse_step() {
   const Checkpoint* from = checkpoint_before(target);
   if (!from) return history_start();
   if (!restore(*from)) return replay_failed("cannot restore a checkpoint");
+  // Only the target's own thread can be stepped to it: another thread's
+  // points (its breakpoint hits) between them name no point of this one.
   Position known = from->position;
-  if (!run_to(target, [&](const Hit& hit) { known = hit.position; })) {
+  if (!run_to(target, [&](const Hit& hit) {
+        if (hit.position.tid == target.tid) known = hit.position;
+      })) {
     return replay_failed("lost the current position while stepping backwards");
   }
   if (!restore(*from) || !run_to(known, [](const Hit&) {})) {
     return replay_failed("cannot return to a point before the current one");
   }
+  if (session_->has_task(target.tid)) session_->set_focus(target.tid);
   // Step to the current position, keeping a checkpoint every few thousand
   // steps, then come back to the last one and step to just before it.
   constexpr size_t kStepsPerCheckpoint = 2000;
@@ -440,6 +449,7 @@ StopReason ReplayTarget::reverse_step() {
   }
   bool back = latest.state ? restore(latest) : restore(*from) && run_to(known, [](const Hit&) {});
   if (!back) return replay_failed("cannot return to a point before the current one");
+  if (session_->has_task(target.tid)) session_->set_focus(target.tid);
   for (size_t i = latest_at + 1; i < steps; ++i) {
     if (!step_once()) return replay_failed("replay failed while stepping");
   }
