@@ -98,7 +98,7 @@ static struct rrx_buffer_hdr* thread_buffer(void) {
   if (tls_buffer || tls_buffer_failed || rrx_mode == RRX_MODE_OFF) return tls_buffer;
   long addr = traced_syscall(SYS_mmap, 0, RRX_BUFFER_SIZE, PROT_READ | PROT_WRITE,
                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (addr < 0 && addr > -4096) {
+  if (rrx_is_error(addr)) {
     tls_buffer_failed = 1;
     return 0;
   }
@@ -285,8 +285,6 @@ static int record_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
   return flags & RRX_RECORD_PARTIAL ? kPartial : kBuffered;
 }
 
-static int is_error(long ret) { return ret < 0 && ret > -4096; }
-
 /* Replay of a call that shapes the address space: run it again, at the
    recorded address. Whether it did what it did when recorded. */
 static int run_again(const struct rrx_call* c, const struct rrx_record* rec) {
@@ -306,7 +304,7 @@ static int replay_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
       (const struct rrx_record*)((const char*)h + RRX_BUFFER_DATA_OFF + h->consumed);
   int same = rec->nr == c->nr;
   for (int i = 0; i < 6 && same; ++i) same = rec->args[i] == (uint64_t)c->args[i];
-  if (same && b->replay == RRX_REPLAY_RUNS && !is_error(rec->ret)) same = run_again(c, rec);
+  if (same && b->replay == RRX_REPLAY_RUNS && !rrx_is_error(rec->ret)) same = run_again(c, rec);
   if (!same) {
     c->args[0] = rec->nr;
     return kMismatch;

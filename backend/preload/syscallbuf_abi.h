@@ -126,11 +126,14 @@ struct rrx_out_shape {
   uint16_t elem; /* RRX_OUT_RESULT, RRX_OUT_ARRAY: bytes per counted item */
 };
 
+/* Whether a raw syscall result is an error (-4095..-1, -errno). */
+static inline int rrx_is_error(int64_t ret) { return ret < 0 && ret > -4096; }
+
 /* The bytes a call with these arguments and result wrote by shape `s`
    (none at a null pointer). */
 static inline uint64_t rrx_out_len(const struct rrx_out_shape* s, const uint64_t args[6],
                                    int64_t ret) {
-  int ok = ret >= 0 || ret < -4095;
+  int ok = !rrx_is_error(ret);
   int interrupted = ret == -4 /* EINTR */ || (ret <= -512 && ret >= -516) /* ERESTART* */;
   if (args[s->ptr] == 0) return 0;
   switch (s->kind) {

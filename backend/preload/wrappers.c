@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "preload.h"
+#include "syscallbuf_abi.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define ALIAS(name) __attribute__((alias(#name), visibility("default")))
@@ -26,7 +27,7 @@
   rrx_syscall(nr, (long)(a0), (long)(a1), (long)(a2), (long)(a3), (long)(a4), (long)(a5))
 
 long rrx_libc_result(long raw) {
-  if (raw < 0 && raw > -4096) {
+  if (rrx_is_error(raw)) {
     errno = (int)-raw;
     return -1;
   }
