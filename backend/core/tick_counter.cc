@@ -18,19 +18,22 @@ bool map_tick_page(Task& task) {
   if (!ok || addr != RRX_TICK_PAGE_ADDR) return false;
   struct rrx_tick_page page = {};
   page.target = UINT64_MAX;
+  page.count = 1;  // ticks = count + target = 0
   page.magic = RRX_TICK_PAGE_MAGIC;
   page.version = RRX_TICK_PAGE_VERSION;
   return task.write_mem(RRX_TICK_PAGE_ADDR, &page, sizeof page);
 }
 
+// count and target are adjacent: one read or write moves both.
 uint64_t read_ticks(const Task& task) {
-  uint64_t ticks = 0;
-  task.read_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_TICKS, &ticks, sizeof ticks);
-  return ticks;
+  uint64_t fields[2] = {};  // count, target
+  if (!task.read_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_COUNT, fields, sizeof fields)) return 0;
+  return fields[0] + fields[1];
 }
 
 bool set_tick_target(Task& task, uint64_t target) {
-  return task.write_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_TARGET, &target, sizeof target);
+  uint64_t fields[2] = {read_ticks(task) - target, target};
+  return task.write_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_COUNT, fields, sizeof fields);
 }
 
 bool take_tick_trap(Task& task) {

@@ -20,5 +20,6 @@ int rrx_tick_page_map(void) {
   page->magic = RRX_TICK_PAGE_MAGIC;
   page->version = RRX_TICK_PAGE_VERSION;
   page->target = UINT64_MAX;
+  page->count = 1; /* ticks = count + target = 0 */
   return 1;
 }

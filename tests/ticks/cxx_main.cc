@@ -25,7 +25,7 @@ int main() {
     caught = true;
   }
 
-  auto ticks = rrx_tick_page()->ticks;
+  auto ticks = rrx_tick_count(rrx_tick_page());
   bool ok = areas[0] == 9801.0 && buckets.size() == 7 && buckets["3"] == 168 &&
             caught && parse_int("41") == 41 && ticks > 1000;
   std::printf("%s: largest area %.1f, %zu buckets, %llu ticks\n",

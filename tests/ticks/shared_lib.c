@@ -11,4 +11,4 @@ unsigned long long collatz_steps(unsigned long long n) {
   return steps;
 }
 
-unsigned long long lib_ticks(void) { return rrx_tick_page()->ticks; }
+unsigned long long lib_ticks(void) { return rrx_tick_count(rrx_tick_page()); }

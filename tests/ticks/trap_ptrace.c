@@ -50,6 +50,17 @@ static void poke(pid_t pid, uintptr_t addr, uint64_t value) {
 #define FIELD(name) \
   ((uintptr_t)RRX_TICK_PAGE_ADDR + offsetof(struct rrx_tick_page, name))
 
+/* ticks = count + target (tick_page.h, THE PAGE). */
+static uint64_t peek_ticks(pid_t pid) {
+  return peek(pid, FIELD(count)) + peek(pid, FIELD(target));
+}
+
+static void poke_target(pid_t pid, uint64_t target) {
+  uint64_t ticks = peek_ticks(pid);
+  poke(pid, FIELD(target), target);
+  poke(pid, FIELD(count), ticks - target);
+}
+
 static int fail(const char *what) {
   printf("FAIL: %s\n", what);
   return 1;
@@ -64,8 +75,8 @@ int main(void) {
   waitpid(pid, &status, 0);
   if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP)
     return fail("child did not stop");
-  uint64_t start = peek(pid, FIELD(ticks));
-  poke(pid, FIELD(target), start + K);
+  uint64_t start = peek_ticks(pid);
+  poke_target(pid, start + K);
   ptrace(PTRACE_CONT, pid, NULL, NULL);
 
   waitpid(pid, &status, 0);
@@ -73,7 +84,7 @@ int main(void) {
     return fail("no SIGTRAP");
   struct user_regs_struct regs;
   ptrace(PTRACE_GETREGS, pid, NULL, &regs);
-  uint64_t ticks = peek(pid, FIELD(ticks));
+  uint64_t ticks = peek_ticks(pid);
   if (peek(pid, FIELD(trap_pending)) != 1)
     return fail("trap_pending is not 1");
   if (ticks != start + K || peek(pid, FIELD(target)) != ticks)

@@ -49,7 +49,7 @@ NOT_COUNTED static void on_sigtrap(int sig, siginfo_t *info, void *ctx) {
   volatile struct rrx_tick_page *page = rrx_tick_page();
   const ucontext_t *uc = ctx;
   int h = hits;
-  seen_ticks[h] = page->ticks;
+  seen_ticks[h] = rrx_tick_count(page);
   seen_target[h] = page->target;
   seen_pending[h] = page->trap_pending;
   seen_i[h] = g_i;
@@ -58,7 +58,7 @@ NOT_COUNTED static void on_sigtrap(int sig, siginfo_t *info, void *ctx) {
   hits = h + 1;
   page->trap_pending = 0;
   /* Next counted event, while fewer than TRAPS traps were taken. */
-  page->target = page->ticks + (h + 1 < TRAPS);
+  rrx_tick_set_target(page, rrx_tick_count(page) + (h + 1 < TRAPS));
 }
 
 __attribute__((noinline)) static void loop(long n) {
@@ -82,8 +82,8 @@ int main(void) {
   sigaction(SIGTRAP, &sa, NULL);
 
   volatile struct rrx_tick_page *page = rrx_tick_page();
-  uint64_t start = page->ticks;
-  page->target = start + K;
+  uint64_t start = rrx_tick_count(page);
+  rrx_tick_set_target(page, start + K);
   loop(N);
 
   int ok = check(hits == TRAPS, "exactly three traps") &&

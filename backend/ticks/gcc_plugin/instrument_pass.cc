@@ -50,16 +50,13 @@ tree asm_string_list(const char *s) {
   return build_tree_list(NULL_TREE, build_string(strlen(s), s));
 }
 
-// asm goto (RRX_TICK_ASM_COUNT : "=r" (scratch) : : "cc" : trap_label)
+// asm goto (RRX_TICK_ASM_COUNT : : : "cc" : trap_label)
 gasm *build_count_asm(tree trap_label) {
-  vec<tree, va_gc> *outputs = nullptr, *clobbers = nullptr, *labels = nullptr;
-  tree scratch = make_ssa_name(long_long_unsigned_type_node);
-  vec_safe_push(outputs, build_tree_list(asm_string_list("=r"), scratch));
+  vec<tree, va_gc> *clobbers = nullptr, *labels = nullptr;
   vec_safe_push(clobbers, asm_string_list("cc"));
   vec_safe_push(labels, build_tree_list(NULL_TREE, trap_label));
-  gasm *stmt = gimple_build_asm_vec(RRX_TICK_ASM_COUNT, nullptr, outputs,
+  gasm *stmt = gimple_build_asm_vec(RRX_TICK_ASM_COUNT, nullptr, nullptr,
                                     clobbers, labels);
-  SSA_NAME_DEF_STMT(scratch) = stmt;
   gimple_asm_set_volatile(stmt, true);
   return stmt;
 }

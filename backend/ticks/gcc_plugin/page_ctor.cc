@@ -48,12 +48,14 @@ const char kPageCtor[] =
     "\tmovl $" RRX_TICK_STR(RRX_TICK_PAGE_VERSION) ", "
     RRX_TICK_ASM_FIELD(RRX_TICK_OFF_VERSION) "\n"
     "\tmovq $-1, " RRX_TICK_ASM_FIELD(RRX_TICK_OFF_TARGET) "\n"
+    "\tmovq $1, " RRX_TICK_ASM_FIELD(RRX_TICK_OFF_COUNT) "\n"
     "1:\tret\n"
     "\t.cfi_endproc\n"
     "\t.size rrx_tick_page_init, .-rrx_tick_page_init\n"
     "\t.section .init_array.00000,\"awG\",@init_array" RRX_GROUP
     "\t.balign 8\n"
     "\t.quad rrx_tick_page_init\n"
+    RRX_TICK_ASM_MARKER("rrx_tick_page_init")
     "\t.text\n";
 
 }  // namespace
