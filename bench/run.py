@@ -209,12 +209,16 @@ def make_clean(work):
 
 WORKLOADS = [
     Workload("cpu_loop", cpu_loop, record_flags=("--ticks=none",)),
+    # The same uninstrumented loop with dynamic ticks (the default).
+    Workload("cpu_loop_dyn", cpu_loop),
     Workload("cpu_loop_soft", cpu_loop_soft),
     Workload("cp_a", cp_a, reset=remove_inc),
     Workload("cp_a_nobuf", cp_a, reset=remove_inc, record_flags=("-n",)),
     Workload("tar_sha", tar_sha),
     Workload("python_startup", python_startup),
     Workload("python_startup_nobuf", python_startup, record_flags=("-n",)),
+    # Without dynamic ticks: what counting costs python3.
+    Workload("python_startup_static", python_startup, record_flags=("--ticks=static",)),
     Workload("make_j2", make_project, reset=make_clean),
     Workload("two_threads", two_threads),
     Workload("cpu_loop_small", cpu_loop_small, with_gdb=True),

@@ -34,6 +34,11 @@ struct MemWrite {
   data @1 :Data;
 }
 
+struct MemRange {
+  addr @0 :UInt64;
+  len @1 :UInt64;
+}
+
 struct MappedFile {
   savedName @0 :Text;
   offset @1 :UInt64;
@@ -55,6 +60,7 @@ struct Event {
     exit @9 :Exit;
     schedule @10 :Schedule;
     bufferFlush @11 :BufferFlush;
+    instrument @12 :Instrument;
   }
 
   struct SyscallEntry {
@@ -110,6 +116,14 @@ struct Event {
   # (backend/preload/syscallbuf_abi.h).
   struct BufferFlush {
     writes @0 :List(MemWrite);
+  }
+
+  # The recorder patched `tid`'s code to count ticks (backend/instrument/):
+  # it mapped `stubAreas` (anonymous, read+exec) and wrote the patch saved
+  # under files/ as `patchSavedName`. Replay does the same here.
+  struct Instrument {
+    stubAreas @0 :List(MemRange);
+    patchSavedName @1 :Text;
   }
 }
 

@@ -58,6 +58,12 @@ void print_event(const Event& e) {
       printf("\n   ");
       break;
     }
+    case EventKind::kInstrument:
+      for (const MemRange& area : e.stub_areas) {
+        printf(" stubs 0x%" PRIx64 "+0x%" PRIx64, area.addr, area.len);
+      }
+      printf(" patch %s", e.patch_saved_name.c_str());
+      break;
   }
   size_t bytes = 0;
   for (const MemWrite& w : e.writes) bytes += w.data.size();

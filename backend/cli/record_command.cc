@@ -57,9 +57,9 @@ int record_command(const std::vector<std::string>& args) {
         return usage_error("record: --ticks=hw: the hardware branch counter works here, "
                            "but the recorder does not use it yet; use --ticks=soft");
       }
-      if (source != "soft" && source != "none") {
+      if (source != "soft" && source != "static" && source != "none") {
         return usage_error("record: unknown tick source '" + source +
-                           "' (use auto, hw, soft or none)");
+                           "' (use auto, hw, soft, static or none)");
       }
       options.ticks = source;
     } else {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rrx {
 
@@ -13,6 +14,19 @@ struct MapRange {
   uint64_t start = 0;
   uint64_t end = 0;
 };
+
+// One line of /proc/<tid>/maps.
+struct Mapping {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  bool read = false, write = false, exec = false, shared = false;
+  uint64_t offset = 0;  // into the file
+  uint64_t inode = 0;   // 0: not a file
+  std::string path;     // file path, "[stack]", "[vdso]", ... or ""
+};
+
+// Every mapping of tid, in address order (empty if it is gone).
+std::vector<Mapping> read_mappings(pid_t tid);
 
 // The range of the mapping named `name` ("[stack]", "[vdso]") in tid.
 std::optional<MapRange> find_named_mapping(pid_t tid, const std::string& name);

@@ -36,6 +36,16 @@ bool set_tick_target(Task& task, uint64_t target) {
   return task.write_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_COUNT, fields, sizeof fields);
 }
 
+bool map_stub_area(Task& task, uint64_t addr, uint64_t len) {
+  bool ok;
+  int64_t got = remote_syscall(
+      task, SYS_mmap,
+      {addr, len, PROT_READ | PROT_EXEC,
+       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, ~uint64_t{0}, 0},
+      &ok);
+  return ok && static_cast<uint64_t>(got) == addr;
+}
+
 bool take_tick_trap(Task& task) {
   uint64_t pending = 0;
   if (!task.read_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_TRAP_PENDING, &pending, sizeof pending) ||

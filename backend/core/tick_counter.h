@@ -20,6 +20,11 @@ uint64_t read_ticks(const Task& task);
 // Makes the program trap (SIGTRAP, see is_tick_trap) once its count
 // reaches `target`; UINT64_MAX disarms.
 bool set_tick_target(Task& task, uint64_t target);
+// Maps [addr, addr + len) anonymous, read+exec, where the dynamic tick
+// stubs go (backend/instrument/); never over an existing mapping. The
+// tracer writes the stubs through the task's memory file.
+bool map_stub_area(Task& task, uint64_t addr, uint64_t len);
+
 // At a SIGTRAP: whether it is the counter's trap. Clears the trap flag and
 // disarms the target if so.
 bool take_tick_trap(Task& task);

@@ -1,5 +1,7 @@
 #include "record/record_session.h"
 
+#include "record/recorder.h"
+
 #include <asm/prctl.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -37,134 +39,13 @@
 #include "core/tick_counter.h"
 #include "core/tracee_fd.h"
 #include "preload/syscallbuf_abi.h"
+#include "record/code_instrumenter.h"
 #include "record/output_capture.h"
 #include "core/signal_class.h"
 #include "syscalls/syscall_table.h"
 #include "trace/trace_writer.h"
 
 namespace rrx {
-
-namespace {
-
-// Per-thread recording state.
-struct RecordTask {
-  std::unique_ptr<Task> task;
-  pid_t tgid = 0;  // thread group (process) it belongs to
-  StopKind stop_kind = StopKind::kGroupStop;  // its current stop
-  // The syscall the thread is inside, between its entry and exit stops.
-  const SyscallDesc* desc = nullptr;
-  SyscallCall call;
-  int deny_errno = 0;       // non-zero: we made this syscall fail
-  // Exec'd: setup_at_exec_exit is due at the execve exit stop.
-  bool exec_exit_pending = false;
-  // Its syscall buffer (preload/syscallbuf_abi.h), 0 if it has none.
-  uint64_t buffer = 0;
-  // A new thread's first stop must wait until its parent's fork event is
-  // in the trace, so the child's events never precede its creation.
-  bool announced = false;
-  bool started = false;
-  // We sent it kPreemptSignal and have not seen it arrive yet.
-  bool preempt_sent = false;
-  // Registers at the last syscall exit: an asynchronous signal arriving
-  // with exactly these registers is delivered at a syscall boundary.
-  bool have_exit_regs = false;
-  Registers exit_regs = {};
-  // Asynchronous signals that arrived mid-computation, held until the next
-  // syscall exit (exact mid-computation delivery needs ticks).
-  std::deque<siginfo_t> deferred;
-  bool delivering_deferred = false;
-  // When the oldest held signal arrived; whether we told the user it waits.
-  std::chrono::steady_clock::time_point deferred_since;
-  bool warned_held = false;
-};
-
-// Threads of one process run user code one at a time, so the order of
-// their events is the order of their memory accesses too. A thread
-// resumed into the kernel (inside a syscall) does not count.
-struct ThreadGroup {
-  pid_t running = 0;                           // the thread in user code
-  std::deque<std::pair<pid_t, int>> waiting;   // (tid, signal to deliver)
-  // A thread inside exit(): the kernel clears its tid in memory (and wakes
-  // pthread_join) at a moment of its own, so nobody runs until it is gone.
-  pid_t exiting = 0;
-  // When `running` got the CPU: programs without ticks get a wall-clock
-  // slice.
-  std::chrono::steady_clock::time_point running_since;
-};
-
-// Threads of programs that count no ticks are preempted after this much
-// wall-clock time if another thread of their group waits: a signal of ours
-// stops them, and the point is named by registers and the stack top. Replay
-// finds it with a breakpoint hit per execution of that instruction since
-// the thread's last event, so this is a last resort against spinning
-// forever, long enough that threads doing real work switch at syscalls.
-constexpr std::chrono::milliseconds kWallClockSlice{250};
-constexpr long kSliceCheckNs = 50'000'000;
-constexpr int kPreemptSignal = SIGSTKFLT;
-constexpr std::chrono::seconds kHeldSignalWarning{2};
-
-class Recorder {
- public:
-  Recorder(std::unique_ptr<TraceWriter> writer, const RecordOptions& options)
-      : writer_(std::move(writer)),
-        chaos_(options.chaos),
-        slice_ticks_(options.slice_ticks),
-        soft_ticks_(options.ticks == "soft"),
-        buffering_(!options.preload.empty()),
-        random_(std::random_device{}()) {}
-
-  RecordResult run(const RecordOptions& options);
-
- private:
-  void handle(RecordTask& t, const Stop& stop);
-  void on_syscall_entry(RecordTask& t);
-  void on_syscall_exit(RecordTask& t);
-  void on_exec(RecordTask& t);
-  void on_new_task(RecordTask& t, const Stop& stop);
-  void on_signal(RecordTask& t, int sig);
-  void on_exited(RecordTask& t, int status);
-  void start_if_ready(RecordTask& t);
-  void resume_task(RecordTask& t, int sig = 0);
-  void schedule(pid_t tgid);
-  void run_user_code(RecordTask& t, int sig);
-  // Threads that share memory are scheduled together: those of a process,
-  // or every traced thread once some process mapped memory shared and
-  // writable (a fork passes it on).
-  pid_t group_of(const RecordTask& t) const { return shared_memory_ ? 0 : t.tgid; }
-  void start_sharing_memory();
-  bool preempt(RecordTask& t);
-  void start_slice_timer();
-  void stop_slice_timer();
-  void check_wall_clock_slices();
-  void warn_about_held_signals();
-  void wall_clock_preempt(RecordTask& t);
-  void emit(Event& event);
-  void flush_buffer(RecordTask& t, bool at_notify = false);
-  bool buffer_locked(RecordTask& t);
-  void set_buffer_notify(RecordTask& t, bool on);
-  void hold_signal(RecordTask& t, const siginfo_t& info);
-  ExecSetup exec_setup() const;
-  void fail(const std::string& message);
-
-  std::unique_ptr<TraceWriter> writer_;
-  std::map<pid_t, RecordTask> tasks_;
-  std::map<pid_t, ThreadGroup> groups_;  // by tgid
-  pid_t root_ = 0;
-  int root_status_ = 0;
-  uint64_t seq_ = 0;
-  std::string error_;
-  OutputSinks sinks_;
-  std::set<std::string> warned_;
-  const bool cpuid_faulting_ = cpuid_faulting_available();
-  const bool chaos_;
-  const uint64_t slice_ticks_;
-  const bool soft_ticks_;
-  const bool buffering_;
-  bool shared_memory_ = false;
-  std::mt19937_64 random_;
-  timer_t slice_timer_ = {};
-  bool slice_timer_armed_ = false;
-};
 
 void Recorder::fail(const std::string& message) {
   if (error_.empty()) error_ = message;
@@ -177,27 +58,6 @@ ExecSetup Recorder::exec_setup() const {
   setup.preload_mode = buffering_ ? RRX_MODE_RECORD : RRX_MODE_OFF;
   setup.sinks = sinks_.stats();
   return setup;
-}
-
-bool Recorder::buffer_locked(RecordTask& t) {
-  uint8_t locked = 0;
-  return t.buffer &&
-         t.task->read_mem(t.buffer + offsetof(rrx_buffer_hdr, locked), &locked, 1) && locked;
-}
-
-void Recorder::set_buffer_notify(RecordTask& t, bool on) {
-  uint8_t notify = on;
-  if (t.buffer) t.task->write_mem(t.buffer + offsetof(rrx_buffer_hdr, notify), &notify, 1);
-}
-
-// Keeps an asynchronous signal from `t` until its next syscall exit, traced
-// or buffered (the notify flag makes the preload library stop after its
-// next buffered call), and lets it go on.
-void Recorder::hold_signal(RecordTask& t, const siginfo_t& info) {
-  if (t.deferred.empty()) t.deferred_since = std::chrono::steady_clock::now();
-  t.deferred.push_back(info);
-  set_buffer_notify(t, true);
-  resume_task(t);
 }
 
 // Moves the syscalls `t` ran in-process since its last event into the
@@ -267,7 +127,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   header.cwd = getcwd(cwd, sizeof cwd) ? cwd : "";
   header.root_tid = pid;
   header.cpuid_faulting = cpuid_faulting_;
-  header.ticks = soft_ticks_ ? "soft" : "none";
+  header.ticks = options.ticks;
   header.bound_cpu = cpu;
   header.cpu_signature = cpu_signature();
   header.syscall_buffer = buffering_;
@@ -338,6 +198,11 @@ RecordResult Recorder::run(const RecordOptions& options) {
     result.error = error_;
     return result;
   }
+  // Told to a user watching (not into a captured stderr the program shares).
+  if (instrumenter_ && isatty(STDERR_FILENO)) {
+    std::string line = instrumenter_->summary();
+    if (!line.empty()) fprintf(stderr, "rrx: %s\n", line.c_str());
+  }
   TraceSummary summary;
   summary.event_count = seq_;
   summary.exit_status = root_status_;
@@ -367,183 +232,6 @@ void Recorder::handle(RecordTask& t, const Stop& stop) {
     case StopKind::kExiting:
       resume_task(t);
       break;
-  }
-}
-
-void Recorder::start_if_ready(RecordTask& t) {
-  if (t.started && t.announced) resume_task(t);
-}
-
-void Recorder::resume_task(RecordTask& t, int sig) {
-  bool into_kernel = t.stop_kind == StopKind::kSyscallEntry || t.stop_kind == StopKind::kExec ||
-                     t.stop_kind == StopKind::kNewTask || t.stop_kind == StopKind::kExiting ||
-                     t.stop_kind == StopKind::kVforkDone;
-  if (into_kernel) {
-    t.task->resume(sig);  // on to the syscall's exit stop
-    return;
-  }
-  ThreadGroup& group = groups_[group_of(t)];
-  if (group.exiting == 0 && (group.running == 0 || group.running == t.task->tid())) {
-    run_user_code(t, sig);
-  } else {
-    group.waiting.emplace_back(t.task->tid(), sig);
-  }
-}
-
-void Recorder::start_sharing_memory() {
-  if (shared_memory_) return;
-  shared_memory_ = true;
-  ThreadGroup all;
-  for (auto& [key, group] : groups_) {
-    all.waiting.insert(all.waiting.end(), group.waiting.begin(), group.waiting.end());
-    if (group.exiting) all.exiting = group.exiting;
-  }
-  groups_.clear();
-  groups_[0] = std::move(all);
-}
-
-// Resumes `t` into user code as its process's running thread. In a
-// soft-tick program with other threads, the tick counter's target ends its
-// slice (the process's threads share the counter: only one runs at a time).
-void Recorder::run_user_code(RecordTask& t, int sig) {
-  ThreadGroup& group = groups_[group_of(t)];
-  group.running = t.task->tid();
-  group.running_since = std::chrono::steady_clock::now();
-  uint64_t ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
-  if (ticks > 0) {
-    bool others = false;
-    for (auto& [tid, other] : tasks_) others |= group_of(other) == group_of(t) && tid != t.task->tid();
-    // Chaos: slices log-uniform in 1..4000 ticks: preemption lands almost
-    // anywhere, and now and then a thread gets far before the next switch.
-    uint64_t slice = slice_ticks_;
-    if (chaos_) {
-      std::uniform_real_distribution<double> exponent(0, std::log(4000.0));
-      slice = static_cast<uint64_t>(std::exp(exponent(random_)));
-    }
-    set_tick_target(*t.task, others ? ticks + slice : UINT64_MAX);
-  }
-  // Buffering: the seccomp filter decides which syscalls stop.
-  if (buffering_) {
-    t.task->cont(sig);
-  } else {
-    t.task->resume(sig);
-  }
-}
-
-// At the tick counter's trap: the running thread's slice is over. If
-// another thread of its process waits, record the switch point and let it
-// run; else go on. Returns false if this was not the counter's trap.
-bool Recorder::preempt(RecordTask& t) {
-  if (!take_tick_trap(*t.task)) return false;
-  ThreadGroup& group = groups_[group_of(t)];
-  if (group.waiting.empty()) {
-    resume_task(t);
-    return true;
-  }
-  flush_buffer(t);
-  Event event;
-  event.tid = t.task->tid();
-  event.kind = EventKind::kSchedule;
-  t.task->get_regs(&event.regs);
-  event.ticks = read_ticks(*t.task);
-  emit(event);
-  group.waiting.emplace_back(t.task->tid(), 0);  // schedule() picks the next
-  return true;
-}
-
-// A periodic timer signal to this thread interrupts the wait for tracee
-// stops, so slices can end (SIGALRM with no SA_RESTART).
-void Recorder::start_slice_timer() {
-  struct sigaction action = {};
-  action.sa_handler = [](int) {};
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGALRM, &action, nullptr);
-  struct sigevent event = {};
-  event.sigev_notify = SIGEV_THREAD_ID;
-  event.sigev_signo = SIGALRM;
-  event._sigev_un._tid = gettid();
-  if (timer_create(CLOCK_MONOTONIC, &event, &slice_timer_) != 0) return;
-  struct itimerspec every = {{0, kSliceCheckNs}, {0, kSliceCheckNs}};
-  slice_timer_armed_ = timer_settime(slice_timer_, 0, &every, nullptr) == 0;
-}
-
-void Recorder::stop_slice_timer() {
-  if (slice_timer_armed_) timer_delete(slice_timer_);
-  slice_timer_armed_ = false;
-  signal(SIGALRM, SIG_DFL);
-}
-
-// Says once per thread when a signal has been held for long: without ticks
-// it waits for the thread's next syscall, which a program spinning until
-// the signal arrives never makes.
-void Recorder::warn_about_held_signals() {
-  auto now = std::chrono::steady_clock::now();
-  for (auto& [tid, t] : tasks_) {
-    if (t.deferred.empty() || t.warned_held || now - t.deferred_since < kHeldSignalWarning) {
-      continue;
-    }
-    t.warned_held = true;
-    fprintf(stderr,
-            "rrx: warning: SIG%s for thread %d has waited %lld s for the thread's next "
-            "syscall: it runs without syscalls and counts no ticks (build it with the rrx "
-            "GCC plugin to deliver signals anywhere)\n",
-            sigabbrev_np(t.deferred.front().si_signo), tid,
-            static_cast<long long>(kHeldSignalWarning.count()));
-  }
-}
-
-// Sends kPreemptSignal to every running thread that counts no ticks, has
-// had its wall-clock slice, and keeps a thread of its group waiting.
-void Recorder::check_wall_clock_slices() {
-  auto now = std::chrono::steady_clock::now();
-  for (auto& [key, group] : groups_) {
-    if (!group.running || group.waiting.empty() || now - group.running_since < kWallClockSlice) {
-      continue;
-    }
-    auto it = tasks_.find(group.running);
-    if (it == tasks_.end()) continue;
-    RecordTask& r = it->second;
-    if (r.preempt_sent || (soft_ticks_ && read_ticks(*r.task) > 0)) continue;
-    syscall(SYS_tgkill, r.tgid, r.task->tid(), kPreemptSignal);
-    r.preempt_sent = true;
-  }
-}
-
-// Our signal stopped `t`: its slice is over. The signal is dropped. Right
-// after an event the switch needs no event of its own (replay resumes a
-// thread only for its next event); elsewhere a schedule event names the
-// point by registers and stack top. Inside the buffering code it cannot be
-// named: the thread goes on and gets another signal later.
-void Recorder::wall_clock_preempt(RecordTask& t) {
-  t.preempt_sent = false;
-  ThreadGroup& group = groups_[group_of(t)];
-  if (group.waiting.empty() || buffer_locked(t)) {
-    resume_task(t);
-    return;
-  }
-  Registers regs;
-  t.task->get_regs(&regs);
-  if (!(t.have_exit_regs && diff_registers(t.exit_regs, regs).empty())) {
-    flush_buffer(t);
-    Event event;
-    event.tid = t.task->tid();
-    event.kind = EventKind::kSchedule;
-    event.regs = regs;
-    event.stack_hash = stack_fingerprint(*t.task, regs.rsp);
-    emit(event);
-    t.have_exit_regs = false;
-  }
-  group.waiting.emplace_back(t.task->tid(), 0);  // schedule() picks the next
-}
-
-void Recorder::schedule(pid_t tgid) {
-  ThreadGroup& group = groups_[tgid];
-  while (group.running == 0 && group.exiting == 0 && !group.waiting.empty()) {
-    size_t pick = chaos_ ? random_() % group.waiting.size() : 0;
-    auto [tid, sig] = group.waiting[pick];
-    group.waiting.erase(group.waiting.begin() + static_cast<long>(pick));
-    if (!tasks_.count(tid)) continue;
-    run_user_code(tasks_[tid], sig);
   }
 }
 
@@ -600,6 +288,8 @@ void Recorder::on_syscall_exit(RecordTask& t) {
   Event event;
   event.tid = t.task->tid();
   event.kind = EventKind::kSyscallExit;
+  // Code that became executable here, to instrument after the event.
+  std::pair<uint64_t, uint64_t> code_range = {0, 0};
 
   if (t.exec_exit_pending) {
     // The new image has run no instruction yet.
@@ -610,6 +300,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       return;
     }
     event.syscall_no = t.desc ? t.call.number : SYS_execve;
+    code_range = {0, ~uint64_t{0}};
   } else if (t.desc) {
     event.syscall_no = t.call.number;
     if (t.deny_errno) {
@@ -631,6 +322,12 @@ void Recorder::on_syscall_exit(RecordTask& t) {
         (t.call.args[3] & MAP_SHARED) && (t.call.args[2] & PROT_WRITE)) {
       start_sharing_memory();
     }
+    bool maps_code = (t.desc->replay == ReplayAction::kMmap && !(t.call.args[3] & MAP_ANONYMOUS)) ||
+                     t.call.number == SYS_mprotect;
+    if (maps_code && (t.call.args[2] & PROT_EXEC) && !is_syscall_error(regs.rax) && !t.deny_errno) {
+      uint64_t start = t.call.number == SYS_mprotect ? t.call.args[0] : regs.rax;
+      code_range = {start, start + t.call.args[1]};
+    }
     if (t.desc->replay == ReplayAction::kMmap && !t.deny_errno) {
       std::string err;
       if (!capture_mapped_file(*t.task, t.call, *writer_, &event, &err)) {
@@ -647,6 +344,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
   t.desc = nullptr;
   t.have_exit_regs = true;
   t.exit_regs = regs;
+  if (code_range.second > code_range.first) instrument_code(t, code_range.first, code_range.second);
 
   int sig = 0;
   if (!t.deferred.empty()) {
@@ -658,8 +356,22 @@ void Recorder::on_syscall_exit(RecordTask& t) {
   resume_task(t, sig);
 }
 
+// Patches the code mapped in [lo, hi) of t's process to count ticks, as an
+// event of its own right after the stop's event (replay repeats it there).
+void Recorder::instrument_code(RecordTask& t, uint64_t lo, uint64_t hi) {
+  if (!instrumenter_) return;
+  std::vector<Event> events;
+  std::string err;
+  if (!instrumenter_->instrument(*t.task, t.tgid, lo, hi, &events, &err)) {
+    fail(err);
+    return;
+  }
+  for (Event& event : events) emit(event);
+}
+
 void Recorder::on_exec(RecordTask& t) {
   pid_t tid = t.task->tid();
+  if (instrumenter_) instrumenter_->on_exec(t.tgid);
   std::string err;
   // First: it reopens the memory of the new image, read below.
   if (!setup_at_exec_event(*t.task, &err)) {
@@ -724,86 +436,11 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
   // the copy of its buffer (vfork: the buffer itself); a thread gets its own.
   c.buffer = (event.clone_flags & CLONE_THREAD) ? 0 : t.buffer;
   c.announced = true;
+  if (instrumenter_ && !(event.clone_flags & CLONE_THREAD)) {
+    instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);
+  }
   start_if_ready(c);
   resume_task(t);
-}
-
-void Recorder::on_signal(RecordTask& t, int sig) {
-  siginfo_t info;
-  if (!t.task->get_siginfo(&info)) {
-    resume_task(t);
-    return;
-  }
-  Registers regs;
-  t.task->get_regs(&regs);
-
-  if (sig == SIGTRAP && info.si_code == SI_KERNEL && preempt(t)) return;
-  if (sig == kPreemptSignal && info.si_code == SI_TKILL && info.si_pid == getpid()) {
-    wall_clock_preempt(t);
-    return;
-  }
-  if (sig == SIGSEGV && info.si_code == SI_KERNEL) {
-    InsnResult insn = decode_trapped_insn(*t.task, regs);
-    if (insn.insn != TrappedInsn::kNone) {
-      emulate_trapped_insn(regs, &insn);
-      flush_buffer(t);
-      Event event;
-      event.tid = t.task->tid();
-      event.kind = EventKind::kInstruction;
-      event.regs = regs;
-      event.values[0] = insn.rax;
-      event.values[1] = insn.rbx;
-      event.values[2] = insn.rcx;
-      event.values[3] = insn.rdx;
-      event.insn_len = insn.length;
-      emit(event);
-      apply_trapped_insn(insn, &regs);
-      t.task->set_regs(regs);
-      resume_task(t);
-      return;
-    }
-  }
-
-  bool synchronous = is_synchronous_signal(info);
-  uint64_t mid_computation_ticks = 0;
-  if (t.delivering_deferred && sig == t.deferred.front().si_signo) {
-    info = t.deferred.front();
-    t.deferred.pop_front();
-    t.delivering_deferred = false;
-    t.task->set_siginfo(info);
-    if (t.deferred.empty()) {
-      set_buffer_notify(t, false);
-      t.warned_held = false;
-    }
-  } else if (!synchronous && buffer_locked(t)) {
-    // Inside the buffering code, whose steps differ in replay: hold the
-    // signal until the preload library's notify call (syscallbuf_abi.h).
-    hold_signal(t, info);
-    return;
-  } else if (!synchronous &&
-             !(t.have_exit_regs && diff_registers(t.exit_regs, regs).empty())) {
-    // Arrived mid-computation. A program counting soft ticks names this
-    // point exactly (tick count + registers); otherwise replay could not
-    // find it again, so deliver it at the thread's next syscall exit.
-    mid_computation_ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
-    if (mid_computation_ticks == 0) {
-      hold_signal(t, info);
-      return;
-    }
-  }
-  flush_buffer(t);
-
-  Event event;
-  event.tid = t.task->tid();
-  event.kind = EventKind::kSignal;
-  event.regs = regs;
-  event.signo = sig;
-  event.siginfo.assign(reinterpret_cast<const char*>(&info), sizeof info);
-  event.deterministic = synchronous;
-  event.ticks = mid_computation_ticks;
-  emit(event);
-  t.have_exit_regs = false;
-  resume_task(t, sig);
 }
 
 void Recorder::on_exited(RecordTask& t, int status) {
@@ -814,13 +451,12 @@ void Recorder::on_exited(RecordTask& t, int status) {
   event.exit_status = status;
   emit(event);
   if (tid == root_) root_status_ = status;
+  if (instrumenter_ && tid == t.tgid) instrumenter_->on_process_gone(tid);
   ThreadGroup& group = groups_[group_of(t)];
   if (group.running == tid) group.running = 0;
   if (group.exiting == tid) group.exiting = 0;
   tasks_.erase(tid);
 }
-
-}  // namespace
 
 RecordResult record(const RecordOptions& options) {
   RecordResult result;

@@ -15,8 +15,10 @@ struct RecordOptions {
   // Soft ticks a thread of a multithreaded soft-tick program may run before
   // another gets the CPU (-c; about a millisecond of a typical loop).
   uint64_t slice_ticks = 200000;
-  // The tick source: "soft" (programs built with our GCC plugin count
-  // ticks) or "none". ("hw" and "auto" are resolved by the CLI.)
+  // The tick source: "soft" (code built with our GCC plugin counts its own
+  // ticks, every other file-backed executable mapping is patched to count:
+  // backend/instrument/), "static" (only the plugin's counting) or "none".
+  // ("hw" and "auto" are resolved by the CLI.)
   std::string ticks = "soft";
   // Leave the recorder and tracees free to run on any CPU (-u). Slower
   // (ptrace stops across CPUs), and without cpuid faulting the cpuid

@@ -11,7 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cinttypes>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "core/cpu_binding.h"
 #include "core/exec_setup.h"
@@ -100,7 +103,12 @@ void ReplaySession::kill_all() {
 
 bool ReplaySession::spawn_root() {
   const TraceHeader& header = reader_->header();
-  if (header.ticks != "soft" && header.ticks != "none") {
+  if (header.ticks == "soft" && header.version < 3) {
+    error_ = reader_->dir() + " counted soft ticks with the counter of trace version " +
+             std::to_string(header.version) + ", which this rrx no longer provides; record it again";
+    return false;
+  }
+  if (header.ticks != "soft" && header.ticks != "static" && header.ticks != "none") {
     error_ = reader_->dir() + " was recorded with tick source '" + header.ticks +
              "', which this rrx cannot provide";
     return false;
@@ -311,6 +319,7 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int 
       stepped_over = true;
     }
     if (stop.kind == StopKind::kSignal && stop.sig == SIGTRAP && is_debugged(t)) {
+      if (step_continues_in_stub(t) && triggered_watchpoint(*t.task) < 0) continue;
       if (classify_trap(t)) {
         focus_ = t.tid;  // the debugger now looks at the thread that stopped
         return Advance::kTrapped;
@@ -398,7 +407,19 @@ ReplaySession::StepResult ReplaySession::step() {
   StepResult result = replay_event(t, e);
   if (result != StepResult::kEvent) return result;
   seq_ = e.seq;
-  if (e.kind == EventKind::kBufferFlush) return result;  // the thread did not move
+  // Code patched at this stop is patched before anyone looks at it (a
+  // debugger's first breakpoints go into the patched code).
+  for (Event next; e.kind != EventKind::kInstrument && next_event(&next);) {
+    if (next.kind != EventKind::kInstrument || next.tid != e.tid) {
+      lookahead_.push_front(std::move(next));
+      break;
+    }
+    if ((result = replay_instrument(t, next)) != StepResult::kEvent) return result;
+    seq_ = next.seq;
+  }
+  if (e.kind == EventKind::kBufferFlush || e.kind == EventKind::kInstrument) {
+    return result;  // the thread did not move
+  }
   if (e.kind == EventKind::kExit && e.tid == focus_) {
     // The debugger's thread ended; look at another thread of its process.
     for (int32_t tid : tids()) {
@@ -427,6 +448,7 @@ ReplaySession::StepResult ReplaySession::replay_event(ReplayTask& t, Event& e) {
     case EventKind::kExit: return replay_exit(t, e);
     case EventKind::kSchedule: return replay_schedule(t, e);
     case EventKind::kBufferFlush: return replay_buffer_flush(t, e);
+    case EventKind::kInstrument: return replay_instrument(t, e);
   }
   return diverged(e, "unknown event kind");
 }
@@ -527,7 +549,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     std::string err;
     ExecSetup setup;
     setup.cpuid_faulting = reader_->header().cpuid_faulting;
-    setup.soft_ticks = reader_->header().ticks == "soft";
+    setup.soft_ticks = reader_->header().ticks != "none";
     setup.preload_mode = reader_->header().syscall_buffer ? RRX_MODE_REPLAY : RRX_MODE_OFF;
     if (!setup_at_exec_exit(*t.task, setup, &err)) {
       return diverged(e, err);
@@ -696,6 +718,9 @@ ReplaySession::StepResult ReplaySession::replay_exec(ReplayTask& t, Event& e) {
     }
   }
   t.initial_stack = e.writes.empty() ? MemWrite{} : e.writes.front();
+  for (auto& [tid, other] : tasks_) {
+    if (other->tgid == t.tgid) other->patches.reset();  // gone with the old image
+  }
   t.exe_saved_name = e.exe_saved_name;
   t.task->set_regs(e.regs);
   t.exec_exit_pending = true;
@@ -711,6 +736,7 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   child->task->syscall_gadget = t.task->syscall_gadget;
   child->initial_stack = t.initial_stack;
   child->exe_saved_name = t.exe_saved_name;
+  child->patches = t.patches;
   child->stopped = false;
   child->tgid = (e.clone_flags & CLONE_THREAD) ? t.tgid : e.new_tid;
   // Consume the child's first stop now so its memory can be fixed up.
@@ -883,6 +909,60 @@ ReplaySession::StepResult ReplaySession::replay_buffer_flush(ReplayTask& t, Even
   return StepResult::kEvent;
 }
 
+// The recorder patched the thread's code to count ticks here: map the same
+// stub areas and write the same bytes (saved in the trace: nothing is
+// decoded again), and extend the process's map for the debugger.
+ReplaySession::StepResult ReplaySession::replay_instrument(ReplayTask& t, Event& e) {
+  for (const MemRange& area : e.stub_areas) {
+    if (!map_stub_area(*t.task, area.addr, area.len)) {
+      char where[64];
+      snprintf(where, sizeof where, "0x%" PRIx64 "+0x%" PRIx64, area.addr, area.len);
+      return diverged(e, std::string("cannot map the tick stubs at ") + where);
+    }
+  }
+  std::string what;
+  std::shared_ptr<const LoadedPatch> blob = patch_blob(e.patch_saved_name, &what);
+  if (!blob) return diverged(e, what);
+  for (const MemWrite& w : blob->blob.writes) {
+    if (!t.task->write_mem(w.addr, w.data.data(), w.data.size())) {
+      return diverged(e, "cannot write the tick instrumentation");
+    }
+    if (is_debugged(t)) breakpoints_.refresh(*t.task, w.addr, w.addr + w.data.size());
+  }
+  if (!blob->map) return diverged(e, "damaged patch map in " + e.patch_saved_name);
+  auto patches = std::make_shared<instrument::PatchSet>(t.patches ? *t.patches : instrument::PatchSet());
+  patches->add(blob->map);
+  for (auto& [tid, other] : tasks_) {
+    if (other->tgid == t.tgid) other->patches = patches;
+  }
+  return StepResult::kEvent;
+}
+
+// A patch saved in the trace, decoded once however many processes use it.
+std::shared_ptr<const ReplaySession::LoadedPatch> ReplaySession::patch_blob(const std::string& name,
+                                                           std::string* what) {
+  auto it = patch_blobs_.find(name);
+  if (it != patch_blobs_.end()) return it->second;
+  std::string path = saved_file_path(name), bytes;
+  std::ifstream in(path, std::ios::binary);
+  if (path.empty() || !in) {
+    *what = "the trace lacks the patch " + name;
+    return nullptr;
+  }
+  bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  auto blob = std::make_shared<LoadedPatch>();
+  std::string error;
+  if (!decode_patch_blob(bytes, &blob->blob, &error)) {
+    *what = name + ": " + error;
+    return nullptr;
+  }
+  auto map = std::make_shared<instrument::PatchMap>();
+  if (map->deserialize(blob->blob.patch_map)) blob->map = map;
+  blob->blob.patch_map.clear();
+  patch_blobs_[name] = blob;
+  return blob;
+}
+
 // The recorder preempted the thread when its tick count reached e.ticks:
 // arm the same target and let the counter's own trap stop it there. With
 // no ticks (a wall-clock slice) the point is found by registers and stack.
@@ -982,7 +1062,31 @@ bool ReplaySession::focus_at_event() const {
 
 void ReplaySession::request_single_step(bool on) {
   auto it = tasks_.find(focus_);
-  if (it != tasks_.end()) it->second->single_step = on;
+  if (it == tasks_.end()) return;
+  ReplayTask& t = *it->second;
+  t.single_step = on;
+  Registers regs;
+  if (on && t.patches && t.task->get_regs(&regs)) {
+    auto where = t.patches->to_original(regs.rip);
+    t.step_origin = where.orig_pc;
+    t.step_from_glue = where.in_glue;
+  } else {
+    t.step_from_glue = false;
+  }
+}
+
+// A single step of `t` ended on tick instrumentation, or (having started on
+// the jump into a stub) at the stub's copy of the same instruction: to the
+// debugger a step is one program instruction, so it goes on.
+bool ReplaySession::step_continues_in_stub(ReplayTask& t) {
+  siginfo_t info;
+  Registers regs;
+  if (!t.patches || !t.single_step || !t.task->get_siginfo(&info) || info.si_code != TRAP_TRACE ||
+      !t.task->get_regs(&regs)) {
+    return false;
+  }
+  auto where = t.patches->to_original(regs.rip);
+  return where.in_glue || (t.step_from_glue && where.orig_pc == t.step_origin);
 }
 
 const ReplayTask* ReplaySession::task(int32_t tid) const {

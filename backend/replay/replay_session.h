@@ -15,6 +15,8 @@
 
 #include "replay/breakpoints.h"
 #include "replay/shared_file_copies.h"
+#include "instrument/pc_map.h"
+#include "trace/patch_blob.h"
 #include "trace/trace_reader.h"
 
 namespace rrx {
@@ -105,6 +107,7 @@ class ReplaySession {
   bool run_user_code(Task& task, int sig);
   Advance run_to_recorded_point(ReplayTask& t, const Event& e, std::string* what);
   bool classify_trap(ReplayTask& t);
+  bool step_continues_in_stub(ReplayTask& t);
   void kill_all();
 
   StepResult replay_event(ReplayTask& t, Event& e);
@@ -117,6 +120,13 @@ class ReplaySession {
   StepResult replay_exit(ReplayTask& t, Event& e);
   StepResult replay_schedule(ReplayTask& t, Event& e);
   StepResult replay_buffer_flush(ReplayTask& t, Event& e);
+  StepResult replay_instrument(ReplayTask& t, Event& e);
+  // A patch file of the trace and its map, decoded once.
+  struct LoadedPatch {
+    PatchBlob blob;
+    std::shared_ptr<const instrument::PatchMap> map;  // null if damaged
+  };
+  std::shared_ptr<const LoadedPatch> patch_blob(const std::string& name, std::string* what);
   bool remap(ReplayTask& t, const Event& e);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
   void restart_like_the_kernel(ReplayTask& t, const Event& e);
@@ -133,6 +143,7 @@ class ReplaySession {
   SharedFileCopies shared_copies_;  // outlives tasks_: declared first
   std::map<int32_t, std::unique_ptr<ReplayTask>> tasks_;  // by recorded tid
   std::deque<Event> lookahead_;
+  std::map<std::string, std::shared_ptr<const LoadedPatch>> patch_blobs_;  // by saved name
   uint64_t seq_ = 0;
   bool echo_ = true;
   int echo_fd_ = 0;

@@ -102,6 +102,8 @@ bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
   const ReplayTask* t = session_->task(thread.tid ? thread.tid : session_->focus());
   Task* task = t ? t->task.get() : nullptr;
   if (!task || !task->get_regs(&regs->gpr)) return false;
+  // Inside a tick stub the thread stands for a program instruction.
+  if (t->patches) regs->gpr.rip = t->patches->to_original(regs->gpr.rip).orig_pc;
   task->get_fpregs(&regs->fpr);
   task->get_ymmh(regs->ymmh);
   return true;
@@ -131,6 +133,9 @@ std::vector<uint8_t> ReplayTarget::read_memory(uint64_t address, size_t length) 
     }
   }
   session_->breakpoints().shadow(address, data.data(), data.size());
+  // The program's own bytes, not the tick instrumentation's.
+  const ReplayTask* t = session_->task(session_->focus());
+  if (t && t->patches) t->patches->show_original(address, data.data(), data.size());
   return data;
 }
 
@@ -142,10 +147,19 @@ bool ReplayTarget::write_memory(uint64_t, const std::vector<uint8_t>&, std::stri
 
 // ---- Breakpoints and watchpoints ----
 
+// A program instruction that tick instrumentation moved into a stub runs
+// at its copy there: that is where a breakpoint on it must go.
+uint64_t ReplayTarget::executed_address(uint64_t address) const {
+  const ReplayTask* t = session_->task(session_->focus());
+  if (!t || !t->patches) return address;
+  return t->patches->to_real(address).value_or(address);
+}
+
 bool ReplayTarget::insert_breakpoint(BreakpointKind kind, uint64_t address, size_t length) {
   Task* task = session_->focus_task();
   if (!task) return false;
   if (kind == BreakpointKind::kSoftware || kind == BreakpointKind::kHardware) {
+    address = executed_address(address);
     if (user_breakpoints_.count(address)) return true;
     if (!session_->breakpoints().insert(*task, address)) return false;
     user_breakpoints_.insert(address);
@@ -165,6 +179,7 @@ bool ReplayTarget::remove_breakpoint(BreakpointKind kind, uint64_t address, size
   Task* task = session_->focus_task();
   if (!task) return false;
   if (kind == BreakpointKind::kSoftware || kind == BreakpointKind::kHardware) {
+    address = executed_address(address);
     if (user_breakpoints_.erase(address)) session_->breakpoints().remove(*task, address);
     return true;
   }

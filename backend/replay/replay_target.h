@@ -86,6 +86,7 @@ class ReplayTarget final : public DebugTarget {
   bool restore(const Checkpoint& checkpoint);
   void maybe_auto_checkpoint();
   bool is_user_breakpoint(uint64_t addr) const { return user_breakpoints_.count(addr) != 0; }
+  uint64_t executed_address(uint64_t address) const;
 
   std::unique_ptr<ReplaySession> session_;
   std::set<uint64_t> user_breakpoints_;

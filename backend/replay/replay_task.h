@@ -5,6 +5,7 @@
 
 #include "core/stop.h"
 #include "core/task.h"
+#include "instrument/pc_map.h"
 #include "syscalls/syscall_table.h"
 #include "trace/event.h"
 
@@ -36,11 +37,18 @@ struct ReplayTaskState {
   bool single_step = false;  // the next resume runs one instruction
   bool step_via_syscall = false;  // that step is a `syscall`: ends at its exit
   uint64_t stepping_over = 0;     // breakpoint lifted to step off it
+  // Where the current single step started, as the program's instruction
+  // (tick stubs are stepped through: see ReplaySession::request_single_step).
+  uint64_t step_origin = 0;
+  bool step_from_glue = false;
 
   // From the thread's last exec: the stack the kernel built (auxv is in
   // there) and the executable's saved copy.
   MemWrite initial_stack;
   std::string exe_saved_name;
+  // Where its process's code was patched to count ticks (shared by the
+  // process's threads; replaced, never changed, so copies stay valid).
+  std::shared_ptr<const instrument::PatchSet> patches;
 };
 
 struct ReplayTask : ReplayTaskState {

@@ -13,6 +13,7 @@ const char* event_kind_name(EventKind kind) {
     case EventKind::kExit: return "exit";
     case EventKind::kSchedule: return "schedule";
     case EventKind::kBufferFlush: return "buffer-flush";
+    case EventKind::kInstrument: return "instrument";
   }
   return "unknown";
 }

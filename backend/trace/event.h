@@ -11,8 +11,10 @@
 namespace rrx {
 
 // 2: buffered mmap/munmap, which replay runs again in-process under the
-// syscall filter (docs/trace-format.md, "Versions"). Reads 1 and 2.
-inline constexpr uint32_t kTraceVersion = 2;
+// syscall filter. 3: tick page ABI 2 and dynamic instrumentation events
+// (docs/trace-format.md, "Versions"). Reads 1 to 3 (soft-tick traces only
+// from 3: their tick counter changed).
+inline constexpr uint32_t kTraceVersion = 3;
 
 using Registers = user_regs_struct;
 
@@ -32,6 +34,13 @@ enum class EventKind : uint8_t {
   kExit,          // tid is gone; exit_status is its wait status
   kSchedule,      // tid was preempted at `ticks` (and regs)
   kBufferFlush,   // syscalls tid ran in-process; writes = its buffer
+  kInstrument,    // tid's code was patched to count ticks (see below)
+};
+
+// Address range [addr, addr + len).
+struct MemRange {
+  uint64_t addr = 0;
+  uint64_t len = 0;
 };
 
 // A file mapped by mmap, saved into the trace.
@@ -80,6 +89,13 @@ struct Event {
 
   // kExit
   int32_t exit_status = 0;
+
+  // kInstrument: the recorder mapped `stub_areas` (anonymous, read+exec)
+  // and wrote the patch saved under files/ as `patch_saved_name`
+  // (instrument/patch_blob.h: the bytes written and the map that hides
+  // them from a debugger). Replay does the same at the same point.
+  std::vector<MemRange> stub_areas;
+  std::string patch_saved_name;
 };
 
 // Fixed facts about a recording, written before any event.

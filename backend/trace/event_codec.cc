@@ -101,6 +101,16 @@ void encode_event(const Event& e, proto::Event::Builder out) {
     case EventKind::kBufferFlush:
       encode_writes(e.writes, out.initBufferFlush().initWrites(e.writes.size()));
       break;
+    case EventKind::kInstrument: {
+      auto i = out.initInstrument();
+      auto areas = i.initStubAreas(e.stub_areas.size());
+      for (size_t k = 0; k < e.stub_areas.size(); ++k) {
+        areas[k].setAddr(e.stub_areas[k].addr);
+        areas[k].setLen(e.stub_areas[k].len);
+      }
+      i.setPatchSavedName(e.patch_saved_name);
+      break;
+    }
   }
 }
 
@@ -186,6 +196,13 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
       e->kind = EventKind::kBufferFlush;
       e->writes = decode_writes(in.getBufferFlush().getWrites());
       return true;
+    case proto::Event::INSTRUMENT: {
+      e->kind = EventKind::kInstrument;
+      auto i = in.getInstrument();
+      for (auto area : i.getStubAreas()) e->stub_areas.push_back({area.getAddr(), area.getLen()});
+      e->patch_saved_name = i.getPatchSavedName();
+      return true;
+    }
   }
   // A union member this rrx does not know: written by a newer schema.
   *error = "event " + std::to_string(e->seq) + " is of an unknown kind (" +

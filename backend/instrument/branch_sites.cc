@@ -1,0 +1,532 @@
+#include "instrument/branch_sites.h"
+
+#include <Zydis/Zydis.h>
+#include <elf.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "ticks/tick_page.h"
+
+#ifndef RRX_TICK_MARKER_SECTION
+#define RRX_TICK_MARKER_SECTION ".note.rrx.ticks"
+#endif
+
+#ifndef SHT_RELR
+#define SHT_RELR 19
+#endif
+
+namespace rrx::instrument {
+namespace {
+
+// A PT_LOAD's file-backed part.
+struct Load {
+  uint64_t offset, vaddr, size;
+  bool exec;
+  size_t stats_index;  // into ScanResult::segments if exec
+};
+
+// What pass 2 needs of one decoded instruction (or of one undecodable byte).
+struct Insn {
+  uint32_t offset;
+  uint8_t length;
+  uint8_t flags;
+  uint8_t riprel_at;  // see RelocatedInsn
+  uint8_t cond;       // jcc only
+};
+
+enum : uint8_t {
+  kPlain = 1,          // may be moved into a stub
+  kFullSetter = 2,     // writes every status flag, reads none
+  kAfterSyscall = 4,   // directly follows a `syscall`
+  kJcc = 8,            // a 7x / 0f 8x conditional branch
+  kJccRel32 = 16,
+  kRipRelBad = 32,     // rip-relative operand we refuse to fix up
+  kJccOdd = 64,        // jcc with an operand-size prefix (AMD truncates)
+  kInvalid = 128,      // undecodable byte: a break in the sweep
+};
+
+class Scanner {
+ public:
+  Scanner(const uint8_t* file, size_t size, ScanResult* out)
+      : file_(file), size_(size), out_(out) {}
+
+  bool run(std::string* error);
+
+ private:
+  template <typename T>
+  bool read(uint64_t off, T* v) const {
+    if (off > size_ || size_ - off < sizeof(T)) return false;
+    memcpy(v, file_ + off, sizeof(T));
+    return true;
+  }
+  const Load* load_of_vaddr(uint64_t v) const {
+    for (const Load& l : loads_)
+      if (v >= l.vaddr && v - l.vaddr < l.size) return &l;
+    return nullptr;
+  }
+  // Records `v` as a possible target if it lies in loaded executable bytes.
+  void add_target_vaddr(uint64_t v) {
+    const Load* l = load_of_vaddr(v);
+    if (l && l->exec) targets_.push_back(v - l->vaddr + l->offset);
+  }
+  void parse_notes(uint64_t off, uint64_t size);
+  void collect_symbols_and_relocs();
+  void collect_data_pointers();
+  void collect_landing_pads();
+  void sweep(const Load& seg, uint64_t begin, uint64_t end);
+  void jump_tables();
+  void make_sites();
+
+  const uint8_t* file_;
+  size_t size_;
+  ScanResult* out_;
+  Elf64_Ehdr eh_{};
+  std::vector<Load> loads_;
+  std::vector<Elf64_Shdr> shdrs_;
+  std::string shstr_;  // section name table
+  std::vector<uint64_t> targets_;       // file offsets (exec frames)
+  std::vector<uint64_t> table_bases_;   // vaddrs of rip-relative lea into data
+  // Decoded instructions per code range, in order; ranges are separated by
+  // an kInvalid entry so that no walk crosses them.
+  std::vector<Insn> insns_;
+  std::vector<size_t> insn_load_;  // parallel: index into loads_ per range
+  struct JccRef { size_t insn; size_t load; int64_t taken_vaddr; };
+  std::vector<JccRef> jccs_;
+  ZydisDecoder decoder_{};
+};
+
+bool Scanner::run(std::string* error) {
+  auto fail = [&](const char* why) {
+    if (error) *error = why;
+    return false;
+  };
+  if (size_ < sizeof(Elf64_Ehdr) || memcmp(file_, ELFMAG, SELFMAG) != 0 ||
+      file_[EI_CLASS] != ELFCLASS64 || file_[EI_DATA] != ELFDATA2LSB)
+    return fail("not a little-endian ELF64 file");
+  memcpy(&eh_, file_, sizeof eh_);
+  if (eh_.e_machine != EM_X86_64) return fail("not an x86-64 ELF file");
+  if (eh_.e_type != ET_EXEC && eh_.e_type != ET_DYN)
+    return fail("not an executable or shared object");
+  if (eh_.e_phentsize != sizeof(Elf64_Phdr) && eh_.e_phnum != 0)
+    return fail("unexpected program header size");
+
+  for (unsigned i = 0; i < eh_.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    if (!read(eh_.e_phoff + uint64_t{i} * sizeof ph, &ph))
+      return fail("truncated program headers");
+    if (ph.p_type == PT_NOTE) parse_notes(ph.p_offset, ph.p_filesz);
+    if (ph.p_type != PT_LOAD || ph.p_offset >= size_) continue;
+    Load l{ph.p_offset, ph.p_vaddr,
+           std::min<uint64_t>(ph.p_filesz, size_ - ph.p_offset),
+           (ph.p_flags & PF_X) != 0, 0};
+    if (l.exec) {
+      l.stats_index = out_->segments.size();
+      SegmentStats s;
+      s.file_offset = l.offset;
+      s.file_size = l.size;
+      s.vaddr = l.vaddr;
+      out_->segments.push_back(s);
+    }
+    loads_.push_back(l);
+  }
+
+  // Section headers are optional; without them the whole executable segment
+  // is swept (there is no better guess of where code is).
+  if (eh_.e_shoff && eh_.e_shentsize == sizeof(Elf64_Shdr)) {
+    for (unsigned i = 0; i < eh_.e_shnum; ++i) {
+      Elf64_Shdr sh;
+      if (!read(eh_.e_shoff + uint64_t{i} * sizeof sh, &sh)) break;
+      shdrs_.push_back(sh);
+    }
+    if (eh_.e_shstrndx < shdrs_.size()) {
+      const Elf64_Shdr& s = shdrs_[eh_.e_shstrndx];
+      if (s.sh_offset <= size_ && s.sh_size <= size_ - s.sh_offset)
+        shstr_.assign(reinterpret_cast<const char*>(file_ + s.sh_offset),
+                      s.sh_size);
+    }
+  }
+  for (const Elf64_Shdr& sh : shdrs_) {
+    if (sh.sh_name < shstr_.size() &&
+        strcmp(shstr_.c_str() + sh.sh_name, RRX_TICK_MARKER_SECTION) == 0)
+      out_->statically_instrumented = true;
+    if (sh.sh_type == SHT_NOTE) parse_notes(sh.sh_offset, sh.sh_size);
+  }
+  if (out_->statically_instrumented) return true;
+
+  ZydisDecoderInit(&decoder_, ZYDIS_MACHINE_MODE_LONG_64,
+                   ZYDIS_STACK_WIDTH_64);
+
+  // Code ranges: executable sections inside executable segments.
+  for (size_t li = 0; li < loads_.size(); ++li) {
+    const Load& l = loads_[li];
+    if (!l.exec) continue;
+    bool any_section = false;
+    for (const Elf64_Shdr& sh : shdrs_) {
+      if (!(sh.sh_flags & SHF_EXECINSTR) || !(sh.sh_flags & SHF_ALLOC) ||
+          sh.sh_type == SHT_NOBITS)
+        continue;
+      uint64_t b = std::max<uint64_t>(sh.sh_offset, l.offset);
+      uint64_t e = std::min<uint64_t>(sh.sh_offset + sh.sh_size,
+                                      l.offset + l.size);
+      if (b >= e) continue;
+      any_section = true;
+      sweep(l, b, e);
+    }
+    if (!any_section && shdrs_.empty()) sweep(l, l.offset, l.offset + l.size);
+  }
+
+  collect_symbols_and_relocs();
+  collect_data_pointers();
+  collect_landing_pads();
+  jump_tables();
+  std::sort(targets_.begin(), targets_.end());
+  targets_.erase(std::unique(targets_.begin(), targets_.end()),
+                 targets_.end());
+  make_sites();
+  return true;
+}
+
+void Scanner::parse_notes(uint64_t off, uint64_t size) {
+  if (off > size_ || size > size_ - off) return;
+  uint64_t p = off, end = off + size;
+  while (end - p >= 12) {
+    uint32_t namesz, descsz, type;
+    read(p, &namesz);
+    read(p + 4, &descsz);
+    read(p + 8, &type);
+    uint64_t name = p + 12;
+    uint64_t desc = name + ((uint64_t{namesz} + 3) & ~uint64_t{3});
+    uint64_t next = desc + ((uint64_t{descsz} + 3) & ~uint64_t{3});
+    if (desc > end || next > end || desc + descsz > end) return;
+    auto named = [&](const char* n) {
+      return namesz == strlen(n) + 1 && memcmp(file_ + name, n, namesz) == 0;
+    };
+    if (type == NT_GNU_BUILD_ID && named("GNU") && out_->build_id.empty())
+      out_->build_id.assign(reinterpret_cast<const char*>(file_ + desc),
+                            descsz);
+    if (type == 1 && named("rrx")) out_->statically_instrumented = true;
+    p = next;
+  }
+}
+
+// Linear sweep of [begin, end) (file offsets) of executable load `seg`.
+void Scanner::sweep(const Load& seg, uint64_t begin, uint64_t end) {
+  const bool absolute_code = eh_.e_type == ET_EXEC;
+  const size_t li = static_cast<size_t>(&seg - loads_.data());
+  constexpr ZydisAccessedFlagsMask kStatus =
+      ZYDIS_CPUFLAG_CF | ZYDIS_CPUFLAG_PF | ZYDIS_CPUFLAG_AF |
+      ZYDIS_CPUFLAG_ZF | ZYDIS_CPUFLAG_SF | ZYDIS_CPUFLAG_OF;
+  insns_.push_back({static_cast<uint32_t>(begin), 0, kInvalid, 0, 0});
+  bool after_syscall = false;
+  ZydisDecoderContext ctx;
+  ZydisDecodedInstruction in;
+  for (uint64_t off = begin; off < end;) {
+    const uint64_t ip = off - seg.offset + seg.vaddr;
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(
+            &decoder_, &ctx, file_ + off, end - off, &in))) {
+      insns_.push_back({static_cast<uint32_t>(off), 1, kInvalid, 0, 0});
+      after_syscall = false;
+      ++off;
+      continue;
+    }
+    Insn rec{static_cast<uint32_t>(off), in.length, 0, 0, 0};
+    if (after_syscall) rec.flags |= kAfterSyscall;
+    after_syscall = in.mnemonic == ZYDIS_MNEMONIC_SYSCALL;
+    const uint64_t next = ip + in.length;
+
+    // Direct branch targets (jmp, jcc, call, loop, jrcxz, xbegin).
+    for (int i = 0; i < 2; ++i)
+      if (in.raw.imm[i].size && in.raw.imm[i].is_relative)
+        add_target_vaddr(next + static_cast<uint64_t>(in.raw.imm[i].value.s));
+    // Rip-relative memory operand (mod 00, r/m 101: disp32 off rip).
+    bool riprel = (in.attributes & ZYDIS_ATTRIB_HAS_MODRM) &&
+                  in.raw.modrm.mod == 0 && in.raw.modrm.rm == 5 &&
+                  !(in.attributes & ZYDIS_ATTRIB_HAS_SIB);
+    if (riprel) {
+      if (in.address_width != 64 || in.raw.disp.size != 32 ||
+          in.raw.disp.offset == 0) {
+        rec.flags |= kRipRelBad;
+      } else {
+        rec.riprel_at = in.raw.disp.offset;
+        uint64_t a = next + static_cast<uint64_t>(in.raw.disp.value);
+        const Load* l = load_of_vaddr(a);
+        if (l && l->exec)
+          targets_.push_back(a - l->vaddr + l->offset);
+        else if (l && in.mnemonic == ZYDIS_MNEMONIC_LEA)
+          table_bases_.push_back(a);
+      }
+    } else if (absolute_code) {
+      // Non-PIE code names code by absolute immediates and displacements.
+      if (in.raw.disp.size >= 32)
+        add_target_vaddr(static_cast<uint64_t>(in.raw.disp.value));
+      for (int i = 0; i < 2; ++i)
+        if (in.raw.imm[i].size >= 32 && !in.raw.imm[i].is_relative)
+          add_target_vaddr(in.raw.imm[i].value.u);
+    }
+
+    bool plain = false;
+    switch (in.meta.category) {
+      case ZYDIS_CATEGORY_BINARY: case ZYDIS_CATEGORY_LOGICAL:
+      case ZYDIS_CATEGORY_DATAXFER: case ZYDIS_CATEGORY_MISC:
+      case ZYDIS_CATEGORY_SHIFT: case ZYDIS_CATEGORY_ROTATE:
+      case ZYDIS_CATEGORY_BITBYTE: case ZYDIS_CATEGORY_CONVERT:
+      case ZYDIS_CATEGORY_CMOV: case ZYDIS_CATEGORY_SETCC:
+      case ZYDIS_CATEGORY_PUSH: case ZYDIS_CATEGORY_POP:
+      case ZYDIS_CATEGORY_FLAGOP: case ZYDIS_CATEGORY_SEMAPHORE:
+      case ZYDIS_CATEGORY_STRINGOP: case ZYDIS_CATEGORY_SSE:
+      case ZYDIS_CATEGORY_AVX: case ZYDIS_CATEGORY_AVX2:
+      case ZYDIS_CATEGORY_AVX512: case ZYDIS_CATEGORY_BMI1:
+      case ZYDIS_CATEGORY_BMI2: case ZYDIS_CATEGORY_LZCNT:
+      case ZYDIS_CATEGORY_X87_ALU: case ZYDIS_CATEGORY_MMX:
+      case ZYDIS_CATEGORY_VFMA: case ZYDIS_CATEGORY_LOGICAL_FP:
+      case ZYDIS_CATEGORY_BROADCAST: case ZYDIS_CATEGORY_BLEND:
+      case ZYDIS_CATEGORY_AES: case ZYDIS_CATEGORY_PCLMULQDQ:
+      case ZYDIS_CATEGORY_SHA: case ZYDIS_CATEGORY_ADOX_ADCX:
+      case ZYDIS_CATEGORY_STTNI: case ZYDIS_CATEGORY_PREFETCH:
+        plain = true;
+        break;
+      default:
+        break;
+    }
+    switch (in.mnemonic) {
+      case ZYDIS_MNEMONIC_UD0: case ZYDIS_MNEMONIC_UD1:
+      case ZYDIS_MNEMONIC_UD2: case ZYDIS_MNEMONIC_HLT:
+      case ZYDIS_MNEMONIC_CPUID: case ZYDIS_MNEMONIC_RDTSC:
+      case ZYDIS_MNEMONIC_RDTSCP: case ZYDIS_MNEMONIC_RDPMC:
+      case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_INT3:
+      case ZYDIS_MNEMONIC_ENDBR32: case ZYDIS_MNEMONIC_ENDBR64:
+        plain = false;
+        break;
+      default:
+        break;
+    }
+    if (in.attributes & (ZYDIS_ATTRIB_IS_PRIVILEGED)) plain = false;
+    // A relative immediate is a branch whatever its category says.
+    if (in.raw.imm[0].is_relative || in.raw.imm[1].is_relative) plain = false;
+    if (plain) rec.flags |= kPlain;
+    if (plain && in.cpu_flags) {
+      const ZydisAccessedFlags& f = *in.cpu_flags;
+      ZydisAccessedFlagsMask written =
+          f.modified | f.set_0 | f.set_1 | f.undefined;
+      if ((written & kStatus) == kStatus && f.tested == 0)
+        rec.flags |= kFullSetter;
+    }
+
+    // A conditional branch proper: 7x rel8 or 0f 8x rel32 (not jrcxz/loop).
+    bool jcc = false;
+    if (in.meta.category == ZYDIS_CATEGORY_COND_BR && in.raw.imm[0].is_relative) {
+      if (in.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
+          (in.opcode & 0xf0) == 0x70 && in.raw.imm[0].size == 8)
+        jcc = true;
+      else if (in.opcode_map == ZYDIS_OPCODE_MAP_0F &&
+               (in.opcode & 0xf0) == 0x80 && in.raw.imm[0].size == 32)
+        jcc = true;
+    }
+    if (jcc) {
+      rec.flags |= kJcc;
+      rec.cond = in.opcode & 0x0f;
+      if (in.raw.imm[0].size == 32) rec.flags |= kJccRel32;
+      if (in.attributes & ZYDIS_ATTRIB_HAS_OPERANDSIZE ||
+          in.operand_width != 64)
+        rec.flags |= kJccOdd;
+      jccs_.push_back({insns_.size(), li,
+                       static_cast<int64_t>(next + in.raw.imm[0].value.s)});
+    }
+    insns_.push_back(rec);
+    off += in.length;
+  }
+  insns_.push_back({static_cast<uint32_t>(end), 0, kInvalid, 0, 0});
+}
+
+void Scanner::collect_symbols_and_relocs() {
+  for (const Elf64_Shdr& sh : shdrs_) {
+    if (sh.sh_offset > size_ || sh.sh_size > size_ - sh.sh_offset) continue;
+    if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) {
+      for (uint64_t p = sh.sh_offset; p + sizeof(Elf64_Sym) <= sh.sh_offset + sh.sh_size;
+           p += sizeof(Elf64_Sym)) {
+        Elf64_Sym s;
+        read(p, &s);
+        if (s.st_shndx != SHN_UNDEF && ELF64_ST_TYPE(s.st_info) != STT_SECTION &&
+            ELF64_ST_TYPE(s.st_info) != STT_FILE && ELF64_ST_TYPE(s.st_info) != STT_TLS)
+          add_target_vaddr(s.st_value);
+      }
+    } else if (sh.sh_type == SHT_RELA) {
+      for (uint64_t p = sh.sh_offset; p + sizeof(Elf64_Rela) <= sh.sh_offset + sh.sh_size;
+           p += sizeof(Elf64_Rela)) {
+        Elf64_Rela r;
+        read(p, &r);
+        add_target_vaddr(static_cast<uint64_t>(r.r_addend));
+      }
+    } else if (sh.sh_type == SHT_RELR) {
+      // Packed relative relocations: the addend is the word in place.
+      uint64_t where = 0;
+      for (uint64_t p = sh.sh_offset; p + 8 <= sh.sh_offset + sh.sh_size; p += 8) {
+        uint64_t e;
+        read(p, &e);
+        auto word_at = [&](uint64_t v) {
+          const Load* l = load_of_vaddr(v);
+          uint64_t w;
+          if (l && read(v - l->vaddr + l->offset, &w)) add_target_vaddr(w);
+        };
+        if ((e & 1) == 0) {
+          word_at(e);
+          where = e + 8;
+        } else {
+          for (int b = 1; b < 64; ++b)
+            if (e >> b & 1) word_at(where + (b - 1) * 8);
+          where += 63 * 8;
+        }
+      }
+    }
+  }
+}
+
+// Non-PIE objects hold code pointers (function pointer tables, switch
+// tables) as plain absolute words. PIE objects' pointers are relocation
+// addends (above); their small link-time addresses would make random data
+// look like pointers.
+void Scanner::collect_data_pointers() {
+  if (eh_.e_type != ET_EXEC) return;
+  for (const Load& l : loads_) {
+    for (uint64_t p = (l.offset + 7) & ~uint64_t{7}; p + 8 <= l.offset + l.size; p += 8) {
+      uint64_t w;
+      memcpy(&w, file_ + p, 8);
+      add_target_vaddr(w);
+    }
+  }
+}
+
+// Landing pads are reached by the unwinder through a computed address:
+// every one is a possible target. They are named by the LSDAs of
+// .eh_frame's FDEs; rather than walking CIE/FDE augmentations we decode
+// the call-site tables of .gcc_except_table directly, which needs the
+// landing-pad base (the function start) from the FDE: too involved for the
+// gain, so instead every call-site record's landing pad, taken relative to
+// every function symbol would be a guess. We do the safe cheap thing: any
+// instruction that starts a landing pad follows a call or a jump in
+// practice, which already ends every relocation walk (calls and jumps are
+// never relocated), except for a pad reached by falling through plain
+// code. Those are handled by the full parse below.
+void Scanner::collect_landing_pads() {
+  // Implemented in a later revision (see eh_landing_pads in site notes).
+}
+
+void Scanner::jump_tables() {
+  std::sort(table_bases_.begin(), table_bases_.end());
+  table_bases_.erase(std::unique(table_bases_.begin(), table_bases_.end()),
+                     table_bases_.end());
+  for (uint64_t base : table_bases_) {
+    const Load* l = load_of_vaddr(base);
+    if (!l) continue;
+    for (int i = 0; i < 4096; ++i) {
+      uint64_t v = base + uint64_t(i) * 4;
+      if (v - l->vaddr + 4 > l->size) break;
+      int32_t e;
+      memcpy(&e, file_ + (v - l->vaddr + l->offset), 4);
+      uint64_t t = base + static_cast<uint64_t>(int64_t{e});
+      const Load* tl = load_of_vaddr(t);
+      if (!tl || !tl->exec) break;
+      targets_.push_back(t - tl->vaddr + tl->offset);
+    }
+  }
+}
+
+void Scanner::make_sites() {
+  auto target_inside = [&](uint64_t s, uint64_t e) {
+    auto it = std::upper_bound(targets_.begin(), targets_.end(), s);
+    return it != targets_.end() && *it < e;
+  };
+  for (const JccRef& j : jccs_) {
+    const Insn& jcc = insns_[j.insn];
+    const Load& seg = loads_[j.load];
+    SegmentStats& st = out_->segments[seg.stats_index];
+    const bool rel32 = jcc.flags & kJccRel32;
+    (rel32 ? st.rel32_found : st.rel8_found)++;
+    auto skip = [&](SkipReason r) { st.skipped[static_cast<int>(r)]++; };
+    const uint64_t end = uint64_t{jcc.offset} + jcc.length;
+    if (jcc.flags & kJccOdd) { skip(SkipReason::kUnrelocatable); continue; }
+    if (jcc.length > kMaxRangeBytes - 0) { skip(SkipReason::kUnrelocatable); continue; }
+
+    // Walk back over the fewest plain instructions that make room for the
+    // 5-byte jmp (rel8) or, for rel32, over the flag setter if it has one.
+    size_t k = 0;
+    uint64_t start = jcc.offset;
+    bool ok = true;
+    SkipReason why = SkipReason::kUnrelocatable;
+    auto usable = [&](const Insn& p, uint64_t next_start, SkipReason* r) {
+      if (p.flags & kInvalid || uint64_t{p.offset} + p.length != next_start) {
+        *r = SkipReason::kUnrelocatable;
+        return false;
+      }
+      if (p.flags & kAfterSyscall) { *r = SkipReason::kAfterSyscall; return false; }
+      if (!(p.flags & kPlain)) { *r = SkipReason::kUnrelocatable; return false; }
+      if (p.flags & kRipRelBad) { *r = SkipReason::kRipRel; return false; }
+      return true;
+    };
+    if (jcc.flags & kAfterSyscall) {
+      skip(SkipReason::kAfterSyscall);
+      continue;
+    }
+    if (rel32) {
+      const Insn& p = insns_[j.insn - 1];
+      SkipReason r;
+      if ((p.flags & kFullSetter) && usable(p, start, &r) &&
+          !target_inside(p.offset, end)) {
+        k = 1;
+        start = p.offset;
+      }
+    } else {
+      while (end - start < 5) {
+        if (k == kMaxRelocated || j.insn < k + 1) { ok = false; break; }
+        const Insn& p = insns_[j.insn - 1 - k];
+        if (!usable(p, start, &why)) { ok = false; break; }
+        start = p.offset;
+        ++k;
+        if (jcc.offset - start > 15 || end - start > kMaxRangeBytes) {
+          why = SkipReason::kUnrelocatable;
+          ok = false;
+          break;
+        }
+      }
+    }
+    if (!ok) { skip(why); continue; }
+    if (target_inside(start, end)) { skip(SkipReason::kTargetInRange); continue; }
+
+    BranchSite s;
+    s.start = start;
+    s.length = static_cast<uint8_t>(end - start);
+    s.jcc_length = jcc.length;
+    s.cond = jcc.cond;
+    s.rel32 = rel32;
+    s.num_relocated = static_cast<uint8_t>(k);
+    for (size_t i = 0; i < k; ++i) {
+      const Insn& p = insns_[j.insn - k + i];
+      s.relocated[i] = {p.offset, p.length, p.riprel_at};
+    }
+    s.form = (k > 0 && (insns_[j.insn - 1].flags & kFullSetter))
+                 ? StubForm::kCountBeforeSetter
+                 : StubForm::kFlagFree;
+    s.taken = j.taken_vaddr - static_cast<int64_t>(seg.vaddr) +
+              static_cast<int64_t>(seg.offset);
+    out_->sites.push_back(s);
+    (rel32 ? st.rel32_patched : st.rel8_patched)++;
+  }
+  std::sort(out_->sites.begin(), out_->sites.end(),
+            [](const BranchSite& a, const BranchSite& b) { return a.start < b.start; });
+}
+
+}  // namespace
+
+bool scan_elf(const uint8_t* file, size_t size, ScanResult* out,
+              std::string* error) {
+  *out = ScanResult();
+  Scanner s(file, size, out);
+  if (!s.run(error)) {
+    *out = ScanResult();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace rrx::instrument

@@ -1,0 +1,118 @@
+// branch_sites.h - which conditional branches of an ELF file can be patched
+// to count ticks, and how. Pure: file bytes in, site descriptors out (no
+// ptrace, no process); the tracer writes the patches (stub_emitter.h).
+//
+// A tick is an executed conditional branch (jcc). Objects not built with
+// the rrx plugin get their jccs patched at load time: a byte range [S, E)
+// ending at the jcc becomes `jmp rel32` to a stub (plus int3 filler) and the
+// stub runs the instructions of the range, counts, and branches like the
+// jcc. The five bytes of the jmp rarely fit a jcc alone (rel8 jccs are two
+// bytes), so plain instructions right before the jcc are moved ("relocated")
+// into the stub too.
+//
+// There is no control-flow recovery, hence the rules are conservative: an
+// unpatched branch is only an uncounted tick, a wrong patch is a crash or
+// worse, a silently wrong computation. A range is only used if no
+// "possible target" lies in (S, E): direct branch/call targets, rip-relative
+// references into code, jump-table entries reached through rip-relative
+// lea, symbols, relocation addends and (non-PIE) absolute code pointers in
+// data and code, and exception landing pads. See branch_sites.cc.
+//
+// All positions are FILE OFFSETS, so one scan serves every mapping of the
+// file: the runtime address of file offset `o` in a mapping is o + bias (see
+// stub_emitter.h).
+#ifndef RRX_INSTRUMENT_BRANCH_SITES_H
+#define RRX_INSTRUMENT_BRANCH_SITES_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rrx::instrument {
+
+// Bump when the scan rules or the descriptor layout change: cached scans of
+// another version are then ignored (site_cache.h).
+inline constexpr uint32_t kScanRulesVersion = 1;
+
+// At most this many instructions are relocated before a jcc, and at most
+// this many bytes are overwritten per site.
+inline constexpr int kMaxRelocated = 4;
+inline constexpr int kMaxRangeBytes = 24;
+
+enum class StubForm : uint8_t {
+  // A: the last relocated instruction writes every status flag and reads
+  // none, so the stub may clobber the flags with `addq $1, count` right
+  // before it (one instruction: never a half-done count).
+  kCountBeforeSetter = 0,
+  // B: the flags are (or may be) live: count through %rcx and the page's
+  // spill slot with lea/jrcxz, which touch no flag. Four instructions: see
+  // PatchMap::to_original's in_glue for what the tracer must respect.
+  kFlagFree = 1,
+};
+
+// One instruction moved into the stub.
+struct RelocatedInsn {
+  uint64_t offset = 0;   // file offset of the original
+  uint8_t length = 0;
+  // Offset of a rip-relative disp32 inside the instruction, 0 if none (an
+  // instruction never starts with its displacement).
+  uint8_t riprel_disp_at = 0;
+};
+
+// One patchable conditional branch.
+struct BranchSite {
+  uint64_t start = 0;        // S: first overwritten byte (file offset)
+  uint8_t length = 0;        // E - S, >= 5; E is the end of the jcc
+  uint8_t jcc_length = 0;    // 2.. for rel8 (prefixes), 6.. for rel32
+  uint8_t cond = 0;          // condition code, the low nibble of 7x / 0f 8x
+  bool rel32 = false;        // the original jcc is the rel32 form
+  StubForm form = StubForm::kFlagFree;
+  uint8_t num_relocated = 0; // k, relocated[0..k) in program order
+  RelocatedInsn relocated[kMaxRelocated];
+  // Taken target, as a file offset in the frame of the jcc's segment
+  // (target vaddr - p_vaddr + p_offset of the segment holding the jcc). It
+  // may lie outside the segment or the file; only differences to S matter.
+  int64_t taken = 0;
+
+  uint64_t end() const { return start + length; }
+  uint64_t jcc_offset() const { return end() - jcc_length; }
+};
+
+// Why a jcc was not made a site. Counted per segment.
+enum class SkipReason : uint8_t {
+  kTargetInRange = 0,   // a possible target lies in (S, E)
+  kUnrelocatable = 1,   // a needed neighbour is not plain (branch, nop, ...)
+  kAfterSyscall = 2,    // a needed instruction directly follows `syscall`
+  kRipRel = 3,          // a needed instruction has a rip-relative operand
+                        // that cannot be fixed up (eip-relative, ...)
+  kCount = 4,
+};
+
+struct SegmentStats {
+  uint64_t file_offset = 0;  // p_offset
+  uint64_t file_size = 0;    // p_filesz (clipped to the file)
+  uint64_t vaddr = 0;        // p_vaddr
+  uint32_t rel8_found = 0, rel8_patched = 0;
+  uint32_t rel32_found = 0, rel32_patched = 0;
+  uint32_t skipped[static_cast<int>(SkipReason::kCount)] = {};
+};
+
+struct ScanResult {
+  // The object carries the static plugin's marker section
+  // (RRX_TICK_MARKER_SECTION): its branches already count; no sites.
+  bool statically_instrumented = false;
+  std::string build_id;  // raw bytes of NT_GNU_BUILD_ID, empty if none
+  std::vector<SegmentStats> segments;  // executable PT_LOADs, file order
+  std::vector<BranchSite> sites;       // sorted by start, disjoint ranges
+};
+
+// Scans an ELF64 x86-64 file (ET_EXEC or ET_DYN) held in memory. Returns
+// false (with *error) if it is not one; a file with no executable segment
+// is a success with no sites.
+bool scan_elf(const uint8_t* file, size_t size, ScanResult* out,
+              std::string* error = nullptr);
+
+}  // namespace rrx::instrument
+
+#endif  // RRX_INSTRUMENT_BRANCH_SITES_H

@@ -1,0 +1,75 @@
+// Dynamic tick instrumentation while recording: patches the conditional
+// branches of every file-backed executable mapping of the recorded
+// processes so they count into the tick page (backend/instrument/ decides
+// what to patch and makes the bytes), and describes each step as an
+// `instrument` event that replay repeats without decoding anything.
+//
+// Per address space it keeps the stub areas it mapped and the map from
+// stub addresses back to program instructions (for signals that arrive
+// inside instrumentation). Threads share their process's; a fork copies
+// it; exec starts over.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/task.h"
+#include "trace/event.h"
+#include "trace/trace_writer.h"
+
+namespace rrx {
+
+class CodeInstrumenter {
+ public:
+  explicit CodeInstrumenter(TraceWriter& writer);
+  ~CodeInstrumenter();
+
+  // A new image in process `tgid`: the old stubs are gone.
+  void on_exec(pid_t tgid);
+  // `child` is a new process: a copy of the parent's address space, or
+  // (vfork, CLONE_VM) the same one.
+  void on_new_process(pid_t parent, pid_t child, bool shares_memory);
+  void on_process_gone(pid_t tgid);
+
+  // Patches the file-backed, private, executable mappings of `task`'s
+  // process (`tgid`) that overlap [lo, hi) and were not patched yet, and
+  // appends one `instrument` event per patched mapping to *events (the
+  // caller numbers and emits them). Code that cannot be patched runs
+  // uncounted; false (one line in *error) only if the tracee could not be
+  // written or the trace could not take the patch.
+  bool instrument(Task& task, pid_t tgid, uint64_t lo, uint64_t hi, std::vector<Event>* events,
+                  std::string* error);
+
+  // Whether `pc` in process `tgid` is instrumentation glue (the jump into a
+  // stub, the counting sequence, the trap block): a thread there must be
+  // moved on before a signal is delivered to it.
+  bool in_glue(pid_t tgid, uint64_t pc) const;
+
+  // One line for the user: how much of the code that ran was patched and
+  // what runs uncounted; "" if nothing was instrumented.
+  std::string summary() const;
+
+ private:
+  struct AddressSpace;
+  struct Totals;
+  struct Patch;
+  AddressSpace& space(pid_t tgid);
+  std::shared_ptr<const Patch> make_patch(Task& task, AddressSpace& as, const struct Mapping& m,
+                                          std::vector<MemRange>* new_areas, std::string* error);
+  std::string save_blob(const std::string& blob, std::string* error);
+
+  TraceWriter& writer_;
+  std::map<pid_t, std::shared_ptr<AddressSpace>> spaces_;
+  // Every run of a program loads the same files at the same addresses:
+  // a patch made once is reused, by file identity, placement and stub
+  // address (no decoding, emitting or saving again).
+  std::map<std::string, std::shared_ptr<const Patch>> patches_;
+  std::unique_ptr<Totals> totals_;
+};
+
+}  // namespace rrx

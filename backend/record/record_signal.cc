@@ -1,0 +1,175 @@
+// Signals while recording: emulated instructions (rdtsc, cpuid), tick
+// traps and our own preemption signal handed to the scheduler, synchronous
+// signals recorded as they come, asynchronous ones delivered at a point
+// replay can find again (a syscall boundary or a tick count) or held until
+// there is one. See recorder.h.
+#include "record/recorder.h"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+
+#include "core/signal_class.h"
+#include "core/stack_fingerprint.h"
+#include "core/tick_counter.h"
+#include "preload/syscallbuf_abi.h"
+
+namespace rrx {
+
+bool Recorder::buffer_locked(RecordTask& t) {
+  uint8_t locked = 0;
+  return t.buffer &&
+         t.task->read_mem(t.buffer + offsetof(rrx_buffer_hdr, locked), &locked, 1) && locked;
+}
+
+void Recorder::set_buffer_notify(RecordTask& t, bool on) {
+  uint8_t notify = on;
+  if (t.buffer) t.task->write_mem(t.buffer + offsetof(rrx_buffer_hdr, notify), &notify, 1);
+}
+
+// Keeps an asynchronous signal from `t` until its next syscall exit, traced
+// or buffered (the notify flag makes the preload library stop after its
+// next buffered call), and lets it go on.
+void Recorder::hold_signal(RecordTask& t, const siginfo_t& info) {
+  if (t.deferred.empty()) t.deferred_since = std::chrono::steady_clock::now();
+  t.deferred.push_back(info);
+  set_buffer_notify(t, true);
+  resume_task(t);
+}
+
+// Says once per thread when a signal has been held for long: without ticks
+// it waits for the thread's next syscall, which a program spinning until
+// the signal arrives never makes.
+void Recorder::warn_about_held_signals() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [tid, t] : tasks_) {
+    if (t.deferred.empty() || t.warned_held || now - t.deferred_since < kHeldSignalWarning) {
+      continue;
+    }
+    t.warned_held = true;
+    fprintf(stderr,
+            "rrx: warning: SIG%s for thread %d has waited %lld s for the thread's next "
+            "syscall: it runs without syscalls and counts no ticks (build it with the rrx "
+            "GCC plugin to deliver signals anywhere)\n",
+            sigabbrev_np(t.deferred.front().si_signo), tid,
+            static_cast<long long>(kHeldSignalWarning.count()));
+  }
+}
+
+void Recorder::on_signal(RecordTask& t, int sig) {
+  siginfo_t info;
+  if (!t.task->get_siginfo(&info)) {
+    resume_task(t);
+    return;
+  }
+  Registers regs;
+  t.task->get_regs(&regs);
+
+  if (sig == SIGTRAP && info.si_code == SI_KERNEL && preempt(t)) return;
+  if (sig == kPreemptSignal && info.si_code == SI_TKILL && info.si_pid == getpid()) {
+    wall_clock_preempt(t);
+    return;
+  }
+  if (sig == SIGSEGV && info.si_code == SI_KERNEL) {
+    InsnResult insn = decode_trapped_insn(*t.task, regs);
+    if (insn.insn != TrappedInsn::kNone) {
+      emulate_trapped_insn(regs, &insn);
+      flush_buffer(t);
+      Event event;
+      event.tid = t.task->tid();
+      event.kind = EventKind::kInstruction;
+      event.regs = regs;
+      event.values[0] = insn.rax;
+      event.values[1] = insn.rbx;
+      event.values[2] = insn.rcx;
+      event.values[3] = insn.rdx;
+      event.insn_len = insn.length;
+      emit(event);
+      apply_trapped_insn(insn, &regs);
+      t.task->set_regs(regs);
+      resume_task(t);
+      return;
+    }
+  }
+
+  bool synchronous = is_synchronous_signal(info);
+  uint64_t mid_computation_ticks = 0;
+  if (t.delivering_deferred && sig == t.deferred.front().si_signo) {
+    info = t.deferred.front();
+    t.deferred.pop_front();
+    t.delivering_deferred = false;
+    t.task->set_siginfo(info);
+    if (t.deferred.empty()) {
+      set_buffer_notify(t, false);
+      t.warned_held = false;
+    }
+  } else if (!synchronous && buffer_locked(t)) {
+    // Inside the buffering code, whose steps differ in replay: hold the
+    // signal until the preload library's notify call (syscallbuf_abi.h).
+    hold_signal(t, info);
+    return;
+  } else if (!synchronous &&
+             !(t.have_exit_regs && diff_registers(t.exit_regs, regs).empty())) {
+    // Arrived mid-computation. A program counting soft ticks names this
+    // point exactly (tick count + registers); otherwise replay could not
+    // find it again, so deliver it at the thread's next syscall exit.
+    if (instrumenter_ && instrumenter_->in_glue(t.tgid, regs.rip)) {
+      step_out_of_glue(t, &regs);
+      if (!error_.empty()) return;
+      t.task->set_siginfo(info);  // delivered from the step's stop
+    }
+    mid_computation_ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
+    if (mid_computation_ticks == 0) {
+      hold_signal(t, info);
+      return;
+    }
+  }
+  flush_buffer(t);
+
+  Event event;
+  event.tid = t.task->tid();
+  event.kind = EventKind::kSignal;
+  event.regs = regs;
+  event.signo = sig;
+  event.siginfo.assign(reinterpret_cast<const char*>(&info), sizeof info);
+  event.deterministic = synchronous;
+  event.ticks = mid_computation_ticks;
+  emit(event);
+  t.have_exit_regs = false;
+  resume_task(t, sig);
+}
+
+// An asynchronous signal found `t` on instrumentation glue (backend/
+// instrument/ stubs): a handler must not run there (it would count through
+// the same spill slot) and the point must be one a debugger can be shown.
+// Single-steps to the next program instruction, keeping the signal for
+// the caller to deliver there. A counter trap met on the way is passed
+// (the slice then ends at the thread's next resume); another signal
+// arriving meanwhile is sent again afterwards.
+void Recorder::step_out_of_glue(RecordTask& t, Registers* regs) {
+  std::vector<int> others;
+  for (int steps = 0; steps < 64 && instrumenter_->in_glue(t.tgid, regs->rip); ++steps) {
+    int status;
+    if (!t.task->single_step(0) || waitpid(t.task->tid(), &status, __WALL) != t.task->tid() ||
+        !WIFSTOPPED(status)) {
+      fail("thread " + std::to_string(t.task->tid()) + " vanished while leaving tick instrumentation");
+      return;
+    }
+    int sig = WSTOPSIG(status);
+    if (sig == SIGTRAP) {
+      take_tick_trap(*t.task);
+    } else if (sig != SIGSTOP && !(status >> 16)) {
+      others.push_back(sig);
+    }
+    t.task->get_regs(regs);
+  }
+  for (int sig : others) syscall(SYS_tgkill, t.tgid, t.task->tid(), sig);
+}
+
+}  // namespace rrx

@@ -1,0 +1,161 @@
+// The recorder's insides, shared by its three parts, kept apart the way rr
+// keeps RecordSession, Scheduler and record_signal apart:
+//   record_session.cc    the event loop, syscalls, exec, fork, exit
+//   record_scheduler.cc  which thread runs user code, time slices
+//   record_signal.cc     signals: synchronous, asynchronous, held
+// Not a public interface: record_session.h is.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+
+#include "core/exec_setup.h"
+#include "core/instruction.h"
+#include "core/registers.h"
+#include "core/stop.h"
+#include "core/task.h"
+#include "record/code_instrumenter.h"
+#include "record/output_capture.h"
+#include "record/record_session.h"
+#include "syscalls/syscall_table.h"
+#include "trace/trace_writer.h"
+
+namespace rrx {
+
+// Per-thread recording state.
+struct RecordTask {
+  std::unique_ptr<Task> task;
+  pid_t tgid = 0;  // thread group (process) it belongs to
+  StopKind stop_kind = StopKind::kGroupStop;  // its current stop
+  // The syscall the thread is inside, between its entry and exit stops.
+  const SyscallDesc* desc = nullptr;
+  SyscallCall call;
+  int deny_errno = 0;       // non-zero: we made this syscall fail
+  // Exec'd: setup_at_exec_exit is due at the execve exit stop.
+  bool exec_exit_pending = false;
+  // Its syscall buffer (preload/syscallbuf_abi.h), 0 if it has none.
+  uint64_t buffer = 0;
+  // A new thread's first stop must wait until its parent's fork event is
+  // in the trace, so the child's events never precede its creation.
+  bool announced = false;
+  bool started = false;
+  // We sent it kPreemptSignal and have not seen it arrive yet.
+  bool preempt_sent = false;
+  // Registers at the last syscall exit: an asynchronous signal arriving
+  // with exactly these registers is delivered at a syscall boundary.
+  bool have_exit_regs = false;
+  Registers exit_regs = {};
+  // Asynchronous signals that arrived mid-computation, held until the next
+  // syscall exit (exact mid-computation delivery needs ticks).
+  std::deque<siginfo_t> deferred;
+  bool delivering_deferred = false;
+  // When the oldest held signal arrived; whether we told the user it waits.
+  std::chrono::steady_clock::time_point deferred_since;
+  bool warned_held = false;
+};
+
+// Threads of one process run user code one at a time, so the order of
+// their events is the order of their memory accesses too. A thread
+// resumed into the kernel (inside a syscall) does not count.
+struct ThreadGroup {
+  pid_t running = 0;                           // the thread in user code
+  std::deque<std::pair<pid_t, int>> waiting;   // (tid, signal to deliver)
+  // A thread inside exit(): the kernel clears its tid in memory (and wakes
+  // pthread_join) at a moment of its own, so nobody runs until it is gone.
+  pid_t exiting = 0;
+  // When `running` got the CPU: programs without ticks get a wall-clock
+  // slice.
+  std::chrono::steady_clock::time_point running_since;
+};
+
+// Threads of programs that count no ticks are preempted after this much
+// wall-clock time if another thread of their group waits: a signal of ours
+// stops them, and the point is named by registers and the stack top. Replay
+// finds it with a breakpoint hit per execution of that instruction since
+// the thread's last event, so this is a last resort against spinning
+// forever, long enough that threads doing real work switch at syscalls.
+constexpr std::chrono::milliseconds kWallClockSlice{250};
+constexpr long kSliceCheckNs = 50'000'000;
+constexpr int kPreemptSignal = SIGSTKFLT;
+constexpr std::chrono::seconds kHeldSignalWarning{2};
+
+class Recorder {
+ public:
+  Recorder(std::unique_ptr<TraceWriter> writer, const RecordOptions& options)
+      : writer_(std::move(writer)),
+        chaos_(options.chaos),
+        slice_ticks_(options.slice_ticks),
+        soft_ticks_(options.ticks != "none"),
+        dynamic_ticks_(options.ticks == "soft"),
+        buffering_(!options.preload.empty()),
+        random_(std::random_device{}()) {
+    if (dynamic_ticks_) instrumenter_ = std::make_unique<CodeInstrumenter>(*writer_);
+  }
+
+  RecordResult run(const RecordOptions& options);
+
+ private:
+  void handle(RecordTask& t, const Stop& stop);
+  void on_syscall_entry(RecordTask& t);
+  void on_syscall_exit(RecordTask& t);
+  void on_exec(RecordTask& t);
+  void on_new_task(RecordTask& t, const Stop& stop);
+  void on_signal(RecordTask& t, int sig);
+  void on_exited(RecordTask& t, int status);
+  void start_if_ready(RecordTask& t);
+  void resume_task(RecordTask& t, int sig = 0);
+  void schedule(pid_t tgid);
+  void run_user_code(RecordTask& t, int sig);
+  // Threads that share memory are scheduled together: those of a process,
+  // or every traced thread once some process mapped memory shared and
+  // writable (a fork passes it on).
+  pid_t group_of(const RecordTask& t) const { return shared_memory_ ? 0 : t.tgid; }
+  void start_sharing_memory();
+  bool preempt(RecordTask& t);
+  void start_slice_timer();
+  void stop_slice_timer();
+  void check_wall_clock_slices();
+  void warn_about_held_signals();
+  void wall_clock_preempt(RecordTask& t);
+  void emit(Event& event);
+  void instrument_code(RecordTask& t, uint64_t lo, uint64_t hi);
+  void step_out_of_glue(RecordTask& t, Registers* regs);
+  void flush_buffer(RecordTask& t, bool at_notify = false);
+  bool buffer_locked(RecordTask& t);
+  void set_buffer_notify(RecordTask& t, bool on);
+  void hold_signal(RecordTask& t, const siginfo_t& info);
+  ExecSetup exec_setup() const;
+  void fail(const std::string& message);
+
+  std::unique_ptr<TraceWriter> writer_;
+  std::unique_ptr<CodeInstrumenter> instrumenter_;  // dynamic ticks only
+  std::map<pid_t, RecordTask> tasks_;
+  std::map<pid_t, ThreadGroup> groups_;  // by tgid
+  pid_t root_ = 0;
+  int root_status_ = 0;
+  uint64_t seq_ = 0;
+  std::string error_;
+  OutputSinks sinks_;
+  std::set<std::string> warned_;
+  const bool cpuid_faulting_ = cpuid_faulting_available();
+  const bool chaos_;
+  const uint64_t slice_ticks_;
+  const bool soft_ticks_;
+  const bool dynamic_ticks_;  // patch uninstrumented code to count
+  const bool buffering_;
+  bool shared_memory_ = false;
+  std::mt19937_64 random_;
+  timer_t slice_timer_ = {};
+  bool slice_timer_armed_ = false;
+};
+
+}  // namespace rrx
