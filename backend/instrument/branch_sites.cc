@@ -52,6 +52,18 @@ class Scanner {
       : file_(file), size_(size), out_(out) {}
 
   bool run(std::string* error);
+  // Just the PT_NOTE segments' notes (build-id, marker).
+  void notes_only() {
+    Elf64_Ehdr eh;
+    if (!read(0, &eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_phentsize != sizeof(Elf64_Phdr))
+      return;
+    for (unsigned i = 0; i < eh.e_phnum; ++i) {
+      Elf64_Phdr ph;
+      if (!read(eh.e_phoff + uint64_t{i} * sizeof ph, &ph)) return;
+      if (ph.p_type == PT_NOTE) parse_notes(ph.p_offset, ph.p_filesz);
+    }
+  }
 
  private:
   template <typename T>
@@ -191,7 +203,7 @@ void Scanner::parse_notes(uint64_t off, uint64_t size) {
   if (off > size_ || size > size_ - off) return;
   uint64_t p = off, end = off + size;
   while (end - p >= 12) {
-    uint32_t namesz, descsz, type;
+    uint32_t namesz = 0, descsz = 0, type = 0;
     read(p, &namesz);
     read(p + 4, &descsz);
     read(p + 8, &type);
@@ -362,7 +374,7 @@ void Scanner::collect_symbols_and_relocs() {
       // Packed relative relocations: the addend is the word in place.
       uint64_t where = 0;
       for (uint64_t p = sh.sh_offset; p + 8 <= sh.sh_offset + sh.sh_size; p += 8) {
-        uint64_t e;
+        uint64_t e = 0;
         read(p, &e);
         auto word_at = [&](uint64_t v) {
           const Load* l = load_of_vaddr(v);
@@ -397,20 +409,12 @@ void Scanner::collect_data_pointers() {
   }
 }
 
-// Landing pads are reached by the unwinder through a computed address:
-// every one is a possible target. They are named by the LSDAs of
-// .eh_frame's FDEs; rather than walking CIE/FDE augmentations we decode
-// the call-site tables of .gcc_except_table directly, which needs the
-// landing-pad base (the function start) from the FDE: too involved for the
-// gain, so instead every call-site record's landing pad, taken relative to
-// every function symbol would be a guess. We do the safe cheap thing: any
-// instruction that starts a landing pad follows a call or a jump in
-// practice, which already ends every relocation walk (calls and jumps are
-// never relocated), except for a pad reached by falling through plain
-// code. Those are handled by the full parse below.
-void Scanner::collect_landing_pads() {
-  // Implemented in a later revision (see eh_landing_pads in site notes).
-}
+// Landing pads are reached by the unwinder through computed addresses,
+// named only by the LSDAs (.gcc_except_table) of .eh_frame's FDEs.
+// Not collected yet: a pad normally follows a call or a jmp, which end every
+// relocation walk, but one reached by falling through plain code could
+// lie inside a range.
+void Scanner::collect_landing_pads() {}
 
 void Scanner::jump_tables() {
   std::sort(table_bases_.begin(), table_bases_.end());
@@ -422,7 +426,7 @@ void Scanner::jump_tables() {
     for (int i = 0; i < 4096; ++i) {
       uint64_t v = base + uint64_t(i) * 4;
       if (v - l->vaddr + 4 > l->size) break;
-      int32_t e;
+      int32_t e = 0;
       memcpy(&e, file_ + (v - l->vaddr + l->offset), 4);
       uint64_t t = base + static_cast<uint64_t>(int64_t{e});
       const Load* tl = load_of_vaddr(t);
@@ -527,6 +531,13 @@ bool scan_elf(const uint8_t* file, size_t size, ScanResult* out,
     return false;
   }
   return true;
+}
+
+std::string elf_build_id(const uint8_t* file, size_t size) {
+  ScanResult r;
+  Scanner s(file, size, &r);
+  s.notes_only();
+  return r.build_id;
 }
 
 }  // namespace rrx::instrument

@@ -57,7 +57,7 @@ struct RelocatedInsn {
   uint8_t length = 0;
   // Offset of a rip-relative disp32 inside the instruction, 0 if none (an
   // instruction never starts with its displacement).
-  uint8_t riprel_disp_at = 0;
+  uint8_t riprel_at = 0;
 };
 
 // One patchable conditional branch.
@@ -112,6 +112,10 @@ struct ScanResult {
 // is a success with no sites.
 bool scan_elf(const uint8_t* file, size_t size, ScanResult* out,
               std::string* error = nullptr);
+
+// The NT_GNU_BUILD_ID descriptor of the file's PT_NOTE segments, empty if
+// none (cheap: reads headers and notes only; site_cache.h keys on it).
+std::string elf_build_id(const uint8_t* file, size_t size);
 
 }  // namespace rrx::instrument
 

@@ -1,0 +1,228 @@
+#include "instrument/patch_map.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace rrx::instrument {
+
+StubLayout stub_layout(StubForm form, int k, const uint8_t* len) {
+  StubLayout L{};
+  uint32_t p = 0;
+  if (form == StubForm::kCountBeforeSetter && k > 0) {
+    for (int i = 0; i < k - 1; ++i) { L.relocated_at[i] = p; p += len[i]; }
+    L.count_at = p;
+    L.count_end = p + 9 + 2;          // addq; je
+    L.resume_at = L.count_end;
+    L.relocated_at[k - 1] = L.resume_at;
+    L.jcc_at = L.resume_at + len[k - 1];
+    L.exit_jmp_at = L.jcc_at + 6;
+    L.trap_at = L.exit_jmp_at + 5;
+    L.length = L.trap_at + 12 + 1 + 2;  // movq; int3; jmp resume
+  } else {
+    for (int i = 0; i < k; ++i) { L.relocated_at[i] = p; p += len[i]; }
+    L.count_at = p;
+    L.count_end = p + 8 + 8 + 4 + 8 + 2 + 8;  // spill .. jrcxz .. restore
+    L.resume_at = L.jcc_at = L.count_end;
+    L.exit_jmp_at = L.jcc_at + 6;
+    L.trap_at = L.exit_jmp_at + 5;
+    L.length = L.trap_at + 8 + 12 + 1 + 2;
+  }
+  return L;
+}
+
+uint32_t PatchEntry::stub_length() const {
+  return stub_layout(form, num_relocated, relocated_length).length;
+}
+
+bool PatchEntry::consistent() const {
+  if (num_relocated > kMaxRelocated || orig_length < 5 ||
+      orig_length > kMaxRangeBytes || jcc_length < 2 ||
+      (form != StubForm::kFlagFree && form != StubForm::kCountBeforeSetter) ||
+      (form == StubForm::kCountBeforeSetter && num_relocated == 0))
+    return false;
+  uint32_t sum = jcc_length;
+  for (int i = 0; i < num_relocated; ++i) {
+    if (relocated_length[i] == 0) return false;
+    sum += relocated_length[i];
+  }
+  for (int i = num_relocated; i < kMaxRelocated; ++i)
+    if (relocated_length[i]) return false;
+  return sum == orig_length && orig_start + orig_length > orig_start &&
+         stub_start + stub_length() > stub_start;
+}
+
+void PatchMap::reindex() {
+  by_stub_.resize(entries_.size());
+  for (uint32_t i = 0; i < by_stub_.size(); ++i) by_stub_[i] = i;
+  std::sort(by_stub_.begin(), by_stub_.end(), [&](uint32_t a, uint32_t b) {
+    return entries_[a].stub_start < entries_[b].stub_start;
+  });
+}
+
+void PatchMap::add(const std::vector<PatchEntry>& entries) {
+  size_t mid = entries_.size();
+  entries_.insert(entries_.end(), entries.begin(), entries.end());
+  auto by_start = [](const PatchEntry& a, const PatchEntry& b) {
+    return a.orig_start < b.orig_start;
+  };
+  if (!std::is_sorted(entries_.begin() + mid, entries_.end(), by_start))
+    std::sort(entries_.begin() + mid, entries_.end(), by_start);
+  std::inplace_merge(entries_.begin(), entries_.begin() + mid, entries_.end(),
+                     by_start);
+  reindex();
+}
+
+void PatchMap::erase(uint64_t lo, uint64_t hi) {
+  auto gone = [&](const PatchEntry& e) {
+    return (e.orig_start < hi && e.orig_end() > lo) ||
+           (e.stub_start < hi && e.stub_end() > lo);
+  };
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), gone),
+                 entries_.end());
+  reindex();
+}
+
+const PatchEntry* PatchMap::by_orig(uint64_t addr) const {
+  auto it = std::upper_bound(
+      entries_.begin(), entries_.end(), addr,
+      [](uint64_t a, const PatchEntry& e) { return a < e.orig_start; });
+  if (it == entries_.begin()) return nullptr;
+  --it;
+  return addr < it->orig_end() ? &*it : nullptr;
+}
+
+const PatchEntry* PatchMap::by_stub_addr(uint64_t addr) const {
+  auto it = std::upper_bound(by_stub_.begin(), by_stub_.end(), addr,
+                             [&](uint64_t a, uint32_t i) {
+                               return a < entries_[i].stub_start;
+                             });
+  if (it == by_stub_.begin()) return nullptr;
+  const PatchEntry& e = entries_[*--it];
+  return addr < e.stub_end() ? &e : nullptr;
+}
+
+PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
+  if (const PatchEntry* e = by_orig(pc))
+    return {pc, pc == e->orig_start};
+  const PatchEntry* e = by_stub_addr(pc);
+  if (!e) return {pc, false};
+  const StubLayout L = stub_layout(e->form, e->num_relocated, e->relocated_length);
+  const uint32_t off = static_cast<uint32_t>(pc - e->stub_start);
+  uint64_t orig[kMaxRelocated + 1];  // orig address of relocated i, then jcc
+  uint64_t a = e->orig_start;
+  for (int i = 0; i < e->num_relocated; ++i) { orig[i] = a; a += e->relocated_length[i]; }
+  const uint64_t jcc = a;
+  const int k = e->num_relocated;
+  if (off >= L.trap_at || (off >= L.count_at && off < L.count_end))
+    return {e->form == StubForm::kCountBeforeSetter ? orig[k - 1] : jcc, true};
+  if (off >= L.exit_jmp_at) return {e->orig_end(), true};
+  if (off >= L.jcc_at) return {jcc, false};
+  for (int i = k - 1; i >= 0; --i)
+    if (off >= L.relocated_at[i]) return {orig[i] + (off - L.relocated_at[i]), false};
+  return {pc, false};  // unreachable: every stub byte is covered above
+}
+
+std::optional<uint64_t> PatchMap::to_real(uint64_t orig_pc) const {
+  const PatchEntry* e = by_orig(orig_pc);
+  if (!e || orig_pc == e->orig_start) return orig_pc;
+  const StubLayout L = stub_layout(e->form, e->num_relocated, e->relocated_length);
+  uint64_t a = e->orig_start;
+  for (int i = 0; i < e->num_relocated; ++i) {
+    if (orig_pc == a) return e->stub_start + L.relocated_at[i];
+    a += e->relocated_length[i];
+  }
+  if (orig_pc == a) return e->stub_start + L.jcc_at;
+  return std::nullopt;
+}
+
+void PatchMap::show_original(uint64_t addr, uint8_t* buf, size_t len) const {
+  if (len == 0) return;
+  const uint64_t end = addr + len;
+  auto it = std::upper_bound(
+      entries_.begin(), entries_.end(), addr,
+      [](uint64_t a, const PatchEntry& e) { return a < e.orig_start; });
+  if (it != entries_.begin()) --it;
+  for (; it != entries_.end() && it->orig_start < end; ++it) {
+    uint64_t lo = std::max(addr, it->orig_start), hi = std::min(end, it->orig_end());
+    if (lo < hi) memcpy(buf + (lo - addr), it->original + (lo - it->orig_start), hi - lo);
+  }
+}
+
+bool PatchMap::overlaps_patch(uint64_t addr, size_t len) const {
+  if (len == 0) return false;
+  auto it = std::lower_bound(
+      entries_.begin(), entries_.end(), addr + len,
+      [](const PatchEntry& e, uint64_t a) { return e.orig_start < a; });
+  return it != entries_.begin() && std::prev(it)->orig_end() > addr;
+}
+
+// Format: "RRXPMAP\0", u32 version, u32 count, count records, u64 FNV-1a
+// of everything before it. Records are fixed-size little-endian.
+namespace {
+constexpr char kMagic[8] = {'R', 'R', 'X', 'P', 'M', 'A', 'P', 0};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kRecord = 8 + 8 + 1 + 1 + 1 + 1 + kMaxRelocated + kMaxRangeBytes;
+
+uint64_t fnv1a(const char* p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<uint8_t>(p[i])) * 0x100000001b3ull;
+  return h;
+}
+template <typename T> void put(std::string* s, T v) {
+  s->append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <typename T> T get(const char* p) {
+  T v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+}  // namespace
+
+std::string PatchMap::serialize() const {
+  std::string s(kMagic, sizeof kMagic);
+  put<uint32_t>(&s, kVersion);
+  put<uint32_t>(&s, static_cast<uint32_t>(entries_.size()));
+  s.reserve(s.size() + entries_.size() * kRecord + 8);
+  for (const PatchEntry& e : entries_) {
+    put(&s, e.orig_start);
+    put(&s, e.stub_start);
+    put(&s, e.orig_length);
+    put(&s, e.jcc_length);
+    put(&s, static_cast<uint8_t>(e.form));
+    put(&s, e.num_relocated);
+    s.append(reinterpret_cast<const char*>(e.relocated_length), kMaxRelocated);
+    s.append(reinterpret_cast<const char*>(e.original), kMaxRangeBytes);
+  }
+  put<uint64_t>(&s, fnv1a(s.data(), s.size()));
+  return s;
+}
+
+bool PatchMap::deserialize(const std::string& b) {
+  if (b.size() < 16 + 8 || memcmp(b.data(), kMagic, 8) != 0 ||
+      get<uint32_t>(b.data() + 8) != kVersion)
+    return false;
+  const uint64_t n = get<uint32_t>(b.data() + 12);
+  if ((b.size() - 24) % kRecord != 0 || (b.size() - 24) / kRecord != n) return false;
+  if (get<uint64_t>(b.data() + b.size() - 8) != fnv1a(b.data(), b.size() - 8)) return false;
+  std::vector<PatchEntry> v(n);
+  const char* p = b.data() + 16;
+  for (PatchEntry& e : v) {
+    e.orig_start = get<uint64_t>(p);
+    e.stub_start = get<uint64_t>(p + 8);
+    e.orig_length = static_cast<uint8_t>(p[16]);
+    e.jcc_length = static_cast<uint8_t>(p[17]);
+    e.form = static_cast<StubForm>(p[18]);
+    e.num_relocated = static_cast<uint8_t>(p[19]);
+    memcpy(e.relocated_length, p + 20, kMaxRelocated);
+    memcpy(e.original, p + 20 + kMaxRelocated, kMaxRangeBytes);
+    p += kRecord;
+    if (!e.consistent()) return false;
+  }
+  for (size_t i = 1; i < v.size(); ++i)
+    if (v[i].orig_start < v[i - 1].orig_end()) return false;
+  entries_ = std::move(v);
+  reindex();
+  return true;
+}
+
+}  // namespace rrx::instrument

@@ -1,0 +1,109 @@
+// patch_map.h - where the instrumentation of one address space is, for the
+// layers that must show the program as if it were not patched (debugger
+// pcs, memory reads, breakpoints) and for the scheduler (a thread standing
+// on glue).
+//
+// One entry per patched site: the overwritten range [S, E) of the program's
+// code (runtime addresses) with its original bytes, and the site's stub.
+// The stub's layout follows from the form and the relocated lengths (see
+// stub_emitter.h), so an entry is small and lookups are binary searches.
+#ifndef RRX_INSTRUMENT_PATCH_MAP_H
+#define RRX_INSTRUMENT_PATCH_MAP_H
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "instrument/branch_sites.h"
+
+namespace rrx::instrument {
+
+struct PatchEntry {
+  uint64_t orig_start = 0;  // S, runtime address
+  uint64_t stub_start = 0;  // runtime address of the site's stub
+  uint8_t orig_length = 0;  // E - S
+  uint8_t jcc_length = 0;
+  StubForm form = StubForm::kFlagFree;
+  uint8_t num_relocated = 0;
+  uint8_t relocated_length[kMaxRelocated] = {};
+  uint8_t original[kMaxRangeBytes] = {};  // bytes of [S, E) before patching
+
+  uint64_t orig_end() const { return orig_start + orig_length; }
+  uint64_t stub_end() const { return stub_start + stub_length(); }
+  uint32_t stub_length() const;
+  // False if the fields contradict each other (deserialize() checks).
+  bool consistent() const;
+};
+
+// Offsets inside a stub, from the entry's form and lengths (stub_emitter.cc
+// emits exactly this layout).
+struct StubLayout {
+  uint32_t relocated_at[kMaxRelocated];  // copy of relocated i
+  uint32_t count_at, count_end;           // glue: the count sequence
+  uint32_t resume_at;                     // form A: setter copy; B: jcc copy
+  uint32_t jcc_at;                        // the jcc copy (0f 8x rel32)
+  uint32_t exit_jmp_at;                   // glue: jmp to E
+  uint32_t trap_at;                       // glue: trap block
+  uint32_t length;
+};
+StubLayout stub_layout(StubForm form, int num_relocated,
+                       const uint8_t* relocated_length);
+
+class PatchMap {
+ public:
+  struct Translation {
+    uint64_t orig_pc;
+    // The thread stands on instrumentation (the jmp at S, a count sequence,
+    // a trap block, a stub's final jmp), not on a program instruction;
+    // orig_pc is then the program instruction that comes next. The
+    // flag-free count sequence keeps the program's %rcx in the tick page's
+    // spill slot and count in %rcx: a thread inside it must neither be
+    // switched out for another thread of the process nor get a signal
+    // handler run before it leaves the glue.
+    bool in_glue;
+  };
+
+  // Adds entries (any order; they must not overlap existing ones).
+  void add(const std::vector<PatchEntry>& entries);
+  void add(const PatchEntry& e) { add(std::vector<PatchEntry>{e}); }
+  // Forgets every entry whose patched range or stub intersects [lo, hi)
+  // (munmap, or a mapping replaced).
+  void erase(uint64_t lo, uint64_t hi);
+  void clear() { entries_.clear(); by_stub_.clear(); }
+  size_t size() const { return entries_.size(); }
+  const std::vector<PatchEntry>& entries() const { return entries_; }
+
+  // Real pc (what the cpu reports) -> program pc. Pcs in no stub and pcs in
+  // original code map to themselves, not in glue, except S (the patch jmp:
+  // {S, true}).
+  Translation to_original(uint64_t real_pc) const;
+  // Program instruction address -> where it really executes. Addresses in
+  // no patched range and S itself map to themselves; an instruction inside
+  // (S, E) maps to its copy in the stub; an address inside (S, E) that
+  // starts no original instruction has no image: nullopt.
+  std::optional<uint64_t> to_real(uint64_t orig_pc) const;
+  // Puts the original bytes back into `buf`, a copy of tracee memory at
+  // [addr, addr + len): every byte of a patched range.
+  void show_original(uint64_t addr, uint8_t* buf, size_t len) const;
+  // True if [addr, addr + len) touches a patched range (a write there must
+  // go through the map, a breakpoint there through to_real()).
+  bool overlaps_patch(uint64_t addr, size_t len) const;
+
+  std::string serialize() const;
+  // Replaces the contents; false (map unchanged) on corrupt input.
+  bool deserialize(const std::string& bytes);
+
+ private:
+  const PatchEntry* by_orig(uint64_t addr) const;  // entry with S <= addr < E
+  const PatchEntry* by_stub_addr(uint64_t addr) const;
+  void reindex();
+
+  std::vector<PatchEntry> entries_;  // sorted by orig_start
+  std::vector<uint32_t> by_stub_;    // indices sorted by stub_start
+};
+
+}  // namespace rrx::instrument
+
+#endif  // RRX_INSTRUMENT_PATCH_MAP_H
