@@ -86,6 +86,7 @@ class Scanner {
   void collect_symbols_and_relocs();
   void collect_data_pointers();
   void collect_landing_pads();
+  void parse_lsda(uint64_t lsda_vaddr, uint64_t func_vaddr);
   void sweep(const Load& seg, uint64_t begin, uint64_t end);
   void jump_tables();
   void make_sites();
@@ -195,6 +196,7 @@ bool Scanner::run(std::string* error) {
   std::sort(targets_.begin(), targets_.end());
   targets_.erase(std::unique(targets_.begin(), targets_.end()),
                  targets_.end());
+  out_->possible_targets = targets_.size();
   make_sites();
   return true;
 }
@@ -409,12 +411,172 @@ void Scanner::collect_data_pointers() {
   }
 }
 
+// Bounds-checked reader of DWARF-style data at vaddrs of the file.
+class Cursor {
+ public:
+  Cursor(const uint8_t* file, uint64_t off, uint64_t end, uint64_t vaddr)
+      : file_(file), p_(off), end_(end), vbias_(vaddr - off) {}
+  bool ok() const { return ok_; }
+  uint64_t pos() const { return p_; }
+  uint64_t vaddr() const { return p_ + vbias_; }
+  void seek(uint64_t off) { if (off > end_) ok_ = false; else p_ = off; }
+  uint64_t u(int n) {
+    if (!ok_ || end_ - p_ < uint64_t(n)) { ok_ = false; return 0; }
+    uint64_t v = 0;
+    memcpy(&v, file_ + p_, n);
+    p_ += n;
+    return v;
+  }
+  int64_t s(int n) {
+    uint64_t v = u(n);
+    int sh = 64 - 8 * n;
+    return n == 8 ? int64_t(v) : int64_t(v << sh) >> sh;
+  }
+  uint64_t uleb() {
+    uint64_t v = 0;
+    for (int sh = 0; ok_; sh += 7) {
+      uint64_t b = u(1);
+      if (sh < 64) v |= (b & 0x7f) << sh;
+      if (!(b & 0x80)) break;
+    }
+    return v;
+  }
+  int64_t sleb() {
+    uint64_t v = 0, b = 0;
+    int sh = 0;
+    do {
+      b = u(1);
+      if (sh < 64) v |= (b & 0x7f) << sh;
+      sh += 7;
+    } while (ok_ && (b & 0x80));
+    if (sh < 64 && (b & 0x40)) v |= ~uint64_t{0} << sh;
+    return int64_t(v);
+  }
+  std::string cstr() {
+    std::string r;
+    while (ok_) {
+      char c = char(u(1));
+      if (!c) break;
+      r += c;
+    }
+    return r;
+  }
+  // A DW_EH_PE_* encoded pointer; false for "omit", an indirect or an
+  // unsupported encoding (the caller then skips the record).
+  bool ptr(uint8_t enc, uint64_t* out) {
+    if (enc == 0xff) return false;
+    const uint64_t here = vaddr();
+    uint64_t v;
+    switch (enc & 0x0f) {
+      case 0x00: v = u(8); break;
+      case 0x01: v = uleb(); break;
+      case 0x02: v = u(2); break;
+      case 0x03: v = u(4); break;
+      case 0x04: v = u(8); break;
+      case 0x09: v = uint64_t(sleb()); break;
+      case 0x0a: v = uint64_t(s(2)); break;
+      case 0x0b: v = uint64_t(s(4)); break;
+      case 0x0c: v = uint64_t(s(8)); break;
+      default: ok_ = false; return false;
+    }
+    switch (enc & 0x70) {
+      case 0x00: break;
+      case 0x10: v += here; break;  // pcrel
+      default: return false;        // textrel/datarel/funcrel: not used on x86-64
+    }
+    *out = v;
+    return ok_ && !(enc & 0x80);
+  }
+
+ private:
+  const uint8_t* file_;
+  uint64_t p_, end_, vbias_;
+  bool ok_ = true;
+};
+
 // Landing pads are reached by the unwinder through computed addresses,
-// named only by the LSDAs (.gcc_except_table) of .eh_frame's FDEs.
-// Not collected yet: a pad normally follows a call or a jmp, which end every
-// relocation walk, but one reached by falling through plain code could
-// lie inside a range.
-void Scanner::collect_landing_pads() {}
+// named only by the LSDAs (.gcc_except_table) of .eh_frame's FDEs: a pad
+// reached by falling through plain code could otherwise lie inside a range.
+void Scanner::collect_landing_pads() {
+  const Elf64_Shdr* eh = nullptr;
+  for (const Elf64_Shdr& sh : shdrs_)
+    if (sh.sh_name < shstr_.size() && strcmp(shstr_.c_str() + sh.sh_name, ".eh_frame") == 0 &&
+        sh.sh_type == SHT_PROGBITS)
+      eh = &sh;
+  if (!eh || eh->sh_offset > size_ || eh->sh_size > size_ - eh->sh_offset) return;
+  struct Cie { uint8_t fde_enc = 0, lsda_enc = 0xff; bool z = false; };
+  std::vector<std::pair<uint64_t, Cie>> cies;  // by file offset
+  auto cie_at = [&](uint64_t off, Cie* out) {
+    for (auto& c : cies) if (c.first == off) { *out = c.second; return true; }
+    Cursor c(file_, off, eh->sh_offset + eh->sh_size, eh->sh_addr + (off - eh->sh_offset));
+    uint64_t len = c.u(4);
+    if (len == 0 || len == 0xffffffff) return false;
+    uint64_t end = c.pos() + len;
+    if (c.u(4) != 0) return false;  // not a CIE
+    Cie r;
+    int version = int(c.u(1));
+    std::string aug = c.cstr();
+    if (aug.find("eh") != std::string::npos) return false;
+    c.uleb();
+    c.sleb();
+    if (version == 1) c.u(1); else c.uleb();
+    if (!aug.empty() && aug[0] == 'z') {
+      r.z = true;
+      c.uleb();
+      for (size_t i = 1; i < aug.size() && c.ok(); ++i) {
+        if (aug[i] == 'L') r.lsda_enc = uint8_t(c.u(1));
+        else if (aug[i] == 'R') r.fde_enc = uint8_t(c.u(1));
+        else if (aug[i] == 'P') { uint8_t pe = uint8_t(c.u(1)); uint64_t dummy; c.ptr(pe & 0x7f, &dummy); }
+        else if (aug[i] != 'S' && aug[i] != 'B') return false;
+      }
+    }
+    if (!c.ok() || c.pos() > end) return false;
+    cies.push_back({off, r});
+    *out = r;
+    return true;
+  };
+  const uint64_t end = eh->sh_offset + eh->sh_size;
+  for (uint64_t p = eh->sh_offset; end - p >= 8;) {
+    Cursor c(file_, p, end, eh->sh_addr + (p - eh->sh_offset));
+    uint64_t len = c.u(4);
+    if (len == 0 || len == 0xffffffff || len > end - c.pos()) break;
+    const uint64_t next = c.pos() + len;
+    const uint64_t id_pos = c.pos();
+    uint64_t id = c.u(4);
+    Cie cie;
+    if (id != 0 && id <= id_pos && cie_at(id_pos - id, &cie) && cie.lsda_enc != 0xff && cie.z) {
+      uint64_t pc_begin = 0, range = 0, lsda = 0;
+      bool have_pc = c.ptr(cie.fde_enc, &pc_begin);
+      c.ptr(cie.fde_enc & 0x0f, &range);
+      c.uleb();  // augmentation data length
+      if (have_pc && c.ptr(cie.lsda_enc, &lsda) && c.ok()) parse_lsda(lsda, pc_begin);
+    }
+    p = next;
+  }
+}
+
+void Scanner::parse_lsda(uint64_t lsda, uint64_t func) {
+  const Load* l = load_of_vaddr(lsda);
+  if (!l) return;
+  Cursor c(file_, lsda - l->vaddr + l->offset, l->offset + l->size, lsda);
+  uint8_t lp_enc = uint8_t(c.u(1));
+  uint64_t lp_start = func;
+  if (lp_enc != 0xff && !c.ptr(lp_enc, &lp_start)) return;
+  uint8_t tt_enc = uint8_t(c.u(1));
+  if (tt_enc != 0xff) c.uleb();
+  uint8_t cs_enc = uint8_t(c.u(1));
+  uint64_t cs_len = c.uleb();
+  const uint64_t cs_end = c.pos() + cs_len;
+  while (c.ok() && c.pos() < cs_end) {
+    uint64_t start, length, pad;
+    if (!c.ptr(cs_enc, &start) || !c.ptr(cs_enc, &length) || !c.ptr(cs_enc, &pad)) return;
+    c.uleb();  // action
+    if (pad) {
+      add_target_vaddr(lp_start + pad);
+      ++out_->landing_pads;
+    }
+  }
+}
 
 void Scanner::jump_tables() {
   std::sort(table_bases_.begin(), table_bases_.end());

@@ -33,7 +33,7 @@ namespace rrx::instrument {
 
 // Bump when the scan rules or the descriptor layout change: cached scans of
 // another version are then ignored (site_cache.h).
-inline constexpr uint32_t kScanRulesVersion = 1;
+inline constexpr uint32_t kScanRulesVersion = 2;
 
 // At most this many instructions are relocated before a jcc, and at most
 // this many bytes are overwritten per site.
@@ -105,6 +105,10 @@ struct ScanResult {
   std::string build_id;  // raw bytes of NT_GNU_BUILD_ID, empty if none
   std::vector<SegmentStats> segments;  // executable PT_LOADs, file order
   std::vector<BranchSite> sites;       // sorted by start, disjoint ranges
+  // Diagnostics: distinct possible targets, and how many of them are
+  // exception landing pads (from .eh_frame's LSDAs).
+  uint64_t possible_targets = 0;
+  uint64_t landing_pads = 0;
 };
 
 // Scans an ELF64 x86-64 file (ET_EXEC or ET_DYN) held in memory. Returns

@@ -71,6 +71,8 @@ std::string serialize_scan(const ScanResult& r) {
     w.put(s.rel8_found); w.put(s.rel8_patched); w.put(s.rel32_found); w.put(s.rel32_patched);
     for (uint32_t k : s.skipped) w.put(k);
   }
+  w.put(r.possible_targets);
+  w.put(r.landing_pads);
   w.put<uint64_t>(r.sites.size());
   w.str().reserve(w.str().size() + r.sites.size() * kSiteBytes + 8);
   for (const BranchSite& s : r.sites) {
@@ -106,7 +108,7 @@ bool deserialize_scan(const std::string& b, ScanResult* out) {
     if (!ok) return false;
   }
   uint64_t nsites;
-  if (!rd.get(&nsites) || nsites != rd.left() / kSiteBytes || rd.left() % kSiteBytes) return false;
+  if (!rd.get(&r.possible_targets) || !rd.get(&r.landing_pads) || !rd.get(&nsites) || nsites != rd.left() / kSiteBytes || rd.left() % kSiteBytes) return false;
   r.sites.resize(nsites);
   uint64_t prev_end = 0;
   for (BranchSite& s : r.sites) {

@@ -1,5 +1,6 @@
 #include "instrument/stub_emitter.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ticks/tick_page.h"
@@ -68,9 +69,17 @@ class Out {
 
 void emit_stubs(const EmitRequest& req, EmitResult* out) {
   *out = EmitResult();
-  out->stubs.resize(req.stub_capacity < size_t{req.num_sites} * 112
-                        ? req.stub_capacity
-                        : size_t{req.num_sites} * 112);
+  // Room for every stub that fits (an upper bound: skipped sites free
+  // theirs), so that the loop below never reallocates.
+  size_t need = 0;
+  for (size_t i = 0; i < req.num_sites; ++i) {
+    uint8_t lens[kMaxRelocated] = {};
+    const BranchSite& s = req.sites[i];
+    int k = std::min<int>(s.num_relocated, kMaxRelocated);
+    for (int r = 0; r < k; ++r) lens[r] = s.relocated[r].length;
+    need += stub_layout(s.form, k, lens).length;
+  }
+  out->stubs.resize(std::min(need, req.stub_capacity));
   out->entries.reserve(req.num_sites);
   size_t used = 0;
   uint8_t buf[128];

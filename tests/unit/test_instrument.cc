@@ -114,7 +114,7 @@ struct Elf {
   }
 };
 
-void check_scan(const std::string& path, const char* name, double* ms_out = nullptr) {
+void check_scan(const std::string& path, const char* name, ScanResult* result = nullptr) {
   Elf elf;
   if (access(path.c_str(), R_OK) != 0 || !elf.load(path))
     GTEST_SKIP() << "SKIPPED: " << path << " not present";
@@ -123,7 +123,6 @@ void check_scan(const std::string& path, const char* name, double* ms_out = null
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(scan_elf(u8(elf.bytes), elf.bytes.size(), &r, &err)) << err;
   double ms = ms_since(t0);
-  if (ms_out) *ms_out = ms;
   EXPECT_FALSE(r.statically_instrumented);
   EXPECT_FALSE(r.build_id.empty());
   ASSERT_FALSE(r.segments.empty());
@@ -193,13 +192,22 @@ void check_scan(const std::string& path, const char* name, double* ms_out = null
     ASSERT_TRUE(it == targets.end() || *it >= s.end())
         << "branch target " << std::hex << *it << " inside site " << s.start;
   }
-  printf("[ %s ] scan %.1f ms: rel8 patched %lu/%lu, rel32 patched %lu/%lu, form A %lu\n", name, ms,
-         (unsigned long)p8, (unsigned long)f8, (unsigned long)p32, (unsigned long)f32,
-         (unsigned long)formA);
+  printf("[ %s ] scan %.1f ms: rel8 patched %lu/%lu, rel32 patched %lu/%lu, form A %lu; %lu possible "
+         "targets, %lu landing pads\n",
+         name, ms, (unsigned long)p8, (unsigned long)f8, (unsigned long)p32, (unsigned long)f32,
+         (unsigned long)formA, (unsigned long)r.possible_targets, (unsigned long)r.landing_pads);
+  if (result) *result = std::move(r);
 }
 
 TEST(BranchSites, ScanLibc) { check_scan("/lib/x86_64-linux-gnu/libc.so.6", "libc"); }
 TEST(BranchSites, ScanPython) { check_scan("/usr/bin/python3.11", "python3.11"); }
+TEST(BranchSites, ScanLibstdcxxFindsLandingPads) {
+  ScanResult r;
+  check_scan("/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "libstdc++", &r);
+  if (!IsSkipped()) {
+    EXPECT_GT(r.landing_pads, 1000u);
+  }
+}
 
 TEST(BranchSites, RejectsGarbage) {
   ScanResult r;
@@ -724,6 +732,7 @@ TEST(SiteCache, RoundTripAndCorruptionIgnored) {
   ASSERT_TRUE(load_or_scan(lib, &first, &err, dir, &st)) << err;
   EXPECT_FALSE(st.hit);
   EXPECT_TRUE(st.stored);
+  printf("[ libc ] load_or_scan miss: scan %.1f ms, %zu sites\n", st.scan_ms, first.sites.size());
   struct stat sb;
   ASSERT_EQ(stat(dir.c_str(), &sb), 0);
   EXPECT_EQ(sb.st_mode & 0777, 0700u);
@@ -735,7 +744,6 @@ TEST(SiteCache, RoundTripAndCorruptionIgnored) {
   ASSERT_TRUE(load_or_scan(lib, &second, &err, dir, &st));
   EXPECT_TRUE(st.hit);
   EXPECT_EQ(serialize_scan(first), serialize_scan(second));
-  printf("[ libc ] cold scan %.1f ms, %zu sites\n", 0.0 + st.scan_ms, second.sites.size());
 
   // Corrupt the entry in the middle: ignored, rescanned, rewritten.
   {
