@@ -126,6 +126,29 @@ SAMPLE long sample_three_way(long x, long y) {
   return r;
 }
 
+/* Flag-free stubs (form B): a rel8 jcc whose moved neighbour sets no
+ * flags, and a rel32 jcc that stands alone. */
+SAMPLE long sample_flag_free(long n) {
+  long acc = 0, t;
+  if (n <= 0) return 0;
+  __asm__ volatile(
+      "1:\n\t"
+      "add %[n], %[acc]\n\t"
+      "sub $1, %[n]\n\t"
+      "mov %[n], %[t]\n\t"
+      "jnz 1b\n\t"
+      "mov $40, %[n]\n\t"
+      "2:\n\t"
+      "xor %[n], %[acc]\n\t"
+      "dec %[n]\n\t"
+      "lea 3(%[acc]), %[acc]\n\t"
+      "%{disp32%} jnz 2b\n\t"
+      : [acc] "+r"(acc), [n] "+r"(n), [t] "=&r"(t)
+      :
+      : "cc");
+  return acc;
+}
+
 /* Rip-relative operands moved into stubs. */
 static int counter_table[64];
 SAMPLE long sample_riprel(int n) {
@@ -158,4 +181,5 @@ SAMPLE void sample_run_all(struct sample_results *r) {
   r->three = sample_three_way(1, 2) * 100 + sample_three_way(5, 2) * 10 +
              sample_three_way(3, 3);
   r->riprel = sample_riprel(300);
+  r->flag_free = sample_flag_free(300);
 }

@@ -11,7 +11,7 @@ extern "C" {
 struct sample_results {
   long sum, collatz, sw, cmp;
   uint64_t longb, adc;
-  long three, riprel;
+  long three, riprel, flag_free;
 };
 
 void sample_run_all(struct sample_results *r);

@@ -386,7 +386,8 @@ class PatchedSelf : public ::testing::Test {
 
 bool same(const sample_results& a, const sample_results& b) {
   return a.sum == b.sum && a.collatz == b.collatz && a.sw == b.sw && a.cmp == b.cmp &&
-         a.longb == b.longb && a.adc == b.adc && a.three == b.three && a.riprel == b.riprel;
+         a.longb == b.longb && a.adc == b.adc && a.three == b.three && a.riprel == b.riprel &&
+         a.flag_free == b.flag_free;
 }
 
 TEST_F(PatchedSelf, CountsEveryPatchedBranchAndComputesTheSame) {
@@ -459,6 +460,27 @@ TEST_F(PatchedSelf, TrapsExactlyAtTheTarget) {
     EXPECT_GE(t.orig_pc, s_->lo);
     EXPECT_LT(t.orig_pc, s_->hi);
   }
+  // Now a trap every few ticks, so that both stub forms trap.
+  traps.clear();
+  g_step = 7;
+  g_page->target = UINT64_MAX;
+  g_page->count = 1;
+  rrx_tick_set_target(g_page, 1);
+  sigaction(SIGTRAP, &sa, &old);
+  sample_run_all(&after);
+  sigaction(SIGTRAP, &old, nullptr);
+  EXPECT_TRUE(same(before_, after));
+  EXPECT_EQ(rrx_tick_count(g_page), total);
+  ASSERT_EQ(traps.size(), 1 + (total - 1) / g_step);
+  int trapped_in[2] = {0, 0};
+  for (size_t i = 0; i < traps.size(); ++i) {
+    ASSERT_EQ(traps[i].ticks, 1 + i * g_step);
+    for (const PatchEntry& e : map_->entries())
+      if (traps[i].rip > e.stub_start && traps[i].rip <= e.stub_end()) trapped_in[int(e.form)]++;
+  }
+  EXPECT_GT(trapped_in[0], 0);
+  EXPECT_GT(trapped_in[1], 0);
+  EXPECT_EQ(trapped_in[0] + trapped_in[1], int(traps.size()));
   g_page->target = UINT64_MAX;
   g_page->count = 1;
 }
