@@ -119,11 +119,13 @@ struct Event {
   }
 
   # The recorder patched `tid`'s code to count ticks (backend/instrument/):
-  # it mapped `stubAreas` (anonymous, read+exec) and wrote the patch saved
-  # under files/ as `patchSavedName`. Replay does the same here.
+  # it mapped the patch file saved under files/ as `patchSavedName`
+  # (backend/instrument/patch_file.h), its code over the program's at
+  # `code` and its stubs at `stubs`. Replay does the same here.
   struct Instrument {
-    stubAreas @0 :List(MemRange);
-    patchSavedName @1 :Text;
+    code @0 :MemRange;
+    stubs @1 :MemRange;
+    patchSavedName @2 :Text;
   }
 }
 

@@ -59,10 +59,9 @@ void print_event(const Event& e) {
       break;
     }
     case EventKind::kInstrument:
-      for (const MemRange& area : e.stub_areas) {
-        printf(" stubs 0x%" PRIx64 "+0x%" PRIx64, area.addr, area.len);
-      }
-      printf(" patch %s", e.patch_saved_name.c_str());
+      printf(" code 0x%" PRIx64 "+0x%" PRIx64 " stubs 0x%" PRIx64 "+0x%" PRIx64 " from %s",
+             e.patch_code.addr, e.patch_code.len, e.patch_stubs.addr, e.patch_stubs.len,
+             e.patch_saved_name.c_str());
       break;
   }
   size_t bytes = 0;

@@ -1,5 +1,6 @@
 #include "core/tick_counter.h"
 
+#include <fcntl.h>
 #include <linux/mman.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -36,14 +37,30 @@ bool set_tick_target(Task& task, uint64_t target) {
   return task.write_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_COUNT, fields, sizeof fields);
 }
 
-bool map_stub_area(Task& task, uint64_t addr, uint64_t len) {
+bool map_tick_patch(Task& task, const std::string& path, uint64_t code_addr, uint64_t code_len,
+                    uint64_t stubs_addr, uint64_t stubs_len) {
   bool ok;
-  int64_t got = remote_syscall(
-      task, SYS_mmap,
-      {addr, len, PROT_READ | PROT_EXEC,
-       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, ~uint64_t{0}, 0},
-      &ok);
-  return ok && static_cast<uint64_t>(got) == addr;
+  int64_t fd;
+  {
+    StackScratch scratch(task);
+    uint64_t path_addr = scratch.push(path);
+    fd = remote_syscall(task, SYS_openat,
+                        {static_cast<uint64_t>(AT_FDCWD), path_addr, O_RDONLY | O_CLOEXEC}, &ok);
+  }
+  if (!ok || fd < 0) return false;
+  int64_t code = remote_syscall(task, SYS_mmap,
+                                {code_addr, code_len, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED,
+                                 static_cast<uint64_t>(fd), 0},
+                                &ok);
+  int64_t stubs = ok ? remote_syscall(task, SYS_mmap,
+                                      {stubs_addr, stubs_len, PROT_READ | PROT_EXEC,
+                                       MAP_PRIVATE | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(fd),
+                                       code_len},
+                                      &ok)
+                     : -1;
+  bool closed;
+  remote_syscall(task, SYS_close, {static_cast<uint64_t>(fd)}, &closed);
+  return ok && static_cast<uint64_t>(code) == code_addr && static_cast<uint64_t>(stubs) == stubs_addr;
 }
 
 bool take_tick_trap(Task& task) {

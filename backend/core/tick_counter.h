@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/task.h"
 
@@ -20,10 +21,13 @@ uint64_t read_ticks(const Task& task);
 // Makes the program trap (SIGTRAP, see is_tick_trap) once its count
 // reaches `target`; UINT64_MAX disarms.
 bool set_tick_target(Task& task, uint64_t target);
-// Maps [addr, addr + len) anonymous, read+exec, where the dynamic tick
-// stubs go (backend/instrument/); never over an existing mapping. The
-// tracer writes the stubs through the task's memory file.
-bool map_stub_area(Task& task, uint64_t addr, uint64_t len);
+// Maps a dynamic tick patch (instrument/patch_file.h) into `task`: the
+// file's first code_len bytes over the program's code at code_addr
+// (replacing that mapping), the next stubs_len bytes at stubs_addr (never
+// over another mapping). Private, read+exec. False if the task cannot
+// open the file or a mapping lands elsewhere.
+bool map_tick_patch(Task& task, const std::string& path, uint64_t code_addr, uint64_t code_len,
+                    uint64_t stubs_addr, uint64_t stubs_len);
 
 // At a SIGTRAP: whether it is the counter's trap. Clears the trap flag and
 // disarms the target if so.

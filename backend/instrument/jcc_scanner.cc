@@ -111,12 +111,17 @@ uint32_t flags_read_by(uint8_t cond) {
   }
 }
 
+// How far after a `syscall` instructions stay where they are.
+constexpr uint64_t kSyscallCheckBytes = 12;
+
 // What the site search remembers of an instruction.
 struct Insn {
   uint64_t offset = 0;
   uint8_t length = 0;
   bool movable = false;      // may be copied into a stub
-  bool after_syscall = false;  // the instruction before it is `syscall`
+  // It is among the bytes right after a `syscall` that rrx's preload
+  // library matches (`syscall; [mov %eax,%edx;] cmp $-409x,%rax`).
+  bool after_syscall = false;
   uint8_t disp_at = 0;       // rip-relative disp32 offset in it, or 0
   uint32_t flags_set = 0;    // flags it leaves defined
   uint32_t flags_tested = 0;
@@ -253,7 +258,8 @@ class Scanner {
   void sweep(uint64_t lo, uint64_t hi) {
     Insn ring[kMaxMoved];
     int have = 0;  // valid entries at the end of ring
-    bool last_was_syscall = false;
+    uint64_t syscall_end = 0;  // end of the last `syscall`, 0 before any
+    auto near_syscall = [&](uint64_t at) { return syscall_end && at < syscall_end + kSyscallCheckBytes; };
     uint64_t off = lo;
     const uint8_t* file = image_.file();
     while (off < hi) {
@@ -261,7 +267,6 @@ class Scanner {
       if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder_, nullptr, file + off, hi - off, &in))) {
         ++off;
         have = 0;
-        last_was_syscall = false;
         continue;
       }
       uint64_t vaddr = image_.vaddr_of(off);
@@ -283,13 +288,13 @@ class Scanner {
         mark_table(static_cast<uint64_t>(static_cast<int64_t>(in.raw.disp.value)), true);
       }
       if (is_jcc(file + off, in)) {
-        consider(off, in, ring, have, last_was_syscall);
+        consider(off, in, ring, have, near_syscall(off));
       }
       Insn me;
       me.offset = off;
       me.length = in.length;
       me.movable = movable(in) && (!rip_relative(in) || in.raw.disp.size == 32);
-      me.after_syscall = last_was_syscall;
+      me.after_syscall = near_syscall(off);
       me.disp_at = disp_at;
       if (in.cpu_flags) {
         me.flags_set = (in.cpu_flags->modified | in.cpu_flags->set_0 | in.cpu_flags->set_1) &
@@ -299,7 +304,7 @@ class Scanner {
       for (int i = 0; i + 1 < kMaxMoved; ++i) ring[i] = ring[i + 1];
       ring[kMaxMoved - 1] = me;
       have = std::min(have + 1, kMaxMoved);
-      last_was_syscall = in.mnemonic == ZYDIS_MNEMONIC_SYSCALL;
+      if (in.mnemonic == ZYDIS_MNEMONIC_SYSCALL) syscall_end = off + in.length;
       off += in.length;
     }
   }

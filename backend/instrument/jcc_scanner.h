@@ -25,7 +25,7 @@ namespace rrx::instrument {
 
 // Bump when the rules or the layout of JccSite change: cached scans made
 // by another version are ignored.
-inline constexpr uint32_t kScannerVersion = 1;
+inline constexpr uint32_t kScannerVersion = 2;
 
 enum class StubForm : uint8_t {
   // The last moved instruction sets every flag the jcc reads and reads

@@ -116,8 +116,9 @@ void emit_patch(const std::vector<JccSite>& sites, const MappedCode& code, uint6
   // The patched code: the mapping's file bytes, overwritten site by site.
   uint64_t hi = std::min<uint64_t>(code.hi, code.file_size);
   if (code.lo >= hi) return;
-  std::string image(reinterpret_cast<const char*>(code.file + code.lo), hi - code.lo);
-  uint64_t touched_lo = hi, touched_hi = code.lo;
+  std::string& image = out->code;
+  image.assign(reinterpret_cast<const char*>(code.file + code.lo), hi - code.lo);
+  image.resize(code.hi - code.lo, '\0');
   for (auto it = first; it != sites.end() && it->start + it->length <= hi; ++it) {
     const JccSite& site = *it;
     size_t before = out->stubs.size();
@@ -145,15 +146,7 @@ void emit_patch(const std::vector<JccSite>& sites, const MappedCode& code, uint6
     image[at] = '\xe9';
     put32(image, at + 1, static_cast<int32_t>(jump));
     for (size_t i = 5; i < site.length; ++i) image[at + i] = '\xcc';
-    touched_lo = std::min<uint64_t>(touched_lo, site.start);
-    touched_hi = std::max<uint64_t>(touched_hi, site.start + site.length);
     (site.short_jcc ? out->rel8 : out->rel32)++;
-  }
-  // One write from the first patched byte to the last: the pages between
-  // are nearly all patched anyway, and one write is far cheaper than many.
-  if (touched_lo < touched_hi) {
-    out->code.emplace_back(touched_lo + code.delta,
-                           image.substr(touched_lo - code.lo, touched_hi - touched_lo));
   }
 }
 

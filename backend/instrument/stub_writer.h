@@ -22,10 +22,10 @@ struct MappedCode {
 };
 
 struct EmittedPatch {
-  std::string stubs;  // to write at the stub base
-  // The mapping's code with the sites overwritten, in as few writes as
-  // make sense (address, bytes).
-  std::vector<std::pair<uint64_t, std::string>> code;
+  std::string stubs;  // to place at the stub base
+  // The whole mapping [lo, hi) as it must read: the file's bytes (zeros
+  // past its end), the sites overwritten.
+  std::string code;
   std::vector<SiteRecord> records;
   uint64_t rel8 = 0, rel32 = 0;  // sites patched
 };

@@ -17,14 +17,12 @@
 #include "instrument/pc_map.h"
 #include "instrument/scan_cache.h"
 #include "instrument/stub_writer.h"
-#include "trace/patch_blob.h"
+#include "instrument/patch_file.h"
 
 namespace rrx {
 namespace {
 
-// Stub areas: reserved generously (MAP_NORESERVE: untouched pages cost
-// nothing) so that a process usually needs one per 2 GiB neighbourhood.
-constexpr uint64_t kAreaMin = uint64_t{64} << 20;
+// Stub mappings start on 2 MiB boundaries (fewer distinct placements).
 constexpr uint64_t kAreaAlign = uint64_t{2} << 20;
 // rel32 reaches +-2 GiB; keep code and stubs well inside that.
 constexpr uint64_t kReach = (uint64_t{2} << 30) - (uint64_t{64} << 20);
@@ -76,8 +74,7 @@ bool within_reach(uint64_t a_lo, uint64_t a_hi, uint64_t b_lo, uint64_t b_hi) {
 // A free range of `len` bytes within rel32 reach of [lo, hi): first 1 GiB
 // below the code (away from where the kernel puts new mappings next), then
 // further down, then above. 0 if there is none.
-uint64_t free_area_near(pid_t tid, uint64_t lo, uint64_t hi, uint64_t len) {
-  std::vector<Mapping> maps = read_mappings(tid);
+uint64_t free_area_near(const std::vector<Mapping>& maps, uint64_t lo, uint64_t hi, uint64_t len) {
   auto is_free = [&](uint64_t at) {
     if (at < (uint64_t{1} << 20) || at + len > (uint64_t{1} << 47) || at + len < at) return false;
     for (const Mapping& m : maps) {
@@ -105,24 +102,16 @@ bool never_patched(const Mapping& m) {
 
 }  // namespace
 
-struct Area {
-  uint64_t addr = 0, len = 0, used = 0;
-};
-
 struct CodeInstrumenter::AddressSpace {
-  std::vector<Area> areas;
   std::set<uint64_t> patched;  // start addresses of patched mappings
   instrument::PatchSet patches;
 };
 
-// One mapping's patch, as applied to a process whose stub areas were
-// `areas_before`; applying it leaves them as `areas_after`.
+// One mapping's patch: its file in the trace and where it goes.
 struct CodeInstrumenter::Patch {
-  std::vector<Area> areas_before, areas_after;
-  std::vector<MemRange> new_areas;
-  std::vector<MemWrite> writes;
+  MemRange code, stubs;
+  std::string saved_name;  // under the trace's files/
   std::shared_ptr<const instrument::PatchMap> map;
-  std::string saved_name;
 };
 
 struct CodeInstrumenter::Totals {
@@ -157,7 +146,7 @@ bool CodeInstrumenter::in_glue(pid_t tgid, uint64_t pc) const {
 }
 
 // Saved under files/ through a temporary file (the trace's file saver
-// takes paths); the caller keeps one saved name per distinct patch.
+// takes paths).
 std::string CodeInstrumenter::save_blob(const std::string& blob, std::string* error) {
   std::string tmp = writer_.dir() + "/patch";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -171,44 +160,29 @@ std::string CodeInstrumenter::save_blob(const std::string& blob, std::string* er
   return name;
 }
 
-namespace {
-
-std::string area_key(const std::vector<Area>& areas) {
-  std::string key;
-  for (const Area& a : areas) {
-    key += std::to_string(a.addr) + "+" + std::to_string(a.len) + "/" + std::to_string(a.used) + ";";
-  }
-  return key;
-}
-
-}  // namespace
-
 // Decodes (through the site cache), places and emits the patch of one
 // mapping; nullptr (and no error) if it is left uncounted.
 std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
-    Task& task, AddressSpace& as, const Mapping& m, std::vector<MemRange>* new_areas,
-    std::string* error) {
+    Task& task, const Mapping& m, const std::vector<Mapping>& maps, std::string* error) {
   int fd = open_mapped_file(task.tid(), m);
   if (fd < 0) return nullptr;
-  struct stat st;
-  fstat(fd, &st);
-  std::string key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
-                    std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
-                    std::to_string(st.st_mtim.tv_nsec) + "@" + std::to_string(m.start) + "-" +
-                    std::to_string(m.end) + "+" + std::to_string(m.offset) + "|" +
-                    area_key(as.areas);
-  auto known = patches_.find(key);
-  if (known != patches_.end()) {
-    close(fd);
-    return known->second;
-  }
   FileBytes file(fd);
-  instrument::ScanResult scan;
-  std::string scan_error;
-  bool scanned =
-      file.data() && instrument::load_or_scan(fd, file.data(), file.size(), &scan, &scan_error);
+  struct stat st;
+  bool stated = fstat(fd, &st) == 0;
+  std::string identity = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+                         std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
+                         "." + std::to_string(st.st_mtim.tv_nsec);
+  std::shared_ptr<const instrument::ScanResult>& cached = scans_[identity];
+  if (!cached && stated && file.data()) {
+    auto fresh = std::make_shared<instrument::ScanResult>();
+    std::string scan_error;
+    if (instrument::load_or_scan(fd, file.data(), file.size(), fresh.get(), &scan_error)) {
+      cached = fresh;
+    }
+  }
   close(fd);
-  if (!scanned) return nullptr;
+  if (!cached) return nullptr;
+  const instrument::ScanResult& scan = *cached;
   if (scan.statically_instrumented) {
     totals_->static_objects.insert(m.path);
     return nullptr;
@@ -223,42 +197,37 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
                                 [](const instrument::JccSite& s, uint64_t lo) { return s.start < lo; });
   auto last = std::lower_bound(first, scan.sites.end(), code.hi,
                                [](const instrument::JccSite& s, uint64_t hi) { return s.start < hi; });
-  totals_->rel8_found += scan.stats.rel8_found;
-  totals_->rel32_found += scan.stats.rel32_found;
   if (first == last) return nullptr;
+  uint64_t room = instrument::max_stub_bytes(static_cast<size_t>(last - first));
+  room = (room + kAreaAlign - 1) & ~(kAreaAlign - 1);
+  uint64_t stubs_at = free_area_near(maps, m.start, m.end, room);
+  if (!stubs_at) return nullptr;  // no room in reach: runs uncounted
 
-  auto patch = std::make_shared<Patch>();
-  patch->areas_before = as.areas;
-  std::vector<Area> areas = as.areas;
-  size_t need = instrument::max_stub_bytes(static_cast<size_t>(last - first));
-  Area* area = nullptr;
-  for (Area& a : areas) {
-    if (a.len - a.used >= need && within_reach(a.addr, a.addr + a.len, m.start, m.end)) area = &a;
-  }
-  if (!area) {
-    uint64_t len = std::max(kAreaMin, (need + kAreaAlign - 1) / kAreaAlign * kAreaAlign);
-    uint64_t at = free_area_near(task.tid(), m.start, m.end, len);
-    if (!at) return nullptr;  // no room in reach: runs uncounted
-    areas.push_back({at, len, 0});
-    patch->new_areas.push_back({at, len});
-    area = &areas.back();
-  }
+  // Every run of a program maps the same files at the same places: the
+  // patch made once serves them all.
+  std::string key = identity + "@" + std::to_string(m.start) + "-" +
+                    std::to_string(m.end) + "+" + std::to_string(m.offset) + ">" +
+                    std::to_string(stubs_at);
+  if (auto known = patches_.find(key); known != patches_.end()) return known->second;
+
   instrument::EmittedPatch emitted;
-  instrument::emit_patch(scan.sites, code, area->addr + area->used, area->len - area->used, &emitted);
+  instrument::emit_patch(scan.sites, code, stubs_at, room, &emitted);
   if (emitted.records.empty()) return nullptr;
-  patch->writes.push_back({area->addr + area->used, std::move(emitted.stubs)});
-  for (auto& [addr, bytes] : emitted.code) patch->writes.push_back({addr, std::move(bytes)});
-  area->used += (patch->writes.front().data.size() + 15) & ~size_t{15};
-  patch->areas_after = areas;
   auto map = std::make_shared<instrument::PatchMap>();
   map->add(emitted.records);
+  instrument::PatchFileLayout layout;
+  std::string contents = instrument::build_patch_file(emitted.code, emitted.stubs, *map, &layout);
+  auto patch = std::make_shared<Patch>();
+  patch->code = {m.start, layout.code_len};
+  patch->stubs = {stubs_at, layout.stubs_len};
   patch->map = map;
-  totals_->rel8_patched += emitted.rel8;
-  totals_->rel32_patched += emitted.rel32;
-  PatchBlob blob{patch->writes, patch->map->serialize()};
-  patch->saved_name = save_blob(encode_patch_blob(blob), error);
+  patch->saved_name = save_blob(contents, error);
   if (patch->saved_name.empty()) return nullptr;
   totals_->objects.insert(m.path);
+  totals_->rel8_found += scan.stats.rel8_found;
+  totals_->rel32_found += scan.stats.rel32_found;
+  totals_->rel8_patched += emitted.rel8;
+  totals_->rel32_patched += emitted.rel32;
   patches_[key] = patch;
   return patch;
 }
@@ -266,37 +235,31 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
 bool CodeInstrumenter::instrument(Task& task, pid_t tgid, uint64_t lo, uint64_t hi,
                                   std::vector<Event>* events, std::string* error) {
   AddressSpace& as = space(tgid);
-  for (const Mapping& m : read_mappings(task.tid())) {
+  std::vector<Mapping> maps = read_mappings(task.tid());
+  for (const Mapping& m : maps) {
     if (m.end <= lo || m.start >= hi || !m.exec || m.shared || m.inode == 0 ||
         as.patched.count(m.start) || never_patched(m)) {
       continue;
     }
     as.patched.insert(m.start);
-    std::vector<MemRange> unused;
-    std::shared_ptr<const Patch> patch = make_patch(task, as, m, &unused, error);
+    std::shared_ptr<const Patch> patch = make_patch(task, m, maps, error);
     if (!patch) {
       if (!error->empty()) return false;
       continue;
     }
-    for (const MemRange& area : patch->new_areas) {
-      if (!map_stub_area(task, area.addr, area.len)) {
-        *error = "cannot map tick stubs into process " + std::to_string(tgid);
-        return false;
-      }
+    std::string path = writer_.dir() + "/files/" + patch->saved_name;
+    if (!map_tick_patch(task, path, patch->code.addr, patch->code.len, patch->stubs.addr,
+                        patch->stubs.len)) {
+      *error = "cannot map the tick patch " + path + " into process " + std::to_string(tgid);
+      return false;
     }
-    for (const MemWrite& w : patch->writes) {
-      if (!task.write_mem(w.addr, w.data.data(), w.data.size())) {
-        *error = "cannot write the tick instrumentation into process " + std::to_string(tgid);
-        return false;
-      }
-    }
-    as.areas = patch->areas_after;
     as.patches.add(patch->map);
     Event event;
     event.tid = task.tid();
     event.kind = EventKind::kInstrument;
     task.get_regs(&event.regs);
-    event.stub_areas = patch->new_areas;
+    event.patch_code = patch->code;
+    event.patch_stubs = patch->stubs;
     event.patch_saved_name = patch->saved_name;
     events->push_back(std::move(event));
   }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/task.h"
+#include "instrument/jcc_scanner.h"
 #include "trace/event.h"
 #include "trace/trace_writer.h"
 
@@ -59,16 +60,18 @@ class CodeInstrumenter {
   struct Totals;
   struct Patch;
   AddressSpace& space(pid_t tgid);
-  std::shared_ptr<const Patch> make_patch(Task& task, AddressSpace& as, const struct Mapping& m,
-                                          std::vector<MemRange>* new_areas, std::string* error);
+  std::shared_ptr<const Patch> make_patch(Task& task, const struct Mapping& m,
+                                          const std::vector<struct Mapping>& maps,
+                                          std::string* error);
   std::string save_blob(const std::string& blob, std::string* error);
 
   TraceWriter& writer_;
   std::map<pid_t, std::shared_ptr<AddressSpace>> spaces_;
-  // Every run of a program loads the same files at the same addresses:
-  // a patch made once is reused, by file identity, placement and stub
-  // address (no decoding, emitting or saving again).
+  // Patches made, by file identity, placement and stub address: every run
+  // of a program maps the same files at the same addresses.
   std::map<std::string, std::shared_ptr<const Patch>> patches_;
+  // Scans, by file identity (device, inode, size, mtime).
+  std::map<std::string, std::shared_ptr<const instrument::ScanResult>> scans_;
   std::unique_ptr<Totals> totals_;
 };
 

@@ -123,8 +123,10 @@ void Recorder::stop_slice_timer() {
   signal(SIGALRM, SIG_DFL);
 }
 
-// Sends kPreemptSignal to every running thread that counts no ticks, has
-// had its wall-clock slice, and keeps a thread of its group waiting.
+// Sends kPreemptSignal to every running thread that has had its
+// wall-clock slice and keeps a thread of its group waiting: the backstop
+// for threads that count no ticks, or too few (long branch-free code) for
+// their tick slice to end in good time.
 void Recorder::check_wall_clock_slices() {
   auto now = std::chrono::steady_clock::now();
   for (auto& [key, group] : groups_) {
@@ -134,7 +136,7 @@ void Recorder::check_wall_clock_slices() {
     auto it = tasks_.find(group.running);
     if (it == tasks_.end()) continue;
     RecordTask& r = it->second;
-    if (r.preempt_sent || (soft_ticks_ && read_ticks(*r.task) > 0)) continue;
+    if (r.preempt_sent) continue;
     syscall(SYS_tgkill, r.tgid, r.task->tid(), kPreemptSignal);
     r.preempt_sent = true;
   }
@@ -154,13 +156,20 @@ void Recorder::wall_clock_preempt(RecordTask& t) {
   }
   Registers regs;
   t.task->get_regs(&regs);
+  if (instrumenter_ && instrumenter_->in_glue(t.tgid, regs.rip)) {
+    step_out_of_glue(t, &regs);
+    if (!error_.empty()) return;
+  }
   if (!(t.have_exit_regs && diff_registers(t.exit_regs, regs).empty())) {
     flush_buffer(t);
     Event event;
     event.tid = t.task->tid();
     event.kind = EventKind::kSchedule;
     event.regs = regs;
-    event.stack_hash = stack_fingerprint(*t.task, regs.rsp);
+    // With ticks the count names the point exactly; the stack fingerprint
+    // (never 0 here) tells replay this is not a counter trap.
+    event.ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
+    event.stack_hash = stack_fingerprint(*t.task, regs.rsp) | 1;
     emit(event);
     t.have_exit_regs = false;
   }

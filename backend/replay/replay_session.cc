@@ -27,6 +27,7 @@
 #include "core/stop.h"
 #include "core/task.h"
 #include "core/tick_counter.h"
+#include "instrument/patch_file.h"
 #include "preload/syscallbuf_abi.h"
 #include "replay/session_checkpoint.h"
 #include "syscalls/sigmask_args.h"
@@ -762,6 +763,22 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   return StepResult::kEvent;
 }
 
+// The registers that name a point in the middle of computation: all but
+// orig_rax, which still holds the last syscall's number there when
+// recording (a signal right after one) and -1 after a trap in replay.
+namespace {
+// Recorders before trace version 3 stored the fingerprint as is, later
+// ones with bit 0 set (so that it is never 0).
+bool same_stack(uint64_t fingerprint, uint64_t recorded) {
+  return fingerprint == recorded || (fingerprint | 1) == recorded;
+}
+
+Registers mid_computation(Registers recorded, const Registers& now) {
+  recorded.orig_rax = now.orig_rax;
+  return recorded;
+}
+}  // namespace
+
 // Runs `t` to the point of event `e` in the middle of computation (a
 // signal's arrival, a wall-clock preemption): first to tick count ticks-1
 // with the counter's own trap (a signal may have come inside the counting
@@ -820,8 +837,8 @@ ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const
         task.set_regs(regs);
         // Without ticks (a wall-clock slice) the stack top tells loop
         // iterations apart.
-        bool here = read_ticks(task) == e.ticks && diff_registers(e.regs, regs).empty() &&
-                    (e.ticks != 0 || stack_fingerprint(task, regs.rsp) == e.stack_hash);
+        bool here = read_ticks(task) == e.ticks && diff_registers(mid_computation(e.regs, regs), regs).empty() &&
+                    (e.ticks != 0 || same_stack(stack_fingerprint(task, regs.rsp), e.stack_hash));
         if (here) {
           lift();
           return Advance::kOk;
@@ -841,7 +858,8 @@ ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const
     char pc[32];
     snprintf(pc, sizeof pc, "0x%llx", e.regs.rip);
     *what = "the recorded point (tick " + std::to_string(e.ticks) + ", pc " + pc +
-            ") was not reached; got " + describe_stop(stop);
+            ") was not reached; got " + describe_stop(stop) + " at tick " +
+            std::to_string(read_ticks(task));
     return Advance::kFailed;
   }
 }
@@ -861,7 +879,7 @@ ReplaySession::StepResult ReplaySession::replay_signal(ReplayTask& t, Event& e) 
   t.signal_sent = false;
   Registers regs;
   t.task->get_regs(&regs);
-  std::string diff = diff_registers(e.regs, regs);
+  std::string diff = diff_registers(e.ticks ? mid_computation(e.regs, regs) : e.regs, regs);
   if (!diff.empty()) return diverged(e, "at signal delivery, " + diff);
   if (!e.deterministic && e.siginfo.size() == sizeof(siginfo_t)) {
     siginfo_t info;
@@ -910,64 +928,50 @@ ReplaySession::StepResult ReplaySession::replay_buffer_flush(ReplayTask& t, Even
 }
 
 // The recorder patched the thread's code to count ticks here: map the same
-// stub areas and write the same bytes (saved in the trace: nothing is
-// decoded again), and extend the process's map for the debugger.
+// patch file from the trace at the same places (nothing is decoded again),
+// and extend the process's map for the debugger.
 ReplaySession::StepResult ReplaySession::replay_instrument(ReplayTask& t, Event& e) {
-  for (const MemRange& area : e.stub_areas) {
-    if (!map_stub_area(*t.task, area.addr, area.len)) {
-      char where[64];
-      snprintf(where, sizeof where, "0x%" PRIx64 "+0x%" PRIx64, area.addr, area.len);
-      return diverged(e, std::string("cannot map the tick stubs at ") + where);
-    }
-  }
   std::string what;
-  std::shared_ptr<const LoadedPatch> blob = patch_blob(e.patch_saved_name, &what);
-  if (!blob) return diverged(e, what);
-  for (const MemWrite& w : blob->blob.writes) {
-    if (!t.task->write_mem(w.addr, w.data.data(), w.data.size())) {
-      return diverged(e, "cannot write the tick instrumentation");
-    }
-    if (is_debugged(t)) breakpoints_.refresh(*t.task, w.addr, w.addr + w.data.size());
+  std::shared_ptr<const instrument::PatchMap> map = patch_map(e.patch_saved_name, &what);
+  if (!map) return diverged(e, what);
+  std::string path = reader_->saved_file_path(e.patch_saved_name, &what);
+  if (path.empty() || !map_tick_patch(*t.task, path, e.patch_code.addr, e.patch_code.len,
+                                      e.patch_stubs.addr, e.patch_stubs.len)) {
+    return diverged(e, "cannot map the tick patch " + e.patch_saved_name);
   }
-  if (!blob->map) return diverged(e, "damaged patch map in " + e.patch_saved_name);
+  if (is_debugged(t)) {
+    breakpoints_.refresh(*t.task, e.patch_code.addr, e.patch_code.addr + e.patch_code.len);
+  }
   auto patches = std::make_shared<instrument::PatchSet>(t.patches ? *t.patches : instrument::PatchSet());
-  patches->add(blob->map);
+  patches->add(map);
   for (auto& [tid, other] : tasks_) {
     if (other->tgid == t.tgid) other->patches = patches;
   }
   return StepResult::kEvent;
 }
 
-// A patch saved in the trace, decoded once however many processes use it.
-std::shared_ptr<const ReplaySession::LoadedPatch> ReplaySession::patch_blob(const std::string& name,
-                                                           std::string* what) {
-  auto it = patch_blobs_.find(name);
-  if (it != patch_blobs_.end()) return it->second;
-  std::string path = saved_file_path(name), bytes;
-  std::ifstream in(path, std::ios::binary);
-  if (path.empty() || !in) {
-    *what = "the trace lacks the patch " + name;
-    return nullptr;
-  }
-  bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  auto blob = std::make_shared<LoadedPatch>();
-  std::string error;
-  if (!decode_patch_blob(bytes, &blob->blob, &error)) {
-    *what = name + ": " + error;
-    return nullptr;
-  }
+// The map of a patch file of the trace, read once however many processes
+// use it.
+std::shared_ptr<const instrument::PatchMap> ReplaySession::patch_map(const std::string& name,
+                                                                     std::string* what) {
+  auto it = patch_maps_.find(name);
+  if (it != patch_maps_.end()) return it->second;
+  std::string path = reader_->saved_file_path(name, what);
   auto map = std::make_shared<instrument::PatchMap>();
-  if (map->deserialize(blob->blob.patch_map)) blob->map = map;
-  blob->blob.patch_map.clear();
-  patch_blobs_[name] = blob;
-  return blob;
+  instrument::PatchFileLayout layout;
+  if (path.empty() || !instrument::read_patch_file(path, &layout, map.get(), what)) {
+    if (what->empty()) *what = "the trace lacks the patch " + name;
+    return nullptr;
+  }
+  patch_maps_[name] = map;
+  return map;
 }
 
 // The recorder preempted the thread when its tick count reached e.ticks:
 // arm the same target and let the counter's own trap stop it there. With
 // no ticks (a wall-clock slice) the point is found by registers and stack.
 ReplaySession::StepResult ReplaySession::replay_schedule(ReplayTask& t, Event& e) {
-  if (e.ticks == 0) {
+  if (e.ticks == 0 || e.stack_hash != 0) {  // a wall-clock slice
     std::string what;
     switch (run_to_recorded_point(t, e, &what)) {
       case Advance::kOk: return StepResult::kEvent;

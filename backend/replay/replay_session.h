@@ -16,7 +16,6 @@
 #include "replay/breakpoints.h"
 #include "replay/shared_file_copies.h"
 #include "instrument/pc_map.h"
-#include "trace/patch_blob.h"
 #include "trace/trace_reader.h"
 
 namespace rrx {
@@ -121,12 +120,7 @@ class ReplaySession {
   StepResult replay_schedule(ReplayTask& t, Event& e);
   StepResult replay_buffer_flush(ReplayTask& t, Event& e);
   StepResult replay_instrument(ReplayTask& t, Event& e);
-  // A patch file of the trace and its map, decoded once.
-  struct LoadedPatch {
-    PatchBlob blob;
-    std::shared_ptr<const instrument::PatchMap> map;  // null if damaged
-  };
-  std::shared_ptr<const LoadedPatch> patch_blob(const std::string& name, std::string* what);
+  std::shared_ptr<const instrument::PatchMap> patch_map(const std::string& name, std::string* what);
   bool remap(ReplayTask& t, const Event& e);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
   void restart_like_the_kernel(ReplayTask& t, const Event& e);
@@ -143,7 +137,7 @@ class ReplaySession {
   SharedFileCopies shared_copies_;  // outlives tasks_: declared first
   std::map<int32_t, std::unique_ptr<ReplayTask>> tasks_;  // by recorded tid
   std::deque<Event> lookahead_;
-  std::map<std::string, std::shared_ptr<const LoadedPatch>> patch_blobs_;  // by saved name
+  std::map<std::string, std::shared_ptr<const instrument::PatchMap>> patch_maps_;  // by saved name
   uint64_t seq_ = 0;
   bool echo_ = true;
   int echo_fd_ = 0;

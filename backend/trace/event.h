@@ -90,11 +90,11 @@ struct Event {
   // kExit
   int32_t exit_status = 0;
 
-  // kInstrument: the recorder mapped `stub_areas` (anonymous, read+exec)
-  // and wrote the patch saved under files/ as `patch_saved_name`
-  // (instrument/patch_blob.h: the bytes written and the map that hides
-  // them from a debugger). Replay does the same at the same point.
-  std::vector<MemRange> stub_areas;
+  // kInstrument: the recorder mapped the patch saved under files/ as
+  // `patch_saved_name` (instrument/patch_file.h): its code over the
+  // program's at `patch_code`, its stubs at `patch_stubs`. Replay does the
+  // same at the same point.
+  MemRange patch_code, patch_stubs;
   std::string patch_saved_name;
 };
 

@@ -103,11 +103,10 @@ void encode_event(const Event& e, proto::Event::Builder out) {
       break;
     case EventKind::kInstrument: {
       auto i = out.initInstrument();
-      auto areas = i.initStubAreas(e.stub_areas.size());
-      for (size_t k = 0; k < e.stub_areas.size(); ++k) {
-        areas[k].setAddr(e.stub_areas[k].addr);
-        areas[k].setLen(e.stub_areas[k].len);
-      }
+      i.initCode().setAddr(e.patch_code.addr);
+      i.getCode().setLen(e.patch_code.len);
+      i.initStubs().setAddr(e.patch_stubs.addr);
+      i.getStubs().setLen(e.patch_stubs.len);
       i.setPatchSavedName(e.patch_saved_name);
       break;
     }
@@ -199,7 +198,8 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
     case proto::Event::INSTRUMENT: {
       e->kind = EventKind::kInstrument;
       auto i = in.getInstrument();
-      for (auto area : i.getStubAreas()) e->stub_areas.push_back({area.getAddr(), area.getLen()});
+      e->patch_code = {i.getCode().getAddr(), i.getCode().getLen()};
+      e->patch_stubs = {i.getStubs().getAddr(), i.getStubs().getLen()};
       e->patch_saved_name = i.getPatchSavedName();
       return true;
     }
