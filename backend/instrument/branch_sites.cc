@@ -38,7 +38,7 @@ struct Insn {
 enum : uint8_t {
   kPlain = 1,          // may be moved into a stub
   kFullSetter = 2,     // writes every status flag, reads none
-  kAfterSyscall = 4,   // directly follows a `syscall`
+  kAfterSyscall = 4,   // starts within 12 bytes after a `syscall`
   kJcc = 8,            // a 7x / 0f 8x conditional branch
   kJccRel32 = 16,
   kRipRelBad = 32,     // rip-relative operand we refuse to fix up
@@ -232,7 +232,10 @@ void Scanner::sweep(const Load& seg, uint64_t begin, uint64_t end) {
       ZYDIS_CPUFLAG_CF | ZYDIS_CPUFLAG_PF | ZYDIS_CPUFLAG_AF |
       ZYDIS_CPUFLAG_ZF | ZYDIS_CPUFLAG_SF | ZYDIS_CPUFLAG_OF;
   insns_.push_back({static_cast<uint32_t>(begin), 0, kInvalid, 0, 0});
-  bool after_syscall = false;
+  // Bytes right after a `syscall` stay as they are: rrx's preload library
+  // matches `syscall; [mov %eax,%edx;] cmp $-409x,%rax` there.
+  constexpr uint64_t kSyscallCheckBytes = 12;
+  uint64_t syscall_end = 0;  // 0: none seen yet
   ZydisDecoderContext ctx;
   ZydisDecodedInstruction in;
   for (uint64_t off = begin; off < end;) {
@@ -240,13 +243,12 @@ void Scanner::sweep(const Load& seg, uint64_t begin, uint64_t end) {
     if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(
             &decoder_, &ctx, file_ + off, end - off, &in))) {
       insns_.push_back({static_cast<uint32_t>(off), 1, kInvalid, 0, 0});
-      after_syscall = false;
       ++off;
       continue;
     }
     Insn rec{static_cast<uint32_t>(off), in.length, 0, 0, 0};
-    if (after_syscall) rec.flags |= kAfterSyscall;
-    after_syscall = in.mnemonic == ZYDIS_MNEMONIC_SYSCALL;
+    if (syscall_end && off < syscall_end + kSyscallCheckBytes) rec.flags |= kAfterSyscall;
+    if (in.mnemonic == ZYDIS_MNEMONIC_SYSCALL) syscall_end = off + in.length;
     const uint64_t next = ip + in.length;
 
     // Direct branch targets (jmp, jcc, call, loop, jrcxz, xbegin).

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <string>
 
-#include "instrument/pc_map.h"
+#include "instrument/patch_map.h"
 
 namespace rrx::instrument {
 

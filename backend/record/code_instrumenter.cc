@@ -8,22 +8,27 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <set>
 #include <vector>
 
 #include "core/proc_maps.h"
 #include "core/tick_counter.h"
-#include "instrument/jcc_scanner.h"
-#include "instrument/pc_map.h"
-#include "instrument/scan_cache.h"
-#include "instrument/stub_writer.h"
+#include "instrument/branch_sites.h"
 #include "instrument/patch_file.h"
+#include "instrument/patch_map.h"
+#include "instrument/patch_set.h"
+#include "instrument/site_cache.h"
+#include "instrument/stub_emitter.h"
 
 namespace rrx {
 namespace {
 
 // Stub mappings start on 2 MiB boundaries (fewer distinct placements).
 constexpr uint64_t kAreaAlign = uint64_t{2} << 20;
+// Room reserved per site: more than the largest stub (form B with four
+// moved instructions).
+constexpr uint64_t kMaxStubBytes = 128;
 // rel32 reaches +-2 GiB; keep code and stubs well inside that.
 constexpr uint64_t kReach = (uint64_t{2} << 30) - (uint64_t{64} << 20);
 
@@ -169,54 +174,67 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   FileBytes file(fd);
   struct stat st;
   bool stated = fstat(fd, &st) == 0;
+  close(fd);
   std::string identity = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
                          std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
                          "." + std::to_string(st.st_mtim.tv_nsec);
   std::shared_ptr<const instrument::ScanResult>& cached = scans_[identity];
   if (!cached && stated && file.data()) {
     auto fresh = std::make_shared<instrument::ScanResult>();
-    std::string scan_error;
-    if (instrument::load_or_scan(fd, file.data(), file.size(), fresh.get(), &scan_error)) {
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, task.tid(), m.start, m.end);
+    if (instrument::load_or_scan(path, fresh.get()) || instrument::load_or_scan(m.path, fresh.get())) {
       cached = fresh;
     }
   }
-  close(fd);
   if (!cached) return nullptr;
   const instrument::ScanResult& scan = *cached;
   if (scan.statically_instrumented) {
     totals_->static_objects.insert(m.path);
     return nullptr;
   }
-  instrument::MappedCode code;
-  code.file = file.data();
-  code.file_size = file.size();
-  code.lo = m.offset;
-  code.hi = m.offset + (m.end - m.start);
-  code.delta = static_cast<int64_t>(m.start) - static_cast<int64_t>(m.offset);
-  auto first = std::lower_bound(scan.sites.begin(), scan.sites.end(), code.lo,
-                                [](const instrument::JccSite& s, uint64_t lo) { return s.start < lo; });
-  auto last = std::lower_bound(first, scan.sites.end(), code.hi,
-                               [](const instrument::JccSite& s, uint64_t hi) { return s.start < hi; });
-  if (first == last) return nullptr;
-  uint64_t room = instrument::max_stub_bytes(static_cast<size_t>(last - first));
+  uint64_t lo = m.offset, hi = m.offset + (m.end - m.start);
+  std::vector<instrument::BranchSite> sites;
+  for (const instrument::BranchSite& site : scan.sites) {
+    if (site.start >= lo && site.end() <= hi) sites.push_back(site);
+  }
+  if (sites.empty()) return nullptr;
+  uint64_t room = sites.size() * kMaxStubBytes;
   room = (room + kAreaAlign - 1) & ~(kAreaAlign - 1);
   uint64_t stubs_at = free_area_near(maps, m.start, m.end, room);
   if (!stubs_at) return nullptr;  // no room in reach: runs uncounted
 
   // Every run of a program maps the same files at the same places: the
   // patch made once serves them all.
-  std::string key = identity + "@" + std::to_string(m.start) + "-" +
-                    std::to_string(m.end) + "+" + std::to_string(m.offset) + ">" +
-                    std::to_string(stubs_at);
+  std::string key = identity + "@" + std::to_string(m.start) + "-" + std::to_string(m.end) + "+" +
+                    std::to_string(m.offset) + ">" + std::to_string(stubs_at);
   if (auto known = patches_.find(key); known != patches_.end()) return known->second;
 
-  instrument::EmittedPatch emitted;
-  instrument::emit_patch(scan.sites, code, stubs_at, room, &emitted);
-  if (emitted.records.empty()) return nullptr;
+  instrument::EmitRequest request;
+  request.sites = sites.data();
+  request.num_sites = sites.size();
+  request.bias = static_cast<int64_t>(m.start) - static_cast<int64_t>(m.offset);
+  request.file = file.data();
+  request.file_size = file.size();
+  request.stub_base = stubs_at;
+  request.stub_capacity = room;
+  instrument::EmitResult emitted;
+  instrument::emit_stubs(request, &emitted);
+  if (emitted.entries.empty()) return nullptr;
+  // The mapping as it must read: the file's bytes (zeros past its end)
+  // with the sites overwritten.
+  std::string code(m.end - m.start, '\0');
+  if (lo < file.size()) {
+    memcpy(code.data(), file.data() + lo, std::min<uint64_t>(code.size(), file.size() - lo));
+  }
+  for (const instrument::CodeWrite& w : emitted.writes) {
+    memcpy(code.data() + (w.addr - m.start), w.bytes.data(), w.bytes.size());
+  }
   auto map = std::make_shared<instrument::PatchMap>();
-  map->add(emitted.records);
+  map->add(emitted.entries);
   instrument::PatchFileLayout layout;
-  std::string contents = instrument::build_patch_file(emitted.code, emitted.stubs, *map, &layout);
+  std::string stubs(emitted.stubs.begin(), emitted.stubs.end());
+  std::string contents = instrument::build_patch_file(code, stubs, *map, &layout);
   auto patch = std::make_shared<Patch>();
   patch->code = {m.start, layout.code_len};
   patch->stubs = {stubs_at, layout.stubs_len};
@@ -224,10 +242,15 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   patch->saved_name = save_blob(contents, error);
   if (patch->saved_name.empty()) return nullptr;
   totals_->objects.insert(m.path);
-  totals_->rel8_found += scan.stats.rel8_found;
-  totals_->rel32_found += scan.stats.rel32_found;
-  totals_->rel8_patched += emitted.rel8;
-  totals_->rel32_patched += emitted.rel32;
+  for (const instrument::SegmentStats& seg : scan.segments) {
+    if (seg.file_offset < hi && lo < seg.file_offset + seg.file_size) {
+      totals_->rel8_found += seg.rel8_found;
+      totals_->rel32_found += seg.rel32_found;
+    }
+  }
+  for (const instrument::PatchEntry& e : emitted.entries) {
+    (e.jcc_length == 2 ? totals_->rel8_patched : totals_->rel32_patched)++;
+  }
   patches_[key] = patch;
   return patch;
 }

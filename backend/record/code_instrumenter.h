@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "core/task.h"
-#include "instrument/jcc_scanner.h"
+#include "instrument/branch_sites.h"
 #include "trace/event.h"
 #include "trace/trace_writer.h"
 

@@ -15,7 +15,7 @@
 
 #include "replay/breakpoints.h"
 #include "replay/shared_file_copies.h"
-#include "instrument/pc_map.h"
+#include "instrument/patch_set.h"
 #include "trace/trace_reader.h"
 
 namespace rrx {

@@ -5,7 +5,7 @@
 
 #include "core/stop.h"
 #include "core/task.h"
-#include "instrument/pc_map.h"
+#include "instrument/patch_set.h"
 #include "syscalls/syscall_table.h"
 #include "trace/event.h"
 

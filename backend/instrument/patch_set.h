@@ -1,0 +1,30 @@
+// Every tick patch of one address space (one immutable PatchMap per
+// patched mapping, newest last), as the recorder and the debugger-facing
+// replay need them. A copy is a vector of pointers, so forks, threads and
+// checkpoints share the maps.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "instrument/patch_map.h"
+
+namespace rrx::instrument {
+
+class PatchSet {
+ public:
+  void add(std::shared_ptr<const PatchMap> map) { maps_.push_back(std::move(map)); }
+  bool empty() const { return maps_.empty(); }
+  // As PatchMap's; of overlapping patches the latest counts.
+  PatchMap::Translation to_original(uint64_t pc) const;
+  std::optional<uint64_t> to_real(uint64_t orig_pc) const;
+  void show_original(uint64_t addr, uint8_t* buf, size_t len) const;
+
+ private:
+  std::vector<std::shared_ptr<const PatchMap>> maps_;
+};
+
+}  // namespace rrx::instrument
