@@ -11,6 +11,8 @@ packages=(
   lldb-19 liblldb-19-dev python3-lldb-19
   # used by the tests as real programs to record
   python3 perl tar xz-utils coreutils gcc
+  # python3's own test suite, run natively and recorded (dynamic ticks)
+  libpython3.11-testsuite
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -26,9 +27,9 @@ namespace {
 
 // Stub mappings start on 2 MiB boundaries (fewer distinct placements).
 constexpr uint64_t kAreaAlign = uint64_t{2} << 20;
-// Room reserved per site: more than the largest stub (form B with four
-// moved instructions).
-constexpr uint64_t kMaxStubBytes = 128;
+// Address space reserved for stubs per byte of code. Sites are at least 5
+// bytes apart and a stub is at most ~90 bytes; real code needs about 3.
+constexpr uint64_t kStubRoomPerCodeByte = 8;
 // rel32 reaches +-2 GiB; keep code and stubs well inside that.
 constexpr uint64_t kReach = (uint64_t{2} << 30) - (uint64_t{64} << 20);
 
@@ -99,6 +100,36 @@ uint64_t free_area_near(const std::vector<Mapping>& maps, uint64_t lo, uint64_t 
   return 0;
 }
 
+// Where a patch made by any recording is kept for the next ones: next to
+// the site cache, named by a hash of what determines its contents. "" if
+// there is no cache directory.
+std::string patch_cache_path(const std::string& key) {
+  std::string dir = instrument::default_cache_dir();
+  if (dir.empty()) return "";
+  dir += "/patches";
+  for (size_t at = 1; at <= dir.size(); ++at) {
+    if ((at == dir.size() || dir[at] == '/') && mkdir(dir.substr(0, at).c_str(), 0700) != 0 &&
+        errno != EEXIST) {
+      return "";
+    }
+  }
+  char name[32];
+  snprintf(name, sizeof name, "/%016zx", std::hash<std::string>{}(key + "#" +
+           std::to_string(instrument::kScanRulesVersion)));
+  return dir + name;
+}
+
+// Writes `path` whole, owner-only, through a temporary file.
+bool write_private_file(const std::string& path, const std::string& contents) {
+  std::string tmp = path + ".tmp" + std::to_string(getpid());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = fd >= 0 && write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size());
+  if (fd >= 0) close(fd);
+  if (ok && rename(tmp.c_str(), path.c_str()) == 0) return true;
+  unlink(tmp.c_str());
+  return false;
+}
+
 bool never_patched(const Mapping& m) {
   // Its buffering code takes other paths in replay than when recording:
   // counting there would make the counts differ.
@@ -123,6 +154,7 @@ struct CodeInstrumenter::Totals {
   std::set<std::string> objects;  // patched, by path
   std::set<std::string> static_objects;
   uint64_t rel8_found = 0, rel8_patched = 0, rel32_found = 0, rel32_patched = 0;
+  uint64_t rel8_decoded_patched = 0, rel32_decoded_patched = 0;  // of rel*_found
 };
 
 CodeInstrumenter::CodeInstrumenter(TraceWriter& writer)
@@ -178,29 +210,11 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   std::string identity = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
                          std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
                          "." + std::to_string(st.st_mtim.tv_nsec);
-  std::shared_ptr<const instrument::ScanResult>& cached = scans_[identity];
-  if (!cached && stated && file.data()) {
-    auto fresh = std::make_shared<instrument::ScanResult>();
-    char path[96];
-    snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, task.tid(), m.start, m.end);
-    if (instrument::load_or_scan(path, fresh.get()) || instrument::load_or_scan(m.path, fresh.get())) {
-      cached = fresh;
-    }
-  }
-  if (!cached) return nullptr;
-  const instrument::ScanResult& scan = *cached;
-  if (scan.statically_instrumented) {
-    totals_->static_objects.insert(m.path);
-    return nullptr;
-  }
-  uint64_t lo = m.offset, hi = m.offset + (m.end - m.start);
-  std::vector<instrument::BranchSite> sites;
-  for (const instrument::BranchSite& site : scan.sites) {
-    if (site.start >= lo && site.end() <= hi) sites.push_back(site);
-  }
-  if (sites.empty()) return nullptr;
-  uint64_t room = sites.size() * kMaxStubBytes;
-  room = (room + kAreaAlign - 1) & ~(kAreaAlign - 1);
+  if (!stated || !file.data()) return nullptr;
+  // Stubs need at most a few times the code's size (a site every few
+  // bytes at most): reserve that much address space, so the placement
+  // (and with it the patch) is known before anything is decoded.
+  uint64_t room = ((m.end - m.start) * kStubRoomPerCodeByte + kAreaAlign - 1) & ~(kAreaAlign - 1);
   uint64_t stubs_at = free_area_near(maps, m.start, m.end, room);
   if (!stubs_at) return nullptr;  // no room in reach: runs uncounted
 
@@ -209,50 +223,107 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   std::string key = identity + "@" + std::to_string(m.start) + "-" + std::to_string(m.end) + "+" +
                     std::to_string(m.offset) + ">" + std::to_string(stubs_at);
   if (auto known = patches_.find(key); known != patches_.end()) return known->second;
-
-  instrument::EmitRequest request;
-  request.sites = sites.data();
-  request.num_sites = sites.size();
-  request.bias = static_cast<int64_t>(m.start) - static_cast<int64_t>(m.offset);
-  request.file = file.data();
-  request.file_size = file.size();
-  request.stub_base = stubs_at;
-  request.stub_capacity = room;
-  instrument::EmitResult emitted;
-  instrument::emit_stubs(request, &emitted);
-  if (emitted.entries.empty()) return nullptr;
-  // The mapping as it must read: the file's bytes (zeros past its end)
-  // with the sites overwritten.
-  std::string code(m.end - m.start, '\0');
-  if (lo < file.size()) {
-    memcpy(code.data(), file.data() + lo, std::min<uint64_t>(code.size(), file.size() - lo));
-  }
-  for (const instrument::CodeWrite& w : emitted.writes) {
-    memcpy(code.data() + (w.addr - m.start), w.bytes.data(), w.bytes.size());
-  }
-  auto map = std::make_shared<instrument::PatchMap>();
-  map->add(emitted.entries);
-  instrument::PatchFileLayout layout;
-  std::string stubs(emitted.stubs.begin(), emitted.stubs.end());
-  std::string contents = instrument::build_patch_file(code, stubs, *map, &layout);
   auto patch = std::make_shared<Patch>();
+  auto map = std::make_shared<instrument::PatchMap>();
+  instrument::PatchFileLayout layout;
+  std::string cached_file = patch_cache_path(key);
+  std::string ignored;
+  if (!cached_file.empty() && instrument::read_patch_file(cached_file, &layout, map.get(), &ignored) &&
+      layout.code_len == m.end - m.start) {
+    // Made by an earlier recording: link it into this trace.
+    struct stat cst;
+    patch->saved_name = stat(cached_file.c_str(), &cst) == 0
+                            ? writer_.save_file(cached_file, cst, true, error)
+                            : "";
+  } else {
+    std::shared_ptr<const instrument::ScanResult>& cached = scans_[identity];
+    if (!cached && stated && file.data()) {
+      auto fresh = std::make_shared<instrument::ScanResult>();
+      char path[96];
+      snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, task.tid(), m.start, m.end);
+      if (instrument::load_or_scan(path, fresh.get()) || instrument::load_or_scan(m.path, fresh.get())) {
+        cached = fresh;
+      }
+    }
+    if (!cached) return nullptr;
+    const instrument::ScanResult& scan = *cached;
+    if (scan.statically_instrumented) {
+      totals_->static_objects.insert(m.path);
+      return nullptr;
+    }
+    uint64_t lo = m.offset, hi = m.offset + (m.end - m.start);
+    // The sites inside the mapping (the scan is sorted by start).
+    auto first = std::lower_bound(scan.sites.begin(), scan.sites.end(), lo,
+                                  [](const instrument::BranchSite& s, uint64_t at) { return s.start < at; });
+    auto last = first;
+    while (last != scan.sites.end() && last->end() <= hi) ++last;
+    if (first == last) return nullptr;
+    const instrument::BranchSite* sites = &*first;
+    size_t count = static_cast<size_t>(last - first);
+    if (!emit(m, file.data(), file.size(), sites, count, stubs_at, room, map.get(), &layout,
+              cached_file, &patch->saved_name, error)) {
+      return nullptr;
+    }
+    for (const instrument::SegmentStats& seg : scan.segments) {
+      if (seg.file_offset < hi && lo < seg.file_offset + seg.file_size) {
+        totals_->rel8_found += seg.rel8_found;
+        totals_->rel32_found += seg.rel32_found;
+      }
+    }
+    for (const instrument::PatchEntry& e : map->entries()) {
+      (e.jcc_length == 2 ? totals_->rel8_decoded_patched : totals_->rel32_decoded_patched)++;
+    }
+  }
+  if (patch->saved_name.empty()) return nullptr;
   patch->code = {m.start, layout.code_len};
   patch->stubs = {stubs_at, layout.stubs_len};
   patch->map = map;
-  patch->saved_name = save_blob(contents, error);
-  if (patch->saved_name.empty()) return nullptr;
   totals_->objects.insert(m.path);
-  for (const instrument::SegmentStats& seg : scan.segments) {
-    if (seg.file_offset < hi && lo < seg.file_offset + seg.file_size) {
-      totals_->rel8_found += seg.rel8_found;
-      totals_->rel32_found += seg.rel32_found;
-    }
-  }
-  for (const instrument::PatchEntry& e : emitted.entries) {
+  for (const instrument::PatchEntry& e : map->entries()) {
     (e.jcc_length == 2 ? totals_->rel8_patched : totals_->rel32_patched)++;
   }
   patches_[key] = patch;
   return patch;
+}
+
+// Emits the patch of mapping `m` and saves its file into the trace, by way
+// of the patch cache when there is one (`cached_file`).
+bool CodeInstrumenter::emit(const Mapping& m, const uint8_t* file, size_t file_size,
+                            const instrument::BranchSite* sites, size_t count, uint64_t stubs_at,
+                            uint64_t room, instrument::PatchMap* map,
+                            instrument::PatchFileLayout* layout, const std::string& cached_file,
+                            std::string* saved_name, std::string* error) {
+  uint64_t lo = m.offset;
+  instrument::EmitRequest request;
+  request.sites = sites;
+  request.num_sites = count;
+  request.bias = static_cast<int64_t>(m.start) - static_cast<int64_t>(m.offset);
+  request.file = file;
+  request.file_size = file_size;
+  request.stub_base = stubs_at;
+  request.stub_capacity = room;
+  instrument::EmitResult emitted;
+  instrument::emit_stubs(request, &emitted);
+  if (emitted.entries.empty()) return false;
+  // The mapping as it must read: the file's bytes (zeros past its end)
+  // with the sites overwritten.
+  std::string code(m.end - m.start, '\0');
+  if (lo < file_size) {
+    memcpy(code.data(), file + lo, std::min<uint64_t>(code.size(), file_size - lo));
+  }
+  for (const instrument::CodeWrite& w : emitted.writes) {
+    memcpy(code.data() + (w.addr - m.start), w.bytes.data(), w.bytes.size());
+  }
+  map->add(emitted.entries);
+  std::string stubs(emitted.stubs.begin(), emitted.stubs.end());
+  std::string contents = instrument::build_patch_file(code, stubs, *map, layout);
+  if (!cached_file.empty() && write_private_file(cached_file, contents)) {
+    struct stat st;
+    *saved_name = stat(cached_file.c_str(), &st) == 0 ? writer_.save_file(cached_file, st, true, error) : "";
+  } else {
+    *saved_name = save_blob(contents, error);
+  }
+  return !saved_name->empty();
 }
 
 bool CodeInstrumenter::instrument(Task& task, pid_t tgid, uint64_t lo, uint64_t hi,
@@ -292,14 +363,21 @@ bool CodeInstrumenter::instrument(Task& task, pid_t tgid, uint64_t lo, uint64_t 
 std::string CodeInstrumenter::summary() const {
   const Totals& t = *totals_;
   if (t.objects.empty()) return "";
-  uint64_t found = t.rel8_found + t.rel32_found, done = t.rel8_patched + t.rel32_patched;
-  char line[256];
-  snprintf(line, sizeof line,
-           "ticks: %zu objects patched, %.1f%% of their conditional branches counted "
-           "(short %" PRIu64 "/%" PRIu64 ", near %" PRIu64 "/%" PRIu64 ")%s",
-           t.objects.size(), found ? 100.0 * static_cast<double>(done) / static_cast<double>(found) : 100.0,
-           t.rel8_patched, t.rel8_found, t.rel32_patched, t.rel32_found,
-           t.static_objects.empty() ? "" : "; statically instrumented objects count themselves");
+  char line[320];
+  int n = snprintf(line, sizeof line,
+                   "ticks: %zu objects patched to count %" PRIu64 " short and %" PRIu64
+                   " near conditional branches",
+                   t.objects.size(), t.rel8_patched, t.rel32_patched);
+  // Only objects decoded in this recording know how many they have.
+  if (t.rel8_found + t.rel32_found && n > 0) {
+    n += snprintf(line + n, sizeof line - n, " (of those decoded now: short %" PRIu64 "/%" PRIu64
+                  ", near %" PRIu64 "/%" PRIu64 ")",
+                  t.rel8_decoded_patched, t.rel8_found, t.rel32_decoded_patched, t.rel32_found);
+  }
+  if (!t.static_objects.empty() && n > 0) {
+    snprintf(line + n, sizeof line - n, "; %zu statically instrumented objects count themselves",
+             t.static_objects.size());
+  }
   return line;
 }
 

@@ -20,6 +20,8 @@
 
 #include "core/task.h"
 #include "instrument/branch_sites.h"
+#include "instrument/patch_file.h"
+#include "instrument/patch_map.h"
 #include "trace/event.h"
 #include "trace/trace_writer.h"
 
@@ -63,6 +65,10 @@ class CodeInstrumenter {
   std::shared_ptr<const Patch> make_patch(Task& task, const struct Mapping& m,
                                           const std::vector<struct Mapping>& maps,
                                           std::string* error);
+  bool emit(const struct Mapping& m, const uint8_t* file, size_t file_size,
+            const instrument::BranchSite* sites, size_t count, uint64_t stubs_at, uint64_t room,
+            instrument::PatchMap* map, instrument::PatchFileLayout* layout,
+            const std::string& cached_file, std::string* saved_name, std::string* error);
   std::string save_blob(const std::string& blob, std::string* error);
 
   TraceWriter& writer_;
