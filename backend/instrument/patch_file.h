@@ -18,6 +18,11 @@
 
 namespace rrx::instrument {
 
+// Bump when the stubs, the code overwrites or this layout change: patch
+// files kept by earlier versions (the recorder's patch cache) are then
+// made again.
+inline constexpr uint32_t kPatchFormatVersion = 1;
+
 struct PatchFileLayout {
   uint64_t code_len = 0;
   uint64_t stubs_len = 0;

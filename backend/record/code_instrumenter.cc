@@ -114,8 +114,9 @@ std::string patch_cache_path(const std::string& key) {
     }
   }
   char name[32];
-  snprintf(name, sizeof name, "/%016zx", std::hash<std::string>{}(key + "#" +
-           std::to_string(instrument::kScanRulesVersion)));
+  snprintf(name, sizeof name, "/%016zx",
+           std::hash<std::string>{}(key + "#" + std::to_string(instrument::kScanRulesVersion) + "." +
+                                    std::to_string(instrument::kPatchFormatVersion)));
   return dir + name;
 }
 

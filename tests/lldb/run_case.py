@@ -377,7 +377,40 @@ def case_launcher():
     return case
 
 
+PATCHED_JCC = ("script t = lldb.debugger.GetSelectedTarget(); "
+               "insns = t.FindFunctions('main')[0].GetSymbol().GetInstructions(t); "
+               "jcc = [i for i in insns if i.GetMnemonic(t) == 'jle'][0]; "
+               "bp = t.BreakpointCreateByAddress(jcc.GetAddress().GetLoadAddress(t)); "
+               "print('jle at 0x%x' % jcc.GetAddress().GetLoadAddress(t))")
+
+
+def case_patched_loop():
+    """Dynamic ticks patch main's loop test (`cmpl; jle`, moved into a stub):
+    lldb sees the program's instructions, stops on the patched jle with the
+    loop variable right, goes back to the previous test with reverse-continue,
+    and steps one instruction at a time from it."""
+    def check(s, m, ctx):
+        dis = s.out("disassemble -n main")
+        expect(not re.search(r"\bint3\b", dis), f"stub filler visible:\n{dis}")
+        expect_in(r"cmpl +\$0x2, -0x\w+\(%rbp\)\n.*jle", dis, "the original loop test")
+        where = re.search(r"jle at (0x[0-9a-f]+)", s.out(PATCHED_JCC))
+        expect(where, "the jle breakpoint was not set")
+        pc = where.group(1)
+        out = s.out("c")
+        expect_in(rf"stop reason = breakpoint 1\.1.*\n.*{pc[2:]}", out, "stop on the patched jle")
+        expect_in(r"^\(int\) i = 0$", s.out("frame variable i"), "first loop test")
+        expect_in(r"^\(int\) i = 1$", s.out("frame variable i", 1), "second loop test")
+        out = s.out("reverse-continue")
+        expect_in(r"stop reason = breakpoint 1\.1", out, "reverse-continue to the patched jle")
+        expect_in(r"^\(int\) i = 0$", s.out("frame variable i", 2), "back at the first test")
+        expect_in(rf"frame #0: 0x0*{pc[2:]} \S+`main at ", s.out("bt"), "bt at the patched jle")
+        expect_in(rf"`main at {ctx['src']}:{m['loop_call']}", s.out("si"), "one step: the jump to the loop body")
+    return Case(["disassemble -n main", PATCHED_JCC, "c", "frame variable i", "c",
+                 "frame variable i", "reverse-continue", "frame variable i", "bt", "si"], check)
+
+
 CASES = {
+    "real.patched_loop": case_patched_loop,
     "real.launcher": case_launcher,
     "plugin_loads": case_plugin_loads,
     "help": case_help,
