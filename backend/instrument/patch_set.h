@@ -16,7 +16,13 @@ namespace rrx::instrument {
 
 class PatchSet {
  public:
-  void add(std::shared_ptr<const PatchMap> map) { maps_.push_back(std::move(map)); }
+  // `map` describes the patch of the code at [code_lo, code_hi).
+  void add(uint64_t code_lo, uint64_t code_hi, std::shared_ptr<const PatchMap> map) {
+    maps_.push_back({code_lo, code_hi, std::move(map)});
+  }
+  // Forgets the patches of code unmapped in [lo, hi) (what is mapped there
+  // next is patched anew, or not at all).
+  void erase(uint64_t lo, uint64_t hi);
   bool empty() const { return maps_.empty(); }
   // As PatchMap's; of overlapping patches the latest counts.
   PatchMap::Translation to_original(uint64_t pc) const;
@@ -24,7 +30,11 @@ class PatchSet {
   void show_original(uint64_t addr, uint8_t* buf, size_t len) const;
 
  private:
-  std::vector<std::shared_ptr<const PatchMap>> maps_;
+  struct Patched {
+    uint64_t code_lo, code_hi;
+    std::shared_ptr<const PatchMap> map;
+  };
+  std::vector<Patched> maps_;
 };
 
 }  // namespace rrx::instrument

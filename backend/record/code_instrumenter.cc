@@ -178,6 +178,14 @@ void CodeInstrumenter::on_new_process(pid_t parent, pid_t child, bool shares_mem
 
 void CodeInstrumenter::on_process_gone(pid_t tgid) { spaces_.erase(tgid); }
 
+void CodeInstrumenter::on_unmap(pid_t tgid, uint64_t lo, uint64_t hi) {
+  auto it = spaces_.find(tgid);
+  if (it == spaces_.end()) return;
+  AddressSpace& as = *it->second;
+  as.patched.erase(as.patched.lower_bound(lo), as.patched.lower_bound(hi));
+  as.patches.erase(lo, hi);
+}
+
 bool CodeInstrumenter::in_glue(pid_t tgid, uint64_t pc) const {
   auto it = spaces_.find(tgid);
   return it != spaces_.end() && it->second->patches.to_original(pc).in_glue;
@@ -348,7 +356,7 @@ bool CodeInstrumenter::instrument(Task& task, pid_t tgid, uint64_t lo, uint64_t 
       *error = "cannot map the tick patch " + path + " into process " + std::to_string(tgid);
       return false;
     }
-    as.patches.add(patch->map);
+    as.patches.add(patch->code.addr, patch->code.addr + patch->code.len, patch->map);
     Event event;
     event.tid = task.tid();
     event.kind = EventKind::kInstrument;

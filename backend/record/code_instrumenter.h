@@ -38,6 +38,9 @@ class CodeInstrumenter {
   // (vfork, CLONE_VM) the same one.
   void on_new_process(pid_t parent, pid_t child, bool shares_memory);
   void on_process_gone(pid_t tgid);
+  // [lo, hi) of process `tgid` was unmapped: code mapped there later is
+  // patched anew.
+  void on_unmap(pid_t tgid, uint64_t lo, uint64_t hi);
 
   // Patches the file-backed, private, executable mappings of `task`'s
   // process (`tgid`) that overlap [lo, hi) and were not patched yet, and

@@ -322,6 +322,9 @@ void Recorder::on_syscall_exit(RecordTask& t) {
         (t.call.args[3] & MAP_SHARED) && (t.call.args[2] & PROT_WRITE)) {
       start_sharing_memory();
     }
+    if (instrumenter_ && t.call.number == SYS_munmap && !is_syscall_error(regs.rax)) {
+      instrumenter_->on_unmap(t.tgid, t.call.args[0], t.call.args[0] + t.call.args[1]);
+    }
     bool maps_code = (t.desc->replay == ReplayAction::kMmap && !(t.call.args[3] & MAP_ANONYMOUS)) ||
                      t.call.number == SYS_mprotect;
     if (maps_code && (t.call.args[2] & PROT_EXEC) && !is_syscall_error(regs.rax) && !t.deny_errno) {

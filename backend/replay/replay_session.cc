@@ -556,6 +556,14 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
       return diverged(e, err);
     }
   } else if (t.desc) {
+    if (t.call.number == SYS_munmap && !is_syscall_error(e.regs.rax) && t.patches) {
+      // The debugger's view of patched code there goes with it.
+      auto patches = std::make_shared<instrument::PatchSet>(*t.patches);
+      patches->erase(t.call.args[0], t.call.args[0] + t.call.args[1]);
+      for (auto& [tid, other] : tasks_) {
+        if (other->tgid == t.tgid) other->patches = patches;
+      }
+    }
     ReplayAction action = t.desc->replay;
     if (t.emulated && is_interrupted(e.regs.rax)) {
       if (!deliver_under_temporary_mask(t, e)) return StepResult::kError;
@@ -943,7 +951,7 @@ ReplaySession::StepResult ReplaySession::replay_instrument(ReplayTask& t, Event&
     breakpoints_.refresh(*t.task, e.patch_code.addr, e.patch_code.addr + e.patch_code.len);
   }
   auto patches = std::make_shared<instrument::PatchSet>(t.patches ? *t.patches : instrument::PatchSet());
-  patches->add(map);
+  patches->add(e.patch_code.addr, e.patch_code.addr + e.patch_code.len, map);
   for (auto& [tid, other] : tasks_) {
     if (other->tgid == t.tgid) other->patches = patches;
   }
