@@ -12,39 +12,24 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/proc_maps.h"
 #include "instrument/branch_sites.h"
 #include "instrument/site_cache.h"
 
 namespace {
 
-struct Mapped {
-  uint64_t start, end, offset;
-  std::string path;
-};
+using rrx::Mapping;
 
-std::vector<Mapped> file_mappings(pid_t pid) {
-  std::vector<Mapped> out;
-  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    Mapped m;
-    char perms[5] = {};
-    unsigned long long inode = 0;
-    int path_at = 0;
-    if (sscanf(line.c_str(), "%lx-%lx %4s %lx %*s %llu %n", &m.start, &m.end, perms, &m.offset,
-               &inode, &path_at) < 5 ||
-        perms[2] != 'x' || inode == 0 || path_at <= 0) {
-      continue;
-    }
-    m.path = line.substr(path_at);
-    out.push_back(m);
+// The file-backed executable mappings of `pid`.
+std::vector<Mapping> file_mappings(pid_t pid) {
+  std::vector<Mapping> out;
+  for (Mapping& m : rrx::read_mappings(pid)) {
+    if (m.exec && m.inode != 0 && !m.path.empty()) out.push_back(std::move(m));
   }
   return out;
 }
@@ -66,7 +51,7 @@ std::map<std::string, Counts> run_and_count(const std::vector<const char*>& argv
   waitpid(pid, &status, 0);
   ZydisDecoder decoder;
   ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-  std::vector<Mapped> maps;
+  std::vector<Mapping> maps;
   std::map<std::string, std::set<uint64_t>> sites;  // jcc file offsets, by path
   std::map<std::string, Counts> counts;
   while (WIFSTOPPED(status)) {
@@ -82,9 +67,9 @@ std::map<std::string, Counts> run_and_count(const std::vector<const char*>& argv
         in.meta.category == ZYDIS_CATEGORY_COND_BR && in.mnemonic != ZYDIS_MNEMONIC_JRCXZ &&
         in.mnemonic != ZYDIS_MNEMONIC_LOOP && in.mnemonic != ZYDIS_MNEMONIC_LOOPE &&
         in.mnemonic != ZYDIS_MNEMONIC_LOOPNE) {
-      const Mapped* m = nullptr;
+      const Mapping* m = nullptr;
       for (int attempt = 0; attempt < 2 && !m; ++attempt) {
-        for (const Mapped& x : maps) {
+        for (const Mapping& x : maps) {
           if (regs.rip >= x.start && regs.rip < x.end) m = &x;
         }
         if (!m) maps = file_mappings(pid);
