@@ -1072,6 +1072,32 @@ bool ReplaySession::focus_at_event() const {
   return t && t->at_event && t->last_seq == seq_;
 }
 
+bool ReplaySession::run_focus_to_ticks(uint64_t ticks) {
+  auto it = tasks_.find(focus_);
+  if (it == tasks_.end()) return false;
+  ReplayTask& t = *it->second;
+  bool in_syscall = t.stop_kind == StopKind::kSyscallEntry || t.stop_kind == StopKind::kExec ||
+                    t.stop_kind == StopKind::kNewTask || t.stop_kind == StopKind::kVforkDone ||
+                    t.stop_kind == StopKind::kExiting;
+  if (!t.stopped || in_syscall || t.resume_sig || t.tick_target_armed || t.single_step ||
+      read_ticks(*t.task) >= ticks || !set_tick_target(*t.task, ticks)) {
+    return false;
+  }
+  for (;;) {
+    Stop stop;
+    std::string what;
+    Advance a = advance(t, StopKind::kSignal, SIGTRAP, &stop, &what);
+    if (a == Advance::kTrapped) continue;  // a breakpoint: resume steps over it
+    if (a == Advance::kFailed || !take_tick_trap(*t.task)) break;
+    if (read_ticks(*t.task) == ticks) {
+      t.at_event = false;
+      return true;
+    }
+  }
+  set_tick_target(*t.task, UINT64_MAX);
+  return false;
+}
+
 void ReplaySession::request_single_step(bool on) {
   auto it = tasks_.find(focus_);
   if (it == tasks_.end()) return;

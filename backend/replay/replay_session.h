@@ -89,6 +89,13 @@ class ReplaySession {
   // come back here. Fails (nullptr, *error) if some thread is inside a
   // syscall or about to take a signal.
   std::shared_ptr<SessionCheckpoint> checkpoint(std::string* error);
+
+  // Runs the focus thread on (from a stop in user code, no signal to
+  // deliver, no tick target of the replay's own armed) until its process's
+  // tick count reaches `ticks`, which must lie before the thread's next
+  // event. Breakpoints on the way do not stop it. False if it stopped
+  // elsewhere first: the session must then be restored.
+  bool run_focus_to_ticks(uint64_t ticks);
   bool restore(const SessionCheckpoint& checkpoint, std::string* error);
 
  private:

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "core/tick_counter.h"
 #include "replay/inferior_info.h"
 #include "replay/session_checkpoint.h"
 
@@ -22,6 +23,9 @@ using Result = ReplaySession::StepResult;
 // many, thinned so that older history keeps fewer of them.
 constexpr auto kAutoCheckpointInterval = std::chrono::milliseconds(250);
 constexpr size_t kMaxAutoCheckpoints = 24;
+// A reverse-stepi from the tick before now steps at most this far (code
+// without counted branches can be long; the general way then takes over).
+constexpr size_t kMaxStepsFromTick = 100000;
 
 std::string hex(uint64_t v) {
   char buf[32];
@@ -424,10 +428,51 @@ StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
 
 // The point one instruction before now: find the latest point we can name
 // before it, then single-step from there.
+// With ticks, the point where the count reached one less than now's lies
+// just before now (at most one branch-free stretch): replay the events up
+// to now's last one, then let the counter stop the thread there. False if
+// that does not apply; the session must then be restored.
+bool ReplayTarget::run_to_tick_before(const Position& target) {
+  if (target.at_event || target.ticks < 2) return false;
+  while (session_->current_event() < target.event) {
+    Result r = session_->step();
+    if (r != Result::kEvent && r != Result::kTrap) return false;
+  }
+  if (session_->current_event() != target.event) return false;
+  if (session_->has_task(target.tid)) session_->set_focus(target.tid);
+  Task* task = session_->focus_task();
+  return task && session_->focus() == target.tid && read_ticks(*task) + 1 < target.ticks &&
+         session_->run_focus_to_ticks(target.ticks - 1);
+}
+
+// From the tick before `target`, the number of single steps to it (0 if
+// not found within kMaxStepsFromTick).
+size_t ReplayTarget::steps_from_tick_before(const Position& target) {
+  size_t steps = 0;
+  while (!same_position(here(), target)) {
+    if (steps == kMaxStepsFromTick || !step_once()) return 0;
+    ++steps;
+  }
+  return steps;
+}
+
 StopReason ReplayTarget::reverse_step() {
   Position target = here();
   const Checkpoint* from = checkpoint_before(target);
   if (!from) return history_start();
+  if (!restore(*from)) return replay_failed("cannot restore a checkpoint");
+  // Fast, with ticks: from the tick before now, step to one instruction
+  // short of now. Anything unexpected: the general way below.
+  size_t fast_steps = run_to_tick_before(target) ? steps_from_tick_before(target) : 0;
+  if (fast_steps > 0) {
+    if (!restore(*from)) return replay_failed("cannot restore a checkpoint");
+    if (run_to_tick_before(target)) {
+      if (session_->has_task(target.tid)) session_->set_focus(target.tid);
+      size_t done = 0;
+      while (done + 1 < fast_steps && step_once()) ++done;
+      if (done + 1 == fast_steps) return stop_here(Kind::kSignal);
+    }
+  }
   if (!restore(*from)) return replay_failed("cannot restore a checkpoint");
   // Only the target's own thread can be stepped to it: another thread's
   // points (its breakpoint hits) between them name no point of this one.

@@ -87,6 +87,8 @@ class ReplayTarget final : public DebugTarget {
   void maybe_auto_checkpoint();
   bool is_user_breakpoint(uint64_t addr) const { return user_breakpoints_.count(addr) != 0; }
   uint64_t executed_address(uint64_t address) const;
+  bool run_to_tick_before(const Position& target);
+  size_t steps_from_tick_before(const Position& target);
 
   std::unique_ptr<ReplaySession> session_;
   std::set<uint64_t> user_breakpoints_;
