@@ -33,12 +33,17 @@ constexpr uint64_t kStubRoomPerCodeByte = 8;
 // rel32 reaches +-2 GiB; keep code and stubs well inside that.
 constexpr uint64_t kReach = (uint64_t{2} << 30) - (uint64_t{64} << 20);
 
-// The file behind a mapping, opened as the kernel sees it (map_files
-// survives the path being replaced), else by path.
-int open_mapped_file(pid_t tid, const Mapping& m) {
+// The file behind a mapping as the kernel sees it (it survives the path
+// being replaced).
+std::string map_files_path(pid_t tid, const Mapping& m) {
   char name[96];
   snprintf(name, sizeof name, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, tid, m.start, m.end);
-  int fd = open(name, O_RDONLY | O_CLOEXEC);
+  return name;
+}
+
+// That file, opened through map_files, else by path.
+int open_mapped_file(pid_t tid, const Mapping& m) {
+  int fd = open(map_files_path(tid, m).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_ino != m.inode || !S_ISREG(st.st_mode))) {
@@ -195,13 +200,12 @@ bool CodeInstrumenter::in_glue(pid_t tgid, uint64_t pc) const {
 // takes paths).
 std::string CodeInstrumenter::save_blob(const std::string& blob, std::string* error) {
   std::string tmp = writer_.dir() + "/patch";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && write(fd, blob.data(), blob.size()) == static_cast<ssize_t>(blob.size());
   struct stat st;
-  ok = ok && fstat(fd, &st) == 0;
-  if (fd >= 0) close(fd);
-  std::string name = ok ? writer_.save_file(tmp, st, true, error) : "";
-  if (!ok && error->empty()) *error = "cannot write " + tmp;
+  if (!write_private_file(tmp, blob) || stat(tmp.c_str(), &st) != 0) {
+    *error = "cannot write " + tmp;
+    return "";
+  }
+  std::string name = writer_.save_file(tmp, st, true, error);
   unlink(tmp.c_str());
   return name;
 }
@@ -216,10 +220,10 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   struct stat st;
   bool stated = fstat(fd, &st) == 0;
   close(fd);
+  if (!stated || !file.data()) return nullptr;
   std::string identity = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
                          std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
                          "." + std::to_string(st.st_mtim.tv_nsec);
-  if (!stated || !file.data()) return nullptr;
   // Stubs need at most a few times the code's size (a site every few
   // bytes at most): reserve that much address space, so the placement
   // (and with it the patch) is known before anything is decoded.
@@ -246,11 +250,10 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
                             : "";
   } else {
     std::shared_ptr<const instrument::ScanResult>& cached = scans_[identity];
-    if (!cached && stated && file.data()) {
+    if (!cached) {
       auto fresh = std::make_shared<instrument::ScanResult>();
-      char path[96];
-      snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, task.tid(), m.start, m.end);
-      if (instrument::load_or_scan(path, fresh.get()) || instrument::load_or_scan(m.path, fresh.get())) {
+      if (instrument::load_or_scan(map_files_path(task.tid(), m), fresh.get()) ||
+          instrument::load_or_scan(m.path, fresh.get())) {
         cached = fresh;
       }
     }

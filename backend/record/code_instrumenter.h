@@ -56,8 +56,8 @@ class CodeInstrumenter {
   // moved on before a signal is delivered to it.
   bool in_glue(pid_t tgid, uint64_t pc) const;
 
-  // One line for the user: how much of the code that ran was patched and
-  // what runs uncounted; "" if nothing was instrumented.
+  // One line for the user: how many conditional branches were patched, of
+  // how many in the files decoded now; "" if nothing was instrumented.
   std::string summary() const;
 
  private:
