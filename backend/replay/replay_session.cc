@@ -777,8 +777,8 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
 namespace {
 // Recorders before trace version 3 stored the fingerprint as is, later
 // ones with bit 0 set (so that it is never 0).
-bool same_stack(uint64_t fingerprint, uint64_t recorded) {
-  return fingerprint == recorded || (fingerprint | 1) == recorded;
+bool same_stack(uint64_t fingerprint, uint64_t recorded, uint32_t trace_version) {
+  return (trace_version >= 3 ? fingerprint | 1 : fingerprint) == recorded;
 }
 
 Registers mid_computation(Registers recorded, const Registers& now) {
@@ -846,7 +846,7 @@ ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const
         // Without ticks (a wall-clock slice) the stack top tells loop
         // iterations apart.
         bool here = read_ticks(task) == e.ticks && diff_registers(mid_computation(e.regs, regs), regs).empty() &&
-                    (e.ticks != 0 || same_stack(stack_fingerprint(task, regs.rsp), e.stack_hash));
+                    (e.ticks != 0 || same_stack(stack_fingerprint(task, regs.rsp), e.stack_hash, reader_->header().version));
         if (here) {
           lift();
           return Advance::kOk;
