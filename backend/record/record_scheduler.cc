@@ -150,12 +150,14 @@ void Recorder::check_wall_clock_slices() {
 void Recorder::wall_clock_preempt(RecordTask& t) {
   t.preempt_sent = false;
   ThreadGroup& group = groups_[group_of(t)];
-  if (group.waiting.empty() || buffer_locked(t)) {
+  Registers regs;
+  t.task->get_regs(&regs);
+  // Points in the buffering code are not found again in replay; the next
+  // check tries again.
+  if (group.waiting.empty() || buffer_locked(t) || in_buffer_code(t, regs.rip)) {
     resume_task(t);
     return;
   }
-  Registers regs;
-  t.task->get_regs(&regs);
   if (instrumenter_ && instrumenter_->in_glue(t.tgid, regs.rip)) {
     step_out_of_glue(t, &regs);
     if (!error_.empty()) return;

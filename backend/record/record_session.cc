@@ -251,7 +251,12 @@ void Recorder::on_syscall_entry(RecordTask& t) {
   uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
   memcpy(t.call.args, args, sizeof args);
   flush_buffer(t, nr == RRX_CALL_NOTIFY);
-  if (nr == RRX_CALL_INIT_BUFFER && buffering_) t.buffer = args[0];
+  if (nr == RRX_CALL_INIT_BUFFER && buffering_) {
+    t.buffer = args[0];
+    for (const Mapping& m : read_mappings(t.task->tid())) {
+      if (regs.rip >= m.start && regs.rip < m.end) t.buffer_code = {m.start, m.end};
+    }
+  }
   t.deny_errno = 0;
   if (desc->record == RecordPolicy::kDenyENOSYS) {
     t.deny_errno = ENOSYS;
@@ -382,6 +387,7 @@ void Recorder::on_exec(RecordTask& t) {
     return;
   }
   t.buffer = 0;  // gone with the old image
+  t.buffer_code = {};
   Event event;
   event.tid = tid;
   event.kind = EventKind::kExec;
@@ -438,6 +444,7 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
   // A forked child runs on a copy of the parent thread's TLS, so it uses
   // the copy of its buffer (vfork: the buffer itself); a thread gets its own.
   c.buffer = (event.clone_flags & CLONE_THREAD) ? 0 : t.buffer;
+  c.buffer_code = t.buffer_code;
   c.announced = true;
   if (instrumenter_ && !(event.clone_flags & CLONE_THREAD)) {
     instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);

@@ -109,9 +109,11 @@ void Recorder::on_signal(RecordTask& t, int sig) {
       set_buffer_notify(t, false);
       t.warned_held = false;
     }
-  } else if (!synchronous && buffer_locked(t)) {
+  } else if (!synchronous && (buffer_locked(t) || in_buffer_code(t, regs.rip))) {
     // Inside the buffering code, whose steps differ in replay: hold the
     // signal until the preload library's notify call (syscallbuf_abi.h).
+    // Its code counts no ticks, so outside the locked part too two points
+    // there can look the same.
     hold_signal(t, info);
     return;
   } else if (!synchronous &&

@@ -20,6 +20,7 @@
 
 #include "core/exec_setup.h"
 #include "core/instruction.h"
+#include "core/proc_maps.h"
 #include "core/registers.h"
 #include "core/stop.h"
 #include "core/task.h"
@@ -44,6 +45,10 @@ struct RecordTask {
   bool exec_exit_pending = false;
   // Its syscall buffer (preload/syscallbuf_abi.h), 0 if it has none.
   uint64_t buffer = 0;
+  // The preload library's code in its process (found at the buffer's
+  // announcement): it takes other paths in replay, so no asynchronous
+  // signal is delivered there, locked or not.
+  MapRange buffer_code = {};
   // A new thread's first stop must wait until its parent's fork event is
   // in the trace, so the child's events never precede its creation.
   bool announced = false;
@@ -131,6 +136,9 @@ class Recorder {
   void step_out_of_glue(RecordTask& t, Registers* regs);
   void flush_buffer(RecordTask& t, bool at_notify = false);
   bool buffer_locked(RecordTask& t);
+  static bool in_buffer_code(const RecordTask& t, uint64_t pc) {
+    return pc >= t.buffer_code.start && pc < t.buffer_code.end;
+  }
   void set_buffer_notify(RecordTask& t, bool on);
   void hold_signal(RecordTask& t, const siginfo_t& info);
   ExecSetup exec_setup() const;
