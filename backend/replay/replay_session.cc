@@ -1072,30 +1072,54 @@ bool ReplaySession::focus_at_event() const {
   return t && t->at_event && t->last_seq == seq_;
 }
 
-bool ReplaySession::run_focus_to_ticks(uint64_t ticks) {
+bool ReplaySession::focus_can_run_to_ticks(uint64_t ticks) {
   auto it = tasks_.find(focus_);
   if (it == tasks_.end()) return false;
-  ReplayTask& t = *it->second;
+  const ReplayTask& t = *it->second;
   bool in_syscall = t.stop_kind == StopKind::kSyscallEntry || t.stop_kind == StopKind::kExec ||
                     t.stop_kind == StopKind::kNewTask || t.stop_kind == StopKind::kVforkDone ||
                     t.stop_kind == StopKind::kExiting;
-  if (!t.stopped || in_syscall || t.resume_sig || t.tick_target_armed || t.single_step ||
-      read_ticks(*t.task) >= ticks || !set_tick_target(*t.task, ticks)) {
-    return false;
+  return t.stopped && !in_syscall && !t.resume_sig && !t.tick_target_armed && !t.single_step &&
+         !t.stepping_over && read_ticks(*t.task) < ticks;
+}
+
+bool ReplaySession::run_focus_to_ticks(uint64_t ticks, const std::function<void()>& on_debugger_trap) {
+  if (!focus_can_run_to_ticks(ticks)) return false;
+  ReplayTask& t = *tasks_.at(focus_);
+  if (!set_tick_target(*t.task, ticks)) return false;
+  // Without a callback the debugger's breakpoints and watchpoints are
+  // lifted for the run: a loop would otherwise stop at each of them on
+  // every iteration.
+  bool lift = !on_debugger_trap;
+  Breakpoints lifted;
+  if (lift) {
+    breakpoints_.uninstall(*t.task);
+    std::swap(lifted, breakpoints_);
+    program_watchpoints(*t.task, {});
   }
+  bool reached = false;
   for (;;) {
     Stop stop;
     std::string what;
     Advance a = advance(t, StopKind::kSignal, SIGTRAP, &stop, &what);
-    if (a == Advance::kTrapped) continue;  // a breakpoint: resume steps over it
+    if (a == Advance::kTrapped) {
+      if (on_debugger_trap) on_debugger_trap();
+      continue;
+    }
     if (a == Advance::kFailed || !take_tick_trap(*t.task)) break;
     if (read_ticks(*t.task) == ticks) {
       t.at_event = false;
-      return true;
+      reached = true;
+      break;
     }
   }
-  set_tick_target(*t.task, UINT64_MAX);
-  return false;
+  if (!reached) set_tick_target(*t.task, UINT64_MAX);
+  if (lift) {
+    std::swap(lifted, breakpoints_);
+    breakpoints_.install(*t.task);
+    program_watchpoints(*t.task, watchpoints_);
+  }
+  return reached;
 }
 
 void ReplaySession::request_single_step(bool on) {

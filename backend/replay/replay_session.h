@@ -8,6 +8,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -93,9 +94,13 @@ class ReplaySession {
   // Runs the focus thread on (from a stop in user code, no signal to
   // deliver, no tick target of the replay's own armed) until its process's
   // tick count reaches `ticks`, which must lie before the thread's next
-  // event. Breakpoints on the way do not stop it. False if it stopped
+  // event. Without `on_debugger_trap` the debugger's breakpoints and
+  // watchpoints are lifted meanwhile; with it they stay, and it is called
+  // at each of their traps (trap() says which). False if the thread stopped
   // elsewhere first: the session must then be restored.
-  bool run_focus_to_ticks(uint64_t ticks);
+  bool run_focus_to_ticks(uint64_t ticks, const std::function<void()>& on_debugger_trap = nullptr);
+  // Whether run_focus_to_ticks(ticks) may start from here.
+  bool focus_can_run_to_ticks(uint64_t ticks);
   bool restore(const SessionCheckpoint& checkpoint, std::string* error);
 
  private:

@@ -26,6 +26,10 @@ constexpr size_t kMaxAutoCheckpoints = 24;
 // A reverse-stepi from the tick before now steps at most this far (code
 // without counted branches can be long; the general way then takes over).
 constexpr size_t kMaxStepsFromTick = 100000;
+// reverse-continue with ticks searches this many ticks back from now first,
+// then this many times further each time nothing was hit.
+constexpr uint64_t kFirstTickWindow = 1024;
+constexpr uint64_t kTickWindowGrowth = 16;
 
 std::string hex(uint64_t v) {
   char buf[32];
@@ -307,7 +311,10 @@ bool ReplayTarget::restore(const Checkpoint& checkpoint) {
 bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
   Task* task = session_->focus_task();
   bool use_breakpoint = !target.at_event && task;
-  if (use_breakpoint && !session_->breakpoints().insert(*task, target.regs.rip)) return false;
+  // With ticks the breakpoint on the target's instruction goes in only once
+  // the count has got there, so a target inside a loop is not hit on every
+  // earlier iteration.
+  bool breakpoint_in = false;
   bool reached = false;
   for (;;) {
     // A position is a thread's: look at the target's thread (a trap in
@@ -318,6 +325,22 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
     if (now.event == target.event && target.at_event && now.at_event) {
       reached = true;
       break;
+    }
+    if (use_breakpoint && !breakpoint_in && (target.ticks == 0 || now.event == target.event)) {
+      if (target.ticks && session_->focus() == target.tid &&
+          session_->focus_can_run_to_ticks(target.ticks) &&
+          !session_->run_focus_to_ticks(target.ticks, [&] { on_hit({here(), session_->trap()}); })) {
+        break;
+      }
+      if (!session_->focus_task() ||
+          !session_->breakpoints().insert(*session_->focus_task(), target.regs.rip)) {
+        return false;
+      }
+      breakpoint_in = true;
+      if (same_position(here(), target)) {
+        reached = true;
+        break;
+      }
     }
     Result r = session_->step();
     if (r == Result::kTrap) {
@@ -339,7 +362,7 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
       break;
     }
   }
-  if (use_breakpoint && session_->focus_task()) {
+  if (breakpoint_in && session_->focus_task()) {
     session_->breakpoints().remove(*session_->focus_task(), target.regs.rip);
   }
   return reached;
@@ -376,10 +399,55 @@ StopReason ReplayTarget::history_start() {
   return stop_here(Kind::kHistoryStart);
 }
 
-// The last breakpoint or watchpoint hit before now: search each interval
-// between checkpoints, latest first.
+bool ReplayTarget::is_debugger_stop(const Hit& hit) const {
+  return (hit.trap.kind == ReplaySession::Trap::Kind::kBreakpoint &&
+          is_user_breakpoint(hit.position.regs.rip)) ||
+         hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint;
+}
+
+// Shows the last hit found by a reverse search: a watchpoint's trap comes
+// after the writing instruction, so step back onto the write itself.
+StopReason ReplayTarget::stop_at_hit(const Hit& hit) {
+  if (hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint) {
+    StopReason stepped = reverse_step();
+    if (stepped.kind == Kind::kHistoryStart) return stepped;
+  }
+  return report(hit.trap);
+}
+
+// With ticks, reverse-continue looks only a little way back first: it runs
+// (breakpoints lifted) to `window` ticks before now, searches from there to
+// now, and widens the window until a hit turns up, so a loop hitting its
+// breakpoint on every iteration costs a few hundred hits, not one per
+// iteration since the checkpoint. Nothing if the window grew past the
+// start of the stretch (or ticks cannot place the thread): the caller
+// then searches whole intervals.
+std::optional<StopReason> ReplayTarget::reverse_continue_by_ticks(const Position& target) {
+  const Checkpoint* from = checkpoint_before(target);
+  if (!from || target.ticks == 0) return std::nullopt;
+  for (uint64_t window = kFirstTickWindow; window < target.ticks; window *= kTickWindowGrowth) {
+    uint64_t start = target.ticks - window;
+    if (!restore(*from) || !run_to_ticks(target, start)) return std::nullopt;
+    std::optional<Hit> last;
+    if (!run_to(target, [&](const Hit& hit) {
+          if (is_debugger_stop(hit)) last = hit;
+        })) {
+      return std::nullopt;
+    }
+    if (!last) continue;
+    if (!restore(*from) || !run_to_ticks(target, start) || !run_to(last->position, [](const Hit&) {})) {
+      return replay_failed("cannot return to the last hit");
+    }
+    return stop_at_hit(*last);
+  }
+  return std::nullopt;
+}
+
+// The last breakpoint or watchpoint hit before now: first near now by
+// ticks, then in each interval between checkpoints, latest first.
 StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
   Position target = here();
+  if (auto stop = reverse_continue_by_ticks(target)) return *stop;
   for (;;) {
     const Checkpoint* from = checkpoint_before(target);
     if (!from) return history_start();
@@ -392,10 +460,7 @@ StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
     Checkpoint near_before_last = near;
     auto last_fork = std::chrono::steady_clock::now();
     bool reached = run_to(target, [&](const Hit& hit) {
-      bool user_break = hit.trap.kind == ReplaySession::Trap::Kind::kBreakpoint &&
-                        is_user_breakpoint(hit.position.regs.rip);
-      bool watch = hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint;
-      if (!user_break && !watch) return;
+      if (!is_debugger_stop(hit)) return;
       last = hit;
       have_hit = true;
       near_before_last = near;
@@ -417,12 +482,7 @@ StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
     if (!restore(start) || (!at_last && !run_to(last.position, [](const Hit&) {}))) {
       return replay_failed("cannot return to the last hit");
     }
-    if (last.trap.kind == ReplaySession::Trap::Kind::kWatchpoint) {
-      // The trap came after the writing instruction: show the write itself.
-      StopReason stepped = reverse_step();
-      if (stepped.kind == Kind::kHistoryStart) return stepped;
-    }
-    return report(last.trap);
+    return stop_at_hit(last);
   }
 }
 
@@ -433,16 +493,26 @@ StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
 // to now's last one, then let the counter stop the thread there. False if
 // that does not apply; the session must then be restored.
 bool ReplayTarget::run_to_tick_before(const Position& target) {
-  if (target.at_event || target.ticks < 2) return false;
-  while (session_->current_event() < target.event) {
+  return !target.at_event && target.ticks >= 2 && run_to_ticks(target, target.ticks - 1);
+}
+
+// From a restored checkpoint: replays the events before `target`'s stretch
+// of execution (up to its event, or the one before when it sits at one),
+// then lets the counter stop `target`'s thread where the count reaches
+// `ticks`. False if the thread cannot get there that way (the count is
+// already past it, another thread runs the stretch, ...): the session must
+// then be restored.
+bool ReplayTarget::run_to_ticks(const Position& target, uint64_t ticks) {
+  uint64_t last_event = target.at_event ? target.event - 1 : target.event;
+  while (session_->current_event() < last_event) {
     Result r = session_->step();
     if (r != Result::kEvent && r != Result::kTrap) return false;
   }
-  if (session_->current_event() != target.event) return false;
+  if (session_->current_event() != last_event) return false;
   if (session_->has_task(target.tid)) session_->set_focus(target.tid);
   Task* task = session_->focus_task();
-  return task && session_->focus() == target.tid && read_ticks(*task) + 1 < target.ticks &&
-         session_->run_focus_to_ticks(target.ticks - 1);
+  return task && session_->focus() == target.tid && read_ticks(*task) < ticks &&
+         ticks < target.ticks && session_->run_focus_to_ticks(ticks);
 }
 
 // From the tick before `target`, the number of single steps to it (0 if

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -72,6 +73,7 @@ class ReplayTarget final : public DebugTarget {
   StopReason report(const ReplaySession::Trap& trap);
   StopReason forward(bool single_step, const ResumeRequest& request);
   StopReason reverse_continue(const ResumeRequest& request);
+  std::optional<StopReason> reverse_continue_by_ticks(const Position& target);
   StopReason reverse_step();
   StopReason history_start();
   StopReason replay_failed(const std::string& what);
@@ -88,6 +90,9 @@ class ReplayTarget final : public DebugTarget {
   bool is_user_breakpoint(uint64_t addr) const { return user_breakpoints_.count(addr) != 0; }
   uint64_t executed_address(uint64_t address) const;
   bool run_to_tick_before(const Position& target);
+  bool run_to_ticks(const Position& target, uint64_t ticks);
+  bool is_debugger_stop(const Hit& hit) const;
+  StopReason stop_at_hit(const Hit& hit);
   size_t steps_from_tick_before(const Position& target);
 
   std::unique_ptr<ReplaySession> session_;

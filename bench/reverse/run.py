@@ -1,19 +1,28 @@
 #!/usr/bin/env python3
-"""Reverse execution timings in gdb over an uninstrumented 10^6-iteration
-loop (dynamic ticks): reverse-stepi, reverse-finish-like and
-reverse-continue to a breakpoint, each timed inside gdb. Prints a table;
-no pass/fail (performance is measured here, never asserted in tests).
+"""Reverse execution timings in gdb and lldb over uninstrumented programs
+(dynamic ticks): reverse-stepi, reverse-finish and reverse-continue to a
+breakpoint or watchpoint after a 10^6-iteration -O0 loop, reverse-continue
+from the end of history, and a watchpoint reverse-continue in the 4-thread
+counter race (tests/programs/threads_race.c). Each operation is timed
+inside the debugger, `--repeat` times in fresh sessions; the table gives
+the median and where the operation stopped (checked against what the
+program must show there). No pass/fail: performance is measured here,
+never asserted in tests.
 
-    python3 bench/reverse/run.py [--rrx build/bin/rrx]
+    python3 bench/reverse/run.py [--rrx build/bin/rrx] [--repeat 3]
 """
 import argparse
+import os
 import re
+import shutil
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+TIMEOUT = 300
 
 
 def line_of(source, marker):
@@ -23,37 +32,183 @@ def line_of(source, marker):
     raise SystemExit(f"no {marker} in {source}")
 
 
-def timed(command):
-    return ("python import time; t = time.time(); gdb.execute(%r); "
-            "print('@@ %s %%.3f' %% (time.time() - t))" % (command, command))
+class Gdb:
+    name = "gdb"
+
+    def __init__(self, args):
+        self.plugin = args.gdb_plugin
+
+    def timed(self, label, command):
+        return ("python import time; t = time.time(); gdb.execute(%r); "
+                "print('@@ %s %%.3f' %% (time.time() - t))" % (command, label))
+
+    def value(self, label, expression):
+        return "python print('@@= %s', gdb.parse_and_eval(%r))" % (label, expression)
+
+    def function(self, label):
+        return "python print('@@= %s', gdb.selected_frame().name())" % label
+
+    def run(self, trace, commands):
+        argv = ["gdb", "-batch", "-nx", "-l", "10000", "-ex", "source " + self.plugin,
+                "-ex", "rr-replay %s" % trace]
+        for c in commands:
+            argv += ["-ex", c]
+        return run_session(argv)
+
+    break_ = "break {file}:{line}"
+    watch = "watch {var}"
+    delete = "delete"
+    to_end = "continue"
+    reverse = {"rsi": "reverse-stepi", "rf": "reverse-finish", "rc": "reverse-continue"}
+
+
+class Lldb:
+    name = "lldb"
+
+    def __init__(self, args):
+        self.plugin = args.lldb_plugin
+
+    def timed(self, label, command):
+        return [ "script import time; _t = time.time()", command,
+                 "script print('@@ %s %%.3f' %% (time.time() - _t))" % label]
+
+    def value(self, label, expression):
+        return "script print('@@= %s', lldb.frame.EvaluateExpression(%r).GetValue())" % (label, expression)
+
+    def function(self, label):
+        return "script print('@@= %s', lldb.frame.GetFunctionName())" % label
+
+    def run(self, trace, commands):
+        argv = ["lldb-19", "--no-lldbinit", "-b", "-o", "plugin load " + self.plugin,
+                "-o", "replay %s" % trace]
+        for c in commands:
+            argv += ["-o", c]
+        return run_session(argv)
+
+    break_ = "breakpoint set -f {file} -l {line}"
+    watch = "watchpoint set variable {var}"
+    delete = "breakpoint delete -f"
+    to_end = "continue"
+    reverse = {"rsi": "reverse-stepi", "rf": "reverse-finish", "rc": "reverse-continue"}
+
+
+def run_session(argv):
+    """The debugger's stdout; what it printed so far if it timed out."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT).stdout
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return out + "\n@@ timed out %d\n" % TIMEOUT
+
+
+def flatten(items):
+    out = []
+    for item in items:
+        out += item if isinstance(item, list) else [item]
+    return out
+
+
+def loop_session(d, src):
+    """Stops at END in spin(): reverse-stepi twice, reverse-finish (to
+    main), then at AFTER: reverse-continue to BODY."""
+    lines = {m: line_of(src, m) for m in ("END", "BODY", "AFTER")}
+    brk = lambda m: d.break_.format(file=src.name, line=lines[m])
+    return flatten([
+        brk("END"), "continue",
+        d.timed("reverse-stepi", d.reverse["rsi"]), d.timed("reverse-stepi", d.reverse["rsi"]),
+        d.timed("reverse-finish", d.reverse["rf"]), d.function("reverse-finish"),
+        d.delete, brk("AFTER"), "continue", brk("BODY"),
+        d.timed("reverse-continue to a breakpoint", d.reverse["rc"]),
+        d.value("reverse-continue to a breakpoint", "i"),
+    ])
+
+
+def watch_session(d, src):
+    """At AFTER (main), a watchpoint on the global: its last write is in
+    spin()'s last iteration."""
+    return flatten([
+        d.break_.format(file=src.name, line=line_of(src, "AFTER")), "continue",
+        d.watch.format(var="sink"),
+        d.timed("reverse-continue to a watchpoint", d.reverse["rc"]),
+        d.value("reverse-continue to a watchpoint", "i"),
+    ])
+
+
+def end_session(d, src):
+    """At the end of history: reverse-continue to BODY."""
+    line = line_of(src, "BODY")
+    return flatten([
+        d.to_end, d.break_.format(file=src.name, line=line),
+        d.timed("reverse-continue from the end", d.reverse["rc"]),
+        d.value("reverse-continue from the end", "i"),
+    ])
+
+
+def race_session(d, src):
+    """After the threads joined: reverse-continue to the last write of the
+    counter (by one of the four threads)."""
+    line = line_of(src, 'printf("counter')
+    return flatten([
+        d.break_.format(file=src.name, line=line), "continue",
+        d.watch.format(var="counter"),
+        d.timed("race: reverse-continue to a watchpoint", d.reverse["rc"]),
+        d.function("race: reverse-continue to a watchpoint"),
+    ])
+
+
+EXPECTED = {
+    "reverse-finish": "main",
+    "reverse-continue to a breakpoint": "999999",
+    "reverse-continue to a watchpoint": "999999",
+    "reverse-continue from the end": "999999",
+    "race: reverse-continue to a watchpoint": "bump",
+}
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rrx", default=str(REPO / "build/bin/rrx"))
-    p.add_argument("--plugin", default=str(REPO / "build/share/rrx/gdb/rrx.py"))
+    p.add_argument("--gdb-plugin", default=str(REPO / "build/share/rrx/gdb/rrx.py"))
+    p.add_argument("--lldb-plugin", default=str(REPO / "build/lib/rrx/liblldb-rrx.so"))
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--only", default="", help="run only the sessions whose name contains this")
     args = p.parse_args()
-    src = HERE / "loop.c"
+    debuggers = [Gdb(args)]
+    if shutil.which("lldb-19") and os.path.exists(args.lldb_plugin):
+        debuggers.append(Lldb(args))
+    else:
+        print("(lldb-19 or the rrx lldb plugin missing: lldb rows skipped)")
+    loop_src = HERE / "loop.c"
+    race_src = REPO / "tests/programs/threads_race.c"
+    times, stops = {}, {}
     with tempfile.TemporaryDirectory() as work:
-        exe, trace = Path(work) / "loop", Path(work) / "trace"
-        subprocess.run(["gcc", "-O0", "-g", "-o", exe, src], check=True)
-        subprocess.run([args.rrx, "record", "-o", trace, exe], check=True,
-                       stdout=subprocess.DEVNULL)
-        after, body = line_of(src, "AFTER"), line_of(src, "BODY")
-        commands = ["source " + args.plugin, "rr-replay %s" % trace,
-                    "break loop.c:%d" % after, "continue",
-                    timed("reverse-stepi"), timed("reverse-stepi"),
-                    "break loop.c:%d" % body, timed("reverse-continue"), "print i"]
-        argv = ["gdb", "-batch", "-nx", "-l", "10000"]
-        for c in commands:
-            argv += ["-ex", c]
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=900).stdout
-    print("| operation (gdb, uninstrumented -O0 10^6 loop) | seconds |")
-    print("|---|---|")
-    for name, seconds in re.findall(r"^@@ (.+) ([0-9.]+)$", out, re.M):
-        print(f"| {name} | {seconds} |")
-    m = re.search(r"^\$1 = (\d+)$", out, re.M)
-    print(f"(reverse-continue stopped at i = {m.group(1) if m else '?'}, expected 999999)")
+        work = Path(work)
+        traces = {}
+        for name, src, extra in (("loop", loop_src, []), ("race", race_src, ["-pthread"])):
+            exe, trace = work / name, work / (name + ".trace")
+            subprocess.run(["gcc", "-O0", "-g", "-o", exe, src] + extra, check=True)
+            subprocess.run([args.rrx, "record", "-o", trace, exe], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            traces[name] = trace
+        for d in debuggers:
+            for session, trace, src in ((loop_session, traces["loop"], loop_src),
+                                        (watch_session, traces["loop"], loop_src),
+                                        (end_session, traces["loop"], loop_src),
+                                        (race_session, traces["race"], race_src)):
+                if args.only not in session.__name__:
+                    continue
+                for _ in range(args.repeat):
+                    out = d.run(trace, session(d, src))
+                    for label, seconds in re.findall(r"^@@ (.+) ([0-9.]+)$", out, re.M):
+                        times.setdefault((d.name, label), []).append(float(seconds))
+                    for label, value in re.findall(r"^@@= (.+?) (\S+)$", out, re.M):
+                        stops.setdefault((d.name, label), set()).add(value)
+    print("| debugger | operation | median s | runs | stopped at | expected |")
+    print("|---|---|---|---|---|---|")
+    for (debugger, label), values in times.items():
+        seen = ", ".join(sorted(stops.get((debugger, label), {"?"})))
+        print(f"| {debugger} | {label} | {statistics.median(values):.3f} | {len(values)} "
+              f"| {seen} | {EXPECTED.get(label, '')} |")
 
 
 if __name__ == "__main__":
