@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "core/tick_counter.h"
@@ -415,42 +416,102 @@ StopReason ReplayTarget::stop_at_hit(const Hit& hit) {
   return report(hit.trap);
 }
 
-// With ticks, reverse-continue looks only a little way back first: it runs
-// (breakpoints lifted) to `window` ticks before now, searches from there to
-// now, and widens the window until a hit turns up, so a loop hitting its
-// breakpoint on every iteration costs a few hundred hits, not one per
-// iteration since the checkpoint. Nothing if the window grew past the
-// start of the stretch (or ticks cannot place the thread): the caller
-// then searches whole intervals.
-std::optional<StopReason> ReplayTarget::reverse_continue_by_ticks(const Position& target) {
+// The tick count of `tid` after each event from the restored checkpoint
+// up to `last_event`, as (event, count), the first entry being the
+// checkpoint itself. The debugger's breakpoints and watchpoints are lifted
+// meanwhile, so this costs one plain replay. Empty if replay failed.
+std::vector<std::pair<uint64_t, uint64_t>> ReplayTarget::ticks_at_events(int32_t tid,
+                                                                          uint64_t last_event) {
+  std::vector<std::pair<uint64_t, uint64_t>> counts;
+  auto count_now = [&] {
+    const ReplayTask* t = session_->task(tid);
+    counts.emplace_back(session_->current_event(), t && t->task ? read_ticks(*t->task) : 0);
+  };
+  Task* task = session_->focus_task();
+  if (!task) return counts;
+  for (uint64_t address : user_breakpoints_) session_->breakpoints().remove(*task, address);
+  session_->set_watchpoints({});
+  count_now();
+  bool ok = true;
+  while (ok && session_->current_event() < last_event) {
+    Result r = session_->step();
+    ok = r == Result::kEvent || r == Result::kTrap;
+    if (ok) count_now();
+  }
+  if ((task = session_->focus_task())) {
+    for (uint64_t address : user_breakpoints_) session_->breakpoints().insert(*task, address);
+  }
+  session_->set_watchpoints(watchpoints_);
+  if (!ok) counts.clear();
+  return counts;
+}
+
+// With ticks, reverse-continue looks only a little way back first: from
+// the interval's checkpoint it goes (breakpoints lifted) to where the count
+// was `window` ticks short of now's, searches from there to now, and widens
+// the window until a hit turns up, so a loop hitting its breakpoint on
+// every iteration costs a few hundred hits, not one per iteration since
+// the checkpoint. Once the window holds the whole interval, the interval
+// is searched from its checkpoint. kUnusable if ticks cannot place the
+// thread (the caller then searches the interval as without ticks).
+ReplayTarget::TickSearch ReplayTarget::reverse_continue_by_ticks(const Position& target,
+                                                                 StopReason* stop) {
   const Checkpoint* from = checkpoint_before(target);
-  if (!from || target.ticks == 0) return std::nullopt;
-  for (uint64_t window = kFirstTickWindow; window < target.ticks; window *= kTickWindowGrowth) {
-    uint64_t start = target.ticks - window;
-    if (!restore(*from) || !run_to_ticks(target, start)) return std::nullopt;
+  if (!from || target.ticks == 0 || !restore(*from)) return TickSearch::kUnusable;
+  // The events whose stretch may hold the start: up to now's (at an event,
+  // the one before it ends the stretch leading here).
+  uint64_t last_event = target.at_event ? target.event - 1 : target.event;
+  auto counts = ticks_at_events(target.tid, last_event);
+  if (counts.empty() || counts.back().first != last_event) return TickSearch::kUnusable;
+  for (uint64_t window = kFirstTickWindow;; window *= kTickWindowGrowth) {
+    uint64_t start = window < target.ticks ? target.ticks - window : 0;
+    // The latest event after which the count was still short of `start`.
+    auto before = std::find_if(counts.rbegin(), counts.rend(),
+                               [&](const auto& c) { return c.second < start; });
+    bool whole_interval = before == counts.rend();
+    auto go_to_start = [&] {
+      if (!restore(*from)) return false;
+      if (whole_interval) return true;
+      while (session_->current_event() < before->first) {
+        Result r = session_->step();
+        if (r != Result::kEvent && r != Result::kTrap) return false;
+      }
+      if (session_->has_task(target.tid)) session_->set_focus(target.tid);
+      return session_->focus() == target.tid && session_->run_focus_to_ticks(start);
+    };
+    if (!go_to_start()) return TickSearch::kUnusable;
     std::optional<Hit> last;
     if (!run_to(target, [&](const Hit& hit) {
           if (is_debugger_stop(hit)) last = hit;
         })) {
-      return std::nullopt;
+      return TickSearch::kUnusable;
     }
-    if (!last) continue;
-    if (!restore(*from) || !run_to_ticks(target, start) || !run_to(last->position, [](const Hit&) {})) {
-      return replay_failed("cannot return to the last hit");
+    if (last) {
+      if (!go_to_start() || !run_to(last->position, [](const Hit&) {})) {
+        *stop = replay_failed("cannot return to the last hit");
+      } else {
+        *stop = stop_at_hit(*last);
+      }
+      return TickSearch::kFound;
     }
-    return stop_at_hit(*last);
+    if (whole_interval) return TickSearch::kNoHit;
   }
-  return std::nullopt;
 }
 
 // The last breakpoint or watchpoint hit before now: first near now by
 // ticks, then in each interval between checkpoints, latest first.
 StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
   Position target = here();
-  if (auto stop = reverse_continue_by_ticks(target)) return *stop;
   for (;;) {
     const Checkpoint* from = checkpoint_before(target);
     if (!from) return history_start();
+    StopReason stop;
+    TickSearch by_ticks = reverse_continue_by_ticks(target, &stop);
+    if (by_ticks == TickSearch::kFound) return stop;
+    if (by_ticks == TickSearch::kNoHit) {
+      target = from->position;  // search the interval before this one
+      continue;
+    }
     if (!restore(*from)) return replay_failed("cannot restore a checkpoint");
     bool have_hit = false;
     Hit last;

@@ -6,9 +6,9 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gdbserver/debug_target.h"
@@ -73,7 +73,9 @@ class ReplayTarget final : public DebugTarget {
   StopReason report(const ReplaySession::Trap& trap);
   StopReason forward(bool single_step, const ResumeRequest& request);
   StopReason reverse_continue(const ResumeRequest& request);
-  std::optional<StopReason> reverse_continue_by_ticks(const Position& target);
+  enum class TickSearch { kFound, kNoHit, kUnusable };
+  TickSearch reverse_continue_by_ticks(const Position& target, StopReason* stop);
+  std::vector<std::pair<uint64_t, uint64_t>> ticks_at_events(int32_t tid, uint64_t last_event);
   StopReason reverse_step();
   StopReason history_start();
   StopReason replay_failed(const std::string& what);
