@@ -408,6 +408,7 @@ ReplaySession::StepResult ReplaySession::step() {
   StepResult result = replay_event(t, e);
   if (result != StepResult::kEvent) return result;
   seq_ = e.seq;
+  seq_tid_ = e.tid;
   // Code patched at this stop is patched before anyone looks at it (a
   // debugger's first breakpoints go into the patched code).
   for (Event next; e.kind != EventKind::kInstrument && next_event(&next);) {
@@ -1240,6 +1241,7 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
     tasks_[tid] = std::move(t);
   }
   seq_ = cp.seq;
+  seq_tid_ = 0;
   lookahead_ = cp.lookahead;
   set_focus(cp.focus);
   process_ending_ = false;

@@ -50,6 +50,8 @@ class ReplaySession {
 
   // The number of the last event replayed (0 before the first).
   uint64_t current_event() const { return seq_; }
+  // The recorded tid of that event's thread (0 after a restore).
+  int32_t current_event_tid() const { return seq_tid_; }
   // Whether bytes the program wrote to stdout/stderr are written out, and
   // to which fd (0: the same one they went to).
   void set_echo_output(bool echo, int to_fd = 0) {
@@ -151,6 +153,7 @@ class ReplaySession {
   std::deque<Event> lookahead_;
   std::map<std::string, std::shared_ptr<const instrument::PatchMap>> patch_maps_;  // by saved name
   uint64_t seq_ = 0;
+  int32_t seq_tid_ = 0;
   bool echo_ = true;
   int echo_fd_ = 0;
   uint64_t echoed_up_to_ = 0;  // the last event whose output was written

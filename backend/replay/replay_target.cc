@@ -416,33 +416,39 @@ StopReason ReplayTarget::stop_at_hit(const Hit& hit) {
   return report(hit.trap);
 }
 
-// The tick count of `tid` after each event from the restored checkpoint
-// up to `last_event`, as (event, count), the first entry being the
-// checkpoint itself. The debugger's breakpoints and watchpoints are lifted
-// meanwhile, so this costs one plain replay. Empty if replay failed.
-std::vector<std::pair<uint64_t, uint64_t>> ReplayTarget::ticks_at_events(int32_t tid,
-                                                                          uint64_t last_event) {
-  std::vector<std::pair<uint64_t, uint64_t>> counts;
-  auto count_now = [&] {
-    const ReplayTask* t = session_->task(tid);
-    counts.emplace_back(session_->current_event(), t && t->task ? read_ticks(*t->task) : 0);
-  };
+// Replays events up to `event` with the debugger's breakpoints and
+// watchpoints lifted (a hit on the way is of no interest), calling
+// `after_each` after every one. False if replay failed.
+bool ReplayTarget::replay_events_to(uint64_t event, const std::function<void()>& after_each) {
   Task* task = session_->focus_task();
-  if (!task) return counts;
+  if (!task) return false;
   for (uint64_t address : user_breakpoints_) session_->breakpoints().remove(*task, address);
   session_->set_watchpoints({});
-  count_now();
   bool ok = true;
-  while (ok && session_->current_event() < last_event) {
+  while (ok && session_->current_event() < event) {
     Result r = session_->step();
     ok = r == Result::kEvent || r == Result::kTrap;
-    if (ok) count_now();
+    if (ok && after_each) after_each();
   }
   if ((task = session_->focus_task())) {
     for (uint64_t address : user_breakpoints_) session_->breakpoints().insert(*task, address);
   }
   session_->set_watchpoints(watchpoints_);
-  if (!ok) counts.clear();
+  return ok && session_->current_event() == event;
+}
+
+// The focus process's tick count after each event from the restored
+// checkpoint up to `last_event`, the first entry being the checkpoint
+// itself: one plain replay. Empty if replay failed.
+std::vector<ReplayTarget::EventTicks> ReplayTarget::ticks_at_events(uint64_t last_event) {
+  std::vector<EventTicks> counts;
+  auto count_now = [&] {
+    Task* t = session_->focus_task();
+    counts.push_back({session_->current_event(), session_->current_event_tid(),
+                      t ? read_ticks(*t) : 0});
+  };
+  count_now();
+  if (!replay_events_to(last_event, count_now)) counts.clear();
   return counts;
 }
 
@@ -461,25 +467,25 @@ ReplayTarget::TickSearch ReplayTarget::reverse_continue_by_ticks(const Position&
   // The events whose stretch may hold the start: up to now's (at an event,
   // the one before it ends the stretch leading here).
   uint64_t last_event = target.at_event ? target.event - 1 : target.event;
-  auto counts = ticks_at_events(target.tid, last_event);
-  if (counts.empty() || counts.back().first != last_event) return TickSearch::kUnusable;
+  auto counts = ticks_at_events(last_event);
+  if (counts.empty() || counts.back().event != last_event) return TickSearch::kUnusable;
   for (uint64_t window = kFirstTickWindow;; window *= kTickWindowGrowth) {
     uint64_t start = window < target.ticks ? target.ticks - window : 0;
-    // The latest event after which the count was still short of `start`.
+    // The latest event after which the count was still short of `start`;
+    // the thread of the event after it is the one running when the count
+    // got there (threads run user code one at a time), or now's.
     auto before = std::find_if(counts.rbegin(), counts.rend(),
-                               [&](const auto& c) { return c.second < start; });
+                               [&](const EventTicks& c) { return c.ticks < start; });
     bool whole_interval = before == counts.rend();
+    int32_t runner = whole_interval || before == counts.rbegin() ? target.tid : (before - 1)->tid;
     auto go_to_start = [&] {
       if (!restore(*from)) return false;
       if (whole_interval) return true;
-      while (session_->current_event() < before->first) {
-        Result r = session_->step();
-        if (r != Result::kEvent && r != Result::kTrap) return false;
-      }
-      if (session_->has_task(target.tid)) session_->set_focus(target.tid);
-      return session_->focus() == target.tid && session_->run_focus_to_ticks(start);
+      if (!replay_events_to(before->event)) return false;
+      if (session_->has_task(runner)) session_->set_focus(runner);
+      return session_->focus() == runner && session_->run_focus_to_ticks(start);
     };
-    if (!go_to_start()) return TickSearch::kUnusable;
+      if (!go_to_start()) return TickSearch::kUnusable;
     std::optional<Hit> last;
     if (!run_to(target, [&](const Hit& hit) {
           if (is_debugger_stop(hit)) last = hit;
@@ -565,11 +571,7 @@ bool ReplayTarget::run_to_tick_before(const Position& target) {
 // then be restored.
 bool ReplayTarget::run_to_ticks(const Position& target, uint64_t ticks) {
   uint64_t last_event = target.at_event ? target.event - 1 : target.event;
-  while (session_->current_event() < last_event) {
-    Result r = session_->step();
-    if (r != Result::kEvent && r != Result::kTrap) return false;
-  }
-  if (session_->current_event() != last_event) return false;
+  if (!replay_events_to(last_event)) return false;
   if (session_->has_task(target.tid)) session_->set_focus(target.tid);
   Task* task = session_->focus_task();
   return task && session_->focus() == target.tid && read_ticks(*task) < ticks &&

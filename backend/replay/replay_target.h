@@ -4,11 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "gdbserver/debug_target.h"
@@ -75,7 +75,13 @@ class ReplayTarget final : public DebugTarget {
   StopReason reverse_continue(const ResumeRequest& request);
   enum class TickSearch { kFound, kNoHit, kUnusable };
   TickSearch reverse_continue_by_ticks(const Position& target, StopReason* stop);
-  std::vector<std::pair<uint64_t, uint64_t>> ticks_at_events(int32_t tid, uint64_t last_event);
+  struct EventTicks {
+    uint64_t event;
+    int32_t tid;  // the event's thread
+    uint64_t ticks;
+  };
+  std::vector<EventTicks> ticks_at_events(uint64_t last_event);
+  bool replay_events_to(uint64_t event, const std::function<void()>& after_each = nullptr);
   StopReason reverse_step();
   StopReason history_start();
   StopReason replay_failed(const std::string& what);
