@@ -26,6 +26,7 @@ struct TraceHeader {
   cpuSignature @9 :Text;       # vendor, family/model/stepping, brand
   boundCpu @10 :Int32;         # the CPU recording ran on (-1: unpinned)
   syscallBuffer @11 :Bool;     # programs buffered syscalls in-process
+  ignoredSignals @12 :UInt64;  # bit sig-1: ignored when the program started
 }
 
 # Bytes to put into tracee memory at `addr`.

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/debugger_launch.h"
 #include "core/pmu.h"
+#include "core/spawn.h"
 #include "record/record_session.h"
 #include "trace/trace_dir.h"
 
@@ -82,7 +83,9 @@ int record_command(const std::vector<std::string>& args) {
     options.trace_dir = next_trace_dir(root, options.argv[0], &error);
     if (options.trace_dir.empty()) return usage_error(error);
   }
-  // Ctrl-C reaches the program too; let it decide, and finish the trace.
+  // Ctrl-C reaches the program too (it starts with the dispositions we
+  // were started with); let it decide, and finish the trace.
+  options.ignored_signals = ignored_signals_now();
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
 

@@ -55,8 +55,18 @@ ExecArgs prepare_exec(const SpawnOptions& options) {
   return a;
 }
 
+// Gives the child the dispositions the program must start with (exec keeps
+// only "ignored"; handlers become defaults anyway).
+void set_start_dispositions(uint64_t ignored) {
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    signal(sig, (ignored >> (sig - 1)) & 1 ? SIG_IGN : SIG_DFL);  // EINVAL for libc's own: fine
+  }
+}
+
 [[noreturn]] void child_main(const SpawnOptions& options, ExecArgs& exec_args, int go_fd) {
   personality(ADDR_NO_RANDOMIZE);
+  set_start_dispositions(options.ignored_signals);
   for (size_t r = 0; r < options.rlimit_cur.size(); ++r) {
     struct rlimit lim = {options.rlimit_cur[r], options.rlimit_max[r]};
     setrlimit(static_cast<__rlimit_resource>(r), &lim);
@@ -71,6 +81,15 @@ ExecArgs prepare_exec(const SpawnOptions& options) {
 }
 
 }  // namespace
+
+uint64_t ignored_signals_now() {
+  uint64_t ignored = 0;
+  for (int sig = 1; sig <= 64; ++sig) {
+    struct sigaction old;
+    if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) ignored |= 1ULL << (sig - 1);
+  }
+  return ignored;
+}
 
 std::string find_program(const std::string& program) {
   if (program.find('/') != std::string::npos) {

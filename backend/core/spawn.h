@@ -21,7 +21,13 @@ struct SpawnOptions {
   // program's syscalls stop only where the filter says: recording and
   // replaying with syscall buffering.
   bool syscall_filter = false;
+  // The program starts with these signals ignored (bit sig-1) and every
+  // other one at its default, whatever rrx itself does with them.
+  uint64_t ignored_signals = 0;
 };
+
+// The signals this process ignores now (bit sig-1).
+uint64_t ignored_signals_now();
 
 // Forks, seizes the child with all our ptrace options and lets it exec
 // `path` with ASLR off and rdtsc trapping. The child's first ptrace stop is

@@ -116,6 +116,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   spawn.argv = options.argv;
   spawn.preload = options.preload;
   spawn.syscall_filter = !options.preload.empty();
+  spawn.ignored_signals = options.ignored_signals;
   int cpu = options.unbound ? -1 : bind_to_cpu(-1);
   pid_t pid = spawn_traced(spawn, &result.error);
   if (pid < 0) return result;
@@ -131,6 +132,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   header.bound_cpu = cpu;
   header.cpu_signature = cpu_signature();
   header.syscall_buffer = buffering_;
+  header.ignored_signals = options.ignored_signals;
   for (int r = 0; r < RLIM_NLIMITS; ++r) {
     struct rlimit lim;
     getrlimit(static_cast<__rlimit_resource>(r), &lim);

@@ -27,6 +27,9 @@ struct RecordOptions {
   // librrx_preload.so, whose in-process syscall buffering spares most
   // syscalls a ptrace stop; empty: no buffering (-n).
   std::string preload;
+  // Signals the program starts with ignored (bit sig-1): those rrx was
+  // started with ignored, not the ones it ignores itself.
+  uint64_t ignored_signals = 0;
 };
 
 struct RecordResult {

@@ -135,6 +135,7 @@ bool ReplaySession::spawn_root() {
   spawn.argv = header.argv;
   spawn.rlimit_cur = header.rlimit_cur;
   spawn.rlimit_max = header.rlimit_max;
+  spawn.ignored_signals = header.ignored_signals;
   // The preload library runs some syscalls itself in replay too (those
   // that shape the address space): the filter lets them run unseen.
   spawn.syscall_filter = header.syscall_buffer;

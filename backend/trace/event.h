@@ -120,6 +120,9 @@ struct TraceHeader {
   // Programs buffered common syscalls in-process (librrx_preload.so): the
   // preload page is mapped at every exec and flush events carry the calls.
   bool syscall_buffer = false;
+  // Signals the program started with ignored (bit sig-1), as `nohup` or a
+  // shell's `trap '' SIG` leave them; every other one started at default.
+  uint64_t ignored_signals = 0;
 };
 
 // Written last, when the recording finished cleanly.

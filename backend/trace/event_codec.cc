@@ -224,6 +224,7 @@ void encode_header(const TraceHeader& h, proto::TraceHeader::Builder out) {
   out.setCpuSignature(h.cpu_signature);
   out.setBoundCpu(h.bound_cpu);
   out.setSyscallBuffer(h.syscall_buffer);
+  out.setIgnoredSignals(h.ignored_signals);
 }
 
 bool decode_header(proto::TraceHeader::Reader in, TraceHeader* h,
@@ -245,6 +246,7 @@ bool decode_header(proto::TraceHeader::Reader in, TraceHeader* h,
   h->cpu_signature = in.getCpuSignature();
   h->bound_cpu = in.getBoundCpu();
   h->syscall_buffer = in.getSyscallBuffer();
+  h->ignored_signals = in.getIgnoredSignals();
   return true;
 }
 
