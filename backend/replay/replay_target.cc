@@ -557,25 +557,17 @@ StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
 // before it, then single-step from there.
 // With ticks, the point where the count reached one less than now's lies
 // just before now (at most one branch-free stretch): replay the events up
-// to now's last one, then let the counter stop the thread there. False if
-// that does not apply; the session must then be restored.
+// to now's last one, then let the counter stop the thread there; if the
+// count is already that high at the event, the event itself is that
+// point. False if that does not apply; the session must then be restored.
 bool ReplayTarget::run_to_tick_before(const Position& target) {
-  return !target.at_event && target.ticks >= 2 && run_to_ticks(target, target.ticks - 1);
-}
-
-// From a restored checkpoint: replays the events before `target`'s stretch
-// of execution (up to its event, or the one before when it sits at one),
-// then lets the counter stop `target`'s thread where the count reaches
-// `ticks`. False if the thread cannot get there that way (the count is
-// already past it, another thread runs the stretch, ...): the session must
-// then be restored.
-bool ReplayTarget::run_to_ticks(const Position& target, uint64_t ticks) {
-  uint64_t last_event = target.at_event ? target.event - 1 : target.event;
-  if (!replay_events_to(last_event)) return false;
+  if (target.at_event || target.ticks == 0 || !replay_events_to(target.event)) return false;
   if (session_->has_task(target.tid)) session_->set_focus(target.tid);
   Task* task = session_->focus_task();
-  return task && session_->focus() == target.tid && read_ticks(*task) < ticks &&
-         ticks < target.ticks && session_->run_focus_to_ticks(ticks);
+  if (!task || session_->focus() != target.tid) return false;
+  uint64_t ticks = read_ticks(*task);
+  if (ticks + 1 >= target.ticks) return ticks <= target.ticks;
+  return session_->run_focus_to_ticks(target.ticks - 1);
 }
 
 // From the tick before `target`, the number of single steps to it (0 if

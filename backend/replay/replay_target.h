@@ -98,7 +98,6 @@ class ReplayTarget final : public DebugTarget {
   bool is_user_breakpoint(uint64_t addr) const { return user_breakpoints_.count(addr) != 0; }
   uint64_t executed_address(uint64_t address) const;
   bool run_to_tick_before(const Position& target);
-  bool run_to_ticks(const Position& target, uint64_t ticks);
   bool is_debugger_stop(const Hit& hit) const;
   StopReason stop_at_hit(const Hit& hit);
   size_t steps_from_tick_before(const Position& target);
