@@ -22,7 +22,8 @@ int record_command(const std::vector<std::string>& args) {
       ++i;
       break;
     }
-    if (args[i] == "-o" && i + 1 < args.size()) {
+    if (args[i] == "-o") {
+      if (i + 1 == args.size()) return usage_error("record: -o needs a directory for the trace");
       options.trace_dir = args[++i];
     } else if (args[i] == "--chaos") {
       options.chaos = true;

@@ -82,6 +82,15 @@ void set_start_dispositions(uint64_t ignored) {
 
 }  // namespace
 
+std::string why_not_runnable(const std::string& program) {
+  struct stat st;
+  if (program.find('/') == std::string::npos || stat(program.c_str(), &st) != 0) {
+    return "cannot find program '" + program + "'";
+  }
+  if (S_ISDIR(st.st_mode)) return "'" + program + "' is a directory, not a program";
+  return "'" + program + "' is not an executable file";
+}
+
 uint64_t ignored_signals_now() {
   uint64_t ignored = 0;
   for (int sig = 1; sig <= 64; ++sig) {

@@ -38,5 +38,8 @@ pid_t spawn_traced(const SpawnOptions& options, std::string* error);
 // Finds `program` like execvp would ("./x", "/bin/ls", "ls"). Returns "" if
 // there is no such executable.
 std::string find_program(const std::string& program);
+// Why find_program found nothing, in one line: no such file, a directory,
+// not executable.
+std::string why_not_runnable(const std::string& program);
 
 }  // namespace rrx

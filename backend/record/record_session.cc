@@ -108,7 +108,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   RecordResult result;
   std::string path = find_program(options.argv[0]);
   if (path.empty()) {
-    result.error = "cannot find program '" + options.argv[0] + "'";
+    result.error = why_not_runnable(options.argv[0]);
     return result;
   }
   SpawnOptions spawn;

@@ -184,7 +184,23 @@ case_missing_program() {
   run_rrx record -o "$work/t2" rrx-no-such-program-on-path
   check_user_error "record of a name not on PATH" || true
   run_rrx record -o "$work/t3" "$work"
-  check_user_error "record of a directory" || true
+  check_user_error "record of a directory" && says "record of a directory" "is a directory"
+  printf 'data\n' >"$work/plain"
+  chmod 644 "$work/plain"
+  run_rrx record -o "$work/t4" "$work/plain"
+  check_user_error "record of a file that is not executable" &&
+    says "record of a file that is not executable" "is not an executable file"
+  run_rrx record -o
+  check_user_error "record -o without a directory" && says "record -o without a directory" "-o needs a directory"
+}
+
+# After check_user_error passed: the line must say `text`.
+says() {
+  local label="$1" text="$2"
+  if ! grep -qF -- "$text" "$work/last.err"; then
+    failures=$((failures + 1))
+    echo "FAIL $label: the error does not say '$text': $(head -n 1 "$work/last.err")"
+  fi
 }
 
 case_tick_source() {
