@@ -357,7 +357,12 @@ void Recorder::on_syscall_exit(RecordTask& t) {
   if (code_range.second > code_range.first) instrument_code(t, code_range.first, code_range.second);
 
   int sig = 0;
-  if (!t.deferred.empty()) {
+  // Inside the buffering code only its notify call takes signals: a handler
+  // run elsewhere there (at the exit of the buffer's announcement, before
+  // the preload library records it) would find no buffer and set up another.
+  bool may_deliver = !in_buffer_code(t, regs.rip) || event.syscall_no == RRX_CALL_NOTIFY;
+  if (!t.deferred.empty() && !may_deliver) set_buffer_notify(t, true);  // a new buffer's
+  if (!t.deferred.empty() && may_deliver) {
     // Resuming a syscall-exit stop with a signal queues it; it is delivered
     // before the thread runs another instruction (see on_signal).
     sig = t.deferred.front().si_signo;

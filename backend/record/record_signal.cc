@@ -143,7 +143,11 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   event.deterministic = synchronous;
   event.ticks = mid_computation_ticks;
   emit(event);
-  t.have_exit_regs = false;
+  // Delivered mid-computation, the thread has left the syscall boundary.
+  // Delivered there, it stays on it until it runs again: a second signal
+  // dequeued right away (the first one ignored, no handler frame) stops it
+  // with the exit registers still, and is delivered at the boundary too.
+  if (mid_computation_ticks) t.have_exit_regs = false;
   resume_task(t, sig);
 }
 
