@@ -23,6 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 TIMEOUT = 300
+TO_END = "@continue to the end"
 
 
 def line_of(source, marker):
@@ -52,13 +53,13 @@ class Gdb:
         argv = ["gdb", "-batch", "-nx", "-l", "10000", "-ex", "source " + self.plugin,
                 "-ex", "rr-replay %s" % trace]
         for c in commands:
-            argv += ["-ex", c]
+            argv += ["-ex", "continue" if c == TO_END else c]
         return run_session(argv)
 
     break_ = "break {file}:{line}"
     watch = "watch {var}"
     delete = "delete"
-    to_end = "continue"
+    to_end = TO_END
     reverse = {"rsi": "reverse-stepi", "rf": "reverse-finish", "rc": "reverse-continue"}
 
 
@@ -81,14 +82,21 @@ class Lldb:
     def run(self, trace, commands):
         argv = ["lldb-19", "--no-lldbinit", "-b", "-o", "plugin load " + self.plugin,
                 "-o", "replay %s" % trace]
+        # lldb -b runs no more -o commands after a stop at the end of
+        # history; -k ones run then.
+        option = "-o"
         for c in commands:
-            argv += ["-o", c]
+            if c == TO_END:
+                argv += [option, "continue"]
+                option = "-k"
+            else:
+                argv += [option, c]
         return run_session(argv)
 
     break_ = "breakpoint set -f {file} -l {line}"
     watch = "watchpoint set variable {var}"
     delete = "breakpoint delete -f"
-    to_end = "continue"
+    to_end = TO_END
     reverse = {"rsi": "reverse-stepi", "rf": "reverse-finish", "rc": "reverse-continue"}
 
 
