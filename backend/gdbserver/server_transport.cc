@@ -1,5 +1,6 @@
 #include "gdbserver/server_transport.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -22,6 +23,11 @@
 
 namespace rrx {
 namespace {
+
+// Our sockets never reach a process the replay starts (Asio does not ask
+// for close-on-exec).
+void close_on_exec(int fd) { fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC); }
+
 
 namespace asio = boost::asio;
 using boost::system::error_code;
@@ -126,6 +132,7 @@ std::unique_ptr<ServerTransport> ServerTransport::listen_unix(std::string* error
   error_code ec;
   i.unix_acceptor.emplace(i.io);
   i.unix_acceptor->open(asio::local::stream_protocol(), ec);
+  if (!ec) close_on_exec(i.unix_acceptor->native_handle());
   if (!ec) i.unix_acceptor->bind(asio::local::stream_protocol::endpoint(i.address), ec);
   if (!ec) i.unix_acceptor->listen(1, ec);
   if (ec) {
@@ -141,6 +148,7 @@ std::unique_ptr<ServerTransport> ServerTransport::listen_tcp(uint16_t port, std:
   error_code ec;
   impl->tcp_acceptor.emplace(impl->io);
   impl->tcp_acceptor->open(endpoint.protocol(), ec);
+  if (!ec) close_on_exec(impl->tcp_acceptor->native_handle());
   if (!ec) impl->tcp_acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl->tcp_acceptor->bind(endpoint, ec);
   if (!ec) impl->tcp_acceptor->listen(1, ec);
@@ -160,11 +168,13 @@ bool ServerTransport::serve_one(DebugTarget* target, std::string* error) {
   if (impl_->unix_acceptor) {
     asio::local::stream_protocol::socket socket(impl_->io);
     impl_->unix_acceptor->accept(socket, ec);
+    if (!ec) close_on_exec(socket.native_handle());
     if (!ec) return serve_connection(socket, socket, target, error);
   } else {
     asio::ip::tcp::socket socket(impl_->io);
     impl_->tcp_acceptor->accept(socket, ec);
     if (!ec) {
+      close_on_exec(socket.native_handle());
       // Small packets in lockstep: don't let Nagle delay each reply.
       socket.set_option(asio::ip::tcp::no_delay(true), ec);
       return serve_connection(socket, socket, target, error);
