@@ -78,7 +78,7 @@ std::string without_attribute(std::string xml, std::string_view name) {
 
 }  // namespace
 
-GdbServer::GdbServer(DebugTarget* target) : target_(target) {}
+GdbServer::GdbServer(DebugTarget* target) : target_(target), decoder_(kPacketSize) {}
 
 std::string GdbServer::feed(std::string_view bytes) {
   decoder_.feed(bytes);
@@ -92,6 +92,11 @@ std::string GdbServer::feed(std::string_view bytes) {
         break;
       case rsp::Incoming::Kind::kBadPacket:
         if (ack_mode_) output_ += '-';
+        break;
+      case rsp::Incoming::Kind::kTooLong:
+        // Resending would not help: refuse it.
+        if (ack_mode_) output_ += '+';
+        send_error("packet longer than PacketSize " + hex_number(kPacketSize));
         break;
       case rsp::Incoming::Kind::kNack:
         if (ack_mode_) output_ += last_packet_;

@@ -104,19 +104,28 @@ std::string hex_number(uint64_t value) {
   return out;
 }
 
+void PacketDecoder::append(char c) {
+  if (payload_.size() < max_payload_) {
+    payload_ += c;
+  } else {
+    too_long_ = true;
+  }
+}
+
 void PacketDecoder::feed(std::string_view bytes) {
   for (char c : bytes) {
     switch (state_) {
       case State::kIdle:
         if (c == '$') {
           payload_.clear();
+          too_long_ = false;
           state_ = State::kPayload;
         } else if (c == '+') {
-          ready_.push_back({Incoming::Kind::kAck, {}});
+          push({Incoming::Kind::kAck, {}});
         } else if (c == '-') {
-          ready_.push_back({Incoming::Kind::kNack, {}});
+          push({Incoming::Kind::kNack, {}});
         } else if (c == '\x03') {
-          ready_.push_back({Incoming::Kind::kInterrupt, {}});
+          push({Incoming::Kind::kInterrupt, {}});
         }
         break;
       case State::kPayload:
@@ -124,13 +133,13 @@ void PacketDecoder::feed(std::string_view bytes) {
           checksum_text_.clear();
           state_ = State::kChecksum1;
         } else {
-          payload_ += c;
+          append(c);
           // The byte after '}' is data even if it looks like '#'.
           if (c == '}') state_ = State::kEscape;
         }
         break;
       case State::kEscape:
-        payload_ += c;
+        append(c);
         state_ = State::kPayload;
         break;
       case State::kChecksum1:
@@ -141,13 +150,26 @@ void PacketDecoder::feed(std::string_view bytes) {
         checksum_text_ += c;
         auto sum = parse_hex_number(checksum_text_);
         bool good = sum && *sum == checksum(payload_);
-        ready_.push_back({good ? Incoming::Kind::kPacket : Incoming::Kind::kBadPacket,
-                          std::move(payload_)});
+        if (too_long_) {
+          push({Incoming::Kind::kTooLong, {}});
+        } else {
+          push({good ? Incoming::Kind::kPacket : Incoming::Kind::kBadPacket,
+                            std::move(payload_)});
+        }
         payload_.clear();
         state_ = State::kIdle;
         break;
       }
     }
+  }
+}
+
+void PacketDecoder::push(Incoming unit) {
+  // A client that sends faster than we answer (or floods acks during a
+  // long resume) must not grow the queue without limit; only a Ctrl-C is
+  // always kept.
+  if (ready_.size() < kMaxQueued || (unit.kind == Incoming::Kind::kInterrupt && !interrupt_pending())) {
+    ready_.push_back(std::move(unit));
   }
 }
 

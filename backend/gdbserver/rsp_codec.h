@@ -2,6 +2,7 @@
 // interrupt byte, `}` escaping of binary data, and hex helpers.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -38,6 +39,7 @@ struct Incoming {
     kAck,        // '+'
     kNack,       // '-': resend the last packet
     kInterrupt,  // 0x03 outside a packet: Ctrl-C
+    kTooLong,    // a packet over the size limit, dropped unread
   };
   Kind kind;
   std::string payload;
@@ -47,6 +49,9 @@ struct Incoming {
 // order. Bytes outside packets other than +, - and 0x03 are ignored.
 class PacketDecoder {
  public:
+  // Payloads longer than `max_payload` bytes are not kept: memory stays
+  // bounded whatever a client sends.
+  explicit PacketDecoder(size_t max_payload = SIZE_MAX) : max_payload_(max_payload) {}
   void feed(std::string_view bytes);
   // The next complete unit, if any.
   std::optional<Incoming> next();
@@ -54,8 +59,13 @@ class PacketDecoder {
   bool interrupt_pending() const;
 
  private:
+  void append(char c);
+  void push(Incoming unit);
+  static constexpr size_t kMaxQueued = 1024;
   enum class State { kIdle, kPayload, kEscape, kChecksum1, kChecksum2 };
   State state_ = State::kIdle;
+  const size_t max_payload_;
+  bool too_long_ = false;  // the packet being read went over max_payload_
   std::string payload_;
   std::string checksum_text_;
   std::deque<Incoming> ready_;

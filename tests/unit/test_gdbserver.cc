@@ -244,6 +244,30 @@ TEST(RspCodec, InterruptByteInsideBinaryPacketIsData) {
   EXPECT_EQ(rsp::unescape_binary(unit->payload.substr(10)), "\x03#z");
 }
 
+TEST(RspCodec, OverlongPacketIsDroppedAndTheNextOneReads) {
+  rsp::PacketDecoder decoder(16);
+  decoder.feed("$" + std::string(1000, 'a') + "#00");
+  decoder.feed(rsp::frame("g"));
+  auto dropped = decoder.next();
+  ASSERT_TRUE(dropped);
+  EXPECT_EQ(dropped->kind, rsp::Incoming::Kind::kTooLong);
+  EXPECT_TRUE(dropped->payload.empty());
+  auto g = decoder.next();
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->kind, rsp::Incoming::Kind::kPacket);
+  EXPECT_EQ(g->payload, "g");
+}
+
+TEST(RspCodec, QueueOfUnitsIsBoundedButKeepsACtrlC) {
+  rsp::PacketDecoder decoder;
+  decoder.feed(std::string(100000, '+') + "\x03");
+  EXPECT_TRUE(decoder.interrupt_pending());
+  size_t units = 0;
+  while (decoder.next()) ++units;
+  EXPECT_LE(units, 1025u);
+  EXPECT_GE(units, 1000u);
+}
+
 // ---------------------------------------------------------------- registers
 
 // Sum of bitsize over target.xml and everything it includes, by regnum.
@@ -320,6 +344,14 @@ TEST_F(GdbServerTest, NackResendsLastPacket) {
   std::string first = server.feed(rsp::frame("qAttached"));
   EXPECT_EQ(first, "+" + rsp::frame("1"));
   EXPECT_EQ(server.feed("-"), rsp::frame("1"));
+}
+
+TEST_F(GdbServerTest, PacketOverPacketSizeGetsAnErrorAndTheSessionGoesOn) {
+  client.handshake(kGdbFeatures);
+  // 400 KB of X data, over the advertised PacketSize (0x20000).
+  std::string reply = client.request("X401000,61a80:" + std::string(400000, 'a'));
+  EXPECT_EQ(reply.substr(0, 1), "E") << reply;
+  EXPECT_EQ(client.request("qAttached"), "1");
 }
 
 TEST_F(GdbServerTest, QSupportedAdvertisesFeatures) {
