@@ -131,9 +131,16 @@ bool read_small_file(const std::string& path, uint64_t max_size,
 
 bool file_digest(const std::string& path, uint64_t* size, uint32_t* crc,
                  std::string* error) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // A trace's files are regular files of its own: a FIFO would block the
+  // open, a link to /dev/zero would never end, a symlink could lead out.
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd.valid()) {
-    *error = errno_message(path);
+    *error = errno == ELOOP ? path + ": a symbolic link, not a file" : errno_message(path);
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    *error = path + ": not a regular file";
     return false;
   }
   std::vector<char> buf(1 << 20);

@@ -51,7 +51,8 @@ bool write_file_atomic(const std::string& dir, const std::string& name,
 bool read_small_file(const std::string& path, uint64_t max_size,
                      std::string* out, std::string* error);
 
-// Size and CRC-32 of the contents of `path`, read in bounded pieces.
+// Size and CRC-32 of the contents of `path`, read in bounded pieces. Only
+// a regular file qualifies (no symlink, FIFO or device).
 bool file_digest(const std::string& path, uint64_t* size, uint32_t* crc,
                  std::string* error);
 

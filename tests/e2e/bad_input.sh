@@ -14,6 +14,8 @@
 #   truncate.FILE      a copy with FILE cut to half its size (and to 0 bytes)
 #   missing.FILE       a copy without FILE
 #   newer_version      version file says "rrx-trace 99"
+#   special_files      saved files replaced by a FIFO, a symlink to
+#                      /dev/zero, a symlink out of the trace
 #   empty_dir          replay of an empty directory
 #   missing_dir        replay of a directory that does not exist
 #   unsupported        recording a program that calls shmget must stop with
@@ -169,6 +171,26 @@ case_missing() {
   done < <(targets_of "$1")
 }
 
+# Each saved file replaced by a FIFO (opening it would block), a symlink
+# to /dev/zero (reading it would never end) and a symlink out of the trace
+# to a copy of itself (the trace must not follow it).
+case_special_files() {
+  local rel copy kind
+  record_hello
+  while IFS= read -r rel; do
+    for kind in fifo zero outside; do
+      copy="$(copy_trace special)"
+      case "$kind" in
+        fifo) rm "$copy/$rel" && mkfifo "$copy/$rel" ;;
+        zero) ln -sf /dev/zero "$copy/$rel" ;;
+        outside) cp "$copy/$rel" "$work/outside" && ln -sf "$work/outside" "$copy/$rel" ;;
+      esac
+      run_rrx replay -a "$copy"
+      check_user_error "replay with $rel replaced by a $kind" || true
+    done
+  done < <(targets_of saved)
+}
+
 case_newer_version() {
   local copy
   record_hello
@@ -302,6 +324,7 @@ run_case() {
     truncate.*) case_truncate "${1#truncate.}" ;;
     missing.*) case_missing "${1#missing.}" ;;
     newer_version) case_newer_version ;;
+    special_files) case_special_files ;;
     empty_dir) case_empty_dir ;;
     missing_dir) case_missing_dir ;;
     unsupported) case_unsupported ;;
@@ -325,7 +348,7 @@ fi
 verdicts=()
 bad=0
 for c in missing_program tick_source out_not_empty newer_version empty_dir missing_dir \
-  unsupported permissions \
+  unsupported permissions special_files \
   {flip,truncate,missing}.{version,header,events,complete,files.manifest,saved}; do
   rc=0
   (run_case "$c" && finish) || rc=$?
