@@ -2,11 +2,13 @@
 
 #include "cli/commands.h"
 #include "cli/debugger_launch.h"
+#include "core/printable.h"
 
 namespace rrx {
 
 int usage_error(const std::string& message) {
-  fprintf(stderr, "rrx: %s\n", message.c_str());
+  // Messages quote trace contents and user input: one printable line.
+  fprintf(stderr, "rrx: %s\n", printable(message).c_str());
   return 1;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/printable.h"
 #include "core/tick_counter.h"
 #include "replay/inferior_info.h"
 #include "replay/session_checkpoint.h"
@@ -226,7 +227,7 @@ StopReason ReplayTarget::report(const ReplaySession::Trap& trap) {
 
 StopReason ReplayTarget::replay_failed(const std::string& what) {
   const std::string& why = session_->error().empty() ? what : session_->error();
-  fprintf(stderr, "rrx: %s\n", why.c_str());
+  fprintf(stderr, "rrx: %s\n", printable(why).c_str());
   return stop_here(Kind::kHistoryEnd);
 }
 

@@ -214,6 +214,10 @@ case_missing_program() {
     says "record of a file that is not executable" "is not an executable file"
   run_rrx record -o
   check_user_error "record -o without a directory" && says "record -o without a directory" "-o needs a directory"
+  # A name with an escape sequence and a newline: still one plain line.
+  run_rrx record -o "$work/t5" "$work/no"$'\e[31m\n'"such"
+  check_user_error "record of a name with control characters" &&
+    says "record of a name with control characters" 'no\x1b[31m\x0asuch'
 }
 
 # After check_user_error passed: the line must say `text`.

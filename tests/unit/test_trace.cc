@@ -25,6 +25,7 @@
 #include <capnp/serialize.h>
 #include <gtest/gtest.h>
 
+#include "core/printable.h"
 #include "trace.capnp.h"
 #include "trace/chunked_stream.h"
 #include "trace/crc32.h"
@@ -287,6 +288,14 @@ void truncate_to(const std::string& path, uint64_t size) {
 }
 
 // ------------------------------------------------------------- round trip
+
+TEST(Printable, EscapesControlBytesBackslashAndNonAscii) {
+  EXPECT_EQ(printable("plain /path-1.so"), "plain /path-1.so");
+  EXPECT_EQ(printable("a\x1b[31mb\nc"), "a\\x1b[31mb\\x0ac");
+  EXPECT_EQ(printable("back\\slash"), "back\\x5cslash");
+  EXPECT_EQ(printable("\xc3\xa9\x7f"), "\\xc3\\xa9\\x7f");
+  EXPECT_EQ(printable(std::string("nul\0byte", 8)), "nul\\x00byte");
+}
 
 TEST(TraceRoundTrip, EveryKindBigAndSmallEventsAcrossChunks) {
   TempDir tmp;
