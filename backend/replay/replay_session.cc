@@ -30,6 +30,7 @@
 #include "instrument/patch_file.h"
 #include "preload/syscallbuf_abi.h"
 #include "replay/session_checkpoint.h"
+#include "syscalls/written_data.h"
 #include "syscalls/sigmask_args.h"
 #include "syscalls/syscall_table.h"
 #include "trace/file_util.h"
@@ -590,6 +591,19 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
   for (const MemWrite& w : e.writes) {
     if (!t.task->write_mem(w.addr, w.data.data(), w.data.size())) {
       return diverged(e, "cannot write recorded syscall output to memory");
+    }
+  }
+  if (e.echo_fd != 0) {
+    // The trace says what to show; the program must have written exactly
+    // that, and only to our stdout or stderr.
+    if (e.echo_fd != 1 && e.echo_fd != 2) {
+      return diverged(e, "the trace echoes output to fd " + std::to_string(e.echo_fd) +
+                             ", not stdout or stderr");
+    }
+    std::string written;
+    if (!t.desc || !read_written_data(*t.task, *t.desc, t.call, e.echo_data.size(), &written) ||
+        written != e.echo_data) {
+      return diverged(e, "the program wrote other bytes than the recording shows");
     }
   }
   t.task->set_regs(e.regs);
