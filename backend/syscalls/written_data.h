@@ -1,6 +1,5 @@
 // The bytes a write-like syscall (FdWriteData) took from the program's
-// memory: recording keeps those that went to its stdout/stderr, replay
-// checks the replayed program writes the same ones.
+// memory: recording keeps those that went to its stdout/stderr.
 #pragma once
 
 #include <cstddef>
