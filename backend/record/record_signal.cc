@@ -17,6 +17,7 @@
 
 #include "core/signal_class.h"
 #include "core/stack_fingerprint.h"
+#include "core/stop.h"
 #include "core/tick_counter.h"
 #include "preload/syscallbuf_abi.h"
 
@@ -162,7 +163,7 @@ void Recorder::step_out_of_glue(RecordTask& t, Registers* regs) {
   std::vector<int> others;
   for (int steps = 0; steps < 64 && instrumenter_->in_glue(t.tgid, regs->rip); ++steps) {
     int status;
-    if (!t.task->single_step(0) || waitpid(t.task->tid(), &status, __WALL) != t.task->tid() ||
+    if (!t.task->single_step(0) || wait_for(t.task->tid(), &status) != t.task->tid() ||
         !WIFSTOPPED(status)) {
       fail("thread " + std::to_string(t.task->tid()) + " vanished while leaving tick instrumentation");
       return;
