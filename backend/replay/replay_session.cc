@@ -38,6 +38,22 @@ namespace rrx {
 
 namespace {
 
+// A thread recorded as killed inside a syscall (a sibling's exit_group)
+// stopped at that syscall's end instead: the kill is on its way. Waits,
+// without resuming it into code the recording never ran, until it reports
+// its next state (the kill ends it from the stop). False if none comes.
+bool kill_arrives(pid_t tid) {
+  for (int i = 0; i < 200; ++i) {
+    siginfo_t info = {};
+    if (waitid(P_PID, tid, &info, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) == 0 &&
+        info.si_pid == tid) {
+      return true;
+    }
+    usleep(10000);
+  }
+  return false;
+}
+
 std::string describe_status(int status) {
   if (WIFSIGNALED(status)) return std::string("killed by SIG") + sigabbrev_np(WTERMSIG(status));
   return "exit status " + std::to_string(WEXITSTATUS(status));
@@ -352,6 +368,12 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int 
         continue;
       case StopKind::kExiting:
         if (want == StopKind::kExited) continue;
+        break;
+      case StopKind::kSyscallExit:
+        if (want == StopKind::kExited && kill_arrives(t.task->tid())) {
+          t.stopped = false;  // SIGKILL ends it from the stop: just wait
+          continue;
+        }
         break;
       case StopKind::kSignal: {
         siginfo_t info;
