@@ -361,8 +361,9 @@ void Recorder::on_syscall_exit(RecordTask& t) {
   // run elsewhere there (at the exit of the buffer's announcement, before
   // the preload library records it) would find no buffer and set up another.
   bool may_deliver = !in_buffer_code(t, regs.rip) || event.syscall_no == RRX_CALL_NOTIFY;
-  if (!t.deferred.empty() && !may_deliver) set_buffer_notify(t, true);  // a new buffer's
-  if (!t.deferred.empty() && may_deliver) {
+  if (!t.deferred.empty() && !may_deliver) {
+    set_buffer_notify(t, true);  // a buffer announced here starts without it
+  } else if (!t.deferred.empty()) {
     // Resuming a syscall-exit stop with a signal queues it; it is delivered
     // before the thread runs another instruction (see on_signal).
     sig = t.deferred.front().si_signo;

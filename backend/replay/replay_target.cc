@@ -462,9 +462,9 @@ std::vector<ReplayTarget::EventTicks> ReplayTarget::ticks_at_events(uint64_t las
 // is searched from its checkpoint. kUnusable if ticks cannot place the
 // thread (the caller then searches the interval as without ticks).
 ReplayTarget::TickSearch ReplayTarget::reverse_continue_by_ticks(const Position& target,
+                                                                 const Checkpoint* from,
                                                                  StopReason* stop) {
-  const Checkpoint* from = checkpoint_before(target);
-  if (!from || target.ticks == 0 || !restore(*from)) return TickSearch::kUnusable;
+  if (target.ticks == 0 || !restore(*from)) return TickSearch::kUnusable;
   // The events whose stretch may hold the start: up to now's (at an event,
   // the one before it ends the stretch leading here).
   uint64_t last_event = target.at_event ? target.event - 1 : target.event;
@@ -486,7 +486,7 @@ ReplayTarget::TickSearch ReplayTarget::reverse_continue_by_ticks(const Position&
       if (session_->has_task(runner)) session_->set_focus(runner);
       return session_->focus() == runner && session_->run_focus_to_ticks(start);
     };
-      if (!go_to_start()) return TickSearch::kUnusable;
+    if (!go_to_start()) return TickSearch::kUnusable;
     std::optional<Hit> last;
     if (!run_to(target, [&](const Hit& hit) {
           if (is_debugger_stop(hit)) last = hit;
@@ -513,7 +513,7 @@ StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
     const Checkpoint* from = checkpoint_before(target);
     if (!from) return history_start();
     StopReason stop;
-    TickSearch by_ticks = reverse_continue_by_ticks(target, &stop);
+    TickSearch by_ticks = reverse_continue_by_ticks(target, from, &stop);
     if (by_ticks == TickSearch::kFound) return stop;
     if (by_ticks == TickSearch::kNoHit) {
       target = from->position;  // search the interval before this one

@@ -74,7 +74,8 @@ class ReplayTarget final : public DebugTarget {
   StopReason forward(bool single_step, const ResumeRequest& request);
   StopReason reverse_continue(const ResumeRequest& request);
   enum class TickSearch { kFound, kNoHit, kUnusable };
-  TickSearch reverse_continue_by_ticks(const Position& target, StopReason* stop);
+  TickSearch reverse_continue_by_ticks(const Position& target, const Checkpoint* from,
+                                       StopReason* stop);
   struct EventTicks {
     uint64_t event;
     int32_t tid;  // the event's thread
