@@ -133,6 +133,9 @@ struct Event {
 struct TraceSummary {
   eventCount @0 :UInt64;
   exitStatus @1 :Int32;
+  # The signal (SIGTERM, SIGHUP) with which the user ended the recording;
+  # 0 if the program ended by itself.
+  endedBySignal @2 :Int32;
 }
 
 # Length and CRC-32 of a whole file of the trace.

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/debugger_launch.h"
+#include "core/printable.h"
 #include "gdbserver/server_transport.h"
 #include "replay/replay_session.h"
 #include "replay/replay_target.h"
@@ -90,6 +91,8 @@ int autopilot(const std::string& trace) {
   while ((result = session->step()) == ReplaySession::StepResult::kEvent) {
   }
   if (result != ReplaySession::StepResult::kEnd) return usage_error(session->error());
+  std::string early = session->early_end();
+  if (!early.empty()) fprintf(stderr, "rrx: %s\n", printable(early).c_str());
   return 0;
 }
 

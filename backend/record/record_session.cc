@@ -41,6 +41,7 @@
 #include "preload/syscallbuf_abi.h"
 #include "record/code_instrumenter.h"
 #include "record/output_capture.h"
+#include "record/user_end.h"
 #include "core/signal_class.h"
 #include "syscalls/syscall_table.h"
 #include "trace/trace_writer.h"
@@ -147,12 +148,15 @@ RecordResult Recorder::run(const RecordOptions& options) {
 
   bool header_written = false;
   start_slice_timer();
-  while (!tasks_.empty() && error_.empty()) {
+  catch_user_end_signals();
+  while (!tasks_.empty() && error_.empty() && !(header_written && user_end_signal())) {
     int status;
     pid_t tid = waitpid(-1, &status, __WALL);
-    if (tid < 0 && errno == EINTR) {  // the slice timer
+    if (tid < 0 && errno == EINTR) {  // the slice timer, or a user's signal
       check_wall_clock_slices();
       warn_about_held_signals();
+      std::string err;
+      if (!writer_->flush_stale_events(&err)) fail(err);
       continue;
     }
     if (tid < 0) break;
@@ -192,11 +196,18 @@ RecordResult Recorder::run(const RecordOptions& options) {
   }
 
   stop_slice_timer();
-  if (!error_.empty()) {
-    // Leave no tracee behind; the trace has no completeness marker.
+  release_user_end_signals();
+  if (!error_.empty() || !tasks_.empty()) {
+    // Leave no tracee behind. After an error the trace has no completeness
+    // marker; a user's SIGTERM or SIGHUP ends it here.
     std::vector<pid_t> tids;
     for (auto& [tid, t] : tasks_) tids.push_back(tid);
     kill_tracees(tids);
+    tasks_.clear();
+    // As if the program had been killed by it.
+    if (user_end_signal()) root_status_ = user_end_signal();
+  }
+  if (!error_.empty()) {
     result.error = error_;
     return result;
   }
@@ -208,6 +219,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   TraceSummary summary;
   summary.event_count = seq_;
   summary.exit_status = root_status_;
+  summary.ended_by_signal = user_end_signal();
   if (!writer_->finish(summary, &result.error)) return result;
   result.ok = true;
   result.wait_status = root_status_;
@@ -469,7 +481,12 @@ void Recorder::on_exited(RecordTask& t, int status) {
   event.exit_status = status;
   emit(event);
   if (tid == root_) root_status_ = status;
-  if (instrumenter_ && tid == t.tgid) instrumenter_->on_process_gone(tid);
+  if (tid == t.tgid) {
+    // What a process did is on its way to disk once it is gone.
+    std::string err;
+    if (!writer_->flush_events(&err)) fail(err);
+    if (instrumenter_) instrumenter_->on_process_gone(tid);
+  }
   ThreadGroup& group = groups_[group_of(t)];
   if (group.running == tid) group.running = 0;
   if (group.exiting == tid) group.exiting = 0;

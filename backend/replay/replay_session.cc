@@ -193,6 +193,19 @@ const Event* ReplaySession::peek_for_tid(int32_t tid) {
   }
 }
 
+std::string ReplaySession::early_end() const {
+  std::string at = " at event " + std::to_string(seq_);
+  if (reader_->cut_short())
+    return reader_->dir() + " was cut short" + at +
+           ": the recording did not finish (rrx record was killed)";
+  if (int sig = reader_->summary().ended_by_signal) {
+    const char* name = sigabbrev_np(sig);
+    return "the recording of " + reader_->dir() + " was ended by " +
+           (name ? "SIG" + std::string(name) : "signal " + std::to_string(sig)) + at;
+  }
+  return "";
+}
+
 ReplaySession::StepResult ReplaySession::diverged(const Event& event, const std::string& what) {
   error_ = "replay diverged at event " + std::to_string(event.seq) + " (" +
            event_kind_name(event.kind) + " of thread " + std::to_string(event.tid) +
@@ -411,7 +424,7 @@ ReplaySession::StepResult ReplaySession::step() {
   Event e;
   if (!next_event(&e)) {
     if (!error_.empty()) return StepResult::kError;
-    if (!tasks_.empty() && !focus_) {
+    if (!tasks_.empty() && !focus_ && early_end().empty()) {
       error_ = "the trace ended while " + std::to_string(tasks_.size()) +
                " recorded thread(s) were still running";
       return StepResult::kError;

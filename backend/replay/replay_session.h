@@ -38,13 +38,18 @@ class ReplaySession {
     kEvent,       // replayed one event
     kTrap,        // the focus thread stopped for the debugger (see trap())
     kFocusEnd,    // the focus thread's next event is its exit: not replayed
-    kEnd,         // the trace is over
+    kEnd,         // the trace is over (see early_end())
     kError,       // replay cannot go on; error() says why
   };
   // Replays the next event, unless the focus thread traps first.
   StepResult step();
   const std::string& error() const { return error_; }
   const TraceReader& trace() const { return *reader_; }
+  // Why the trace ends while the program still runs ("" if it does not):
+  // the recording was cut short (the recorder was killed), or the user
+  // ended it with a signal. Replay ends at the last event recorded; the
+  // threads still there are killed with the session.
+  std::string early_end() const;
   // Path of a file saved in the trace, "" if it is missing or damaged.
   std::string saved_file_path(const std::string& name);
 

@@ -231,6 +231,15 @@ StopReason ReplayTarget::replay_failed(const std::string& what) {
   return stop_here(Kind::kHistoryEnd);
 }
 
+StopReason ReplayTarget::history_end() {
+  std::string early = session_->early_end();
+  if (!early.empty() && !told_early_end_) {
+    fprintf(stderr, "rrx: %s\n", printable(early).c_str());
+    told_early_end_ = true;
+  }
+  return stop_here(Kind::kHistoryEnd);
+}
+
 StopReason ReplayTarget::resume(const ResumeRequest& request) {
   if (request.thread && request.thread->tid > 0) session_->set_focus(request.thread->tid);
   if (request.direction == Direction::kForward) {
@@ -256,9 +265,11 @@ StopReason ReplayTarget::forward(bool single_step, const ResumeRequest& request)
       case Result::kTrap:
         return report(session_->trap());
       case Result::kFocusEnd:
-      case Result::kEnd:
         session_->request_single_step(false);
         return stop_here(Kind::kHistoryEnd);
+      case Result::kEnd:
+        session_->request_single_step(false);
+        return history_end();
       case Result::kError:
         return replay_failed("replay failed");
     }

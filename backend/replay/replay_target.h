@@ -85,6 +85,8 @@ class ReplayTarget final : public DebugTarget {
   bool replay_events_to(uint64_t event, const std::function<void()>& after_each = nullptr);
   StopReason reverse_step();
   StopReason history_start();
+  // The end of the recording; says once if the trace ends early.
+  StopReason history_end();
   StopReason replay_failed(const std::string& what);
 
   // Runs forwards from where the session is to `target`, calling on_hit at
@@ -107,6 +109,7 @@ class ReplayTarget final : public DebugTarget {
   std::set<uint64_t> user_breakpoints_;
   std::vector<Watchpoint> watchpoints_;
   std::vector<Checkpoint> auto_checkpoints_;        // by position; [0] = start
+  bool told_early_end_ = false;
   std::map<int, Checkpoint> user_checkpoints_;      // `checkpoint` command
   int next_user_checkpoint_ = 1;
   std::chrono::steady_clock::time_point last_auto_checkpoint_;

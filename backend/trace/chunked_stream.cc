@@ -16,12 +16,13 @@ ChunkWriter::ChunkWriter(UniqueFd fd)
     : fd_(std::move(fd)), cctx_(ZSTD_createCCtx()) {}
 
 ChunkWriter::~ChunkWriter() {
-  stop_thread(false);
+  stop_thread(true);
   ZSTD_freeCCtx(cctx_);
 }
 
 char* ChunkWriter::extend(size_t size) {
   size_t old = pending_.size();
+  if (old == 0) pending_since_ = std::chrono::steady_clock::now();
   pending_.resize(old + size);
   return pending_.data() + old;
 }
@@ -34,8 +35,20 @@ bool ChunkWriter::check(std::string* error) {
 }
 
 bool ChunkWriter::flush_if_full(std::string* error) {
+  if (pending_.size() < kChunkTarget) return check(error);
+  return flush(error);
+}
+
+bool ChunkWriter::flush_if_stale(std::string* error) {
+  if (pending_.empty() ||
+      std::chrono::steady_clock::now() - pending_since_ < kMaxChunkAge)
+    return check(error);
+  return flush(error);
+}
+
+bool ChunkWriter::flush(std::string* error) {
   if (!check(error)) return false;
-  if (pending_.size() < kChunkTarget) return true;
+  if (pending_.empty()) return true;
   if (!thread_.joinable() && !no_thread_) start_thread();
   return hand_off(error);
 }
@@ -46,6 +59,12 @@ bool ChunkWriter::finish(std::string* error) {
   no_thread_ = true;
   // The drain may have failed too.
   if (!ok || !check(error)) return false;
+  for (int fd : sync_first_) {
+    if (fsync(fd) != 0) {
+      *error = errno_message("cannot sync the trace");
+      return false;
+    }
+  }
   if (fsync(fd_.get()) != 0) {
     *error = errno_message("events");
     return false;
@@ -144,7 +163,20 @@ void ChunkWriter::run() {
   unpin_this_thread();
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    work_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    auto ready = [&] { return stop_ || !queue_.empty(); };
+    if (unsynced_) {
+      // Sync once nothing more arrives, or kMaxChunkAge after the last
+      // sync while writes keep coming.
+      if (!work_.wait_until(lock, last_sync_ + kMaxChunkAge, ready) ||
+          std::chrono::steady_clock::now() >= last_sync_ + kMaxChunkAge) {
+        lock.unlock();
+        sync_files();
+        lock.lock();
+        continue;
+      }
+    } else {
+      work_.wait(lock, ready);
+    }
     if (queue_.empty()) return;  // stopped, and everything is written
     std::string chunk = std::move(queue_.front());
     queue_.pop_front();
@@ -154,12 +186,22 @@ void ChunkWriter::run() {
     std::string error;
     bool ok = write_chunk(chunk, &error);
     if (!ok) fail(error);
+    unsynced_ = ok;
     chunk.clear();
     lock.lock();
     // Recycle the buffer as a later pending chunk (an outsized one is freed).
     if (ok && chunk.capacity() <= 4 * kChunkTarget && spare_.size() < 2)
       spare_.push_back(std::move(chunk));
   }
+}
+
+void ChunkWriter::sync_files() {
+  // Failures are not errors of the recording: finish() syncs again and
+  // reports them.
+  for (int fd : sync_first_) fsync(fd);
+  fdatasync(fd_.get());
+  unsynced_ = false;
+  last_sync_ = std::chrono::steady_clock::now();
 }
 
 void ChunkWriter::start_thread() {

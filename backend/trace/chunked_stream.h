@@ -7,6 +7,7 @@
 #include <zstd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -21,15 +22,23 @@
 namespace rrx {
 
 // The recorder's thread only copies serialized messages into the pending
-// chunk; full chunks go through a bounded queue to a background thread that
+// chunk; chunks go through a bounded queue to a background thread that
 // compresses and writes them, so zstd and write(2) are off the recording's
-// critical path. The thread starts with the first full chunk (not before:
-// the recorder forks the tracee first, and a fork is only simple while the
-// process has one thread) and with every signal blocked, so signals meant
-// for the recorder are not delivered to it. If it cannot be started, chunks
-// are compressed and written in the caller's thread instead. The thread
-// may run on every CPU, whatever CPU its creator is pinned to (the
-// recorder pins itself and the tracees to one).
+// critical path. The thread starts with the first chunk handed off (not
+// before: the recorder forks the tracee first, and a fork is only simple
+// while the process has one thread) and with every signal blocked, so
+// signals meant for the recorder are not delivered to it. If it cannot be
+// started, chunks are compressed and written in the caller's thread
+// instead. The thread may run on every CPU, whatever CPU its creator is
+// pinned to (the recorder pins itself and the tracees to one).
+//
+// Durability: a chunk is handed off once it is full (flush_if_full), once
+// its first message is kMaxChunkAge old (flush_if_stale, which the caller
+// calls after each message and when idle), or on request (flush), so a
+// recorder killed at any point leaves every event older than that in the
+// file. The thread syncs what it wrote (first the files given
+// to sync_first, then the events) at most once per kMaxChunkAge and within
+// kMaxChunkAge of a write, so a power loss keeps all but the last seconds.
 //
 // The first error of the background thread is kept and returned by every
 // later flush_if_full() and finish() (and check()), so it is never lost.
@@ -40,10 +49,11 @@ class ChunkWriter {
   // the one being written), or while they hold kMaxQueuedBytes.
   static constexpr size_t kMaxQueuedChunks = 4;
   static constexpr size_t kMaxQueuedBytes = 8 * kChunkTarget;
+  static constexpr std::chrono::milliseconds kMaxChunkAge{500};
 
   explicit ChunkWriter(UniqueFd fd);
-  // Without finish(): chunks not yet written are dropped, the thread is
-  // joined (after at most the chunk it is writing).
+  // Without finish(): the chunks handed off are written (a trace cut short
+  // keeps them), the pending one is dropped, the thread is joined.
   ~ChunkWriter();
   ChunkWriter(const ChunkWriter&) = delete;
   ChunkWriter& operator=(const ChunkWriter&) = delete;
@@ -55,6 +65,13 @@ class ChunkWriter {
   // while the queue is full). False + *error if a chunk could not be
   // written, now or earlier.
   bool flush_if_full(std::string* error);
+  // Hands off the pending chunk if its first message is kMaxChunkAge old.
+  bool flush_if_stale(std::string* error);
+  // Hands off the pending chunk now, whatever its size.
+  bool flush(std::string* error);
+  // A descriptor the writer syncs before each sync of the events, so that
+  // what the events refer to is on disk first (not owned).
+  void sync_first(int fd) { sync_first_.push_back(fd); }
   // False + *error if writing has failed so far.
   bool check(std::string* error);
   // Writes the pending chunk, if any, waits until every chunk is written,
@@ -72,6 +89,8 @@ class ChunkWriter {
   // Compresses and writes one chunk; only the writer (thread) calls it.
   bool write_chunk(const std::string& raw, std::string* error);
   void run();
+  // Syncs sync_first_ and the events file (writer thread only).
+  void sync_files();
   void fail(const std::string& error);
   void start_thread();
   // Joins the thread after it wrote what is queued (`drain`) or only the
@@ -80,6 +99,8 @@ class ChunkWriter {
 
   UniqueFd fd_;
   std::string pending_;  // the recorder's thread only
+  std::chrono::steady_clock::time_point pending_since_;  // its first message
+  std::vector<int> sync_first_;
 
   // Used by whichever thread writes chunks (the writer thread, else the
   // caller), never by both.
@@ -99,6 +120,9 @@ class ChunkWriter {
   std::atomic<bool> failed_{false};
   std::thread thread_;
   bool no_thread_ = false;  // could not start one, or it was stopped
+  // Writer thread only: written since the last sync, and when that was.
+  bool unsynced_ = false;
+  std::chrono::steady_clock::time_point last_sync_;
 };
 
 class ChunkReader {

@@ -14,7 +14,7 @@ namespace rrx {
 // syscall filter. 3: tick page ABI 2 and dynamic instrumentation events
 // (docs/trace-format.md, "Versions"). Reads 1 to 3 (soft-tick traces only
 // from 3: their tick counter changed).
-inline constexpr uint32_t kTraceVersion = 3;
+inline constexpr uint32_t kTraceVersion = 4;
 
 using Registers = user_regs_struct;
 
@@ -129,6 +129,9 @@ struct TraceHeader {
 struct TraceSummary {
   uint64_t event_count = 0;
   int32_t exit_status = 0;  // wait status of the root process
+  // The signal with which the user ended the recording (the program was
+  // killed after the last event), 0 if it ended by itself.
+  int32_t ended_by_signal = 0;
 };
 
 const char* event_kind_name(EventKind kind);

@@ -253,10 +253,11 @@ bool decode_header(proto::TraceHeader::Reader in, TraceHeader* h,
 void encode_summary(const TraceSummary& s, proto::TraceSummary::Builder out) {
   out.setEventCount(s.event_count);
   out.setExitStatus(s.exit_status);
+  out.setEndedBySignal(s.ended_by_signal);
 }
 
 TraceSummary decode_summary(proto::TraceSummary::Reader in) {
-  return {in.getEventCount(), in.getExitStatus()};
+  return {in.getEventCount(), in.getExitStatus(), in.getEndedBySignal()};
 }
 
 }  // namespace rrx

@@ -63,7 +63,6 @@ std::string encode_manifest(const std::vector<SavedFileInfo>& files) {
 bool decode_manifest(const std::string& file, std::vector<SavedFileInfo>* out,
                      std::string* error) {
   auto decode = [&](proto::FilesManifest::Reader manifest) {
-    out->clear();
     for (auto f : manifest.getFiles()) {
       SavedFileInfo info;
       info.name = f.getName().cStr();
@@ -81,7 +80,30 @@ bool decode_manifest(const std::string& file, std::vector<SavedFileInfo>* out,
     }
     return true;
   };
-  return decode_single_message<proto::FilesManifest>(file, decode, error);
+  out->clear();
+  for (size_t offset = 0; offset < file.size();) {
+    FrameHeader header;
+    std::string at = " at offset " + std::to_string(offset);
+    if (file.size() - offset < kFrameHeaderSize) {
+      *error = "truncated frame header" + at;
+      return false;
+    }
+    if (!parse_frame_header(file.data() + offset, &header, error)) {
+      *error += at;
+      return false;
+    }
+    if (header.stored_size > file.size() - offset - kFrameHeaderSize) {
+      *error = "truncated frame" + at;
+      return false;
+    }
+    std::string frame = file.substr(offset, kFrameHeaderSize + header.stored_size);
+    if (!decode_single_message<proto::FilesManifest>(frame, decode, error)) {
+      *error += at;
+      return false;
+    }
+    offset += frame.size();
+  }
+  return true;
 }
 
 std::string encode_marker(const CompleteMarker& marker) {

@@ -1,5 +1,6 @@
-// The single-frame files of a trace: `header`, `files.manifest` and the
-// `complete` marker. Each is one frame holding one Cap'n Proto message.
+// The small files of a trace: `header` and the `complete` marker, each one
+// frame holding one Cap'n Proto message, and `files.manifest`, a sequence
+// of such frames (one per saved file, appended as they are saved).
 #pragma once
 
 #include <cstdint>
@@ -40,7 +41,10 @@ std::string encode_header_file(const TraceHeader& header);
 bool decode_header_file(const std::string& file, TraceHeader* out,
                         std::string* error);
 
+// One frame listing `files`.
 std::string encode_manifest(const std::vector<SavedFileInfo>& files);
+// Decodes every frame of `file` into *out. On damage returns false + *error
+// and leaves in *out the entries of the frames before it.
 bool decode_manifest(const std::string& file, std::vector<SavedFileInfo>* out,
                      std::string* error);
 

@@ -67,6 +67,7 @@ class TraceReaderImpl : public TraceReader {
   const std::string& dir() const override { return dir_; }
   const TraceHeader& header() const override { return header_; }
   const TraceSummary& summary() const override { return summary_; }
+  bool cut_short() const override { return cut_short_; }
   bool next(Event* event, std::string* error) override;
   Position tell() const override;
   bool seek(const Position& position, std::string* error) override;
@@ -78,6 +79,9 @@ class TraceReaderImpl : public TraceReader {
   bool read_checked(const char* name, const FileDigest& digest,
                     std::string* out, std::string* problem);
   bool next_event(Event* event, std::string* error);
+  bool load_header(const std::string& text, uint32_t version, std::string* problem);
+  bool load_partial(uint32_t version, std::string* problem);
+  bool open_events(uint64_t size, std::string* problem);
 
   std::string dir_;  // absolute
   TraceHeader header_;
@@ -91,6 +95,7 @@ class TraceReaderImpl : public TraceReader {
   uint64_t events_read_ = 0;
   uint64_t last_seq_ = 0;
   bool at_end_ = false;
+  bool cut_short_ = false;  // no completeness marker
   std::string stream_error_;  // sticky: once damaged, always damaged
 };
 
@@ -137,10 +142,7 @@ bool TraceReaderImpl::load(const std::string& dir, std::string* problem) {
     return false;
   }
 
-  if (!file_exists(path(layout::kComplete))) {
-    *problem = "is incomplete: the recording did not finish";
-    return false;
-  }
+  if (!file_exists(path(layout::kComplete))) return load_partial(version, problem);
   CompleteMarker marker;
   if (!read_small_file(path(layout::kComplete), kMaxMetaFileSize, &text,
                        &error) ||
@@ -150,18 +152,9 @@ bool TraceReaderImpl::load(const std::string& dir, std::string* problem) {
   }
   summary_ = marker.summary;
 
-  if (!read_checked(layout::kHeader, marker.header, &text, problem))
+  if (!read_checked(layout::kHeader, marker.header, &text, problem) ||
+      !load_header(text, version, problem))
     return false;
-  if (!decode_header_file(text, &header_, &error)) {
-    *problem = "is corrupt: header: " + error;
-    return false;
-  }
-  if (header_.version != version) {
-    *problem = "is corrupt: header says version " +
-               std::to_string(header_.version) + ", version file says " +
-               std::to_string(version);
-    return false;
-  }
 
   std::vector<SavedFileInfo> files;
   if (!read_checked(layout::kFilesManifest, marker.files_manifest, &text,
@@ -194,12 +187,61 @@ bool TraceReaderImpl::load(const std::string& dir, std::string* problem) {
                     : std::string("CRC mismatch"));
     return false;
   }
-  UniqueFd fd(::open(path(layout::kEvents).c_str(), O_RDONLY | O_CLOEXEC));
+  return open_events(events.size, problem);
+}
+
+bool TraceReaderImpl::load_header(const std::string& text, uint32_t version,
+                                  std::string* problem) {
+  std::string error;
+  if (!decode_header_file(text, &header_, &error)) {
+    *problem = "is corrupt: header: " + error;
+    return false;
+  }
+  if (header_.version != version) {
+    *problem = "is corrupt: header says version " +
+               std::to_string(header_.version) + ", version file says " +
+               std::to_string(version);
+    return false;
+  }
+  return true;
+}
+
+// A recording that did not finish: nothing vouches for the files' lengths,
+// so each frame is checked on its own and reading stops at the first that
+// is damaged or cut off (the recorder was killed while writing it).
+bool TraceReaderImpl::load_partial(uint32_t version, std::string* problem) {
+  cut_short_ = true;
+  std::string text, error;
+  if (!file_exists(path(layout::kHeader))) {
+    *problem = "is incomplete: the recording ended before it started";
+    return false;
+  }
+  if (!read_small_file(path(layout::kHeader), kMaxMetaFileSize, &text, &error)) {
+    *problem = "is corrupt: " + error;
+    return false;
+  }
+  if (!load_header(text, version, problem)) return false;
+  std::vector<SavedFileInfo> files;
+  if (file_exists(path(layout::kFilesManifest)) &&
+      read_small_file(path(layout::kFilesManifest), kMaxMetaFileSize, &text, &error))
+    decode_manifest(text, &files, &error);  // keeps the entries before damage
+  for (auto& f : files) manifest_[f.name] = std::move(f);
+  struct stat st;
+  if (stat(path(layout::kEvents).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    *problem = "is corrupt: events is missing";
+    return false;
+  }
+  return open_events(st.st_size, problem);
+}
+
+bool TraceReaderImpl::open_events(uint64_t size, std::string* problem) {
+  UniqueFd fd(::open(path(layout::kEvents).c_str(),
+                     O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd.valid()) {
     *problem = errno_message("cannot open events");
     return false;
   }
-  chunks_ = std::make_unique<ChunkReader>(std::move(fd), events.size);
+  chunks_ = std::make_unique<ChunkReader>(std::move(fd), size);
   return true;
 }
 
@@ -283,7 +325,9 @@ bool TraceReaderImpl::next_event(Event* event, std::string* error) {
     chunk_pos_ = 0;
     if (!chunks_->next(&chunk_, error)) {
       chunk_.clear();
-      if (error->empty() && events_read_ != summary_.event_count)
+      // Where a partial trace was cut, or damaged: its end.
+      if (cut_short_) error->clear();
+      if (error->empty() && !cut_short_ && events_read_ != summary_.event_count)
         *error = "holds " + std::to_string(events_read_) +
                  " events, the summary says " +
                  std::to_string(summary_.event_count);

@@ -11,15 +11,20 @@ namespace rrx {
 class TraceReader {
  public:
   // Opens `dir`: checks the version file (refusing newer versions), the
-  // completeness marker and the header. On failure returns nullptr and sets
-  // *error to one line that names the trace and what is wrong.
+  // completeness marker and the header. A trace without the marker (the
+  // recorder was killed) opens as cut short: its events end before the
+  // first chunk that is damaged or cut off. On failure returns nullptr and
+  // sets *error to one line that names the trace and what is wrong.
   static std::unique_ptr<TraceReader> open(const std::string& dir,
                                            std::string* error);
   virtual ~TraceReader() = default;
 
   virtual const std::string& dir() const = 0;
   virtual const TraceHeader& header() const = 0;
+  // Empty (zero) for a trace cut short.
   virtual const TraceSummary& summary() const = 0;
+  // The recording did not finish: the events end where it was cut.
+  virtual bool cut_short() const = 0;
 
   // Reads the next event. Returns false at the end of the stream (with
   // *error empty) or on a corrupt or truncated stream (*error set).

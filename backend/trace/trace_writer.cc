@@ -54,16 +54,34 @@ bool make_dir(const std::string& path, bool allow_empty, std::string* error) {
   return true;
 }
 
+// A new file of mode 0600 whatever the umask, for appending.
+UniqueFd create_owner_only(const std::string& path, std::string* error) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid() || fchmod(fd.get(), 0600) != 0) {
+    *error = errno_message(path);
+    return UniqueFd();
+  }
+  return fd;
+}
+
 FileDigest digest_of(const std::string& bytes) {
   return {bytes.size(), crc32(bytes.data(), bytes.size())};
 }
 
 class TraceWriterImpl : public TraceWriter {
  public:
-  TraceWriterImpl(std::string dir, UniqueFd events)
+  TraceWriterImpl(std::string dir, UniqueFd events, UniqueFd manifest,
+                  UniqueFd files_dir)
       : dir_(std::move(dir)),
         events_(std::move(events)),
-        saver_(dir_ + "/" + layout::kFiles) {}
+        manifest_(std::move(manifest)),
+        files_dir_(std::move(files_dir)),
+        saver_(dir_ + "/" + layout::kFiles) {
+    // Events name saved files: those and their manifest entries reach the
+    // disk first.
+    events_.sync_first(files_dir_.get());
+    events_.sync_first(manifest_.get());
+  }
 
   const std::string& dir() const override { return dir_; }
 
@@ -103,7 +121,11 @@ class TraceWriterImpl : public TraceWriter {
       return false;
     }
     write_message_to(message, events_.extend(size), size);
-    if (!events_.flush_if_full(error)) return fail_with_dir(error);
+    // A buffer flush and the event it precedes stay in one chunk, so a
+    // trace cut short never ends between them.
+    if (!events_.flush_if_full(error) ||
+        (event.kind != EventKind::kBufferFlush && !events_.flush_if_stale(error)))
+      return fail_with_dir(error);
     last_seq_ = event.seq;
     ++event_count_;
     return true;
@@ -115,7 +137,27 @@ class TraceWriterImpl : public TraceWriter {
       *error = dir_ + ": file saved after finish";
       return "";
     }
-    return saver_.save(path, st, may_link, error);
+    size_t known = saver_.saved().size();
+    std::string name = saver_.save(path, st, may_link, error);
+    if (name.empty() || saver_.saved().size() == known) return name;
+    // One frame per new file, right away: a recording cut short still has
+    // the entries of every file its events name.
+    std::string frame = encode_manifest({saver_.saved().back()});
+    if (!write_all(manifest_.get(), frame.data(), frame.size())) {
+      *error = errno_message(this->path(layout::kFilesManifest));
+      return "";
+    }
+    manifest_digest_.size += frame.size();
+    manifest_digest_.crc32 = crc32(frame.data(), frame.size(), manifest_digest_.crc32);
+    return name;
+  }
+
+  bool flush_events(std::string* error) override {
+    return events_.flush(error) || fail_with_dir(error);
+  }
+
+  bool flush_stale_events(std::string* error) override {
+    return events_.flush_if_stale(error) || fail_with_dir(error);
   }
 
   bool finish(const TraceSummary& summary, std::string* error) override {
@@ -130,17 +172,14 @@ class TraceWriterImpl : public TraceWriter {
                " were appended";
       return false;
     }
+    // Syncs files/ and files.manifest too.
     if (!events_.finish(error)) return fail_with_dir(error);
-    std::string manifest = encode_manifest(saver_.saved());
-    if (!write_new_file(path(layout::kFilesManifest), manifest, error) ||
-        !fsync_path(path(layout::kFiles), error))
-      return false;
 
     CompleteMarker marker;
     marker.summary = summary;
     marker.events = {events_.size(), events_.crc()};
     marker.header = header_digest_;
-    marker.files_manifest = digest_of(manifest);
+    marker.files_manifest = manifest_digest_;
     // Last, and atomically: its presence is what makes the trace usable.
     if (!write_file_atomic(dir_, layout::kComplete, encode_marker(marker),
                            error))
@@ -159,8 +198,11 @@ class TraceWriterImpl : public TraceWriter {
 
   std::string dir_;
   ChunkWriter events_;
+  UniqueFd manifest_;   // appended to as files are saved
+  UniqueFd files_dir_;  // for fsync
   FileSaver saver_;
   FileDigest header_digest_;
+  FileDigest manifest_digest_;
   bool header_written_ = false;
   bool finished_ = false;
   uint64_t last_seq_ = 0;
@@ -173,18 +215,20 @@ std::unique_ptr<TraceWriter> TraceWriter::create(const std::string& dir,
                                                  std::string* error) {
   std::string version =
       layout::kVersionPrefix + std::to_string(kTraceVersion) + "\n";
-  std::string events_path = dir + "/" + layout::kEvents;
-  if (!make_dir(dir, true, error) ||
-      !make_dir(dir + "/" + layout::kFiles, false, error) ||
+  std::string files_path = dir + "/" + layout::kFiles;
+  if (!make_dir(dir, true, error) || !make_dir(files_path, false, error) ||
       !write_new_file(dir + "/" + layout::kVersion, version, error))
     return nullptr;
-  UniqueFd events(open(events_path.c_str(),
-                       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!events.valid() || fchmod(events.get(), 0600) != 0) {
-    *error = errno_message(events_path);
+  UniqueFd events = create_owner_only(dir + "/" + layout::kEvents, error);
+  UniqueFd manifest = create_owner_only(dir + "/" + layout::kFilesManifest, error);
+  UniqueFd files_dir(open(files_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!events.valid() || !manifest.valid()) return nullptr;
+  if (!files_dir.valid()) {
+    *error = errno_message(files_path);
     return nullptr;
   }
-  return std::make_unique<TraceWriterImpl>(dir, std::move(events));
+  return std::make_unique<TraceWriterImpl>(dir, std::move(events), std::move(manifest),
+                                           std::move(files_dir));
 }
 
 }  // namespace rrx
