@@ -188,7 +188,7 @@ void GdbServer::handle_packet(const std::string& payload) {
         request.action = payload == "bs" ? ResumeRequest::Action::kStep
                                          : ResumeRequest::Action::kContinue;
         request.direction = Direction::kReverse;
-        request.thread = continue_thread_;
+        request.thread = reverse_thread(payload == "bs");
         return resume(std::move(request));
       }
       return send("");
@@ -543,8 +543,30 @@ bool GdbServer::interrupted() {
   return decoder_.interrupt_pending();
 }
 
+// `bc`/`bs` name no thread: gdb sets Hc first. To reverse-step a thread
+// the user selected (`thread N`, read through Hg) while another stopped at
+// a breakpoint, gdb first steps that other one off it (Hc naming it), then
+// steps "any thread" (Hc0) meaning the user's: that one is remembered
+// across the first step.
+std::optional<ThreadId> GdbServer::reverse_thread(bool step) {
+  bool named = continue_thread_ && continue_thread_->tid > 0;
+  std::optional<ThreadId> thread = continue_thread_;
+  if (step && named && general_thread_ && general_thread_->tid > 0 &&
+      general_thread_->tid != continue_thread_->tid) {
+    selected_thread_ = general_thread_;  // the step-over comes first
+  } else if (step && !named) {
+    if (selected_thread_) thread = selected_thread_;
+    else if (general_thread_ && general_thread_->tid > 0) thread = general_thread_;
+    selected_thread_.reset();
+  } else {
+    selected_thread_.reset();
+  }
+  return thread;
+}
+
 void GdbServer::resume(ResumeRequest request) {
   request.interrupted = [this] { return interrupted(); };
+  if (request.direction != Direction::kReverse) selected_thread_.reset();
   last_stop_was_step_ = request.action == ResumeRequest::Action::kStep;
   last_stop_ = target_->resume(request);
   general_thread_.reset();  // after a stop, registers mean the stopped thread

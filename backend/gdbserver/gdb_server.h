@@ -59,6 +59,7 @@ class GdbServer {
   void handle_breakpoint(std::string_view args, bool insert);
   void handle_vcont(std::string_view actions);
   void resume(ResumeRequest request);
+  std::optional<ThreadId> reverse_thread(bool step);
 
   std::string stop_reply(const StopReason& stop);
   std::string thread_id(const ThreadId& thread) const;
@@ -88,6 +89,9 @@ class GdbServer {
 
   std::optional<ThreadId> general_thread_;   // Hg
   std::optional<ThreadId> continue_thread_;  // Hc
+  // The thread to reverse-step once gdb has stepped another off a
+  // breakpoint (see reverse_thread()).
+  std::optional<ThreadId> selected_thread_;
   // Direction of plain c/s/vCont, flipped by lldb's plugin (QRRXDirection);
   // gdb uses bc/bs instead.
   Direction direction_ = Direction::kForward;

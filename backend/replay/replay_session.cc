@@ -181,6 +181,15 @@ bool ReplaySession::next_event(Event* event) {
   return reader_->next(event, &error_);
 }
 
+int32_t ReplaySession::next_event_tid() {
+  if (lookahead_.empty()) {
+    Event e;
+    if (!reader_->next(&e, &error_)) return 0;
+    lookahead_.push_back(std::move(e));
+  }
+  return lookahead_.front().tid;
+}
+
 const Event* ReplaySession::peek_for_tid(int32_t tid) {
   for (const Event& e : lookahead_) {
     if (e.tid == tid) return &e;

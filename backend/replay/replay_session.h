@@ -57,6 +57,9 @@ class ReplaySession {
   uint64_t current_event() const { return seq_; }
   // The recorded tid of that event's thread (0 after a restore).
   int32_t current_event_tid() const { return seq_tid_; }
+  // The recorded tid of the next event's thread (0 at the end): the one
+  // thread that runs user code until that event.
+  int32_t next_event_tid();
   // Whether bytes the program wrote to stdout/stderr are written out, and
   // to which fd (0: the same one they went to).
   void set_echo_output(bool echo, int to_fd = 0) {

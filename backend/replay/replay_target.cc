@@ -381,7 +381,7 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
   return reached;
 }
 
-bool ReplayTarget::step_once() {
+bool ReplayTarget::step_once(const Position* stop_at) {
   Position before = here();
   int32_t tid = session_->focus();
   session_->request_single_step(true);
@@ -393,6 +393,12 @@ bool ReplayTarget::step_once() {
         if (session_->focus() != tid && session_->set_focus(tid)) continue;
         return true;
       case Result::kEvent:
+        // A position at an event (a syscall's entry or exit) is a step of
+        // its own when stepping towards it.
+        if (stop_at && same_position(here(), *stop_at)) {
+          session_->request_single_step(false);
+          return true;
+        }
         continue;  // e.g. the entry and exit of a stepped-over syscall
       case Result::kFocusEnd:
         // Stepping onto the exit syscall ends history; stepping at it fails.
@@ -593,8 +599,29 @@ size_t ReplayTarget::steps_from_tick_before(const Position& target) {
   return steps;
 }
 
+// Threads run user code one at a time: the focus thread may have run no
+// instruction since its last event while another thread ran (the user
+// switched threads). Its previous instruction is then the one before that
+// event: goes to the point just after it, which stands for the same state
+// of the thread. False if that event cannot be found or reached.
+bool ReplayTarget::go_to_last_event_of_focus(const Position& now) {
+  const ReplayTask* t = session_->task(now.tid);
+  if (!t || t->last_seq == 0) return false;
+  Position last;
+  last.event = t->last_seq;
+  const Checkpoint* from = checkpoint_before(last);
+  return from && restore(*from) && replay_events_to(last.event) && session_->set_focus(now.tid);
+}
+
 StopReason ReplayTarget::reverse_step() {
   Position target = here();
+  int32_t runner = target.at_event ? session_->current_event_tid() : session_->next_event_tid();
+  if (runner != 0 && runner != target.tid) {
+    if (!go_to_last_event_of_focus(target)) {
+      return replay_failed("cannot find where thread " + std::to_string(target.tid) + " last ran");
+    }
+    target = here();
+  }
   const Checkpoint* from = checkpoint_before(target);
   if (!from) return history_start();
   if (!restore(*from)) return replay_failed("cannot restore a checkpoint");
@@ -615,7 +642,14 @@ StopReason ReplayTarget::reverse_step() {
   // points (its breakpoint hits) between them name no point of this one.
   Position known = from->position;
   if (!run_to(target, [&](const Hit& hit) {
-        if (hit.position.tid == target.tid) known = hit.position;
+        // The events of the syscall the target is at (its entry, exit, a
+        // fork's new task) are not instructions before it: the step that
+        // executes the syscall goes through them. (Leaving out an earlier
+        // syscall that looks the same, or an event met while the thread's
+        // registers were not read, only makes the steps start earlier.)
+        bool same_syscall = hit.position.at_event && target.at_event &&
+                            (hit.position.regs.rsp == target.regs.rsp || hit.position.regs.rsp == 0);
+        if (hit.position.tid == target.tid && !same_syscall) known = hit.position;
       })) {
     return replay_failed("lost the current position while stepping backwards");
   }
@@ -630,7 +664,7 @@ StopReason ReplayTarget::reverse_step() {
   Checkpoint latest{session_->checkpoint(&error), known};
   size_t latest_at = 0, steps = 0;
   while (!same_position(here(), target)) {
-    if (!step_once()) return replay_failed("stepped past the current position");
+    if (!step_once(&target)) return replay_failed("stepped past the current position");
     ++steps;
     if (steps % kStepsPerCheckpoint == 0) {
       if (auto cp = session_->checkpoint(&error)) {
@@ -648,7 +682,7 @@ StopReason ReplayTarget::reverse_step() {
   if (!back) return replay_failed("cannot return to a point before the current one");
   if (session_->has_task(target.tid)) session_->set_focus(target.tid);
   for (size_t i = latest_at + 1; i < steps; ++i) {
-    if (!step_once()) return replay_failed("replay failed while stepping");
+    if (!step_once(&target)) return replay_failed("replay failed while stepping");
   }
   return stop_here(Kind::kSignal);
 }

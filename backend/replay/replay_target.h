@@ -84,6 +84,7 @@ class ReplayTarget final : public DebugTarget {
   std::vector<EventTicks> ticks_at_events(uint64_t last_event);
   bool replay_events_to(uint64_t event, const std::function<void()>& after_each = nullptr);
   StopReason reverse_step();
+  bool go_to_last_event_of_focus(const Position& now);
   StopReason history_start();
   // The end of the recording; says once if the trace ends early.
   StopReason history_end();
@@ -92,8 +93,9 @@ class ReplayTarget final : public DebugTarget {
   // Runs forwards from where the session is to `target`, calling on_hit at
   // every trap and focus event on the way. False if `target` is not met.
   bool run_to(const Position& target, const HitCallback& on_hit);
-  // Single-steps forwards; false at the end of the focus's history.
-  bool step_once();
+  // Single-steps forwards; false at the end of the focus's history. Stops
+  // early at `stop_at` if it is the position at an event the step reaches.
+  bool step_once(const Position* stop_at = nullptr);
   // The latest checkpoint strictly before `target`.
   const Checkpoint* checkpoint_before(const Position& target) const;
   bool restore(const Checkpoint& checkpoint);

@@ -13,6 +13,7 @@ A case file holds directives and gdb commands, one per line:
 
     # comment
     program: NAME [ARGS...]     debuggee (bindir/gdb_NAME), source srcdir/NAME.c
+    record-flags: FLAGS...      options for `rrx record` (e.g. -n)
     capture: VAR REGEX          group 1 of REGEX in the recording's stdout -> @VAR@
     launcher: ARGS...           run `rrx replay ARGS...` (gdb gets the commands on
                                 stdin) instead of gdb -batch; @TRACE@ allowed
@@ -61,20 +62,22 @@ def fail(message, output=None):
 
 
 def parse_case(path):
-    case = {"program": None, "captures": [], "launcher": None, "serve": None, "status": "0",
+    case = {"program": None, "record_flags": [], "captures": [], "launcher": None, "serve": None, "status": "0",
             "expect": [], "absent": [], "stderr_lines": None, "commands": []}
     with open(path) as f:
         for raw in f:
             line = raw.rstrip("\n")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            m = re.match(r"^(program|capture|launcher|serve|status|expect|absent|stderr-lines):\s?(.*)$", line)
+            m = re.match(r"^(program|record-flags|capture|launcher|serve|status|expect|absent|stderr-lines):\s?(.*)$", line)
             if not m:
                 case["commands"].append(line)
                 continue
             key, value = m.group(1), m.group(2)
             if key == "program":
                 case["program"] = value.split()
+            elif key == "record-flags":
+                case["record_flags"] = value.split()
             elif key == "capture":
                 var, regex = value.split(None, 1)
                 case["captures"].append((var, regex))
@@ -147,7 +150,8 @@ def main():
             source = os.path.join(opts.srcdir, name + ".c")
             values["SRC"] = os.path.basename(source)
             values.update(source_markers(source))
-            rec = subprocess.run([opts.rrx, "record", "-o", trace, exe] + args, cwd=work, env=env,
+            rec = subprocess.run([opts.rrx, "record"] + case["record_flags"] + ["-o", trace, exe] + args,
+                                 cwd=work, env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  timeout=SESSION_TIMEOUT)
             print("recorded %s (status %d):\n%s%s" % (name, rec.returncode, rec.stdout, rec.stderr))
