@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/debugger_launch.h"
+#include "cli/socket_cleanup.h"
 #include "core/printable.h"
 #include "gdbserver/server_transport.h"
 #include "replay/replay_session.h"
@@ -104,6 +105,7 @@ int serve(const ReplayArgs& args, const std::string& trace) {
     transport = args.mode == ReplayArgs::Mode::kServeTcp ? ServerTransport::listen_tcp(args.port, &error)
                                                          : ServerTransport::listen_unix(&error);
     if (!transport) return usage_error(error.rfind("rrx: ", 0) == 0 ? error.substr(5) : error);
+    if (args.mode == ReplayArgs::Mode::kServeUnix) remove_socket_on_fatal_signals(transport->address());
   }
   ReplayTargetOptions options{trace, args.process, args.start_event};
   auto target = ReplayTarget::create(options, &error);
