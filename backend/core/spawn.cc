@@ -1,5 +1,6 @@
 #include "core/spawn.h"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/personality.h>
@@ -89,6 +90,20 @@ std::string why_not_runnable(const std::string& program) {
   }
   if (S_ISDIR(st.st_mode)) return "'" + program + "' is a directory, not a program";
   return "'" + program + "' is not an executable file";
+}
+
+std::string why_not_recordable(const std::string& path) {
+  unsigned char ident[EI_NIDENT] = {};
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return "";  // unreadable: the kernel decides at exec
+  bool whole = read(fd, ident, sizeof ident) == sizeof ident;
+  close(fd);
+  if (!whole || memcmp(ident, ELFMAG, SELFMAG) != 0) return "";  // a script
+  if (ident[EI_CLASS] == ELFCLASS32) {
+    return "'" + path + "' is a 32-bit program; rrx records x86-64 programs only";
+  }
+  if (ident[EI_CLASS] != ELFCLASS64) return "'" + path + "' is not an x86-64 program";
+  return "";
 }
 
 uint64_t ignored_signals_now() {

@@ -41,5 +41,8 @@ std::string find_program(const std::string& program);
 // Why find_program found nothing, in one line: no such file, a directory,
 // not executable.
 std::string why_not_runnable(const std::string& program);
+// Why the executable at `path` cannot be recorded ("" if it can): a 32-bit
+// (or other non-x86-64) ELF program.
+std::string why_not_recordable(const std::string& path);
 
 }  // namespace rrx

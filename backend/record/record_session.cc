@@ -29,6 +29,7 @@
 #include "core/cpu_binding.h"
 #include "core/exec_setup.h"
 #include "core/instruction.h"
+#include "core/printable.h"
 #include "core/proc_maps.h"
 #include "core/registers.h"
 #include "core/remote_syscall.h"
@@ -112,6 +113,8 @@ RecordResult Recorder::run(const RecordOptions& options) {
     result.error = why_not_runnable(options.argv[0]);
     return result;
   }
+  result.error = why_not_recordable(path);
+  if (!result.error.empty()) return result;
   SpawnOptions spawn;
   spawn.path = path;
   spawn.argv = options.argv;
@@ -399,8 +402,25 @@ void Recorder::instrument_code(RecordTask& t, uint64_t lo, uint64_t hi) {
 
 void Recorder::on_exec(RecordTask& t) {
   pid_t tid = t.task->tid();
+  std::string exe_path = "/proc/" + std::to_string(tid) + "/exe";
+  char exe[4096];
+  ssize_t len = readlink(exe_path.c_str(), exe, sizeof exe - 1);
+  std::string exe_name = len > 0 ? std::string(exe, len) : "";
+  std::string err = exe_name.empty() ? "" : why_not_recordable(exe_name);
+  if (!err.empty()) {
+    fail("process " + std::to_string(tid) + " ran " + err);
+    return;
+  }
+  // The kernel does not raise privileges for a traced exec.
+  struct stat exe_st;
+  if (stat(exe_path.c_str(), &exe_st) == 0 && (exe_st.st_mode & (S_ISUID | S_ISGID)) &&
+      warned_.insert(exe_name).second) {
+    fprintf(stderr,
+            "rrx: warning: '%s' is set-user-ID or set-group-ID; it runs without those "
+            "privileges while recorded\n",
+            printable(exe_name).c_str());
+  }
   if (instrumenter_) instrumenter_->on_exec(t.tgid);
-  std::string err;
   // First: it reopens the memory of the new image, read below.
   if (!setup_at_exec_event(*t.task, &err)) {
     fail("process " + std::to_string(tid) + ": " + err);
@@ -413,7 +433,6 @@ void Recorder::on_exec(RecordTask& t) {
   event.kind = EventKind::kExec;
   t.task->get_regs(&event.regs);
 
-  std::string exe_path = "/proc/" + std::to_string(tid) + "/exe";
   struct stat st;
   if (stat(exe_path.c_str(), &st) != 0) {
     fail("cannot stat the executable of process " + std::to_string(tid));
@@ -497,8 +516,11 @@ RecordResult record(const RecordOptions& options) {
   RecordResult result;
   auto writer = TraceWriter::create(options.trace_dir, &result.error);
   if (!writer) return result;
+  TraceWriter& trace = *writer;
   Recorder recorder(std::move(writer), options);
-  return recorder.run(options);
+  result = recorder.run(options);
+  if (!result.ok) trace.discard_if_unstarted();
+  return result;
 }
 
 }  // namespace rrx

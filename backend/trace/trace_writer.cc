@@ -35,9 +35,12 @@ bool is_empty_dir(const std::string& path) {
 }
 
 // mkdir with exactly `mode`, whatever the umask; an existing empty directory
-// is accepted when `allow_empty`.
-bool make_dir(const std::string& path, bool allow_empty, std::string* error) {
+// is accepted when `allow_empty` (*existed then says so).
+bool make_dir(const std::string& path, bool allow_empty, std::string* error,
+              bool* existed = nullptr) {
+  if (existed) *existed = false;
   if (mkdir(path.c_str(), 0700) != 0) {
+    if (existed) *existed = true;
     if (errno != EEXIST || !allow_empty) {
       *error = errno_message("cannot create " + path);
       return false;
@@ -70,9 +73,10 @@ FileDigest digest_of(const std::string& bytes) {
 
 class TraceWriterImpl : public TraceWriter {
  public:
-  TraceWriterImpl(std::string dir, UniqueFd events, UniqueFd manifest,
+  TraceWriterImpl(std::string dir, bool dir_existed, UniqueFd events, UniqueFd manifest,
                   UniqueFd files_dir)
       : dir_(std::move(dir)),
+        dir_existed_(dir_existed),
         events_(std::move(events)),
         manifest_(std::move(manifest)),
         files_dir_(std::move(files_dir)),
@@ -160,6 +164,15 @@ class TraceWriterImpl : public TraceWriter {
     return events_.flush_if_stale(error) || fail_with_dir(error);
   }
 
+  void discard_if_unstarted() override {
+    if (header_written_) return;  // no event either, then
+    for (const char* name : {layout::kEvents, layout::kFilesManifest, layout::kVersion})
+      unlink(path(name).c_str());
+    rmdir(path(layout::kFiles).c_str());  // nothing is saved before the header
+    if (!dir_existed_) rmdir(dir_.c_str());
+    finished_ = true;
+  }
+
   bool finish(const TraceSummary& summary, std::string* error) override {
     if (!header_written_ || finished_) {
       *error = dir_ + ": finish " +
@@ -197,6 +210,7 @@ class TraceWriterImpl : public TraceWriter {
   }
 
   std::string dir_;
+  bool dir_existed_;  // given empty, not created here
   ChunkWriter events_;
   UniqueFd manifest_;   // appended to as files are saved
   UniqueFd files_dir_;  // for fsync
@@ -216,7 +230,8 @@ std::unique_ptr<TraceWriter> TraceWriter::create(const std::string& dir,
   std::string version =
       layout::kVersionPrefix + std::to_string(kTraceVersion) + "\n";
   std::string files_path = dir + "/" + layout::kFiles;
-  if (!make_dir(dir, true, error) || !make_dir(files_path, false, error) ||
+  bool existed = false;
+  if (!make_dir(dir, true, error, &existed) || !make_dir(files_path, false, error) ||
       !write_new_file(dir + "/" + layout::kVersion, version, error))
     return nullptr;
   UniqueFd events = create_owner_only(dir + "/" + layout::kEvents, error);
@@ -227,7 +242,7 @@ std::unique_ptr<TraceWriter> TraceWriter::create(const std::string& dir,
     *error = errno_message(files_path);
     return nullptr;
   }
-  return std::make_unique<TraceWriterImpl>(dir, std::move(events), std::move(manifest),
+  return std::make_unique<TraceWriterImpl>(dir, existed, std::move(events), std::move(manifest),
                                            std::move(files_dir));
 }
 

@@ -48,6 +48,11 @@ class TraceWriter {
   virtual std::string save_file(const std::string& path, const struct stat& st,
                                 bool may_link, std::string* error) = 0;
 
+  // For a recording that failed before its header: removes what create()
+  // made (the directory too, unless it existed), leaving no trace that
+  // was never a recording. Does nothing once the header is written.
+  virtual void discard_if_unstarted() = 0;
+
   // Writes the last chunk, waits for every chunk to be written and the
   // writer thread to end, syncs, and only then writes the completeness
   // marker. A trace without it is a partial one.

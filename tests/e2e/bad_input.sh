@@ -22,6 +22,10 @@
 #   missing_dir        replay of a directory that does not exist
 #   unsupported        recording a program that calls shmget must stop with
 #                      one rrx: line naming shmget and a non-zero exit
+#   foreign_programs   a 32-bit program is refused in one line naming it,
+#                      leaving no trace directory; a set-user-ID copy of
+#                      hello records with a warning that it runs without
+#                      its privileges
 #   permissions        the trace dir is 0700 and its files 0600 (saved
 #                      executables 0700; except
 #                      saved files hardlinked under files/)
@@ -257,6 +261,33 @@ says() {
   fi
 }
 
+case_foreign_programs() {
+  if command -v as >/dev/null && command -v ld >/dev/null; then
+    printf '.globl _start\n_start:\n movl $1, %%eax\n xorl %%ebx, %%ebx\n int $0x80\n' >"$work/exit32.s"
+    as --32 -o "$work/exit32.o" "$work/exit32.s" && ld -m elf_i386 -o "$work/exit32" "$work/exit32.o"
+    run_rrx record -o "$work/t32" "$work/exit32"
+    check_user_error "record of a 32-bit program" &&
+      says "record of a 32-bit program" "is a 32-bit program; rrx records x86-64 programs only"
+    checks=$((checks + 1))
+    if [[ -e "$work/t32" ]]; then
+      failures=$((failures + 1))
+      echo "FAIL record of a 32-bit program left $work/t32 behind"
+    fi
+  else
+    echo "SKIPPED the 32-bit program: no as/ld to build one"
+  fi
+  cp "$hello" "$work/hello-suid"
+  chmod u+s "$work/hello-suid"
+  run_rrx record -o "$work/tsuid" "$work/hello-suid"
+  checks=$((checks + 1))
+  if ((status != 0)) || ! grep -q "set-user-ID or set-group-ID; it runs without those privileges" "$work/last.err"; then
+    failures=$((failures + 1))
+    echo "FAIL record of a set-user-ID program: exit $status, stderr: $(head -c 300 "$work/last.err")"
+  else
+    echo "ok   record of a set-user-ID program warns: $(head -n 1 "$work/last.err")"
+  fi
+}
+
 case_tick_source() {
   run_rrx record --ticks=bogus -o "$work/t1" "$hello"
   check_user_error "record with an unknown tick source" || true
@@ -361,6 +392,7 @@ run_case() {
     missing_dir) case_missing_dir ;;
     unsupported) case_unsupported ;;
     permissions) case_permissions ;;
+    foreign_programs) case_foreign_programs ;;
     *) echo "unknown case '$1'" >&2; exit 2 ;;
   esac
 }
@@ -380,7 +412,7 @@ fi
 verdicts=()
 bad=0
 for c in missing_program tick_source out_not_empty newer_version empty_dir missing_dir \
-  unsupported permissions special_files \
+  unsupported permissions special_files foreign_programs \
   {flip,truncate,missing}.{version,header,events,complete,files.manifest,saved}; do
   rc=0
   (run_case "$c" && finish) || rc=$?
