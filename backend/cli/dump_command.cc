@@ -78,8 +78,18 @@ int dump_command(const std::vector<std::string>& args) {
   auto reader = TraceReader::open(resolve_trace(args.empty() ? "" : args[0]), &error);
   if (!reader) return usage_error(error);
   Event e;
-  while (reader->next(&e, &error)) print_event(e);
+  uint64_t last = 0;
+  while (reader->next(&e, &error)) {
+    print_event(e);
+    last = e.seq;
+  }
   if (!error.empty()) return usage_error(error);
+  // How the recording ended, last, like the replay says it.
+  if (reader->cut_short()) {
+    printf("cut short after event %" PRIu64 ": the recording did not finish\n", last);
+  } else if (int sig = reader->summary().ended_by_signal) {
+    printf("ended by SIG%s after event %" PRIu64 "\n", sigabbrev_np(sig), last);
+  }
   return 0;
 }
 

@@ -7,8 +7,9 @@
 #  2. the same trace under gdb: `continue` ends at the end of history,
 #     `reverse-continue` from there stops at the last tick printed;
 #  3. SIGTERM (and SIGHUP) end the program and finish the trace: rrx exits
-#     128+signal, the trace is complete, marked as ended by that signal,
-#     and replays to the end of what was recorded;
+#     128+signal, the trace is complete, marked as ended by that signal
+#     (`rrx dump` says so, as for a trace cut short), and replays to the
+#     end of what was recorded;
 #  4. under nohup (SIGHUP ignored) SIGHUP does not end the recording;
 #  5. SIGKILL or SIGTERM at random points of a multithreaded recording:
 #     every trace replays, with one line on stderr, or (killed before the
@@ -78,6 +79,8 @@ timeout 60 "$rrx" replay -a "$t" >"$t.replay" 2>"$t.replay.err" </dev/null ||
   fail "replay of a killed recording failed: $(cat "$t.replay.err")"
 (($(wc -l <"$t.replay.err") == 1)) && grep -q "was cut short at event [0-9]*" "$t.replay.err" ||
   fail "replay should say once that the trace was cut short: $(cat "$t.replay.err")"
+"$rrx" dump "$t" | tail -n 1 | grep -q "^cut short after event [0-9]*: the recording did not finish" ||
+  fail "rrx dump does not show the trace as cut short"
 # Ticks are 50 ms apart: those older than a second are in the trace.
 replay_is_prefix "$t" 20
 last_tick=$(tail -n 1 "$t.replay" | sed 's/tick //')
@@ -114,6 +117,8 @@ for sig in TERM HUP; do
     fail "replay after SIG$sig failed: $(cat "$t.replay.err")"
   grep -q "was ended by SIG$sig at event" "$t.replay.err" ||
     fail "replay does not say the recording was ended by SIG$sig: $(cat "$t.replay.err")"
+  "$rrx" dump "$t" | tail -n 1 | grep -q "^ended by SIG$sig after event" ||
+    fail "rrx dump does not show the recording as ended by SIG$sig"
   # A write under way when the signal came may be missing.
   replay_is_prefix "$t" 1
   echo "SIG$sig: trace finished, replayed $(wc -l <"$t.replay") of $(wc -l <"$t.out") lines"
