@@ -1016,6 +1016,30 @@ TEST_F(DamagedTrace, TruncatedEachFile) {
   }
 }
 
+// Found by tests/fuzz: a FIFO as `complete` blocked open() forever. Every
+// single-frame file (and the version file) must be a regular file of the
+// trace: not a FIFO, a device, or a symlink, even to an intact copy.
+TEST_F(DamagedTrace, SpecialFilesInsteadOfTopLevelFiles) {
+  for (const char* f : {"version", "header", "complete", "files.manifest"}) {
+    for (const char* kind : {"fifo", "devzero", "outside"}) {
+      std::string dir = fresh_copy();
+      std::string path = dir + "/" + f;
+      std::string outside = tmp_ / (std::string("outside-") + f);
+      write_file(outside, read_file(path));
+      ASSERT_EQ(unlink(path.c_str()), 0);
+      std::string k = kind;
+      int made = k == "fifo"      ? mkfifo(path.c_str(), 0600)
+                 : k == "devzero" ? symlink("/dev/zero", path.c_str())
+                                  : symlink(outside.c_str(), path.c_str());
+      ASSERT_EQ(made, 0);
+      std::string error;
+      EXPECT_FALSE(TraceReader::open(dir, &error)) << f << " as " << kind;
+      expect_one_line_naming(error, dir);
+      std::cout << "  " << f << " as " << kind << ": " << error << "\n";
+    }
+  }
+}
+
 TEST_F(DamagedTrace, MissingFiles) {
   for (const char* f : {"header", "events", "files.manifest"}) {
     std::string dir = fresh_copy();
