@@ -97,18 +97,20 @@ bool decode_payload(const FrameHeader& header, const void* stored, Words* out,
     *error = "frame payload CRC mismatch";
     return false;
   }
+  // Passing CRCs do not make the sizes the writer's (the header CRC is easy
+  // to recompute): the zstd frame must agree with the raw size before that
+  // much is allocated, or a 32-byte header could ask for 4 GiB.
+  if (header.codec == Codec::kZstd &&
+      ZSTD_getFrameContentSize(stored, header.stored_size) != header.raw_size) {
+    *error = "zstd frame size disagrees with the frame header";
+    return false;
+  }
   // Release the memory of an outsized earlier payload rather than keep it.
   if (out->capacity() / 4 > header.raw_size / 8) Words().swap(*out);
   out->resize(header.raw_size / 8);
   if (header.codec == Codec::kNone) {
     if (header.raw_size > 0) std::memcpy(out->data(), stored, header.raw_size);
     return true;
-  }
-  // Both CRCs passed, so the sizes are the writer's; still insist the zstd
-  // frame agrees before trusting it.
-  if (ZSTD_getFrameContentSize(stored, header.stored_size) != header.raw_size) {
-    *error = "zstd frame size disagrees with the frame header";
-    return false;
   }
   size_t n = ZSTD_decompress(out->data(), header.raw_size, stored,
                              header.stored_size);

@@ -1069,6 +1069,31 @@ TEST_F(DamagedTrace, StreamDamageCaughtByNext) {
   }
 }
 
+// Found by tests/fuzz: a chunk header claiming a raw size of 2 GiB, its
+// header CRC recomputed, made next() allocate (and zero) 2 GiB before
+// noticing that the zstd frame inside says otherwise.
+TEST_F(DamagedTrace, LyingRawSizeAllocatesNothing) {
+  std::string dir = fresh_copy();
+  std::string events = read_file(dir + "/events");
+  uint64_t raw_size = uint64_t{2} << 30;
+  std::memcpy(events.data() + 16, &raw_size, 8);
+  uint32_t header_crc = crc32(events.data(), 28);
+  std::memcpy(events.data() + 28, &header_crc, 4);
+  write_file(dir + "/events", events);
+  reseal_events(dir);
+  bool can_measure = false;
+  {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";  // resets the peak RSS
+    clear.flush();
+    can_measure = clear.good();
+  }
+  long peak_before = status_kib("VmHWM:");
+  std::string error = read_all(dir);
+  EXPECT_NE(error.find("zstd frame size disagrees"), std::string::npos) << error;
+  if (can_measure) EXPECT_LT(status_kib("VmHWM:") - peak_before, 64 * 1024);
+}
+
 TEST_F(DamagedTrace, MissingLastChunkCaughtByEventCount) {
   std::string dir = fresh_copy();
   std::string events = read_file(dir + "/events");
