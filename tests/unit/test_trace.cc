@@ -1094,6 +1094,42 @@ TEST_F(DamagedTrace, LyingRawSizeAllocatesNothing) {
   if (can_measure) EXPECT_LT(status_kib("VmHWM:") - peak_before, 64 * 1024);
 }
 
+// The same lie told by the zstd frame too: its content size field and the
+// frame header agree on 2 GiB, but its one raw block holds 8 bytes.
+TEST_F(DamagedTrace, LyingZstdContentSizeAllocatesNothing) {
+  std::string dir = fresh_copy();
+  uint64_t raw_size = uint64_t{2} << 30;
+  // Magic, descriptor (single segment, 8-byte content size), content size,
+  // then a last raw block (header: last bit, type 0, size 8) of 8 bytes.
+  std::string zstd("\x28\xb5\x2f\xfd\xe0", 5);
+  zstd.append(reinterpret_cast<const char*>(&raw_size), 8);
+  zstd += std::string("\x41\x00\x00", 3) + std::string(8, '\0');
+  std::string header(kFrameHeaderSize, '\0');
+  uint32_t codec = 1, payload_crc = crc32(zstd.data(), zstd.size());
+  uint64_t stored_size = zstd.size();
+  std::memcpy(header.data(), "RRXF", 4);
+  std::memcpy(header.data() + 4, &codec, 4);
+  std::memcpy(header.data() + 8, &stored_size, 8);
+  std::memcpy(header.data() + 16, &raw_size, 8);
+  std::memcpy(header.data() + 24, &payload_crc, 4);
+  uint32_t header_crc = crc32(header.data(), 28);
+  std::memcpy(header.data() + 28, &header_crc, 4);
+  write_file(dir + "/events", header + zstd);
+  reseal_events(dir);
+  bool can_measure = false;
+  {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+    clear.flush();
+    can_measure = clear.good();
+  }
+  long peak_before = status_kib("VmHWM:");
+  std::string error = read_all(dir);
+  EXPECT_NE(error.find("zstd frame holds less than its content size"), std::string::npos)
+      << error;
+  if (can_measure) EXPECT_LT(status_kib("VmHWM:") - peak_before, 64 * 1024);
+}
+
 TEST_F(DamagedTrace, MissingLastChunkCaughtByEventCount) {
   std::string dir = fresh_copy();
   std::string events = read_file(dir + "/events");
