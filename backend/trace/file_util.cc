@@ -103,18 +103,32 @@ bool write_file_atomic(const std::string& dir, const std::string& name,
   return fsync_path(dir, error);
 }
 
+namespace {
+
+// Opens `path` for reading if it is a regular file of its own. A trace's
+// files are: a FIFO would block the open, a link to /dev/zero would never
+// end, a symlink could lead out of the trace.
+UniqueFd open_regular_file(const std::string& path, struct stat* st,
+                           std::string* error) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd.valid()) {
+    *error = errno == ELOOP ? path + ": a symbolic link, not a file" : errno_message(path);
+    return fd;
+  }
+  if (fstat(fd.get(), st) != 0 || !S_ISREG(st->st_mode)) {
+    *error = path + ": not a regular file";
+    fd.reset();
+  }
+  return fd;
+}
+
+}  // namespace
+
 bool read_small_file(const std::string& path, uint64_t max_size,
                      std::string* out, std::string* error) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st;
-  if (!fd.valid() || fstat(fd.get(), &st) != 0) {
-    *error = errno_message(path);
-    return false;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    *error = path + ": not a regular file";
-    return false;
-  }
+  UniqueFd fd = open_regular_file(path, &st, error);
+  if (!fd.valid()) return false;
   if (static_cast<uint64_t>(st.st_size) > max_size) {
     *error = path + ": too large (" + std::to_string(st.st_size) + " bytes)";
     return false;
@@ -131,18 +145,9 @@ bool read_small_file(const std::string& path, uint64_t max_size,
 
 bool file_digest(const std::string& path, uint64_t* size, uint32_t* crc,
                  std::string* error) {
-  // A trace's files are regular files of its own: a FIFO would block the
-  // open, a link to /dev/zero would never end, a symlink could lead out.
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-  if (!fd.valid()) {
-    *error = errno == ELOOP ? path + ": a symbolic link, not a file" : errno_message(path);
-    return false;
-  }
   struct stat st;
-  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    *error = path + ": not a regular file";
-    return false;
-  }
+  UniqueFd fd = open_regular_file(path, &st, error);
+  if (!fd.valid()) return false;
   std::vector<char> buf(1 << 20);
   *size = 0;
   *crc = 0;

@@ -47,7 +47,8 @@ bool write_new_file(const std::string& path, const std::string& data,
 bool write_file_atomic(const std::string& dir, const std::string& name,
                        const std::string& data, std::string* error);
 
-// Reads the whole of `path`, refusing files larger than `max_size`.
+// Reads the whole of `path`, refusing files larger than `max_size`. Only a
+// regular file qualifies (no symlink, FIFO or device), as for file_digest.
 bool read_small_file(const std::string& path, uint64_t max_size,
                      std::string* out, std::string* error);
 

@@ -1,5 +1,10 @@
 #include "trace/frame.h"
 
+// ZSTD_getFrameHeader is in the "static linking only" part of zstd.h
+// (exported by libzstd all the same).
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+
 #include <cstring>
 
 #include "trace/crc32.h"
@@ -22,6 +27,31 @@ T get(const char* at) {
   T value;
   std::memcpy(&value, at, sizeof value);
   return value;
+}
+
+// The most the zstd frame `stored` can decompress to, from its block
+// headers alone (a raw or RLE block says its size; a compressed one makes
+// at most ZSTD_BLOCKSIZE_MAX), whatever its content size field claims. 0
+// if the blocks do not parse.
+uint64_t zstd_output_bound(const void* stored, size_t size) {
+  ZSTD_frameHeader frame;
+  if (ZSTD_getFrameHeader(&frame, stored, size) != 0 || frame.frameType != ZSTD_frame)
+    return 0;
+  const auto* bytes = static_cast<const uint8_t*>(stored);
+  size_t pos = frame.headerSize;
+  uint64_t bound = 0;
+  for (;;) {
+    if (size - pos < 3) return 0;
+    uint32_t block = bytes[pos] | bytes[pos + 1] << 8 | bytes[pos + 2] << 16;
+    pos += 3;
+    uint32_t type = (block >> 1) & 3, block_size = block >> 3;
+    enum { kRaw = 0, kRle = 1, kCompressed = 2 };
+    size_t in_frame = type == kRle ? 1 : block_size;
+    if (type > kCompressed || size - pos < in_frame) return 0;
+    bound += type == kCompressed ? ZSTD_BLOCKSIZE_MAX : block_size;
+    pos += in_frame;
+    if (block & 1) return bound;  // the last block
+  }
 }
 
 }  // namespace
@@ -97,18 +127,26 @@ bool decode_payload(const FrameHeader& header, const void* stored, Words* out,
     *error = "frame payload CRC mismatch";
     return false;
   }
+  // Passing CRCs do not make the sizes the writer's (the CRCs are easy to
+  // recompute): the zstd frame's content size must agree with the raw size,
+  // and its blocks must be able to produce that much, before it is
+  // allocated, or a few bytes of frame could ask for 4 GiB.
+  if (header.codec == Codec::kZstd) {
+    if (ZSTD_getFrameContentSize(stored, header.stored_size) != header.raw_size) {
+      *error = "zstd frame size disagrees with the frame header";
+      return false;
+    }
+    if (zstd_output_bound(stored, header.stored_size) < header.raw_size) {
+      *error = "zstd frame holds less than its content size";
+      return false;
+    }
+  }
   // Release the memory of an outsized earlier payload rather than keep it.
   if (out->capacity() / 4 > header.raw_size / 8) Words().swap(*out);
   out->resize(header.raw_size / 8);
   if (header.codec == Codec::kNone) {
     if (header.raw_size > 0) std::memcpy(out->data(), stored, header.raw_size);
     return true;
-  }
-  // Both CRCs passed, so the sizes are the writer's; still insist the zstd
-  // frame agrees before trusting it.
-  if (ZSTD_getFrameContentSize(stored, header.stored_size) != header.raw_size) {
-    *error = "zstd frame size disagrees with the frame header";
-    return false;
   }
   size_t n = ZSTD_decompress(out->data(), header.raw_size, stored,
                              header.stored_size);

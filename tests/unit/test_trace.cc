@@ -1016,6 +1016,30 @@ TEST_F(DamagedTrace, TruncatedEachFile) {
   }
 }
 
+// Found by tests/fuzz: a FIFO as `complete` blocked open() forever. Every
+// single-frame file (and the version file) must be a regular file of the
+// trace: not a FIFO, a device, or a symlink, even to an intact copy.
+TEST_F(DamagedTrace, SpecialFilesInsteadOfTopLevelFiles) {
+  for (const char* f : {"version", "header", "complete", "files.manifest"}) {
+    for (const char* kind : {"fifo", "devzero", "outside"}) {
+      std::string dir = fresh_copy();
+      std::string path = dir + "/" + f;
+      std::string outside = tmp_ / (std::string("outside-") + f);
+      write_file(outside, read_file(path));
+      ASSERT_EQ(unlink(path.c_str()), 0);
+      std::string k = kind;
+      int made = k == "fifo"      ? mkfifo(path.c_str(), 0600)
+                 : k == "devzero" ? symlink("/dev/zero", path.c_str())
+                                  : symlink(outside.c_str(), path.c_str());
+      ASSERT_EQ(made, 0);
+      std::string error;
+      EXPECT_FALSE(TraceReader::open(dir, &error)) << f << " as " << kind;
+      expect_one_line_naming(error, dir);
+      std::cout << "  " << f << " as " << kind << ": " << error << "\n";
+    }
+  }
+}
+
 TEST_F(DamagedTrace, MissingFiles) {
   for (const char* f : {"header", "events", "files.manifest"}) {
     std::string dir = fresh_copy();
@@ -1043,6 +1067,67 @@ TEST_F(DamagedTrace, StreamDamageCaughtByNext) {
     expect_damage_reported(dir, "resealed truncate events to " +
                                     std::to_string(len));
   }
+}
+
+// Found by tests/fuzz: a chunk header claiming a raw size of 2 GiB, its
+// header CRC recomputed, made next() allocate (and zero) 2 GiB before
+// noticing that the zstd frame inside says otherwise.
+TEST_F(DamagedTrace, LyingRawSizeAllocatesNothing) {
+  std::string dir = fresh_copy();
+  std::string events = read_file(dir + "/events");
+  uint64_t raw_size = uint64_t{2} << 30;
+  std::memcpy(events.data() + 16, &raw_size, 8);
+  uint32_t header_crc = crc32(events.data(), 28);
+  std::memcpy(events.data() + 28, &header_crc, 4);
+  write_file(dir + "/events", events);
+  reseal_events(dir);
+  bool can_measure = false;
+  {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";  // resets the peak RSS
+    clear.flush();
+    can_measure = clear.good();
+  }
+  long peak_before = status_kib("VmHWM:");
+  std::string error = read_all(dir);
+  EXPECT_NE(error.find("zstd frame size disagrees"), std::string::npos) << error;
+  if (can_measure) EXPECT_LT(status_kib("VmHWM:") - peak_before, 64 * 1024);
+}
+
+// The same lie told by the zstd frame too: its content size field and the
+// frame header agree on 2 GiB, but its one raw block holds 8 bytes.
+TEST_F(DamagedTrace, LyingZstdContentSizeAllocatesNothing) {
+  std::string dir = fresh_copy();
+  uint64_t raw_size = uint64_t{2} << 30;
+  // Magic, descriptor (single segment, 8-byte content size), content size,
+  // then a last raw block (header: last bit, type 0, size 8) of 8 bytes.
+  std::string zstd("\x28\xb5\x2f\xfd\xe0", 5);
+  zstd.append(reinterpret_cast<const char*>(&raw_size), 8);
+  zstd += std::string("\x41\x00\x00", 3) + std::string(8, '\0');
+  std::string header(kFrameHeaderSize, '\0');
+  uint32_t codec = 1, payload_crc = crc32(zstd.data(), zstd.size());
+  uint64_t stored_size = zstd.size();
+  std::memcpy(header.data(), "RRXF", 4);
+  std::memcpy(header.data() + 4, &codec, 4);
+  std::memcpy(header.data() + 8, &stored_size, 8);
+  std::memcpy(header.data() + 16, &raw_size, 8);
+  std::memcpy(header.data() + 24, &payload_crc, 4);
+  uint32_t header_crc = crc32(header.data(), 28);
+  std::memcpy(header.data() + 28, &header_crc, 4);
+  write_file(dir + "/events", header + zstd);
+  reseal_events(dir);
+  bool can_measure = false;
+  {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+    clear.flush();
+    can_measure = clear.good();
+  }
+  long peak_before = status_kib("VmHWM:");
+  std::string error = read_all(dir);
+  EXPECT_NE(error.find("zstd frame holds less than its content size"), std::string::npos)
+      << error;
+  if (can_measure) EXPECT_LT(status_kib("VmHWM:") - peak_before, 64 * 1024);
 }
 
 TEST_F(DamagedTrace, MissingLastChunkCaughtByEventCount) {
