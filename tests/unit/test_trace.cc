@@ -529,14 +529,21 @@ TEST(TraceWriterThread, BackgroundWriteErrorSurfacesAtFinish) {
     size_t bytes = 0, appended = 0;
     const size_t stop = with_thread ? ChunkWriter::kChunkTarget
                                     : ChunkWriter::kChunkTarget / 2;
+    // (On a machine so loaded that the appends take half a second, a
+    // chunk is handed over earlier for its age, and its failure may
+    // surface at a later append instead: reported all the same.)
+    bool failed_at_append = false;
     for (const Event& e : small_events(10000)) {
-      ASSERT_TRUE(w->append(e, &error)) << error;
+      if (!w->append(e, &error)) {
+        failed_at_append = true;
+        break;
+      }
       ++appended;
       bytes += serialized_size(e);
       if (bytes >= stop) break;
     }
-    EXPECT_FALSE(w->finish({appended, 0}, &error));
-    std::cout << "  finish: " << error << "\n";
+    if (!failed_at_append) EXPECT_FALSE(w->finish({appended, 0}, &error));
+    std::cout << (failed_at_append ? "  append: " : "  finish: ") << error << "\n";
     expect_one_line_naming(error, dir);
     EXPECT_NE(error.find("events: File too large"), std::string::npos)
         << error;
