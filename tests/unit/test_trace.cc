@@ -542,7 +542,9 @@ TEST(TraceWriterThread, BackgroundWriteErrorSurfacesAtFinish) {
       bytes += serialized_size(e);
       if (bytes >= stop) break;
     }
-    if (!failed_at_append) EXPECT_FALSE(w->finish({appended, 0}, &error));
+    if (!failed_at_append) {
+      EXPECT_FALSE(w->finish({appended, 0}, &error));
+    }
     std::cout << (failed_at_append ? "  append: " : "  finish: ") << error << "\n";
     expect_one_line_naming(error, dir);
     EXPECT_NE(error.find("events: File too large"), std::string::npos)
@@ -1098,7 +1100,9 @@ TEST_F(DamagedTrace, LyingRawSizeAllocatesNothing) {
   long peak_before = status_kib("VmHWM:");
   std::string error = read_all(dir);
   EXPECT_NE(error.find("zstd frame size disagrees"), std::string::npos) << error;
-  if (can_measure) EXPECT_LT(status_kib("VmHWM:") - peak_before, 64 * 1024);
+  if (can_measure) {
+    EXPECT_LT(status_kib("VmHWM:") - peak_before, 64 * 1024);
+  }
 }
 
 // The same lie told by the zstd frame too: its content size field and the
@@ -1134,7 +1138,9 @@ TEST_F(DamagedTrace, LyingZstdContentSizeAllocatesNothing) {
   std::string error = read_all(dir);
   EXPECT_NE(error.find("zstd frame holds less than its content size"), std::string::npos)
       << error;
-  if (can_measure) EXPECT_LT(status_kib("VmHWM:") - peak_before, 64 * 1024);
+  if (can_measure) {
+    EXPECT_LT(status_kib("VmHWM:") - peak_before, 64 * 1024);
+  }
 }
 
 TEST_F(DamagedTrace, MissingLastChunkCaughtByEventCount) {
