@@ -97,6 +97,11 @@ int autopilot(const std::string& trace) {
   return 0;
 }
 
+// ServerTransport's errors start with "rrx: " already.
+std::string transport_error(const std::string& error) {
+  return error.rfind("rrx: ", 0) == 0 ? error.substr(5) : error;
+}
+
 int serve(const ReplayArgs& args, const std::string& trace) {
   std::string error;
   // Listen first: a port in use should fail before any replay work.
@@ -104,7 +109,7 @@ int serve(const ReplayArgs& args, const std::string& trace) {
   if (args.mode == ReplayArgs::Mode::kServeTcp || args.mode == ReplayArgs::Mode::kServeUnix) {
     transport = args.mode == ReplayArgs::Mode::kServeTcp ? ServerTransport::listen_tcp(args.port, &error)
                                                          : ServerTransport::listen_unix(&error);
-    if (!transport) return usage_error(error.rfind("rrx: ", 0) == 0 ? error.substr(5) : error);
+    if (!transport) return usage_error(transport_error(error));
     if (args.mode == ReplayArgs::Mode::kServeUnix) remove_socket_on_fatal_signals(transport->address());
   }
   ReplayTargetOptions options{trace, args.process, args.start_event};
@@ -115,13 +120,13 @@ int serve(const ReplayArgs& args, const std::string& trace) {
     return 0;
   }
   if (args.mode == ReplayArgs::Mode::kStdio) {
-    if (!serve_stdio(target.get(), &error)) return usage_error(error);
+    if (!serve_stdio(target.get(), &error)) return usage_error(transport_error(error));
     return 0;
   }
   const char* scheme = args.mode == ReplayArgs::Mode::kServeTcp ? "" : "unix:";
   printf("rrx: serving %s on %s%s\n", trace.c_str(), scheme, transport->address().c_str());
   fflush(stdout);
-  if (!transport->serve_one(target.get(), &error)) return usage_error(error);
+  if (!transport->serve_one(target.get(), &error)) return usage_error(transport_error(error));
   return 0;
 }
 
