@@ -54,7 +54,7 @@ std::string error_reply(const std::string& why) {
 }
 
 // One client being turned away: its first packet is answered with the
-// error, then it gets time to hang up first (closing with its bytes unread
+// error, then it gets time (kTurnAwayTime) to hang up first (closing with its bytes unread
 // would reset the connection, and the reset can destroy the reply before
 // the client reads it).
 class TurnAway : public std::enable_shared_from_this<TurnAway> {
@@ -83,6 +83,13 @@ class TurnAway : public std::enable_shared_from_this<TurnAway> {
       if (ec) return self->finish();
       self->decoder_.feed(std::string_view(self->buffer_.data(), n));
       while (auto unit = self->decoder_.next()) {
+        if (unit->kind == rsp::Incoming::Kind::kPacket && unit->payload == "QStartNoAckMode") {
+          // lldb's first packet. lldb 19 shows no error reply to it and then
+          // waits on; hanging up makes it say "Connection shut down by
+          // remote side while waiting for reply to initial handshake
+          // packet" (the reason is on rrx's stderr).
+          return self->hang_up();
+        }
         if (unit->kind != rsp::Incoming::Kind::kAck && unit->kind != rsp::Incoming::Kind::kNack) {
           return self->answer();
         }
@@ -94,9 +101,14 @@ class TurnAway : public std::enable_shared_from_this<TurnAway> {
   void answer() {
     asio::async_write(socket_, asio::buffer(reply_), [self = shared_from_this()](error_code ec, size_t) {
       if (ec) return self->finish();
-      self->socket_.shutdown(asio::socket_base::shutdown_send, ec);
-      self->drain();
+      self->hang_up();
     });
+  }
+
+  void hang_up() {
+    error_code ec;
+    socket_.shutdown(asio::socket_base::shutdown_send, ec);
+    drain();
   }
 
   void drain() {

@@ -685,6 +685,10 @@ void check_second_debugger_turned_away(ServerTransport* transport) {
                     ": another debugger is connected, and a replay serves one at a time";
   EXPECT_EQ(second.request("qSupported:xmlRegisters=i386"), "+" + rsp::frame("E." + why));
   EXPECT_TRUE(second.hung_up());
+  // lldb opens with QStartNoAckMode: it gets a plain hang-up, which it reports.
+  SocketClient lldb(transport->address());
+  ASSERT_TRUE(lldb.connected());
+  EXPECT_EQ(lldb.request("QStartNoAckMode"), "");
 
   EXPECT_EQ(first.request("qC"), "+" + rsp::frame("QC64"));
   EXPECT_EQ(first.request("D"), "+" + rsp::frame("OK"));
