@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,24 +14,57 @@
 #include <optional>
 #include <utility>  // before Asio: boost 1.74's awaitable.hpp needs std::exchange
 
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/write.hpp>
 
+#include "gdbserver/connection_gate.h"
 #include "gdbserver/gdb_server.h"
+#include "gdbserver/peer_owner.h"
 
 namespace rrx {
 namespace {
 
 // Our sockets never reach a process the replay starts (Asio does not ask
-// for close-on-exec).
+// for close-on-exec; the gate accepts with SOCK_CLOEXEC).
 void close_on_exec(int fd) { fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC); }
-
 
 namespace asio = boost::asio;
 using boost::system::error_code;
+
+// The gate accepts at once, so the backlog only holds connections between
+// two accepts.
+constexpr int kBacklog = 16;
+
+// Who may debug a replay: the user running rrx, and root. Anyone else
+// could read the recorded memory through the server, which the trace's
+// 0700 directory keeps from them. "" admits; otherwise the line saying why not.
+std::string admit_owner_or_root(std::optional<uid_t> peer, const std::string& address) {
+  uid_t owner = geteuid();
+  if (peer && (*peer == 0 || *peer == owner)) return "";
+  std::string who = peer ? "uid " + std::to_string(*peer) : "an unknown user";
+  std::string allowed = owner == 0 ? "only root" : "only uid " + std::to_string(owner) + " and root";
+  return "rrx: refused a debugger connection from " + who + " on " + address + ": " + allowed +
+         " may connect";
+}
+
+std::string tcp_admission(int fd, const std::string& address) {
+  return admit_owner_or_root(tcp_peer_owner(fd), address);
+}
+
+// The socket's 0700 directory already keeps others out; this holds even if
+// someone opened the directory up.
+std::string unix_admission(int fd, const std::string& address) {
+  ucred peer{};
+  socklen_t size = sizeof peer;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) {
+    return admit_owner_or_root(std::nullopt, address);
+  }
+  return admit_owner_or_root(peer.uid, address);
+}
 
 // Runs the protocol over one connection. `in` and `out` are Asio sync read
 // and write streams (the same socket, or stdin and stdout).
@@ -97,20 +131,18 @@ class PipeWriter {
 }  // namespace
 
 struct ServerTransport::Impl {
-  asio::io_context io;
-  std::optional<asio::local::stream_protocol::acceptor> unix_acceptor;
-  std::optional<asio::ip::tcp::acceptor> tcp_acceptor;
+  std::unique_ptr<ConnectionGate> gate;
   std::string address;
   std::string directory;  // the private directory holding the Unix socket
+  bool tcp = false;
 };
 
 ServerTransport::ServerTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 ServerTransport::~ServerTransport() {
-  if (impl_->unix_acceptor) {
-    error_code ec;
-    impl_->unix_acceptor->close(ec);
-    unlink(impl_->address.c_str());
+  if (impl_->gate) {
+    impl_->gate.reset();  // closes the listening socket
+    if (!impl_->tcp) unlink(impl_->address.c_str());
   }
   if (!impl_->directory.empty()) rmdir(impl_->directory.c_str());
 }
@@ -129,59 +161,75 @@ std::unique_ptr<ServerTransport> ServerTransport::listen_unix(std::string* error
   impl->address = dir + "/gdb.sock";
   auto transport = std::unique_ptr<ServerTransport>(new ServerTransport(std::move(impl)));
   Impl& i = *transport->impl_;
+  asio::io_context io;
+  asio::local::stream_protocol::acceptor acceptor(io);
   error_code ec;
-  i.unix_acceptor.emplace(i.io);
-  i.unix_acceptor->open(asio::local::stream_protocol(), ec);
-  if (!ec) close_on_exec(i.unix_acceptor->native_handle());
-  if (!ec) i.unix_acceptor->bind(asio::local::stream_protocol::endpoint(i.address), ec);
-  if (!ec) i.unix_acceptor->listen(1, ec);
+  acceptor.open(asio::local::stream_protocol(), ec);
+  if (!ec) close_on_exec(acceptor.native_handle());
+  if (!ec) acceptor.bind(asio::local::stream_protocol::endpoint(i.address), ec);
+  if (!ec) acceptor.listen(kBacklog, ec);
   if (ec) {
     *error = "rrx: cannot listen on " + i.address + ": " + ec.message();
-    return nullptr;  // the destructor removes what was created
+    unlink(i.address.c_str());
+    return nullptr;  // the destructor removes the directory
   }
+  i.gate = std::make_unique<ConnectionGate>(acceptor.release(), i.address,
+                                            [address = i.address](int fd) {
+                                              return unix_admission(fd, address);
+                                            });
   return transport;
 }
 
 std::unique_ptr<ServerTransport> ServerTransport::listen_tcp(uint16_t port, std::string* error) {
   auto impl = std::make_unique<Impl>();
+  impl->tcp = true;
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io);
   asio::ip::tcp::endpoint endpoint(asio::ip::address_v4::loopback(), port);
   error_code ec;
-  impl->tcp_acceptor.emplace(impl->io);
-  impl->tcp_acceptor->open(endpoint.protocol(), ec);
-  if (!ec) close_on_exec(impl->tcp_acceptor->native_handle());
-  if (!ec) impl->tcp_acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl->tcp_acceptor->bind(endpoint, ec);
-  if (!ec) impl->tcp_acceptor->listen(1, ec);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) close_on_exec(acceptor.native_handle());
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(kBacklog, ec);
   if (ec) {
     *error = "rrx: cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + ec.message();
     return nullptr;
   }
-  auto bound = impl->tcp_acceptor->local_endpoint(ec);
+  auto bound = acceptor.local_endpoint(ec);
   impl->address = "127.0.0.1:" + std::to_string(ec ? port : bound.port());
+  impl->gate = std::make_unique<ConnectionGate>(acceptor.release(), impl->address,
+                                                [address = impl->address](int fd) {
+                                                  return tcp_admission(fd, address);
+                                                });
   return std::unique_ptr<ServerTransport>(new ServerTransport(std::move(impl)));
 }
 
 const std::string& ServerTransport::address() const { return impl_->address; }
 
 bool ServerTransport::serve_one(DebugTarget* target, std::string* error) {
+  int fd = impl_->gate->wait_for_debugger(error);
+  if (fd < 0) return false;
+  asio::io_context io;
+  asio::generic::stream_protocol::socket socket(io);
   error_code ec;
-  if (impl_->unix_acceptor) {
-    asio::local::stream_protocol::socket socket(impl_->io);
-    impl_->unix_acceptor->accept(socket, ec);
-    if (!ec) close_on_exec(socket.native_handle());
-    if (!ec) return serve_connection(socket, socket, target, error);
+  if (impl_->tcp) {
+    socket.assign(asio::generic::stream_protocol(AF_INET, IPPROTO_TCP), fd, ec);
+    // Small packets in lockstep: don't let Nagle delay each reply.
+    if (!ec) socket.set_option(asio::ip::tcp::no_delay(true), ec);
   } else {
-    asio::ip::tcp::socket socket(impl_->io);
-    impl_->tcp_acceptor->accept(socket, ec);
-    if (!ec) {
-      close_on_exec(socket.native_handle());
-      // Small packets in lockstep: don't let Nagle delay each reply.
-      socket.set_option(asio::ip::tcp::no_delay(true), ec);
-      return serve_connection(socket, socket, target, error);
-    }
+    socket.assign(asio::generic::stream_protocol(AF_UNIX, 0), fd, ec);
   }
-  *error = "rrx: cannot accept a debugger connection on " + impl_->address + ": " + ec.message();
-  return false;
+  bool ok = false;
+  if (ec) {
+    close(fd);
+    *error = "rrx: debugger connection on " + impl_->address + ": " + ec.message();
+  } else {
+    ok = serve_connection(socket, socket, target, error);
+    socket.close(ec);
+  }
+  impl_->gate->debugger_left();
+  return ok;
 }
 
 bool serve_stdio(DebugTarget* target, std::string* error) {

@@ -1,9 +1,12 @@
 // Connections from a debugger to a GdbServer, one at a time: a Unix socket
 // in a fresh private directory (the default: only this user can connect),
 // TCP on 127.0.0.1 when a port is asked for, or stdin/stdout for
-// `target extended-remote | rrx ...`. Errors come back as one line of text
-// ("rrx: cannot listen on 127.0.0.1:PORT: Address already in use"); no
-// exception escapes.
+// `target extended-remote | rrx ...`. On both sockets only the user running
+// rrx and root are let in (TCP clients are told apart through
+// /proc/net/tcp, see peer_owner.h); anyone else, and a second debugger
+// while one is served, gets an error reply and a line on stderr instead
+// (connection_gate.h). Errors come back as one line of text ("rrx: cannot
+// listen on 127.0.0.1:PORT: Address already in use"); no exception escapes.
 #pragma once
 
 #include <cstdint>
@@ -31,9 +34,9 @@ class ServerTransport {
   // PATH`) or "127.0.0.1:PORT".
   const std::string& address() const;
 
-  // Waits for one debugger and serves it until it detaches, kills the
-  // session or disconnects (all normal ends: true). False and *error on an
-  // I/O failure.
+  // Waits for one debugger that may come in and serves it until it
+  // detaches, kills the session or disconnects (all normal ends: true).
+  // False and *error on an I/O failure.
   bool serve_one(DebugTarget* target, std::string* error);
 
  private:

@@ -3,7 +3,10 @@
 // the real gdb over a Unix socket.
 #include <fcntl.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -614,6 +617,145 @@ TEST(ServerTransport, PortInUseIsOneClearLine) {
   auto second = ServerTransport::listen_tcp(static_cast<uint16_t>(std::stoi(port)), &error);
   EXPECT_FALSE(second);
   EXPECT_EQ(error, "rrx: cannot listen on 127.0.0.1:" + port + ": Address already in use");
+}
+
+// A debugger client on a real socket, speaking raw RSP.
+class SocketClient {
+ public:
+  // `address` as ServerTransport::address(): a socket path or 127.0.0.1:PORT.
+  explicit SocketClient(const std::string& address) {
+    size_t colon = address.rfind(':');
+    if (address[0] == '/') {
+      sockaddr_un to{};
+      to.sun_family = AF_UNIX;
+      snprintf(to.sun_path, sizeof to.sun_path, "%s", address.c_str());
+      fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+    } else {
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+    }
+  }
+  ~SocketClient() { close(fd_); }
+  bool connected() const { return connected_; }
+
+  // Sends `payload` framed and returns everything up to the end of the
+  // reply packet ("+$...#xx"), or what came before the server hung up.
+  std::string request(const std::string& payload) {
+    std::string framed = rsp::frame(payload);
+    if (write(fd_, framed.data(), framed.size()) != static_cast<ssize_t>(framed.size())) return "";
+    std::string in;
+    char c;
+    size_t hash = std::string::npos;
+    while ((hash == std::string::npos || in.size() < hash + 3) && read(fd_, &c, 1) == 1) {
+      in += c;
+      if (c == '#' && hash == std::string::npos) hash = in.size() - 1;
+    }
+    return in;
+  }
+  // True once the server has closed the connection.
+  bool hung_up() {
+    char c;
+    return read(fd_, &c, 1) == 0;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+// A second debugger is turned away with an error it can show, and the
+// first one goes on as if nothing happened.
+void check_second_debugger_turned_away(ServerTransport* transport) {
+  FakeTarget target;
+  std::string error;
+  bool served = false;
+  std::thread server([&] { served = transport->serve_one(&target, &error); });
+  SocketClient first(transport->address());
+  ASSERT_TRUE(first.connected());
+  EXPECT_EQ(first.request("qC"), "+" + rsp::frame("QC64"));
+
+  SocketClient second(transport->address());
+  ASSERT_TRUE(second.connected());
+  std::string why = "rrx: turned away a debugger on " + transport->address() +
+                    ": another debugger is connected, and a replay serves one at a time";
+  EXPECT_EQ(second.request("qSupported:xmlRegisters=i386"), "+" + rsp::frame("E." + why));
+  EXPECT_TRUE(second.hung_up());
+  // lldb opens with QStartNoAckMode: it gets a plain hang-up, which it reports.
+  SocketClient lldb(transport->address());
+  ASSERT_TRUE(lldb.connected());
+  EXPECT_EQ(lldb.request("QStartNoAckMode"), "");
+
+  EXPECT_EQ(first.request("qC"), "+" + rsp::frame("QC64"));
+  EXPECT_EQ(first.request("D"), "+" + rsp::frame("OK"));
+  server.join();
+  EXPECT_TRUE(served) << error;
+}
+
+TEST(ServerTransport, SecondDebuggerOnUnixSocketIsTurnedAway) {
+  std::string error;
+  auto transport = ServerTransport::listen_unix(&error);
+  ASSERT_TRUE(transport) << error;
+  check_second_debugger_turned_away(transport.get());
+}
+
+TEST(ServerTransport, SecondDebuggerOnTcpIsTurnedAway) {
+  std::string error;
+  auto transport = ServerTransport::listen_tcp(0, &error);
+  ASSERT_TRUE(transport) << error;
+  check_second_debugger_turned_away(transport.get());
+}
+
+// Another uid is refused on TCP (it could read the recorded memory), told
+// why, and the owner still gets in afterwards.
+TEST(ServerTransport, OtherUserRefusedOnTcp) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to connect as another uid";
+  constexpr uid_t kNobody = 65534;
+  std::string error;
+  auto transport = ServerTransport::listen_tcp(0, &error);
+  ASSERT_TRUE(transport) << error;
+  FakeTarget target;
+  bool served = false;
+  std::thread server([&] { served = transport->serve_one(&target, &error); });
+
+  int reply_pipe[2];
+  ASSERT_EQ(pipe(reply_pipe), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    if (setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(2);
+    SocketClient intruder(transport->address());
+    std::string reply = intruder.request("m401000,4");
+    bool sent = write(reply_pipe[1], reply.data(), reply.size()) == static_cast<ssize_t>(reply.size());
+    // Served instead of refused: leave, which ends that session.
+    if (reply.rfind("+$E.", 0) != 0) _exit(4);
+    _exit(sent && intruder.hung_up() ? 0 : 3);
+  }
+  close(reply_pipe[1]);
+  std::string reply;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(reply_pipe[0], buf, sizeof buf)) > 0) reply.append(buf, n);
+  close(reply_pipe[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(reply, "+" + rsp::frame("E.rrx: refused a debugger connection from uid 65534 on " +
+                                    transport->address() + ": only root may connect"));
+  if (HasFailure()) {
+    server.join();  // it served the intruder, who left
+    return;
+  }
+
+  SocketClient owner(transport->address());
+  ASSERT_TRUE(owner.connected());
+  EXPECT_EQ(owner.request("m401000,4"), "+" + rsp::frame("00010203"));
+  EXPECT_EQ(owner.request("D"), "+" + rsp::frame("OK"));
+  server.join();
+  EXPECT_TRUE(served) << error;
 }
 
 // ---------------------------------------------------------------- real gdb
