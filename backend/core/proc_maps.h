@@ -28,6 +28,11 @@ struct Mapping {
 // Every mapping of tid, in address order (empty if it is gone).
 std::vector<Mapping> read_mappings(pid_t tid);
 
+// Whether any page of the private file mapping [start, end) of tid is the
+// process's own copy (written since it was mapped, so it may differ from the
+// file), from /proc/<tid>/pagemap. True if that cannot be read.
+bool has_private_copies(pid_t tid, uint64_t start, uint64_t end);
+
 // The range of the mapping named `name` ("[stack]", "[vdso]") in tid.
 std::optional<MapRange> find_named_mapping(pid_t tid, const std::string& name);
 
