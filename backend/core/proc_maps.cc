@@ -1,6 +1,7 @@
 #include "core/proc_maps.h"
 
 #include <fcntl.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,6 +63,7 @@ std::vector<Mapping> read_mappings(pid_t tid) {
                &m.offset, &dev_major, &dev_minor, &m.inode, &path_at) < 7) {
       continue;
     }
+    m.dev = makedev(dev_major, dev_minor);
     m.read = perms[0] == 'r';
     m.write = perms[1] == 'w';
     m.exec = perms[2] == 'x';

@@ -21,6 +21,7 @@ struct Mapping {
   uint64_t end = 0;
   bool read = false, write = false, exec = false, shared = false;
   uint64_t offset = 0;  // into the file
+  uint64_t dev = 0;     // the file's st_dev (makedev of the maps field)
   uint64_t inode = 0;   // 0: not a file
   std::string path;     // file path, "[stack]", "[vdso]", ... or ""
 };

@@ -110,21 +110,34 @@ static struct rrx_buffer_hdr* thread_buffer(void) {
 static uint64_t align8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
 
 enum fd_kind {
-  kFdOurs,    /* the recorder's stdout/stderr, or no fd: never buffered */
+  kFdTraced,  /* never buffered: the recorder's stdout/stderr, no fd, or
+                 (when written) a data file this process has mapped */
   kFdFile,    /* a regular file: its reads and writes never wait */
   kFdMayWait, /* a pipe, socket, terminal...: buffered when it need not wait */
 };
 
-/* What `fd` is. Writes to the recorder's stdout and stderr stay traced, so
-   replay can re-emit them. */
-static enum fd_kind fd_kind(long fd) {
+/* Whether the file is one the recorder listed as mapped here. */
+static int mapped_data_file(const struct stat* st) {
+  if (PAGE->mapped_overflow) return 1;
+  for (uint32_t i = 0; i < PAGE->mapped_count && i < RRX_MAPPED_FILES_MAX; ++i) {
+    if (PAGE->mapped_dev[i] == st->st_dev && PAGE->mapped_ino[i] == st->st_ino) return 1;
+  }
+  return 0;
+}
+
+/* What `fd` is, for a read or (`writing`) a write. Writes to the
+   recorder's stdout and stderr stay traced, so replay can re-emit them;
+   writes to a mapped data file too, so the recorder sees what they do to
+   the mappings. */
+static enum fd_kind fd_kind(long fd, int writing) {
   struct stat st;
   long args[6] = {fd, (long)&st, 0, 0, 0, 0};
-  if (untraced_syscall(SYS_fstat, args) != 0) return kFdOurs;
+  if (untraced_syscall(SYS_fstat, args) != 0) return kFdTraced;
   for (int i = 0; i < 2; ++i) {
-    if (PAGE->sink_dev[i] == st.st_dev && PAGE->sink_ino[i] == st.st_ino) return kFdOurs;
+    if (PAGE->sink_dev[i] == st.st_dev && PAGE->sink_ino[i] == st.st_ino) return kFdTraced;
   }
-  return S_ISREG(st.st_mode) ? kFdFile : kFdMayWait;
+  if (!S_ISREG(st.st_mode)) return kFdMayWait;
+  return writing && mapped_data_file(&st) ? kFdTraced : kFdFile;
 }
 
 /* Opening a FIFO waits for its other end, maybe a thread that cannot run
@@ -178,14 +191,16 @@ static int worth_buffering(const struct rrx_buffer_hdr* h, const struct rrx_call
       return opens_without_blocking(c);
     case SYS_read:
     case SYS_write:
-      switch (fd_kind(c->args[0])) {
+      switch (fd_kind(c->args[0], c->nr == SYS_write)) {
         case kFdFile: return kRun;
         case kFdMayWait: return kRunWithoutWaiting;
         default: return kSkip;
       }
     case SYS_pread64:
     case SYS_pwrite64:
-      return fd_kind(c->args[0]) == kFdFile;
+      return fd_kind(c->args[0], c->nr == SYS_pwrite64) == kFdFile;
+    case SYS_copy_file_range:
+      return fd_kind(c->args[2], 1) != kFdTraced;
     case SYS_ioctl:
       return buffered_ioctl(c->args[1]) != 0;
     case SYS_poll:

@@ -6,7 +6,8 @@
  *   When a recording buffers syscalls, rrx maps one page at the fixed
  *   address RRX_PRELOAD_PAGE_ADDR into every process right after exec, in
  *   recording and replay alike, read+execute:
- *     +0     struct rrx_preload_page   mode and the recorder's output sinks
+ *     +0     struct rrx_preload_page   mode, the recorder's output sinks, the
+ *                                      data files the process has mapped
  *     +0x800 `syscall; ret`            the untraced syscall instruction
  *   The recorder's seccomp filter lets syscalls whose instruction pointer is
  *   RRX_UNTRACED_SYSCALL_IP (just after that `syscall`) run with no ptrace
@@ -53,6 +54,8 @@
 #define RRX_UNTRACED_SYSCALL_ADDR (RRX_PRELOAD_PAGE_ADDR + 0x800)
 #define RRX_UNTRACED_SYSCALL_IP (RRX_UNTRACED_SYSCALL_ADDR + 2)
 
+#define RRX_MAPPED_FILES_MAX 48
+
 enum rrx_preload_mode { RRX_MODE_OFF = 0, RRX_MODE_RECORD = 1, RRX_MODE_REPLAY = 2 };
 
 struct rrx_preload_page {
@@ -64,6 +67,15 @@ struct rrx_preload_page {
      never buffered, so replay can re-emit them. */
   uint64_t sink_dev[2];
   uint64_t sink_ino[2];
+  /* Data files (regular, not ELF) this process has mapped since exec, as
+     (st_dev, st_ino), written by the recorder at each such mmap. A write(2)
+     to one changes what the mappings show, which the recorder must see:
+     writes to them are never buffered. mapped_overflow: more than fit,
+     so no write to a regular file is buffered. Replay ignores this. */
+  uint32_t mapped_count;
+  uint32_t mapped_overflow;
+  uint64_t mapped_dev[RRX_MAPPED_FILES_MAX];
+  uint64_t mapped_ino[RRX_MAPPED_FILES_MAX];
 };
 
 /* Pseudo syscalls (numbers the kernel does not have: it says ENOSYS). */

@@ -1,11 +1,11 @@
 #include "record/output_capture.h"
 
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/registers.h"
 #include "core/tracee_fd.h"
+#include "syscalls/written_data.h"
 
 namespace rrx {
 
@@ -48,21 +48,7 @@ void capture_fd_write(const Task& task, const SyscallDesc& desc, const SyscallCa
   if (sink == 0) return;
 
   std::string data;
-  size_t remaining = static_cast<size_t>(call.result);
-  if (desc.fd_write == FdWriteData::kBuffer) {
-    data.resize(remaining);
-    if (!task.read_mem(call.args[1], data.data(), remaining)) return;
-  } else {
-    for (uint64_t i = 0; i < call.args[2] && remaining > 0; ++i) {
-      struct iovec iov;
-      if (!task.read_mem(call.args[1] + i * sizeof iov, &iov, sizeof iov)) return;
-      size_t n = std::min(remaining, iov.iov_len);
-      size_t old = data.size();
-      data.resize(old + n);
-      if (!task.read_mem(reinterpret_cast<uint64_t>(iov.iov_base), data.data() + old, n)) return;
-      remaining -= n;
-    }
-  }
+  if (!read_written_data(task, desc, call, static_cast<size_t>(call.result), &data)) return;
   event->echo_fd = sink;
   event->echo_data = std::move(data);
 }

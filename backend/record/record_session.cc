@@ -340,6 +340,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       if (t.task->read_mem(r.addr, w.data.data(), r.len)) event.writes.push_back(std::move(w));
     }
     capture_fd_write(*t.task, *t.desc, t.call, sinks_, &event);
+    if (!t.deny_errno) mapped_files_.changed_memory(*t.task, t.tgid, *t.desc, t.call, &event.writes);
     if (t.desc->replay == ReplayAction::kMmap && !is_syscall_error(regs.rax) &&
         (t.call.args[3] & MAP_SHARED) && (t.call.args[2] & PROT_WRITE)) {
       start_sharing_memory();
@@ -358,6 +359,9 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       if (!capture_mapped_file(*t.task, t.call, *writer_, &event, &err)) {
         fail(err);
         return;
+      }
+      if (event.has_mapped_file && t.call.number == SYS_mmap) {
+        mapped_files_.on_mmap(*t.task, t.tgid, static_cast<int>(t.call.args[4]), buffering_);
       }
     }
   } else {
@@ -421,6 +425,7 @@ void Recorder::on_exec(RecordTask& t) {
             printable(exe_name).c_str());
   }
   if (instrumenter_) instrumenter_->on_exec(t.tgid);
+  mapped_files_.forget(t.tgid);
   // First: it reopens the memory of the new image, read below.
   if (!setup_at_exec_event(*t.task, &err)) {
     fail("process " + std::to_string(tid) + ": " + err);
@@ -485,8 +490,9 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
   c.buffer = (event.clone_flags & CLONE_THREAD) ? 0 : t.buffer;
   c.buffer_code = t.buffer_code;
   c.announced = true;
-  if (instrumenter_ && !(event.clone_flags & CLONE_THREAD)) {
-    instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);
+  if (!(event.clone_flags & CLONE_THREAD)) {
+    if (instrumenter_) instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);
+    mapped_files_.on_fork(t.tgid, child);
   }
   start_if_ready(c);
   resume_task(t);
@@ -505,6 +511,7 @@ void Recorder::on_exited(RecordTask& t, int status) {
     std::string err;
     if (!writer_->flush_events(&err)) fail(err);
     if (instrumenter_) instrumenter_->on_process_gone(tid);
+    mapped_files_.forget(tid);
   }
   ThreadGroup& group = groups_[group_of(t)];
   if (group.running == tid) group.running = 0;

@@ -25,6 +25,7 @@
 #include "core/stop.h"
 #include "core/task.h"
 #include "record/code_instrumenter.h"
+#include "record/mapped_data_files.h"
 #include "record/output_capture.h"
 #include "record/record_session.h"
 #include "syscalls/syscall_table.h"
@@ -146,6 +147,7 @@ class Recorder {
 
   std::unique_ptr<TraceWriter> writer_;
   std::unique_ptr<CodeInstrumenter> instrumenter_;  // dynamic ticks only
+  MappedDataFiles mapped_files_;
   std::map<pid_t, RecordTask> tasks_;
   std::map<pid_t, ThreadGroup> groups_;  // by tgid
   pid_t root_ = 0;

@@ -29,9 +29,11 @@
 #include "core/tick_counter.h"
 #include "instrument/patch_file.h"
 #include "preload/syscallbuf_abi.h"
+#include "replay/recorded_memory.h"
 #include "replay/session_checkpoint.h"
 #include "syscalls/sigmask_args.h"
 #include "syscalls/syscall_table.h"
+#include "syscalls/written_data.h"
 #include "trace/file_util.h"
 
 namespace rrx {
@@ -632,18 +634,22 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
   std::vector<std::string> watched_before;
   if (focus) watched_before = read_watched(t);
   for (const MemWrite& w : e.writes) {
-    if (!t.task->write_mem(w.addr, w.data.data(), w.data.size())) {
+    if (!write_recorded_memory(*t.task, w)) {
       return diverged(e, "cannot write recorded syscall output to memory");
     }
   }
-  // What the trace shows goes to our stdout or stderr, never to another of
-  // our descriptors. (Comparing it with what the replayed program wrote
-  // would catch divergences too, but a write to a file the program has
-  // mapped does not reach the mapping in replay yet: the bytes then differ
-  // while the run stays on track.)
-  if (e.echo_fd != 0 && e.echo_fd != 1 && e.echo_fd != 2) {
-    return diverged(e, "the trace echoes output to fd " + std::to_string(e.echo_fd) +
-                           ", not stdout or stderr");
+  if (e.echo_fd != 0) {
+    // The trace says what to show; the program must have written exactly
+    // that, and only to our stdout or stderr.
+    if (e.echo_fd != 1 && e.echo_fd != 2) {
+      return diverged(e, "the trace echoes output to fd " + std::to_string(e.echo_fd) +
+                             ", not stdout or stderr");
+    }
+    std::string written;
+    if (!t.desc || !read_written_data(*t.task, *t.desc, t.call, e.echo_data.size(), &written) ||
+        written != e.echo_data) {
+      return diverged(e, "the program wrote other bytes than the recording shows");
+    }
   }
   t.task->set_regs(e.regs);
   if (t.emulated) restart_like_the_kernel(t, e);

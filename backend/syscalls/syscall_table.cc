@@ -156,9 +156,18 @@ constexpr SyscallDesc special(int nr, const char* name, ReplayAction action,
 }
 
 // A recorded write whose data replay can re-emit.
-constexpr SyscallDesc write_like(int nr, const char* name, FdWriteData data) {
-  return make(nr, name, RecordPolicy::kRecord, ReplayAction::kEmulate, nullptr,
-              nullptr, data);
+constexpr SyscallDesc write_like(int nr, const char* name, FdWriteData data,
+                                 int8_t offset_arg = -1) {
+  SyscallDesc d = make(nr, name, RecordPolicy::kRecord, ReplayAction::kEmulate, nullptr,
+                       nullptr, data);
+  d.file_write = {0, offset_arg, false};
+  return d;
+}
+
+// Recorded calls that move bytes into the file of descriptor `fd_arg`.
+constexpr SyscallDesc file_writing(SyscallDesc d, FileWrite where) {
+  d.file_write = where;
+  return d;
 }
 
 constexpr SyscallDesc deny(int nr, const char* name) {
@@ -190,7 +199,7 @@ constexpr SyscallDesc kTable[] = {
     special(NR(rt_sigreturn), ReplayAction::kSigreturn),
     record(NR(ioctl), out_ioctl, entry_ioctl),
     record(NR(pread64), out_result_array<1>),
-    write_like(NR(pwrite64), FdWriteData::kBuffer),
+    write_like(NR(pwrite64), FdWriteData::kBuffer, 3),
     record(NR(readv), out_iovec_result<1>),
     write_like(NR(writev), FdWriteData::kIovec),
     record(NR(access)),
@@ -212,7 +221,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(alarm)),
     record(NR(setitimer), out_fixed<2, kItimerval>),
     record(NR(getpid)),
-    record(NR(sendfile), out_fixed<2, sizeof(loff_t)>),
+    file_writing(record(NR(sendfile), out_fixed<2, sizeof(loff_t)>), {0, -1, false}),
     record(NR(socket)),
     record(NR(connect)),
     record(NR(accept), out_sockaddr, entry_sockaddr),
@@ -449,7 +458,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(unshare)),
     execute(NR(set_robust_list)),
     record(NR(get_robust_list), out_get_robust_list),
-    record(NR(splice), out_in_out_offsets),
+    file_writing(record(NR(splice), out_in_out_offsets), {2, 3, true}),
     record(NR(tee)),
     record(NR(sync_file_range)),
     // vmsplice fills the iovecs only when args[0] is a pipe's read end;
@@ -472,7 +481,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(pipe2), out_fixed<0, 2 * sizeof(int)>),
     record(NR(inotify_init1)),
     record(NR(preadv), out_iovec_result<1>),
-    write_like(NR(pwritev), FdWriteData::kIovec),
+    write_like(NR(pwritev), FdWriteData::kIovec, 3),
     record(NR(rt_tgsigqueueinfo)),
     deny(NR(perf_event_open)),
     record(NR(recvmmsg), out_recvmmsg, entry_recvmmsg),
@@ -502,9 +511,9 @@ constexpr SyscallDesc kTable[] = {
     deny(NR(userfaultfd)),
     record(NR(membarrier)),
     record(NR(mlock2)),
-    record(NR(copy_file_range), out_in_out_offsets),
+    file_writing(record(NR(copy_file_range), out_in_out_offsets), {2, 3, true}),
     record(NR(preadv2), out_iovec_result<1>),
-    write_like(NR(pwritev2), FdWriteData::kIovec),
+    write_like(NR(pwritev2), FdWriteData::kIovec, 3),
     unsupported(NR(pkey_mprotect)),
     deny(NR(pkey_alloc)),
     deny(NR(pkey_free)),

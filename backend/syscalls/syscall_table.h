@@ -38,6 +38,17 @@ enum class FdWriteData : uint8_t {
   kIovec,   // args[1] is an iovec array of args[2] entries; result bytes
 };
 
+// Where a syscall writes its result's worth of bytes into a file.
+struct FileWrite {
+  int8_t fd_arg = -1;  // the file's descriptor; -1: the call writes no file
+  // The offset written at: this argument's value (-1 there means the file
+  // position), or with `offset_ptr` the loff_t it points to, which the
+  // kernel advanced past the bytes (null: the file position). -1: at the
+  // file position, which the call advanced past the bytes.
+  int8_t offset_arg = -1;
+  bool offset_ptr = false;
+};
+
 // A range of tracee memory.
 struct MemRegion {
   uint64_t addr;
@@ -81,6 +92,9 @@ struct SyscallDesc {
   // nothing when result < 0). May be null (writes nothing).
   void (*outputs)(const SyscallCall& call, TraceeMemory& mem,
                   std::vector<MemRegion>& out);
+  // Calls that write `result` bytes into a file (the recorder saves what
+  // that changes in mappings of the file): see FileWrite.
+  FileWrite file_write = {};
 };
 
 // The entry for syscall `number`, or nullptr if rrx does not know it.

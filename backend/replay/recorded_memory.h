@@ -1,0 +1,15 @@
+// Putting memory the recording saw back into the replayed process.
+#pragma once
+
+#include "core/task.h"
+#include "trace/event.h"
+
+namespace rrx {
+
+// Writes recorded bytes into the memory of `task`'s process. Where that is
+// a shared file mapping the process may not write (the kernel refuses even
+// a tracer there), the bytes go into the file behind it, which in replay
+// is rrx's own copy (shared_file_copies.h). False if neither works.
+bool write_recorded_memory(Task& task, const MemWrite& w);
+
+}  // namespace rrx
