@@ -651,6 +651,14 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
       return diverged(e, "the program wrote other bytes than the recording shows");
     }
   }
+  // A syscall's end leaves the thread where its entry was (rt_sigreturn is
+  // checked above, execve ran for real): the recorded registers may only
+  // set its results, never send the thread elsewhere.
+  Registers now;
+  if (!t.task->get_regs(&now)) return diverged(e, "cannot read the registers at the syscall's end");
+  if (now.rip != e.regs.rip || now.rsp != e.regs.rsp || now.cs != e.regs.cs || now.ss != e.regs.ss) {
+    return diverged(e, "at the syscall's end, " + diff_registers(e.regs, now));
+  }
   t.task->set_regs(e.regs);
   if (t.emulated) restart_like_the_kernel(t, e);
   t.desc = nullptr;
