@@ -47,7 +47,7 @@ std::string short_name(const std::string& p) {
 }
 
 void print_row(const char* name, bool rel32, const Tally& t, bool counts) {
-  printf("%-28s %-5s %7lu %8lu %6.1f%%", name, rel32 ? "rel32" : "rel8", t.found, t.executed,
+  printf("%-38s %-5s %7lu %8lu %6.1f%%", name, rel32 ? "rel32" : "rel8", t.found, t.executed,
          t.executed ? 100.0 * t.executed_patched / t.executed : 0);
   if (counts)
     printf(" %11lu %11lu %6.1f%%", t.executions, t.executions_patched,
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   printf("traced run: %s, %.1f s, %lu stops; output %s the native run's\n\n", how.c_str(), secs,
          t.stops, same ? "same as" : "DIFFERS from");
 
-  printf("%-28s %-5s %7s %8s %7s", "object", "jcc", "found", "executed", "patched");
+  printf("%-38s %-5s %7s %8s %7s", "object", "jcc", "found", "executed", "patched");
   if (t.counts)
     printf(" %11s %11s %7s", t.sample > 1 ? "~executions" : "executions", "patched", "");
   printf("\n");
@@ -133,9 +133,9 @@ int main(int argc, char** argv) {
         for (int r = 0; r < 4; ++r) sk[r] += seg.skipped[r];
       printf("\n%s [target-in-range %lu, unrelocatable %lu, after-syscall %lu, rip-rel %lu]\n",
              short_name(path).c_str(), sk[0], sk[1], sk[2], sk[3]);
-      printf("  %-50s %7s %8s%s\n", "reason", "all", "executed", t.counts ? "  executions" : "");
+      printf("  %-52s %7s %8s%s\n", "reason", "all", "executed", t.counts ? "  executions" : "");
       for (const auto& [w, c] : why) {
-        printf("  %-50s %7lu %8lu", w.c_str(), c[0], c[1]);
+        printf("  %-52s %7lu %8lu", w.c_str(), c[0], c[1]);
         if (t.counts) printf(" %11lu", c[2]);
         printf("\n");
       }

@@ -71,14 +71,28 @@ void sweep(Object* o) {
   Elf64_Ehdr eh;
   memcpy(&eh, f, sizeof eh);
   std::vector<Elf64_Phdr> loads;
-  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+  for (unsigned i = 0; i < eh.e_phnum && eh.e_phoff + (i + 1) * sizeof(Elf64_Phdr) <= size; ++i) {
     Elf64_Phdr ph;
     memcpy(&ph, f + eh.e_phoff + i * sizeof ph, sizeof ph);
     if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) && ph.p_offset < size) loads.push_back(ph);
   }
-  std::vector<Elf64_Shdr> shdrs(eh.e_shnum);
-  for (unsigned i = 0; i < eh.e_shnum; ++i)
-    memcpy(&shdrs[i], f + eh.e_shoff + i * sizeof(Elf64_Shdr), sizeof(Elf64_Shdr));
+  std::vector<Elf64_Shdr> shdrs;
+  for (unsigned i = 0; eh.e_shoff && eh.e_shentsize == sizeof(Elf64_Shdr) && i < eh.e_shnum &&
+                       eh.e_shoff + (i + 1) * sizeof(Elf64_Shdr) <= size; ++i) {
+    shdrs.emplace_back();
+    memcpy(&shdrs.back(), f + eh.e_shoff + i * sizeof(Elf64_Shdr), sizeof(Elf64_Shdr));
+  }
+  // Without section headers the scanner sweeps whole segments.
+  if (shdrs.empty()) {
+    for (const Elf64_Phdr& l : loads) {
+      Elf64_Shdr sh{};
+      sh.sh_flags = SHF_EXECINSTR | SHF_ALLOC;
+      sh.sh_type = SHT_PROGBITS;
+      sh.sh_offset = l.p_offset;
+      sh.sh_size = l.p_filesz;
+      shdrs.push_back(sh);
+    }
+  }
   ZydisDecoder dec;
   ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
   for (const Elf64_Phdr& l : loads) {
@@ -160,25 +174,30 @@ std::string classify(const Object& o, size_t i) {
   if (j.after_syscall) return "after-syscall: jcc itself";
   const uint64_t end = j.offset + j.length;
   uint64_t start = j.offset;
+  // What blocked the walk, and how many bytes (of the 5 needed) it had.
+  auto blocked = [&](const std::string& what) {
+    return what + " (" + std::to_string(end - start) + " B)";
+  };
   for (size_t k = 0; end - start < 5; ++k) {
-    if (k == ins::kMaxRelocated) return "unreloc: 4-instruction limit";
+    if (k == ins::kMaxRelocated) return blocked("unreloc: 4-instruction limit");
     const Insn& p = o.insns[i - 1 - k];
-    if (p.invalid) return p.length ? "unreloc: undecodable byte before" : "unreloc: start of code section";
-    if (p.after_syscall) return "after-syscall: neighbour";
+    if (p.invalid)
+      return blocked(p.length ? "unreloc: undecodable byte before" : "unreloc: start of code section");
+    if (p.after_syscall) return blocked("after-syscall: neighbour");
     if (!p.plain) {
       switch (p.category) {
-        case ZYDIS_CATEGORY_COND_BR: return "unreloc: jcc/loop before";
-        case ZYDIS_CATEGORY_UNCOND_BR: return "unreloc: jmp before";
-        case ZYDIS_CATEGORY_CALL: return "unreloc: call before";
-        case ZYDIS_CATEGORY_RET: return "unreloc: ret before";
-        case ZYDIS_CATEGORY_SYSTEM: return "unreloc: syscall etc. before";
+        case ZYDIS_CATEGORY_COND_BR: return blocked("unreloc: jcc/loop before");
+        case ZYDIS_CATEGORY_UNCOND_BR: return blocked("unreloc: jmp before");
+        case ZYDIS_CATEGORY_CALL: return blocked("unreloc: call before");
+        case ZYDIS_CATEGORY_RET: return blocked("unreloc: ret before");
+        case ZYDIS_CATEGORY_SYSTEM: return blocked("unreloc: syscall etc. before");
         default: break;
       }
-      if (p.mnemonic == ZYDIS_MNEMONIC_NOP) return "unreloc: nop before";
-      if (p.mnemonic == ZYDIS_MNEMONIC_ENDBR64) return "unreloc: endbr64 before";
-      return std::string("unreloc: other before (") + ZydisMnemonicGetString(p.mnemonic) + ")";
+      if (p.mnemonic == ZYDIS_MNEMONIC_NOP) return blocked("unreloc: nop before");
+      if (p.mnemonic == ZYDIS_MNEMONIC_ENDBR64) return blocked("unreloc: endbr64 before");
+      return blocked(std::string("unreloc: ") + ZydisMnemonicGetString(p.mnemonic) + " before");
     }
-    if (p.riprel_bad) return "rip-rel";
+    if (p.riprel_bad) return blocked("rip-rel");
     start = p.offset;
     if (j.offset - start > 15 || end - start > ins::kMaxRangeBytes) return "unreloc: 15-byte limit";
   }
