@@ -267,7 +267,6 @@ void Tracer::arm_new_mappings() {
       Object o;
       if (!load_object(m.path, &o)) {
         fprintf(stderr, "warning: cannot scan %s\n", m.path.c_str());
-        armed_maps_.insert(key);
         continue;
       }
       it = objects.emplace(m.path, std::move(o)).first;
