@@ -4,6 +4,11 @@
 // ptrace; every executed jcc (decoded with Zydis at the pc) is looked up
 // in the scan of the file it belongs to. The patched sites count exactly
 // (unit.instrument.* checks that), so "patched" here is "counted".
+//
+// python3 is too big to single-step (~30 us a step): its case uses
+// bench/coverage/jcc_tracer.h instead, an int3 on every jcc (one stop per
+// execution); bench/coverage/jcc_coverage gives the same tables for any
+// program, and the reasons of the unpatched jccs.
 #include <Zydis/Zydis.h>
 #include <gtest/gtest.h>
 #include <sys/ptrace.h>
@@ -20,6 +25,7 @@
 #include "core/proc_maps.h"
 #include "instrument/branch_sites.h"
 #include "instrument/site_cache.h"
+#include "jcc_tracer.h"
 
 namespace {
 
@@ -121,6 +127,44 @@ TEST(BranchCoverage, ExecutedBranchesOfASmallProgramAreCounted) {
   EXPECT_GT(all.rel8 + all.rel32, 10000u);
   // The goal is 99%; this floor catches the patcher losing ground.
   EXPECT_GE(share, 0.85);
+}
+
+TEST(BranchCoverage, ExecutedBranchesOfPythonAreCounted) {
+  char program[] = "/usr/bin/python3";
+  if (access(program, X_OK) != 0) GTEST_SKIP() << "SKIP: " << program << " is missing";
+  char c[] = "-c", pass[] = "pass";
+  char* argv[] = {program, c, pass, nullptr};
+  rrx::coverage::Tracer tracer;
+  tracer.counts = true;
+  std::string how;
+  ASSERT_TRUE(tracer.run(argv, "/dev/null", &how)) << how;
+  ASSERT_FALSE(tracer.objects.empty());
+  // Distinct executed jccs, and every execution.
+  uint64_t executed = 0, executed_counted = 0, executions = 0, executions_counted = 0;
+  for (const auto& [path, o] : tracer.objects) {
+    rrx::coverage::Tally t[2] = {tracer.tally(o, false), tracer.tally(o, true)};
+    uint64_t found = 0;
+    for (const auto& seg : o.scan.segments) found += seg.rel8_found + seg.rel32_found;
+    EXPECT_EQ(t[0].found + t[1].found, found) << path << ": the tracer's sweep differs from the scanner's";
+    printf("%-45s short %5lu/%-5lu %8lu/%-8lu near %5lu/%-5lu %8lu/%-8lu\n", path.c_str(),
+           t[0].executed_patched, t[0].executed, t[0].executions_patched, t[0].executions,
+           t[1].executed_patched, t[1].executed, t[1].executions_patched, t[1].executions);
+    for (const auto& x : t) {
+      executed += x.executed;
+      executed_counted += x.executed_patched;
+      executions += x.executions;
+      executions_counted += x.executions_patched;
+    }
+  }
+  double distinct = static_cast<double>(executed_counted) / static_cast<double>(executed);
+  double dynamic = static_cast<double>(executions_counted) / static_cast<double>(executions);
+  printf("executed conditional branches counted: %.1f%% of %lu sites, %.1f%% of %lu executions\n",
+         100 * distinct, executed, 100 * dynamic, executions);
+  EXPECT_GT(executions, 1000000u);
+  // The goal is 99% (issue #11); these floors, a little under today's
+  // 97.6% and 98.2%, catch the patcher losing ground.
+  EXPECT_GE(distinct, 0.96);
+  EXPECT_GE(dynamic, 0.97);
 }
 
 }  // namespace
