@@ -33,7 +33,7 @@ namespace rrx::instrument {
 
 // Bump when the scan rules or the descriptor layout change: cached scans of
 // another version are then ignored (site_cache.h).
-inline constexpr uint32_t kScanRulesVersion = 3;
+inline constexpr uint32_t kScanRulesVersion = 4;
 
 // At most this many instructions are relocated before a jcc, and at most
 // this many bytes are overwritten per site.

@@ -14,54 +14,12 @@
 #include <sstream>
 
 #include "core/proc_maps.h"
+#include "instrument/plain_insn.h"
 #include "instrument/site_cache.h"
 
 namespace rrx::coverage {
 namespace ins = rrx::instrument;
 namespace {
-
-// The scanner's "plain" rule (branch_sites.cc, Scanner::sweep), copied.
-bool plain_insn(const ZydisDecodedInstruction& in) {
-  bool plain = false;
-  switch (in.meta.category) {
-    case ZYDIS_CATEGORY_BINARY: case ZYDIS_CATEGORY_LOGICAL:
-    case ZYDIS_CATEGORY_DATAXFER: case ZYDIS_CATEGORY_MISC:
-    case ZYDIS_CATEGORY_SHIFT: case ZYDIS_CATEGORY_ROTATE:
-    case ZYDIS_CATEGORY_BITBYTE: case ZYDIS_CATEGORY_CONVERT:
-    case ZYDIS_CATEGORY_CMOV: case ZYDIS_CATEGORY_SETCC:
-    case ZYDIS_CATEGORY_PUSH: case ZYDIS_CATEGORY_POP:
-    case ZYDIS_CATEGORY_FLAGOP: case ZYDIS_CATEGORY_SEMAPHORE:
-    case ZYDIS_CATEGORY_STRINGOP: case ZYDIS_CATEGORY_SSE:
-    case ZYDIS_CATEGORY_AVX: case ZYDIS_CATEGORY_AVX2:
-    case ZYDIS_CATEGORY_AVX512: case ZYDIS_CATEGORY_BMI1:
-    case ZYDIS_CATEGORY_BMI2: case ZYDIS_CATEGORY_LZCNT:
-    case ZYDIS_CATEGORY_X87_ALU: case ZYDIS_CATEGORY_MMX:
-    case ZYDIS_CATEGORY_VFMA: case ZYDIS_CATEGORY_LOGICAL_FP:
-    case ZYDIS_CATEGORY_BROADCAST: case ZYDIS_CATEGORY_BLEND:
-    case ZYDIS_CATEGORY_AES: case ZYDIS_CATEGORY_PCLMULQDQ:
-    case ZYDIS_CATEGORY_SHA: case ZYDIS_CATEGORY_ADOX_ADCX:
-    case ZYDIS_CATEGORY_STTNI: case ZYDIS_CATEGORY_PREFETCH:
-      plain = true;
-      break;
-    default:
-      break;
-  }
-  switch (in.mnemonic) {
-    case ZYDIS_MNEMONIC_UD0: case ZYDIS_MNEMONIC_UD1:
-    case ZYDIS_MNEMONIC_UD2: case ZYDIS_MNEMONIC_HLT:
-    case ZYDIS_MNEMONIC_CPUID: case ZYDIS_MNEMONIC_RDTSC:
-    case ZYDIS_MNEMONIC_RDTSCP: case ZYDIS_MNEMONIC_RDPMC:
-    case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_INT3:
-    case ZYDIS_MNEMONIC_ENDBR32: case ZYDIS_MNEMONIC_ENDBR64:
-      plain = false;
-      break;
-    default:
-      break;
-  }
-  if (in.attributes & ZYDIS_ATTRIB_IS_PRIVILEGED) plain = false;
-  if (in.raw.imm[0].is_relative || in.raw.imm[1].is_relative) plain = false;
-  return plain;
-}
 
 // The scanner's code ranges (executable sections inside executable
 // PT_LOADs), swept the same way.
@@ -117,7 +75,7 @@ void sweep(Object* o) {
         r.length = in.length;
         r.mnemonic = in.mnemonic;
         r.category = in.meta.category;
-        r.plain = plain_insn(in);
+        r.plain = ins::is_plain_insn(in);
         r.riprel_bad = (in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 &&
                        in.raw.modrm.rm == 5 && !(in.attributes & ZYDIS_ATTRIB_HAS_SIB) &&
                        (in.address_width != 64 || in.raw.disp.size != 32 || in.raw.disp.offset == 0);
