@@ -568,6 +568,12 @@ void Scanner::make_sites() {
     auto it = std::upper_bound(targets_.begin(), targets_.end(), s);
     return it != targets_.end() && *it < e;
   };
+  // In address order, so that a site's range may end after its jcc: the
+  // next site then starts no earlier than prev_stop.
+  std::sort(jccs_.begin(), jccs_.end(), [&](const JccRef& a, const JccRef& b) {
+    return insns_[a.insn].offset < insns_[b.insn].offset;
+  });
+  uint64_t prev_stop = 0;
   for (const JccRef& j : jccs_) {
     const Insn& jcc = insns_[j.insn];
     const Load& seg = loads_[j.load];
@@ -581,12 +587,16 @@ void Scanner::make_sites() {
 
     // Walk back over the fewest plain instructions that make room for the
     // 5-byte jmp (rel8) or, for rel32, over the flag setter if it has one.
-    size_t k = 0;
-    uint64_t start = jcc.offset;
-    bool ok = true;
+    // A short jcc still short of room then takes the plain instructions
+    // after it (its fallthrough) too.
+    size_t k = 0, after = 0;
+    uint64_t start = jcc.offset, stop = end;
     SkipReason why = SkipReason::kUnrelocatable;
-    auto usable = [&](const Insn& p, uint64_t next_start, SkipReason* r) {
-      if (p.flags & kInvalid || uint64_t{p.offset} + p.length != next_start) {
+    // Whether instruction p may be moved, p ending at (backwards) or
+    // starting at (forwards) `joint`.
+    auto usable = [&](const Insn& p, bool backwards, uint64_t joint, SkipReason* r) {
+      bool contiguous = backwards ? uint64_t{p.offset} + p.length == joint : p.offset == joint;
+      if (p.flags & kInvalid || !contiguous) {
         *r = SkipReason::kUnrelocatable;
         return false;
       }
@@ -602,37 +612,42 @@ void Scanner::make_sites() {
     if (rel32) {
       const Insn& p = insns_[j.insn - 1];
       SkipReason r;
-      if ((p.flags & kFullSetter) && usable(p, start, &r) &&
+      if ((p.flags & kFullSetter) && usable(p, true, start, &r) && p.offset >= prev_stop &&
           !target_inside(p.offset, end)) {
         k = 1;
         start = p.offset;
       }
     } else {
-      while (end - start < 5) {
-        if (k == kMaxRelocated || j.insn < k + 1) { ok = false; break; }
+      while (stop - start < 5 && k < kMaxRelocated && j.insn >= k + 1) {
         const Insn& p = insns_[j.insn - 1 - k];
-        if (!usable(p, start, &why)) { ok = false; break; }
+        if (!usable(p, true, start, &why) || p.offset < prev_stop) break;
+        if (jcc.offset - p.offset > 15 || stop - p.offset > kMaxRangeBytes) break;
         start = p.offset;
         ++k;
-        if (jcc.offset - start > 15 || end - start > kMaxRangeBytes) {
-          why = SkipReason::kUnrelocatable;
-          ok = false;
-          break;
-        }
+      }
+      while (stop - start < 5 && k + after < kMaxRelocated &&
+             j.insn + 1 + after < insns_.size()) {
+        const Insn& n = insns_[j.insn + 1 + after];
+        if (!usable(n, false, stop, &why)) break;
+        if (uint64_t{n.offset} + n.length - start > kMaxRangeBytes) break;
+        stop = uint64_t{n.offset} + n.length;
+        ++after;
       }
     }
-    if (!ok) { skip(why); continue; }
-    if (target_inside(start, end)) { skip(SkipReason::kTargetInRange); continue; }
+    if (stop - start < 5 || start < prev_stop) { skip(why); continue; }
+    if (target_inside(start, stop)) { skip(SkipReason::kTargetInRange); continue; }
+    prev_stop = stop;
 
     BranchSite s;
     s.start = start;
-    s.length = static_cast<uint8_t>(end - start);
+    s.length = static_cast<uint8_t>(stop - start);
     s.jcc_length = jcc.length;
     s.cond = jcc.cond;
     s.rel32 = rel32;
     s.num_relocated = static_cast<uint8_t>(k);
-    for (size_t i = 0; i < k; ++i) {
-      const Insn& p = insns_[j.insn - k + i];
+    s.num_after = static_cast<uint8_t>(after);
+    for (size_t i = 0; i < k + after; ++i) {
+      const Insn& p = insns_[i < k ? j.insn - k + i : j.insn + 1 + (i - k)];
       s.relocated[i] = {p.offset, p.length, p.riprel_at};
     }
     s.form = (k > 0 && (insns_[j.insn - 1].flags & kFullSetter))

@@ -33,9 +33,9 @@ namespace rrx::instrument {
 
 // Bump when the scan rules or the descriptor layout change: cached scans of
 // another version are then ignored (site_cache.h).
-inline constexpr uint32_t kScanRulesVersion = 4;
+inline constexpr uint32_t kScanRulesVersion = 5;
 
-// At most this many instructions are relocated before a jcc, and at most
+// At most this many instructions are relocated around a jcc, and at most
 // this many bytes are overwritten per site.
 inline constexpr int kMaxRelocated = 4;
 inline constexpr int kMaxRangeBytes = 24;
@@ -68,7 +68,12 @@ struct BranchSite {
   uint8_t cond = 0;          // condition code, the low nibble of 7x / 0f 8x
   bool rel32 = false;        // the original jcc is the rel32 form
   StubForm form = StubForm::kFlagFree;
-  uint8_t num_relocated = 0; // k, relocated[0..k) in program order
+  // Instructions moved into the stub, in program order: relocated[0..k)
+  // right before the jcc, relocated[k..k+a) right after it (its
+  // fallthrough, moved when those before are too few: a call or another
+  // branch just before a short jcc).
+  uint8_t num_relocated = 0; // k
+  uint8_t num_after = 0;     // a
   RelocatedInsn relocated[kMaxRelocated];
   // Taken target, as a file offset in the frame of the jcc's segment
   // (target vaddr - p_vaddr + p_offset of the segment holding the jcc). It
@@ -76,7 +81,11 @@ struct BranchSite {
   int64_t taken = 0;
 
   uint64_t end() const { return start + length; }
-  uint64_t jcc_offset() const { return end() - jcc_length; }
+  uint64_t jcc_offset() const {
+    uint64_t at = start;
+    for (int i = 0; i < num_relocated; ++i) at += relocated[i].length;
+    return at;
+  }
 };
 
 // Why a jcc was not made a site. Counted per segment.

@@ -5,7 +5,7 @@
 
 namespace rrx::instrument {
 
-StubLayout stub_layout(StubForm form, int k, const uint8_t* len) {
+StubLayout stub_layout(StubForm form, int k, int a, const uint8_t* len) {
   StubLayout L{};
   uint32_t p = 0;
   if (form == StubForm::kCountBeforeSetter && k > 0) {
@@ -15,37 +15,37 @@ StubLayout stub_layout(StubForm form, int k, const uint8_t* len) {
     L.resume_at = L.count_end;
     L.relocated_at[k - 1] = L.resume_at;
     L.jcc_at = L.resume_at + len[k - 1];
-    L.exit_jmp_at = L.jcc_at + 6;
-    L.trap_at = L.exit_jmp_at + 5;
-    L.length = L.trap_at + 12 + 1 + 2;  // movq; int3; jmp resume
   } else {
     for (int i = 0; i < k; ++i) { L.relocated_at[i] = p; p += len[i]; }
     L.count_at = p;
     L.count_end = p + 8 + 8 + 4 + 8 + 2 + 8;  // spill .. jrcxz .. restore
     L.resume_at = L.jcc_at = L.count_end;
-    L.exit_jmp_at = L.jcc_at + 6;
-    L.trap_at = L.exit_jmp_at + 5;
-    L.length = L.trap_at + 8 + 12 + 1 + 2;
   }
+  p = L.jcc_at + 6;
+  for (int i = 0; i < a; ++i) { L.after_at[i] = p; p += len[k + i]; }
+  L.exit_jmp_at = p;
+  L.trap_at = L.exit_jmp_at + 5;
+  L.length = L.trap_at + (form == StubForm::kCountBeforeSetter && k > 0 ? 0 : 8) +
+             12 + 1 + 2;  // (restore %rcx;) movq; int3; jmp resume
   return L;
 }
 
 uint32_t PatchEntry::stub_length() const {
-  return stub_layout(form, num_relocated, relocated_length).length;
+  return stub_layout(form, num_relocated, num_after, relocated_length).length;
 }
 
 bool PatchEntry::consistent() const {
-  if (num_relocated > kMaxRelocated || orig_length < 5 ||
+  if (num_relocated + num_after > kMaxRelocated || orig_length < 5 ||
       orig_length > kMaxRangeBytes || jcc_length < 2 ||
       (form != StubForm::kFlagFree && form != StubForm::kCountBeforeSetter) ||
       (form == StubForm::kCountBeforeSetter && num_relocated == 0))
     return false;
   uint32_t sum = jcc_length;
-  for (int i = 0; i < num_relocated; ++i) {
+  for (int i = 0; i < num_relocated + num_after; ++i) {
     if (relocated_length[i] == 0) return false;
     sum += relocated_length[i];
   }
-  for (int i = num_relocated; i < kMaxRelocated; ++i)
+  for (int i = num_relocated + num_after; i < kMaxRelocated; ++i)
     if (relocated_length[i]) return false;
   return sum == orig_length && orig_start + orig_length > orig_start &&
          stub_start + stub_length() > stub_start;
@@ -106,16 +106,23 @@ PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
     return {pc, pc == e->orig_start};
   const PatchEntry* e = by_stub_addr(pc);
   if (!e) return {pc, false};
-  const StubLayout L = stub_layout(e->form, e->num_relocated, e->relocated_length);
+  const int k = e->num_relocated, n = k + e->num_after;
+  const StubLayout L = stub_layout(e->form, k, e->num_after, e->relocated_length);
   const uint32_t off = static_cast<uint32_t>(pc - e->stub_start);
-  uint64_t orig[kMaxRelocated + 1];  // orig address of relocated i, then jcc
-  uint64_t a = e->orig_start;
-  for (int i = 0; i < e->num_relocated; ++i) { orig[i] = a; a += e->relocated_length[i]; }
-  const uint64_t jcc = a;
-  const int k = e->num_relocated;
+  // Original address of relocated i (after the jcc from k on), and the jcc.
+  uint64_t orig[kMaxRelocated];
+  uint64_t a = e->orig_start, jcc = 0;
+  for (int i = 0; i < n; ++i) {
+    if (i == k) { jcc = a; a += e->jcc_length; }
+    orig[i] = a;
+    a += e->relocated_length[i];
+  }
+  if (n == k) jcc = a;
   if (off >= L.trap_at || (off >= L.count_at && off < L.count_end))
     return {e->form == StubForm::kCountBeforeSetter ? orig[k - 1] : jcc, true};
   if (off >= L.exit_jmp_at) return {e->orig_end(), true};
+  for (int i = n - 1; i >= k; --i)
+    if (off >= L.after_at[i - k]) return {orig[i] + (off - L.after_at[i - k]), false};
   if (off >= L.jcc_at) return {jcc, false};
   for (int i = k - 1; i >= 0; --i)
     if (off >= L.relocated_at[i]) return {orig[i] + (off - L.relocated_at[i]), false};
@@ -125,13 +132,19 @@ PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
 std::optional<uint64_t> PatchMap::to_real(uint64_t orig_pc) const {
   const PatchEntry* e = by_orig(orig_pc);
   if (!e || orig_pc == e->orig_start) return orig_pc;
-  const StubLayout L = stub_layout(e->form, e->num_relocated, e->relocated_length);
+  const int k = e->num_relocated;
+  const StubLayout L = stub_layout(e->form, k, e->num_after, e->relocated_length);
   uint64_t a = e->orig_start;
-  for (int i = 0; i < e->num_relocated; ++i) {
+  for (int i = 0; i < k; ++i) {
     if (orig_pc == a) return e->stub_start + L.relocated_at[i];
     a += e->relocated_length[i];
   }
   if (orig_pc == a) return e->stub_start + L.jcc_at;
+  a += e->jcc_length;
+  for (int i = 0; i < e->num_after; ++i) {
+    if (orig_pc == a) return e->stub_start + L.after_at[i];
+    a += e->relocated_length[k + i];
+  }
   return std::nullopt;
 }
 
@@ -157,11 +170,14 @@ bool PatchMap::overlaps_patch(uint64_t addr, size_t len) const {
 }
 
 // Format: "RRXPMAP\0", u32 version, u32 count, count records, u64 FNV-1a
-// of everything before it. Records are fixed-size little-endian.
+// of everything before it. Records are fixed-size little-endian; version 2
+// appends num_after to each (version 1, from traces made before sites
+// could move instructions after their jcc, still reads).
 namespace {
 constexpr char kMagic[8] = {'R', 'R', 'X', 'P', 'M', 'A', 'P', 0};
-constexpr uint32_t kVersion = 1;
-constexpr size_t kRecord = 8 + 8 + 1 + 1 + 1 + 1 + kMaxRelocated + kMaxRangeBytes;
+constexpr uint32_t kVersion = 2;
+constexpr size_t kRecordV1 = 8 + 8 + 1 + 1 + 1 + 1 + kMaxRelocated + kMaxRangeBytes;
+constexpr size_t kRecord = kRecordV1 + 1;
 
 uint64_t fnv1a(const char* p, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -192,17 +208,19 @@ std::string PatchMap::serialize() const {
     put(&s, e.num_relocated);
     s.append(reinterpret_cast<const char*>(e.relocated_length), kMaxRelocated);
     s.append(reinterpret_cast<const char*>(e.original), kMaxRangeBytes);
+    put(&s, e.num_after);
   }
   put<uint64_t>(&s, fnv1a(s.data(), s.size()));
   return s;
 }
 
 bool PatchMap::deserialize(const std::string& b) {
-  if (b.size() < 16 + 8 || memcmp(b.data(), kMagic, 8) != 0 ||
-      get<uint32_t>(b.data() + 8) != kVersion)
-    return false;
+  if (b.size() < 16 + 8 || memcmp(b.data(), kMagic, 8) != 0) return false;
+  const uint32_t version = get<uint32_t>(b.data() + 8);
+  if (version != 1 && version != kVersion) return false;
+  const size_t record = version == 1 ? kRecordV1 : kRecord;
   const uint64_t n = get<uint32_t>(b.data() + 12);
-  if ((b.size() - 24) % kRecord != 0 || (b.size() - 24) / kRecord != n) return false;
+  if ((b.size() - 24) % record != 0 || (b.size() - 24) / record != n) return false;
   if (get<uint64_t>(b.data() + b.size() - 8) != fnv1a(b.data(), b.size() - 8)) return false;
   std::vector<PatchEntry> v(n);
   const char* p = b.data() + 16;
@@ -215,7 +233,8 @@ bool PatchMap::deserialize(const std::string& b) {
     e.num_relocated = static_cast<uint8_t>(p[19]);
     memcpy(e.relocated_length, p + 20, kMaxRelocated);
     memcpy(e.original, p + 20 + kMaxRelocated, kMaxRangeBytes);
-    p += kRecord;
+    if (version != 1) e.num_after = static_cast<uint8_t>(p[kRecordV1]);
+    p += record;
     if (!e.consistent()) return false;
   }
   for (size_t i = 1; i < v.size(); ++i)

@@ -26,11 +26,17 @@ struct PatchEntry {
   uint8_t orig_length = 0;  // E - S
   uint8_t jcc_length = 0;
   StubForm form = StubForm::kFlagFree;
-  uint8_t num_relocated = 0;
+  uint8_t num_relocated = 0;  // before the jcc, then num_after after it
+  uint8_t num_after = 0;
   uint8_t relocated_length[kMaxRelocated] = {};
   uint8_t original[kMaxRangeBytes] = {};  // bytes of [S, E) before patching
 
   uint64_t orig_end() const { return orig_start + orig_length; }
+  uint64_t jcc_start() const {  // runtime address of the original jcc
+    uint64_t at = orig_start;
+    for (int i = 0; i < num_relocated; ++i) at += relocated_length[i];
+    return at;
+  }
   uint64_t stub_end() const { return stub_start + stub_length(); }
   uint32_t stub_length() const;
   // False if the fields contradict each other (deserialize() checks).
@@ -44,11 +50,13 @@ struct StubLayout {
   uint32_t count_at, count_end;           // glue: the count sequence
   uint32_t resume_at;                     // form A: setter copy; B: jcc copy
   uint32_t jcc_at;                        // the jcc copy (0f 8x rel32)
+  uint32_t after_at[kMaxRelocated];       // copy of relocated k + i
   uint32_t exit_jmp_at;                   // glue: jmp to E
   uint32_t trap_at;                       // glue: trap block
   uint32_t length;
 };
-StubLayout stub_layout(StubForm form, int num_relocated,
+// `relocated_length` holds num_relocated + num_after lengths.
+StubLayout stub_layout(StubForm form, int num_relocated, int num_after,
                        const uint8_t* relocated_length);
 
 class PatchMap {

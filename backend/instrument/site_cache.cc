@@ -54,7 +54,7 @@ class Reader {
 };
 
 // Every field of every site, in a fixed order.
-constexpr size_t kSiteBytes = 8 + 1 + 1 + 1 + 1 + 1 + 1 + 8 + kMaxRelocated * (8 + 1 + 1);
+constexpr size_t kSiteBytes = 8 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 8 + kMaxRelocated * (8 + 1 + 1);
 
 }  // namespace
 
@@ -78,6 +78,7 @@ std::string serialize_scan(const ScanResult& r) {
   for (const BranchSite& s : r.sites) {
     w.put(s.start); w.put(s.length); w.put(s.jcc_length); w.put(s.cond);
     w.put<uint8_t>(s.rel32); w.put(static_cast<uint8_t>(s.form)); w.put(s.num_relocated);
+    w.put(s.num_after);
     w.put(s.taken);
     for (const RelocatedInsn& ri : s.relocated) { w.put(ri.offset); w.put(ri.length); w.put(ri.riprel_at); }
   }
@@ -114,21 +115,24 @@ bool deserialize_scan(const std::string& b, ScanResult* out) {
   for (BranchSite& s : r.sites) {
     uint8_t rel32 = 0, form = 0;
     bool ok = rd.get(&s.start) && rd.get(&s.length) && rd.get(&s.jcc_length) && rd.get(&s.cond) &&
-              rd.get(&rel32) && rd.get(&form) && rd.get(&s.num_relocated) && rd.get(&s.taken);
+              rd.get(&rel32) && rd.get(&form) && rd.get(&s.num_relocated) &&
+              rd.get(&s.num_after) && rd.get(&s.taken);
     for (RelocatedInsn& ri : s.relocated)
       ok = ok && rd.get(&ri.offset) && rd.get(&ri.length) && rd.get(&ri.riprel_at);
-    if (!ok || rel32 > 1 || form > 1 || s.num_relocated > kMaxRelocated || s.cond > 15 ||
+    if (!ok || rel32 > 1 || form > 1 || s.num_relocated + s.num_after > kMaxRelocated || s.cond > 15 ||
         s.length < 5 || s.length > kMaxRangeBytes || s.start < prev_end ||
         s.start + s.length < s.start)
       return false;
     s.rel32 = rel32;
     s.form = static_cast<StubForm>(form);
     uint64_t at = s.start;
-    for (int i = 0; i < s.num_relocated; ++i) {
+    for (int i = 0; i < s.num_relocated + s.num_after; ++i) {
+      if (i == s.num_relocated) at += s.jcc_length;
       if (s.relocated[i].offset != at || s.relocated[i].length == 0) return false;
       at += s.relocated[i].length;
     }
-    if (at + s.jcc_length != s.end()) return false;
+    if (s.num_after == 0) at += s.jcc_length;
+    if (at != s.end()) return false;
     prev_end = s.end();
   }
   *out = std::move(r);

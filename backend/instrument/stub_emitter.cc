@@ -75,9 +75,9 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
   for (size_t i = 0; i < req.num_sites; ++i) {
     uint8_t lens[kMaxRelocated] = {};
     const BranchSite& s = req.sites[i];
-    int k = std::min<int>(s.num_relocated, kMaxRelocated);
-    for (int r = 0; r < k; ++r) lens[r] = s.relocated[r].length;
-    need += stub_layout(s.form, k, lens).length;
+    if (s.num_relocated + s.num_after > kMaxRelocated) continue;  // refused below
+    for (int r = 0; r < s.num_relocated + s.num_after; ++r) lens[r] = s.relocated[r].length;
+    need += stub_layout(s.form, s.num_relocated, s.num_after, lens).length;
   }
   out->stubs.resize(std::min(need, req.stub_capacity));
   out->entries.reserve(req.num_sites);
@@ -87,14 +87,17 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
     const BranchSite& s = req.sites[i];
     auto skip = [&](EmitSkip why) { out->unpatched.push_back({i, why}); };
 
-    // The descriptor must describe these bytes.
+    // The descriptor must describe these bytes: instructions before the
+    // jcc, the jcc, instructions after it, one after another.
+    const int num_moved = s.num_relocated + s.num_after;
     uint32_t moved = 0;
-    bool sane = s.num_relocated <= kMaxRelocated && s.length >= 5 &&
+    bool sane = num_moved <= kMaxRelocated && s.length >= 5 &&
                 s.length <= kMaxRangeBytes && s.start <= req.file_size &&
                 s.length <= req.file_size - s.start && s.jcc_length >= 2;
-    for (int r = 0; sane && r < s.num_relocated; ++r) {
+    for (int r = 0; sane && r < num_moved; ++r) {
       const RelocatedInsn& ri = s.relocated[r];
-      sane = ri.offset == s.start + moved && ri.length > 0 &&
+      const uint32_t jcc_before = r >= s.num_relocated ? s.jcc_length : 0;
+      sane = ri.offset == s.start + moved + jcc_before && ri.length > 0 &&
              (ri.riprel_at == 0 || ri.riprel_at + 4u <= ri.length);
       moved += ri.length;
     }
@@ -114,10 +117,10 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
     e.jcc_length = s.jcc_length;
     e.form = s.form;
     e.num_relocated = s.num_relocated;
-    for (int r = 0; r < s.num_relocated; ++r)
-      e.relocated_length[r] = s.relocated[r].length;
+    e.num_after = s.num_after;
+    for (int r = 0; r < num_moved; ++r) e.relocated_length[r] = s.relocated[r].length;
     memcpy(e.original, req.file + s.start, s.length);
-    const StubLayout L = stub_layout(s.form, s.num_relocated, e.relocated_length);
+    const StubLayout L = stub_layout(s.form, s.num_relocated, s.num_after, e.relocated_length);
     if (used + L.length > req.stub_capacity) { skip(EmitSkip::kNoSpace); continue; }
     const uint64_t stub = req.stub_base + used;
     e.stub_start = stub;
@@ -160,6 +163,7 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
     }
     o.put({0x0f, static_cast<uint8_t>(0x80 | s.cond)});
     o.rel32(taken - (stub_s + L.jcc_at + 6));
+    for (int r = s.num_relocated; r < num_moved; ++r) relocate(r);
     o.put({0xe9});
     o.rel32(E - (stub_s + L.exit_jmp_at + 5));
     if (s.form == StubForm::kFlagFree) o.put(mov_rcx(false, RRX_TICK_OFF_SPILL));

@@ -8,6 +8,7 @@
 //        je   trap                      74 rel8
 // resume:<relocated k-1, the flag setter>
 //        j<cc> taken                    0f 8x rel32
+//        <relocated after the jcc, if any>
 //        jmp  E                         e9 rel32
 // trap:  movq $1, 0x70000010            48 c7 04 25 10 00 00 70 01 00 00 00
 //        int3                           cc
@@ -20,7 +21,7 @@
 //        mov  %rcx, 0x70000000          48 89 0c 25 00 00 00 70
 //        jrcxz trap                     e3 rel8
 //        mov  0x70000020, %rcx          48 8b 0c 25 20 00 00 70
-// resume:j<cc> taken ; jmp E
+// resume:j<cc> taken ; <relocated after the jcc> ; jmp E
 // trap:  mov  0x70000020, %rcx ; movq $1, 0x70000010 ; int3 ; jmp resume
 // Neither touches the stack (red zone) nor uses lock or pushf.
 #ifndef RRX_INSTRUMENT_STUB_EMITTER_H

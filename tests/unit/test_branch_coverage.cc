@@ -125,8 +125,9 @@ TEST(BranchCoverage, ExecutedBranchesOfASmallProgramAreCounted) {
   printf("executed conditional branches counted: %.1f%% (short %lu/%lu, near %lu/%lu)\n",
          100 * share, all.rel8_counted, all.rel8, all.rel32_counted, all.rel32);
   EXPECT_GT(all.rel8 + all.rel32, 10000u);
-  // The goal is 99%; this floor catches the patcher losing ground.
-  EXPECT_GE(share, 0.85);
+  // The goal is 99% (99.0% today); this floor catches the patcher losing
+  // ground.
+  EXPECT_GE(share, 0.97);
 }
 
 TEST(BranchCoverage, ExecutedBranchesOfPythonAreCounted) {
@@ -161,10 +162,11 @@ TEST(BranchCoverage, ExecutedBranchesOfPythonAreCounted) {
   printf("executed conditional branches counted: %.1f%% of %lu sites, %.1f%% of %lu executions\n",
          100 * distinct, executed, 100 * dynamic, executions);
   EXPECT_GT(executions, 1000000u);
-  // The goal is 99% (issue #11); these floors, a little under today's
-  // 97.6% and 98.2%, catch the patcher losing ground.
-  EXPECT_GE(distinct, 0.96);
-  EXPECT_GE(dynamic, 0.97);
+  // The goal: 99% of executions (issue #11; 99.6% today, and 99.0% of
+  // the distinct sites). A floor under today's distinct figure catches the
+  // patcher losing ground.
+  EXPECT_GE(distinct, 0.98);
+  EXPECT_GE(dynamic, 0.99);
 }
 
 }  // namespace

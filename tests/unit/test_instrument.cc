@@ -158,9 +158,10 @@ void check_scan(const std::string& path, const char* name, ScanResult* result = 
     ASSERT_EQ(in.length, s.jcc_length);
     ASSERT_EQ(in.raw.imm[0].size == 32, s.rel32);
     // The taken target, recomputed from the bytes (same segment frame).
-    EXPECT_EQ(s.taken, int64_t(s.end()) + in.raw.imm[0].value.s);
+    EXPECT_EQ(s.taken, int64_t(s.jcc_offset() + s.jcc_length) + in.raw.imm[0].value.s);
     uint64_t at = s.start;
-    for (int i = 0; i < s.num_relocated; ++i) {
+    for (int i = 0; i < s.num_relocated + s.num_after; ++i) {
+      if (i == s.num_relocated) at += s.jcc_length;  // then those after it
       const RelocatedInsn& ri = s.relocated[i];
       ASSERT_EQ(ri.offset, at);
       ASSERT_TRUE(ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&d, nullptr, elf.bytes.data() + at,
@@ -367,7 +368,7 @@ class PatchedSelf : public ::testing::Test {
 
   static uint64_t expected_ticks() {
     std::set<uint64_t> patched;
-    for (const PatchEntry& e : emitted_->entries) patched.insert(e.orig_end() - e.jcc_length);
+    for (const PatchEntry& e : emitted_->entries) patched.insert(e.jcc_start());
     uint64_t n = 0;
     for (auto& [pc, c] : *stepped_)
       if (patched.count(pc)) n += c;
@@ -395,7 +396,7 @@ TEST_F(PatchedSelf, CountsEveryPatchedBranchAndComputesTheSame) {
   EXPECT_TRUE(emitted_->unpatched.empty());
   uint64_t executed_jccs = 0, executed_unpatched = 0;
   std::set<uint64_t> patched;
-  for (const PatchEntry& e : emitted_->entries) patched.insert(e.orig_end() - e.jcc_length);
+  for (const PatchEntry& e : emitted_->entries) patched.insert(e.jcc_start());
   for (auto& [pc, c] : *stepped_) {
     executed_jccs += c;
     if (!patched.count(pc)) {
@@ -403,15 +404,20 @@ TEST_F(PatchedSelf, CountsEveryPatchedBranchAndComputesTheSame) {
       printf("  unpatched jcc at +%#lx ran %lu times\n", (unsigned long)(pc - s_->lo), (unsigned long)c);
     }
   }
-  int forms[2] = {0, 0}, rel32 = 0;
-  for (const BranchSite& b : sites_) { forms[int(b.form)]++; rel32 += b.rel32; }
-  printf("  samples: %zu sites (%d form A, %d form B, %d rel32), %zu writes; %lu jccs executed, %lu "
-         "of them unpatched\n",
-         sites_.size(), forms[0], forms[1], rel32, emitted_->writes.size(), (unsigned long)executed_jccs,
-         (unsigned long)executed_unpatched);
+  int forms[2] = {0, 0}, rel32 = 0, moved_after = 0;
+  for (const BranchSite& b : sites_) {
+    forms[int(b.form)]++;
+    rel32 += b.rel32;
+    moved_after += b.num_after > 0;
+  }
+  printf("  samples: %zu sites (%d form A, %d form B, %d rel32, %d moving instructions after the "
+         "jcc), %zu writes; %lu jccs executed, %lu of them unpatched\n",
+         sites_.size(), forms[0], forms[1], rel32, moved_after, emitted_->writes.size(),
+         (unsigned long)executed_jccs, (unsigned long)executed_unpatched);
   EXPECT_GT(forms[0], 0);
   EXPECT_GT(forms[1], 0);
   EXPECT_GT(rel32, 0);
+  EXPECT_GT(moved_after, 0);
   ASSERT_GT(expected_ticks(), 1000u);
 
   rrx_tick_set_target(g_page, UINT64_MAX);
@@ -491,7 +497,7 @@ TEST_F(PatchedSelf, StubEncodings) {
   int checked[2] = {0, 0};
   const uint64_t base = reinterpret_cast<uint64_t>(stub_area_);
   for (const PatchEntry& e : emitted_->entries) {
-    const StubLayout L = stub_layout(e.form, e.num_relocated, e.relocated_length);
+    const StubLayout L = stub_layout(e.form, e.num_relocated, e.num_after, e.relocated_length);
     std::vector<std::pair<ZydisDecodedInstruction, std::vector<ZydisDecodedOperand>>> insns;
     std::vector<uint64_t> addrs;
     for (uint32_t off = 0; off < L.length;) {
@@ -520,7 +526,7 @@ TEST_F(PatchedSelf, StubEncodings) {
     size_t i = e.form == StubForm::kCountBeforeSetter ? e.num_relocated - 1 : e.num_relocated;
     const uint64_t trap = e.stub_start + L.trap_at, resume = e.stub_start + L.resume_at;
     if (e.form == StubForm::kCountBeforeSetter) {
-      ASSERT_EQ(insns.size(), i + 8);
+      ASSERT_EQ(insns.size(), i + 8 + e.num_after);
       EXPECT_EQ(insns[i].first.mnemonic, ZYDIS_MNEMONIC_ADD);
       EXPECT_TRUE(is_abs_mem(i, 0, P));
       EXPECT_EQ(insns[i].first.operand_width, 64);
@@ -531,7 +537,7 @@ TEST_F(PatchedSelf, StubEncodings) {
       i += 3;  // past the setter
       checked[0]++;
     } else {
-      ASSERT_EQ(insns.size(), i + 12);
+      ASSERT_EQ(insns.size(), i + 12 + e.num_after);
       EXPECT_EQ(insns[i].first.mnemonic, ZYDIS_MNEMONIC_MOV);
       EXPECT_TRUE(is_abs_mem(i, 0, P + 32) && is_rcx(i, 1));
       EXPECT_TRUE(is_rcx(i + 1, 0) && is_abs_mem(i + 1, 1, P));
@@ -546,10 +552,19 @@ TEST_F(PatchedSelf, StubEncodings) {
       i += 6;
       checked[1]++;
     }
-    // jcc, jmp E, [restore rcx,] movq $1 trap_pending, int3, jmp resume.
+    // jcc, [relocated after it,] jmp E, [restore rcx,] movq $1
+    // trap_pending, int3, jmp resume.
+    uint32_t jcc_in_range = 0;
+    for (int r = 0; r < e.num_relocated; ++r) jcc_in_range += e.relocated_length[r];
     EXPECT_TRUE(is_jcc(insns[i].first));
-    EXPECT_EQ(insns[i].first.opcode, 0x80 | (e.original[e.orig_length - 1 - (e.jcc_length == 2 ? 1 : 4)] & 0xf))
+    EXPECT_EQ(insns[i].first.opcode,
+              0x80 | (e.original[jcc_in_range + e.jcc_length - (e.jcc_length == 2 ? 2 : 5)] & 0xf))
         << "condition";
+    for (int r = 0; r < e.num_after; ++r) {
+      EXPECT_EQ(addrs[i + 1 + r], e.stub_start + L.after_at[r]);
+      EXPECT_EQ(insns[i + 1 + r].first.length, e.relocated_length[e.num_relocated + r]);
+    }
+    i += e.num_after;
     EXPECT_EQ(insns[i + 1].first.mnemonic, ZYDIS_MNEMONIC_JMP);
     EXPECT_EQ(target(i + 1), e.orig_end());
     EXPECT_EQ(addrs[i + 2], trap);
@@ -575,50 +590,49 @@ TEST_F(PatchedSelf, PatchMapTranslates) {
   const PatchMap& m = *map_;
   ZydisDecoder d = make_decoder();
   for (const PatchEntry& e : m.entries()) {
-    const StubLayout L = stub_layout(e.form, e.num_relocated, e.relocated_length);
+    const StubLayout L = stub_layout(e.form, e.num_relocated, e.num_after, e.relocated_length);
     EXPECT_EQ(m.to_real(e.orig_start), e.orig_start);
     EXPECT_EQ(m.to_original(e.orig_start).orig_pc, e.orig_start);
     EXPECT_TRUE(m.to_original(e.orig_start).in_glue);
-    // Every original instruction in the range round-trips, and its copy
-    // has the same length and opcode bytes as the original.
-    uint64_t a = e.orig_start;
-    for (int i = 0; i <= e.num_relocated; ++i) {
+    // Every original instruction in the range (those before the jcc, the
+    // jcc, those after it) round-trips, and its copy has the same length
+    // and first byte as the original.
+    const int k = e.num_relocated, n = k + e.num_after;
+    std::set<uint64_t> starts;
+    uint64_t a = e.orig_start, jcc = 0;
+    for (int i = 0; i <= n; ++i) {
+      const bool is_jcc_here = i == k;
+      const int r = i < k ? i : i - 1;  // index into relocated_length
+      if (is_jcc_here) jcc = a;
+      starts.insert(a);
       std::optional<uint64_t> real = m.to_real(a);
       ASSERT_TRUE(real);
       PatchMap::Translation t = m.to_original(*real);
       if (a != e.orig_start) {
         EXPECT_EQ(t.orig_pc, a);
         EXPECT_FALSE(t.in_glue);
-      }
-      if (a != e.orig_start) {
         EXPECT_GE(*real, e.stub_start);
       }
       ZydisDecodedInstruction in;
       ASSERT_TRUE(ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&d, nullptr, reinterpret_cast<void*>(*real), 15, &in)));
       if (a == e.orig_start) {
         EXPECT_EQ(in.mnemonic, ZYDIS_MNEMONIC_JMP);  // the patch itself
-      } else if (i < e.num_relocated) {
-        EXPECT_EQ(in.length, e.relocated_length[i]);
-        EXPECT_EQ(memcmp(reinterpret_cast<void*>(*real), e.original + (a - e.orig_start), 1), 0);
-      } else {
+      } else if (is_jcc_here) {
         EXPECT_TRUE(is_jcc(in));
+      } else {
+        EXPECT_EQ(in.length, e.relocated_length[r]);
+        EXPECT_EQ(memcmp(reinterpret_cast<void*>(*real), e.original + (a - e.orig_start), 1), 0);
       }
-      if (i < e.num_relocated) a += e.relocated_length[i];
+      a += is_jcc_here ? e.jcc_length : e.relocated_length[r];
     }
+    EXPECT_EQ(a, e.orig_end());
     // A byte inside (S, E) that starts no original instruction has no image.
-    {
-      std::set<uint64_t> starts;
-      uint64_t b = e.orig_start;
-      for (int i = 0; i < e.num_relocated; ++i) { starts.insert(b); b += e.relocated_length[i]; }
-      starts.insert(b);
-      for (uint64_t p = e.orig_start + 1; p < e.orig_end(); ++p) {
-        if (!starts.count(p)) {
-          EXPECT_EQ(m.to_real(p), std::nullopt);
-        }
+    for (uint64_t p = e.orig_start + 1; p < e.orig_end(); ++p) {
+      if (!starts.count(p)) {
+        EXPECT_EQ(m.to_real(p), std::nullopt);
       }
     }
     // Glue.
-    const uint64_t jcc = e.orig_end() - e.jcc_length;
     PatchMap::Translation c = m.to_original(e.stub_start + L.count_at);
     EXPECT_TRUE(c.in_glue);
     EXPECT_EQ(c.orig_pc, e.form == StubForm::kFlagFree ? jcc : jcc - e.relocated_length[e.num_relocated - 1]);
@@ -661,7 +675,7 @@ TEST_F(PatchedSelf, PatchMapSerializesAndRejectsCorruption) {
   EXPECT_EQ(forked.serialize(), bytes);
   for (const PatchEntry& e : map_->entries()) {
     EXPECT_EQ(copy.to_original(e.stub_start + 3).orig_pc, map_->to_original(e.stub_start + 3).orig_pc);
-    EXPECT_EQ(copy.to_real(e.orig_end() - e.jcc_length), map_->to_real(e.orig_end() - e.jcc_length));
+    EXPECT_EQ(copy.to_real(e.jcc_start()), map_->to_real(e.jcc_start()));
   }
   PatchMap bad = copy;
   for (size_t i = 0; i < bytes.size(); i += 7) {
