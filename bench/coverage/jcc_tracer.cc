@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/cpu_binding.h"
 #include "core/proc_maps.h"
 #include "instrument/plain_insn.h"
 #include "instrument/site_cache.h"
@@ -249,6 +250,9 @@ void Tracer::arm_new_mappings() {
 }
 
 bool Tracer::run(char* const* argv, const std::string& out, std::string* how) {
+  // One stop per jcc hit: ~5 us with tracer and program on one CPU, ~40 us
+  // and more across CPUs (python3 -c pass: 30 s against 240 s).
+  bind_to_cpu(-1);
   pid_ = fork();
   if (pid_ == 0) {
     int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_binding.h"
 #include "core/proc_maps.h"
 #include "instrument/branch_sites.h"
 #include "instrument/site_cache.h"
@@ -46,6 +47,7 @@ struct Counts {
 
 // Single-steps `argv` to its end; executed jccs per object.
 std::map<std::string, Counts> run_and_count(const std::vector<const char*>& argv) {
+  rrx::bind_to_cpu(-1);  // a ptrace stop costs several times more across CPUs
   pid_t pid = fork();
   if (pid == 0) {
     ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
