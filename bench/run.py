@@ -2,7 +2,7 @@
 """rrx benchmark harness: native vs `rrx record` vs `rrx replay -a`.
 
 Usage: python3 bench/run.py [--quick] [--runs N] [--only NAME,...]
-                            [--rrx PATH] [--json FILE]
+                            [--rrx PATH] [--rr-soft PATH] [--json FILE]
 See bench/README.md for what each workload and column means.
 """
 import argparse
@@ -27,6 +27,9 @@ SOURCES = BENCH / "workloads"
 SOFT_TICK_PLUGIN = REPO / "build/lib/rrx/rrx_ticks_gcc.so"
 GDB_LOOP_ITERS = "10000"
 MAKE_FILES = 40
+# Mode names of the optional peer, rr.soft (`rr record -W`): its failures
+# fill its own columns and do not stop the workload's rrx rows.
+SOFT_RECORD, SOFT_REPLAY = "rr.soft record", "rr.soft replay"
 
 
 class Unavailable(Exception):
@@ -42,6 +45,7 @@ class Config:
     quick: bool
     runs: int
     rrx: str
+    rr_soft: str = ""      # rr.soft's `rr` binary, or "" for no peer
     rusage_exec: str = ""  # compiled bench/rusage_exec.c
 
 
@@ -67,6 +71,8 @@ class Workload:
     with_gdb: bool = False
     # Extra `rrx record` options.
     record_flags: tuple = ()
+    # rr.soft's `rr record` options (-W: software counters, no PMU needed).
+    rr_soft_flags: tuple = ("-W",)
 
 
 # ---------------------------------------------------------------- processes
@@ -213,10 +219,12 @@ WORKLOADS = [
     Workload("cpu_loop_dyn", cpu_loop),
     Workload("cpu_loop_soft", cpu_loop_soft),
     Workload("cp_a", cp_a, reset=remove_inc),
-    Workload("cp_a_nobuf", cp_a, reset=remove_inc, record_flags=("-n",)),
+    Workload("cp_a_nobuf", cp_a, reset=remove_inc, record_flags=("-n",),
+             rr_soft_flags=("-W", "-n")),
     Workload("tar_sha", tar_sha),
     Workload("python_startup", python_startup),
-    Workload("python_startup_nobuf", python_startup, record_flags=("-n",)),
+    Workload("python_startup_nobuf", python_startup, record_flags=("-n",),
+             rr_soft_flags=("-W", "-n")),
     # Without dynamic ticks: what counting costs python3.
     Workload("python_startup_static", python_startup, record_flags=("--ticks=static",)),
     Workload("make_j2", make_project, reset=make_clean),
@@ -234,12 +242,17 @@ def gdb_argv(argv):
             "-ex", "continue", "--args", *argv]
 
 
-def mode_argvs(w: Workload, argv, cfg: Config, trace: Path):
+def mode_argvs(w: Workload, argv, cfg: Config, trace: Path, soft_trace: Path):
     modes = {"native": argv,
              "record": [cfg.rrx, "record", *w.record_flags, "-o", str(trace), *argv],
              "replay": [cfg.rrx, "replay", "-a", str(trace)]}
     if w.with_gdb:
         modes["gdb"] = gdb_argv(argv)
+    if cfg.rr_soft:
+        # rr.soft's replay must be told -W again (its README).
+        modes[SOFT_RECORD] = [cfg.rr_soft, "record", *w.rr_soft_flags,
+                              "-o", str(soft_trace), *argv]
+        modes[SOFT_REPLAY] = [cfg.rr_soft, "replay", "-W", "-a", str(soft_trace)]
     return modes
 
 
@@ -261,14 +274,44 @@ def check(mode: str, sample: Sample, samples: dict):
         raise Failed(f"gdb record full did not reach the end: {rrx_error(sample)}")
 
 
-def measure(w: Workload, cfg: Config, work: Path) -> dict:
-    """Alternate the modes cfg.runs times; return the samples per mode."""
+def rr_soft_error(sample: Sample) -> str:
+    """First line rr.soft wrote to stderr other than its trace-directory
+    notice (else how it ended: rr re-raises a tracee's fatal signal)."""
+    lines = [line for line in sample.stderr.decode(errors="replace").splitlines()
+             if line.strip() and not line.startswith("rr: Saving execution")]
+    ended = (f"killed by signal {sample.status - 128}" if sample.status > 128
+             else f"exit status {sample.status}")
+    return (lines or [ended])[0]
+
+
+def check_rr_soft(mode: str, sample: Sample, samples: dict) -> str:
+    """The message for its column if this rr.soft run is not faithful, else "".
+    Only stdout is compared: rr writes its own notices to stderr."""
+    if sample.status == 127:
+        return f"FAILED: could not run rr.soft: {rr_soft_error(sample)}"
+    if mode == SOFT_RECORD and sample.status != 0:
+        return f"unsupported: {rr_soft_error(sample)}"
+    if mode == SOFT_REPLAY and sample.status != 0:
+        return f"FAILED: replay exited {sample.status}: {rr_soft_error(sample)}"
+    if mode == SOFT_REPLAY and sample.stdout != samples[SOFT_RECORD][-1].stdout:
+        return "FAILED: replay stdout differs from record stdout"
+    return ""
+
+
+def measure(w: Workload, cfg: Config, work: Path):
+    """Alternate the modes cfg.runs times; return the samples per mode and
+    {rr.soft mode: message} for the first rr.soft run that failed (rr.soft
+    is not run again for this workload after one)."""
     argv = w.prepare(work, cfg)
-    trace = work / "trace"
-    modes = mode_argvs(w, argv, cfg, trace)
+    trace, soft_trace = work / "trace", work / "rr-soft-trace"
+    modes = mode_argvs(w, argv, cfg, trace, soft_trace)
     samples = {mode: [] for mode in modes}
+    soft_errors = {}
     for i in range(cfg.runs):
         for mode, mode_argv in modes.items():
+            is_soft = mode in (SOFT_RECORD, SOFT_REPLAY)
+            if is_soft and soft_errors:
+                continue
             w.reset(work)
             os.sync()  # no writeback of earlier runs' files in this one
             sample = spawn(mode_argv, work, cfg)
@@ -277,9 +320,15 @@ def measure(w: Workload, cfg: Config, work: Path) -> dict:
             samples[mode].append(sample)
             print(f"[{w.name}] run {i + 1}/{cfg.runs} {mode}: "
                   f"{sample.seconds:.3f}s", file=sys.stderr, flush=True)
-            check(mode, sample, samples)
+            if is_soft:
+                error = check_rr_soft(mode, sample, samples)
+                if error:
+                    soft_errors[mode] = error
+            else:
+                check(mode, sample, samples)
         delete_trace(trace)
-    return samples
+        delete_trace(soft_trace)
+    return samples, soft_errors
 
 
 def delete_trace(trace: Path):
@@ -292,7 +341,16 @@ def median(samples, key):
     return statistics.median(getattr(s, key) for s in samples)
 
 
-def summarize(name: str, samples: dict) -> list:
+def rr_soft_cells(samples: dict, soft_errors: dict, native: float) -> dict:
+    """rr.soft's two columns: its ratios, or why it has none."""
+    if SOFT_RECORD in soft_errors:
+        return {"rr_soft_record": soft_errors[SOFT_RECORD], "rr_soft_replay": "—"}
+    return {"rr_soft_record": median(samples[SOFT_RECORD], "seconds") / native,
+            "rr_soft_replay": soft_errors.get(SOFT_REPLAY) or
+            median(samples[SOFT_REPLAY], "seconds") / native}
+
+
+def summarize(name: str, samples: dict, soft_errors: dict) -> list:
     """Rows (dicts) for the table from the samples of one workload."""
     native = median(samples["native"], "seconds")
     mb = 1024.0  # ru_maxrss is in KiB
@@ -303,6 +361,8 @@ def summarize(name: str, samples: dict) -> list:
            "native_rss_mb": max(s.maxrss_kb for s in samples["native"]) / mb,
            "record_rss_mb": max(s.maxrss_kb for s in samples["record"]) / mb,
            "replay_rss_mb": max(s.maxrss_kb for s in samples["replay"]) / mb}
+    if SOFT_RECORD in samples:
+        row.update(rr_soft_cells(samples, soft_errors, native))
     rows = [row]
     if "gdb" in samples:
         rows.append({"workload": f"{name} (gdb record full)", "status": "ok",
@@ -324,8 +384,8 @@ def bench(w: Workload, cfg: Config):
     """Measure one workload; return (rows, raw samples) — never raises."""
     work = Path(tempfile.mkdtemp(prefix=f"rrx-bench-{w.name}-"))
     try:
-        samples = measure(w, cfg, work)
-        return summarize(w.name, samples), raw(samples)
+        samples, soft_errors = measure(w, cfg, work)
+        return summarize(w.name, samples, soft_errors), raw(samples)
     except (Unavailable, Failed) as e:
         status = "FAILED" if isinstance(e, Failed) else "unavailable"
         message = f"FAILED: {e}" if isinstance(e, Failed) else str(e)
@@ -345,17 +405,24 @@ COLUMNS = [("workload", "workload", "{}"),
            ("native_rss_mb", "native peak RSS (MiB)", "{:.1f}"),
            ("record_rss_mb", "record peak RSS (MiB)", "{:.1f}"),
            ("replay_rss_mb", "replay peak RSS (MiB)", "{:.1f}")]
+RR_SOFT_COLUMNS = [("rr_soft_record", "rr.soft record/native", "{:.2f}x"),
+                   ("rr_soft_replay", "rr.soft replay/native", "{:.2f}x")]
 
 
-def table(rows) -> str:
-    lines = ["| " + " | ".join(title for _, title, _ in COLUMNS) + " |",
-             "|" + "---|" * len(COLUMNS)]
+def cell(row: dict, key: str, fmt: str) -> str:
+    """A number formatted, a message (str) as is, a missing value as —."""
+    value = row.get(key, "—")
+    return value if isinstance(value, str) else fmt.format(value)
+
+
+def table(rows, columns) -> str:
+    lines = ["| " + " | ".join(title for _, title, _ in columns) + " |",
+             "|" + "---|" * len(columns)]
     for row in rows:
         if "message" in row:
-            cells = [row["workload"], row["message"]] + [""] * (len(COLUMNS) - 2)
+            cells = [row["workload"], row["message"]] + [""] * (len(columns) - 2)
         else:
-            cells = [fmt.format(row[key]) if key in row else "—"
-                     for key, _, fmt in COLUMNS]
+            cells = [cell(row, key, fmt) for key, _, fmt in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -371,6 +438,9 @@ def parse_args():
     p.add_argument("--runs", type=int, help="runs per mode (default 5, quick 3)")
     p.add_argument("--only", help="comma-separated workload names")
     p.add_argument("--rrx", default=str(REPO / "build/bin/rrx"))
+    p.add_argument("--rr-soft", metavar="PATH",
+                   help="also time rr.soft's `rr record -W` and `rr replay "
+                        "-W -a` (PATH: its rr binary, built separately)")
     p.add_argument("--json", help="also write table rows and raw timings here")
     args = p.parse_args()
     names = [w.name for w in WORKLOADS]
@@ -380,13 +450,16 @@ def parse_args():
         p.error(f"unknown workload(s) {sorted(unknown)}; known: {names}")
     if not os.access(args.rrx, os.X_OK):
         p.error(f"{args.rrx} is not executable; build rrx first (see README)")
+    if args.rr_soft and not os.access(args.rr_soft, os.X_OK):
+        p.error(f"{args.rr_soft} is not executable")
     return args
 
 
 def main():
     args = parse_args()
     cfg = Config(args.quick, args.runs or (3 if args.quick else 5),
-                 os.path.abspath(args.rrx))
+                 os.path.abspath(args.rrx),
+                 os.path.abspath(args.rr_soft) if args.rr_soft else "")
     rows, raws, load_before = [], {}, os.getloadavg()
     rrx_sha = file_sha256(cfg.rrx)
     with tempfile.TemporaryDirectory(prefix="rrx-bench-") as tools:
@@ -395,7 +468,7 @@ def main():
             if w.name in args.only:
                 w_rows, raws[w.name] = bench(w, cfg)
                 rows += w_rows
-    print(table(rows))
+    print(table(rows, COLUMNS + (RR_SOFT_COLUMNS if cfg.rr_soft else [])))
     rebuilt = file_sha256(cfg.rrx) != rrx_sha
     if rebuilt:
         print(f"WARNING: {cfg.rrx} changed during the run; rows may mix "
@@ -406,6 +479,8 @@ def main():
              "host": platform.platform(), "cpus": os.cpu_count(),
              "quick": cfg.quick, "runs": cfg.runs, "rrx": cfg.rrx,
              "rrx_sha256": rrx_sha, "rrx_changed_during_run": rebuilt,
+             "rr_soft": cfg.rr_soft,
+             "rr_soft_sha256": cfg.rr_soft and file_sha256(cfg.rr_soft),
              "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
              "rows": rows, "raw": raws}, indent=1) + "\n")
     return 1 if any(row["status"] == "FAILED" for row in rows) else 0
