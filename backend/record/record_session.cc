@@ -277,7 +277,8 @@ void Recorder::on_syscall_entry(RecordTask& t) {
   t.deny_errno = 0;
   if (desc->record == RecordPolicy::kDenyENOSYS) {
     t.deny_errno = ENOSYS;
-    if (warned_.insert(desc->name).second && strcmp(desc->name, "rseq") != 0) {
+    // (A number no kernel has gets ENOSYS natively too: nothing to say.)
+    if (desc->number >= 0 && warned_.insert(desc->name).second && strcmp(desc->name, "rseq") != 0) {
       fprintf(stderr, "rrx: warning: %s is not supported; the program got ENOSYS\n", desc->name);
     }
   } else if (desc->at_entry) {

@@ -597,11 +597,25 @@ const Index& index() {
   return instance;
 }
 
+// Numbers no x86-64 kernel has: negative ones (syscall(-1)), and those from
+// 512 on (where the kernel's table keeps x32-only calls, reached only with
+// the x32 bit) outside the x32 range itself (0x40000000 + the x32 table,
+// which a kernel may enable). The kernel answers them ENOSYS without doing
+// anything, and so does rrx, recording and replaying alike. Numbers past
+// rrx's table below 512 are refused instead: a newer kernel may have them.
+bool never_a_syscall(int number) {
+  const uint32_t n = static_cast<uint32_t>(number);
+  return n >= 0x40000000u + 1024 || (n >= 512 && n < 0x40000000u);
+}
+
+constexpr SyscallDesc kNonexistent = deny(-1, "nonexistent syscall");
+
 }  // namespace
 
 const SyscallDesc* syscall_lookup(int number) {
-  if (number < 0 || number > kMaxNumber) return nullptr;
-  return index().by_number[number];
+  const SyscallDesc* desc =
+      number < 0 || number > kMaxNumber ? nullptr : index().by_number[number];
+  return desc || !never_a_syscall(number) ? desc : &kNonexistent;
 }
 
 const SyscallDesc* syscall_lookup(std::string_view name) {
@@ -612,7 +626,7 @@ const SyscallDesc* syscall_lookup(std::string_view name) {
 
 std::string syscall_name(int number) {
   const SyscallDesc* desc = syscall_lookup(number);
-  return desc ? desc->name : "syscall " + std::to_string(number);
+  return desc && desc != &kNonexistent ? desc->name : "syscall " + std::to_string(number);
 }
 
 const std::vector<const SyscallDesc*>& syscall_all() { return index().all; }

@@ -97,7 +97,9 @@ struct SyscallDesc {
   FileWrite file_write = {};
 };
 
-// The entry for syscall `number`, or nullptr if rrx does not know it.
+// The entry for syscall `number`, or nullptr if rrx does not know it. A
+// number no x86-64 kernel has gets one shared entry (number -1) that
+// denies it with ENOSYS, as the kernel does.
 const SyscallDesc* syscall_lookup(int number);
 // The entry named `name` ("openat"), or nullptr.
 const SyscallDesc* syscall_lookup(std::string_view name);

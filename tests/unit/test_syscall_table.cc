@@ -210,11 +210,20 @@ TEST(SyscallTable, CoversEveryX86_64Number) {
 }
 
 TEST(SyscallTable, UnknownSyscalls) {
-  EXPECT_EQ(syscall_lookup(-1), nullptr);
-  EXPECT_EQ(syscall_lookup(999), nullptr);
+  // Past the table but where a newer kernel may add calls: refused.
+  EXPECT_EQ(syscall_lookup(500), nullptr);
+  EXPECT_EQ(syscall_lookup(0x40000000 + 600), nullptr);  // x32 range
   EXPECT_EQ(syscall_lookup(std::string_view("no_such_call")), nullptr);
   EXPECT_EQ(syscall_name(999), "syscall 999");
   EXPECT_EQ(syscall_name(SYS_openat), "openat");
+  // Numbers no x86-64 kernel has: denied with ENOSYS, as the kernel does.
+  for (int nr : {-1, -100, 512, 999, 1008, 0x3fffffff, 0x40000000 + 1024, 0x7fffffff}) {
+    const SyscallDesc* d = syscall_lookup(nr);
+    ASSERT_NE(d, nullptr) << nr;
+    EXPECT_EQ(d->record, RecordPolicy::kDenyENOSYS) << nr;
+    EXPECT_EQ(d->replay, ReplayAction::kEmulate) << nr;
+    EXPECT_EQ(syscall_name(nr), "syscall " + std::to_string(nr));
+  }
 }
 
 // ---- Policies
