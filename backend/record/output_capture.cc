@@ -38,13 +38,18 @@ int OutputSinks::match(int fd, const struct stat& st) const {
   return 0;
 }
 
-void capture_fd_write(const Task& task, const SyscallDesc& desc, const SyscallCall& call,
-                      const OutputSinks& sinks, Event* event) {
-  if (desc.fd_write == FdWriteData::kNone || call.result <= 0) return;
+int writes_to_sink(const Task& task, const SyscallDesc& desc, const SyscallCall& call,
+                   const OutputSinks& sinks) {
+  if (desc.fd_write == FdWriteData::kNone) return 0;
   int fd = static_cast<int>(call.args[0]);
   struct stat st;
-  if (!stat_tracee_fd(task.tid(), fd, &st)) return;
-  int sink = sinks.match(fd, st);
+  return stat_tracee_fd(task.tid(), fd, &st) ? sinks.match(fd, st) : 0;
+}
+
+void capture_fd_write(const Task& task, const SyscallDesc& desc, const SyscallCall& call,
+                      const OutputSinks& sinks, Event* event) {
+  if (call.result <= 0) return;
+  int sink = writes_to_sink(task, desc, call, sinks);
   if (sink == 0) return;
 
   std::string data;

@@ -29,6 +29,11 @@ class OutputSinks {
   struct stat st_[2] = {};
 };
 
+// 1 or 2 if `call` is a write-like syscall whose fd is our stdout/stderr,
+// else 0.
+int writes_to_sink(const Task& task, const SyscallDesc& desc, const SyscallCall& call,
+                   const OutputSinks& sinks);
+
 // For write-like syscalls whose fd is our stdout/stderr, stores the bytes
 // written into event->echo_fd / echo_data.
 void capture_fd_write(const Task& task, const SyscallDesc& desc, const SyscallCall& call,

@@ -15,6 +15,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -302,10 +303,35 @@ void Recorder::on_syscall_entry(RecordTask& t) {
     t.task->set_regs(regs);
   }
   if (nr == SYS_exit) groups_[group_of(t)].exiting = t.task->tid();
+  // Writes to our stdout/stderr go into the kernel one at a time, so the
+  // order of their exit events, in which replay shows them, is the order in
+  // which they reached the output. (Two threads in write(2) at once finish
+  // in an order of the kernel's that their exit stops need not follow.)
+  if (!t.deny_errno && writes_to_sink(*t.task, *desc, t.call, sinks_)) {
+    if (sink_writer_ != 0) {
+      held_sink_writes_.push_back(t.task->tid());
+      return;
+    }
+    sink_writer_ = t.task->tid();
+  }
   resume_task(t);
 }
 
+// The write to our output in the kernel is done (or its thread is gone):
+// the next held one goes in.
+void Recorder::end_sink_write(pid_t tid) {
+  held_sink_writes_.erase(std::remove(held_sink_writes_.begin(), held_sink_writes_.end(), tid),
+                          held_sink_writes_.end());
+  if (tid != sink_writer_) return;
+  sink_writer_ = 0;
+  if (held_sink_writes_.empty()) return;
+  sink_writer_ = held_sink_writes_.front();
+  held_sink_writes_.pop_front();
+  resume_task(tasks_.at(sink_writer_));
+}
+
 void Recorder::on_syscall_exit(RecordTask& t) {
+  end_sink_write(t.task->tid());
   Registers regs;
   t.task->get_regs(&regs);
   Event event;
@@ -501,6 +527,7 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
 
 void Recorder::on_exited(RecordTask& t, int status) {
   pid_t tid = t.task->tid();
+  end_sink_write(tid);
   Event event;
   event.tid = tid;
   event.kind = EventKind::kExit;

@@ -134,6 +134,7 @@ class Recorder {
   void wall_clock_preempt(RecordTask& t);
   void emit(Event& event);
   void instrument_code(RecordTask& t, uint64_t lo, uint64_t hi);
+  void end_sink_write(pid_t tid);
   void step_out_of_glue(RecordTask& t, Registers* regs);
   void flush_buffer(RecordTask& t, bool at_notify = false);
   bool buffer_locked(RecordTask& t);
@@ -163,6 +164,10 @@ class Recorder {
   const bool dynamic_ticks_;  // patch uninstrumented code to count
   const bool buffering_;
   bool shared_memory_ = false;
+  // The thread inside a write to our stdout/stderr, and those held at the
+  // entry of one until it is done (record_session.cc, on_syscall_entry).
+  pid_t sink_writer_ = 0;
+  std::deque<pid_t> held_sink_writes_;
   std::mt19937_64 random_;
   timer_t slice_timer_ = {};
   bool slice_timer_armed_ = false;
