@@ -1,7 +1,8 @@
 // libc_internal: syscalls libc makes from inside itself, which no LD_PRELOAD
 // wrapper sees and rrx buffers by patching libc's syscall sites: readdir's
 // getdents64, malloc's mmap/munmap for large blocks, fstatat, isatty's
-// ioctl(TCGETS), ioctl(FIONREAD); and poll/epoll_wait with a zero timeout.
+// ioctl(TCGETS), ioctl(FIONREAD); poll/epoll_wait with a zero timeout, and
+// sigaction queries.
 // Each round lists a directory of files whose names and sizes change from
 // round to round and allocates blocks above malloc's mmap threshold, in a
 // child process too (fork copies the patched libc). Prints what it saw:
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -72,6 +74,9 @@ static void rounds(const char* who, const char* dir, int n) {
     close(ep);
     close(pipefd[0]);
     close(pipefd[1]);
+    // A disposition query, as interpreters make for every signal.
+    struct sigaction now;
+    queued += (sigaction(SIGUSR1 + round % 2, NULL, &now) == 0 && now.sa_handler == SIG_DFL) * 10000000;
     printf("%s %d dir %016llx blocks %016llx ready %d tty %d\n", who, round,
            (unsigned long long)list_dir(dir), (unsigned long long)big_blocks(round), queued,
            isatty(0) + isatty(1) * 2);
