@@ -495,7 +495,10 @@ constexpr SyscallDesc kTable[] = {
     record(NR(sendmmsg), out_sendmmsg),
     record(NR(setns)),
     record(NR(getcpu), out_getcpu),
-    deny(NR(process_vm_readv)),
+    // Reading another process is an input like read(2): the bytes that
+    // landed in the local iovecs are saved. Writing one would change that
+    // process's memory where replay could not follow: denied.
+    record(NR(process_vm_readv), out_iovec_result<1>),
     deny(NR(process_vm_writev)),
     record(NR(kcmp)),
     deny(NR(finit_module)),

@@ -232,12 +232,12 @@ TEST(SyscallTable, UnknownSyscalls) {
 TEST(SyscallPolicy, DeniedAndUnsupported) {
   for (const char* name : {"rseq", "io_uring_setup", "io_uring_enter",
                            "perf_event_open", "bpf", "userfaultfd", "seccomp",
-                           "process_vm_readv", "pidfd_getfd", "kexec_load"})
+                           "process_vm_writev", "pidfd_getfd", "kexec_load"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kDenyENOSYS) << name;
   for (const char* name :
        {"shmget", "shmat", "shmdt", "modify_ldt", "ptrace", "remap_file_pages"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kUnsupported) << name;
-  for (const char* name : {"read", "openat", "mmap", "clone", "futex", "ioctl"})
+  for (const char* name : {"read", "openat", "mmap", "clone", "futex", "ioctl", "process_vm_readv"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kRecord) << name;
 }
 
