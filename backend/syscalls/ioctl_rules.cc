@@ -146,20 +146,35 @@ std::string describe(uint32_t request, const IoctlRule* rule, int fd) {
   return buf;
 }
 
+// A request the table does not name may still say what it does: the _IOC
+// encoding newer drivers use gives its direction and the size of what the
+// argument points to. One that reads into the program's memory (_IOC_READ)
+// writes those bytes; one that only takes input writes nothing. Old-style
+// requests (no direction, no size: most of the terminal, socket and
+// console ones) say nothing and stay refused unless the table names them.
+bool self_describing(uint32_t request) {
+  return _IOC_DIR(request) != _IOC_NONE && _IOC_SIZE(request) > 0;
+}
+
 }  // namespace
 
 EntryVerdict entry_ioctl(SyscallCall& call, TraceeMemory&) {
   const uint32_t request = request_of(call);
   const IoctlRule* rule = find_ioctl(request);
-  if (rule != nullptr && rule->supported) return {};
+  if (rule != nullptr ? rule->supported : self_describing(request)) return {};
   return {EntryVerdict::kUnsupported, 0,
           describe(request, rule, int(call.args[0]))};
 }
 
 void out_ioctl(const SyscallCall& call, TraceeMemory&, Regions& out) {
-  const IoctlRule* rule = find_ioctl(request_of(call));
-  if (rule != nullptr && rule->supported && succeeded(call.result))
-    emit(out, call.args[2], rule->out_size);
+  const uint32_t request = request_of(call);
+  const IoctlRule* rule = find_ioctl(request);
+  if (!succeeded(call.result)) return;
+  if (rule != nullptr) {
+    if (rule->supported) emit(out, call.args[2], rule->out_size);
+  } else if (self_describing(request) && (_IOC_DIR(request) & _IOC_READ)) {
+    emit(out, call.args[2], _IOC_SIZE(request));
+  }
 }
 
 }  // namespace rrx::rules

@@ -612,6 +612,26 @@ TEST(SyscallIoctl, KnownRequestsRunAndRecordTheirStruct) {
   EXPECT_EQ(run_entry(fioclex, mem).kind, EntryVerdict::kRun);
 }
 
+TEST(SyscallIoctl, UnknownRequestsRecordWhatTheirEncodingSays) {
+  FakeMemory mem;
+  const uint64_t p = FakeMemory::at(0);
+  struct Sample { char bytes[24]; };
+  // Reads 24 bytes into the program's memory: those are the output.
+  SyscallCall reads = make_call("ioctl", {3, _IOR('x', 0x71, struct Sample), p});
+  EXPECT_EQ(run_entry(reads, mem).kind, EntryVerdict::kRun);
+  reads.result = 0;
+  EXPECT_EQ(outputs_of(reads, mem), (Regions{{p, 24}}));
+  reads.result = -ENOTTY;
+  EXPECT_TRUE(outputs_of(reads, mem).empty());
+  SyscallCall both = make_call("ioctl", {3, _IOWR('x', 0x72, int), p}, 0);
+  EXPECT_EQ(run_entry(both, mem).kind, EntryVerdict::kRun);
+  EXPECT_EQ(outputs_of(both, mem), (Regions{{p, 4}}));
+  // Only takes input: runs, writes nothing.
+  SyscallCall takes = make_call("ioctl", {3, _IOW('x', 0x73, int), p}, 0);
+  EXPECT_EQ(run_entry(takes, mem).kind, EntryVerdict::kRun);
+  EXPECT_TRUE(outputs_of(takes, mem).empty());
+}
+
 TEST(SyscallIoctl, UnknownRequestsAreRefusedWithAName) {
   FakeMemory mem;
   SyscallCall unknown = make_call("ioctl", {3, 0x1234, 0});
