@@ -201,6 +201,8 @@ static int worth_buffering(const struct rrx_buffer_hdr* h, const struct rrx_call
       return fd_kind(c->args[0], c->nr == SYS_pwrite64) == kFdFile;
     case SYS_copy_file_range:
       return fd_kind(c->args[2], 1) != kFdTraced;
+    case SYS_ftruncate: /* growing a mapped file makes its pages valid */
+      return fd_kind(c->args[0], 1) != kFdTraced;
     case SYS_ioctl:
       return buffered_ioctl(c->args[1]) != 0;
     case SYS_rt_sigaction:

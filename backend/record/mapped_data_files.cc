@@ -60,35 +60,64 @@ void MappedDataFiles::on_fork(pid_t parent, pid_t child) {
 
 void MappedDataFiles::forget(pid_t tgid) { files_.erase(tgid); }
 
-void MappedDataFiles::changed_memory(const Task& task, pid_t tgid, const SyscallDesc& desc,
-                                     const SyscallCall& call, std::vector<MemWrite>* out) const {
+const std::set<MappedDataFiles::FileId>* MappedDataFiles::files_of(pid_t tgid) const {
   auto it = files_.find(tgid);
+  return it == files_.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+int64_t MappedDataFiles::size_before(const Task& task, pid_t tgid, const SyscallDesc& desc,
+                                     const SyscallCall& call) const {
   const FileWrite& fw = desc.file_write;
-  if (fw.fd_arg < 0 || call.result <= 0 || it == files_.end()) return;
+  const std::set<FileId>* files = files_of(tgid);
+  struct stat st;
+  if (!fw.sizes || !files || !stat_tracee_fd(task.tid(), static_cast<int>(call.args[fw.fd_arg]), &st) ||
+      !files->count({st.st_dev, st.st_ino}))
+    return -1;
+  return st.st_size;
+}
+
+void MappedDataFiles::changed_memory(const Task& task, pid_t tgid, const SyscallDesc& desc,
+                                     const SyscallCall& call, int64_t size_before,
+                                     std::vector<MemWrite>* out) const {
+  const FileWrite& fw = desc.file_write;
+  const std::set<FileId>* files = files_of(tgid);
+  if (fw.fd_arg < 0 || call.result < 0 || !files) return;
   const int fd = static_cast<int>(call.args[fw.fd_arg]);
   struct stat st;
-  if (!stat_tracee_fd(task.tid(), fd, &st) || !it->second.count({st.st_dev, st.st_ino})) return;
-  // Where in the file the bytes went.
-  int64_t start = -1;
-  const uint64_t arg = fw.offset_arg >= 0 ? call.args[fw.offset_arg] : 0;
-  if (fw.offset_ptr && arg != 0) {
-    int64_t after;
-    if (task.read_mem(arg, &after, sizeof after)) start = after - call.result;
-  } else if (fw.offset_arg >= 0 && !fw.offset_ptr && static_cast<int64_t>(arg) != -1) {
-    start = static_cast<int64_t>(arg);
-  } else {
-    start = tracee_fd_position(task.tid(), fd) - call.result;  // it advanced past them
+  if (!stat_tracee_fd(task.tid(), fd, &st) || !files->count({st.st_dev, st.st_ino})) return;
+  // The file ranges whose bytes may have changed.
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  const int64_t length = fw.length_arg >= 0 ? static_cast<int64_t>(call.args[fw.length_arg])
+                                            : call.result;
+  if (fw.writes_bytes && length > 0) {
+    int64_t start = -1;
+    const uint64_t arg = fw.offset_arg >= 0 ? call.args[fw.offset_arg] : 0;
+    if (fw.offset_ptr && arg != 0) {
+      int64_t after;
+      if (task.read_mem(arg, &after, sizeof after)) start = after - length;
+    } else if (fw.offset_arg >= 0 && !fw.offset_ptr && static_cast<int64_t>(arg) != -1) {
+      start = static_cast<int64_t>(arg);
+    } else {
+      start = tracee_fd_position(task.tid(), fd) - length;  // it advanced past them
+    }
+    if (start >= 0) ranges.emplace_back(start, start + length);
   }
-  if (start < 0) return;
-  const uint64_t lo = static_cast<uint64_t>(start), hi = lo + static_cast<uint64_t>(call.result);
+  // Growing makes pages of the mappings valid (zeros); shrinking is not
+  // followed (see docs/architecture.md).
+  if (fw.sizes && size_before >= 0 && st.st_size > size_before) {
+    ranges.emplace_back(size_before, st.st_size);
+  }
+  if (ranges.empty()) return;
   for (const Mapping& m : read_mappings(task.tid())) {
     if (m.inode != st.st_ino || m.dev != st.st_dev) continue;
-    uint64_t from = std::max(lo, m.offset), to = std::min(hi, m.offset + (m.end - m.start));
-    if (from >= to) continue;
-    MemWrite w;
-    w.addr = m.start + (from - m.offset);
-    w.data.resize(to - from);
-    if (task.read_mem(w.addr, w.data.data(), w.data.size())) out->push_back(std::move(w));
+    for (const auto& [lo, hi] : ranges) {
+      uint64_t from = std::max(lo, m.offset), to = std::min(hi, m.offset + (m.end - m.start));
+      if (from >= to) continue;
+      MemWrite w;
+      w.addr = m.start + (from - m.offset);
+      w.data.resize(to - from);
+      if (task.read_mem(w.addr, w.data.data(), w.data.size())) out->push_back(std::move(w));
+    }
   }
 }
 

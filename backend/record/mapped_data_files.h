@@ -30,14 +30,22 @@ class MappedDataFiles {
   void on_fork(pid_t parent, pid_t child);
   void forget(pid_t tgid);  // exec or exit
 
-  // After a syscall of `task` that wrote into a file (desc.file_write):
-  // appends the memory of its process that shows bytes the call wrote.
+  // At the entry of a syscall that may grow a file (desc.file_write.sizes):
+  // the file's size if it is a mapped data file of the process, else -1.
+  int64_t size_before(const Task& task, pid_t tgid, const SyscallDesc& desc,
+                      const SyscallCall& call) const;
+
+  // After a syscall of `task` that changed a file (desc.file_write):
+  // appends the memory of its process that shows bytes the call wrote or
+  // a growth from `size_before` made valid.
   void changed_memory(const Task& task, pid_t tgid, const SyscallDesc& desc,
-                      const SyscallCall& call, std::vector<MemWrite>* out) const;
+                      const SyscallCall& call, int64_t size_before,
+                      std::vector<MemWrite>* out) const;
 
  private:
   using FileId = std::pair<uint64_t, uint64_t>;  // st_dev, st_ino
-  std::map<pid_t, std::set<FileId>> files_;       // by process
+  const std::set<FileId>* files_of(pid_t tgid) const;  // null if none
+  std::map<pid_t, std::set<FileId>> files_;            // by process
 };
 
 }  // namespace rrx

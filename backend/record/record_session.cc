@@ -291,6 +291,7 @@ void Recorder::on_syscall_entry(RecordTask& t) {
     }
     if (verdict.kind == EntryVerdict::kDeny) t.deny_errno = verdict.error;
   }
+  t.size_before = t.deny_errno ? -1 : mapped_files_.size_before(*t.task, t.tgid, *desc, t.call);
   Event event;
   event.tid = t.task->tid();
   event.kind = EventKind::kSyscallEntry;
@@ -367,7 +368,9 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       if (t.task->read_mem(r.addr, w.data.data(), r.len)) event.writes.push_back(std::move(w));
     }
     capture_fd_write(*t.task, *t.desc, t.call, sinks_, &event);
-    if (!t.deny_errno) mapped_files_.changed_memory(*t.task, t.tgid, *t.desc, t.call, &event.writes);
+    if (!t.deny_errno) {
+      mapped_files_.changed_memory(*t.task, t.tgid, *t.desc, t.call, t.size_before, &event.writes);
+    }
     if (t.desc->replay == ReplayAction::kMmap && !is_syscall_error(regs.rax) &&
         (t.call.args[3] & MAP_SHARED) && (t.call.args[2] & PROT_WRITE)) {
       start_sharing_memory();

@@ -42,6 +42,9 @@ struct RecordTask {
   const SyscallDesc* desc = nullptr;
   SyscallCall call;
   int deny_errno = 0;       // non-zero: we made this syscall fail
+  // A mapped data file's size at the entry of a call that may grow it
+  // (mapped_data_files.h), else -1.
+  int64_t size_before = -1;
   // Exec'd: setup_at_exec_exit is due at the execve exit stop.
   bool exec_exit_pending = false;
   // Its syscall buffer (preload/syscallbuf_abi.h), 0 if it has none.

@@ -160,7 +160,7 @@ constexpr SyscallDesc write_like(int nr, const char* name, FdWriteData data,
                                  int8_t offset_arg = -1) {
   SyscallDesc d = make(nr, name, RecordPolicy::kRecord, ReplayAction::kEmulate, nullptr,
                        nullptr, data);
-  d.file_write = {0, offset_arg, false};
+  d.file_write = {0, offset_arg, false, -1, true, false};
   return d;
 }
 
@@ -221,7 +221,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(alarm)),
     record(NR(setitimer), out_fixed<2, kItimerval>),
     record(NR(getpid)),
-    file_writing(record(NR(sendfile), out_fixed<2, sizeof(loff_t)>), {0, -1, false}),
+    file_writing(record(NR(sendfile), out_fixed<2, sizeof(loff_t)>), {0, -1, false, -1, true, false}),
     record(NR(socket)),
     record(NR(connect)),
     record(NR(accept), out_sockaddr, entry_sockaddr),
@@ -258,7 +258,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(fsync)),
     record(NR(fdatasync)),
     record(NR(truncate)),
-    record(NR(ftruncate)),
+    file_writing(record(NR(ftruncate)), {0, -1, false, -1, false, true}),
     record(NR(getdents), out_result_array<1>),
     record(NR(getcwd), out_result_array<0>),
     record(NR(chdir)),
@@ -458,7 +458,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(unshare)),
     execute(NR(set_robust_list)),
     record(NR(get_robust_list), out_get_robust_list),
-    file_writing(record(NR(splice), out_in_out_offsets), {2, 3, true}),
+    file_writing(record(NR(splice), out_in_out_offsets), {2, 3, true, -1, true, false}),
     record(NR(tee)),
     record(NR(sync_file_range)),
     // vmsplice fills the iovecs only when args[0] is a pipe's read end;
@@ -470,7 +470,8 @@ constexpr SyscallDesc kTable[] = {
     record(NR(signalfd)),
     record(NR(timerfd_create)),
     record(NR(eventfd)),
-    record(NR(fallocate)),
+    // Zeroes, punches or allocates [offset, offset + len), maybe growing.
+    file_writing(record(NR(fallocate)), {0, 2, false, 3, true, true}),
     record(NR(timerfd_settime), out_fixed<3, kItimerspec>),
     record(NR(timerfd_gettime), out_fixed<1, kItimerspec>),
     record(NR(accept4), out_sockaddr, entry_sockaddr),
@@ -514,7 +515,7 @@ constexpr SyscallDesc kTable[] = {
     deny(NR(userfaultfd)),
     record(NR(membarrier)),
     record(NR(mlock2)),
-    file_writing(record(NR(copy_file_range), out_in_out_offsets), {2, 3, true}),
+    file_writing(record(NR(copy_file_range), out_in_out_offsets), {2, 3, true, -1, true, false}),
     record(NR(preadv2), out_iovec_result<1>),
     write_like(NR(pwritev2), FdWriteData::kIovec, 3),
     unsupported(NR(pkey_mprotect)),

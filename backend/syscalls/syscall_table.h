@@ -38,15 +38,19 @@ enum class FdWriteData : uint8_t {
   kIovec,   // args[1] is an iovec array of args[2] entries; result bytes
 };
 
-// Where a syscall writes its result's worth of bytes into a file.
+// What a syscall changes in a file (and so in the file's mappings).
 struct FileWrite {
-  int8_t fd_arg = -1;  // the file's descriptor; -1: the call writes no file
+  int8_t fd_arg = -1;  // the file's descriptor; -1: the call changes no file
   // The offset written at: this argument's value (-1 there means the file
   // position), or with `offset_ptr` the loff_t it points to, which the
   // kernel advanced past the bytes (null: the file position). -1: at the
   // file position, which the call advanced past the bytes.
   int8_t offset_arg = -1;
   bool offset_ptr = false;
+  // How many bytes: this argument's value, or -1 for the call's result.
+  int8_t length_arg = -1;
+  bool writes_bytes = true;  // false: the call only sets the size
+  bool sizes = false;        // it may grow the file (ftruncate, fallocate)
 };
 
 // A range of tracee memory.
