@@ -60,18 +60,18 @@ void MappedDataFiles::on_fork(pid_t parent, pid_t child) {
 
 void MappedDataFiles::forget(pid_t tgid) { files_.erase(tgid); }
 
-const std::set<MappedDataFiles::FileId>* MappedDataFiles::files_of(pid_t tgid) const {
+bool MappedDataFiles::is_mapped(const Task& task, pid_t tgid, int fd, struct stat* st) const {
   auto it = files_.find(tgid);
-  return it == files_.end() || it->second.empty() ? nullptr : &it->second;
+  return it != files_.end() && !it->second.empty() && stat_tracee_fd(task.tid(), fd, st) &&
+         it->second.count({st->st_dev, st->st_ino});
 }
 
 int64_t MappedDataFiles::size_before(const Task& task, pid_t tgid, const SyscallDesc& desc,
                                      const SyscallCall& call) const {
   const FileWrite& fw = desc.file_write;
-  const std::set<FileId>* files = files_of(tgid);
   struct stat st;
-  if (!fw.sizes || !files || !stat_tracee_fd(task.tid(), static_cast<int>(call.args[fw.fd_arg]), &st) ||
-      !files->count({st.st_dev, st.st_ino}))
+  if (fw.fd_arg < 0 || !fw.sizes ||
+      !is_mapped(task, tgid, static_cast<int>(call.args[fw.fd_arg]), &st))
     return -1;
   return st.st_size;
 }
@@ -80,11 +80,10 @@ void MappedDataFiles::changed_memory(const Task& task, pid_t tgid, const Syscall
                                      const SyscallCall& call, int64_t size_before,
                                      std::vector<MemWrite>* out) const {
   const FileWrite& fw = desc.file_write;
-  const std::set<FileId>* files = files_of(tgid);
-  if (fw.fd_arg < 0 || call.result < 0 || !files) return;
+  if (fw.fd_arg < 0 || call.result < 0) return;
   const int fd = static_cast<int>(call.args[fw.fd_arg]);
   struct stat st;
-  if (!stat_tracee_fd(task.tid(), fd, &st) || !files->count({st.st_dev, st.st_ino})) return;
+  if (!is_mapped(task, tgid, fd, &st)) return;
   // The file ranges whose bytes may have changed.
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   const int64_t length = fw.length_arg >= 0 ? static_cast<int64_t>(call.args[fw.length_arg])

@@ -6,6 +6,7 @@
 // a process maps are listed in its preload page (preload/syscallbuf_abi.h).
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -44,8 +45,10 @@ class MappedDataFiles {
 
  private:
   using FileId = std::pair<uint64_t, uint64_t>;  // st_dev, st_ino
-  const std::set<FileId>* files_of(pid_t tgid) const;  // null if none
-  std::map<pid_t, std::set<FileId>> files_;            // by process
+  // Whether fd of `task` is a data file its process `tgid` has mapped
+  // (stat of it in *st).
+  bool is_mapped(const Task& task, pid_t tgid, int fd, struct stat* st) const;
+  std::map<pid_t, std::set<FileId>> files_;  // by process
 };
 
 }  // namespace rrx

@@ -47,10 +47,8 @@ int writes_to_sink(const Task& task, const SyscallDesc& desc, const SyscallCall&
 }
 
 void capture_fd_write(const Task& task, const SyscallDesc& desc, const SyscallCall& call,
-                      const OutputSinks& sinks, Event* event) {
-  if (call.result <= 0) return;
-  int sink = writes_to_sink(task, desc, call, sinks);
-  if (sink == 0) return;
+                      int sink, Event* event) {
+  if (sink == 0 || call.result <= 0) return;
 
   std::string data;
   if (!read_written_data(task, desc, call, static_cast<size_t>(call.result), &data)) return;

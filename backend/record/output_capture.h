@@ -34,10 +34,11 @@ class OutputSinks {
 int writes_to_sink(const Task& task, const SyscallDesc& desc, const SyscallCall& call,
                    const OutputSinks& sinks);
 
-// For write-like syscalls whose fd is our stdout/stderr, stores the bytes
-// written into event->echo_fd / echo_data.
+// For a write-like syscall to our stdout/stderr (`sink`, as writes_to_sink
+// found it at the call's entry), stores the bytes written into
+// event->echo_fd / echo_data.
 void capture_fd_write(const Task& task, const SyscallDesc& desc, const SyscallCall& call,
-                      const OutputSinks& sinks, Event* event);
+                      int sink, Event* event);
 
 // For a successful mmap of a file, saves the file into the trace and fills
 // event->mapped_file. Mappings of /dev/zero are left anonymous. Returns

@@ -308,7 +308,8 @@ void Recorder::on_syscall_entry(RecordTask& t) {
   // order of their exit events, in which replay shows them, is the order in
   // which they reached the output. (Two threads in write(2) at once finish
   // in an order of the kernel's that their exit stops need not follow.)
-  if (!t.deny_errno && writes_to_sink(*t.task, *desc, t.call, sinks_)) {
+  t.sink = t.deny_errno ? 0 : writes_to_sink(*t.task, *desc, t.call, sinks_);
+  if (t.sink) {
     if (sink_writer_ != 0) {
       held_sink_writes_.push_back(t.task->tid());
       return;
@@ -367,7 +368,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       w.data.resize(r.len);
       if (t.task->read_mem(r.addr, w.data.data(), r.len)) event.writes.push_back(std::move(w));
     }
-    capture_fd_write(*t.task, *t.desc, t.call, sinks_, &event);
+    capture_fd_write(*t.task, *t.desc, t.call, t.sink, &event);
     if (!t.deny_errno) {
       mapped_files_.changed_memory(*t.task, t.tgid, *t.desc, t.call, t.size_before, &event.writes);
     }

@@ -45,6 +45,8 @@ struct RecordTask {
   // A mapped data file's size at the entry of a call that may grow it
   // (mapped_data_files.h), else -1.
   int64_t size_before = -1;
+  // 1 or 2: the syscall writes to our stdout/stderr (writes_to_sink).
+  int sink = 0;
   // Exec'd: setup_at_exec_exit is due at the execve exit stop.
   bool exec_exit_pending = false;
   // Its syscall buffer (preload/syscallbuf_abi.h), 0 if it has none.

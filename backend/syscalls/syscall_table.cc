@@ -160,7 +160,7 @@ constexpr SyscallDesc write_like(int nr, const char* name, FdWriteData data,
                                  int8_t offset_arg = -1) {
   SyscallDesc d = make(nr, name, RecordPolicy::kRecord, ReplayAction::kEmulate, nullptr,
                        nullptr, data);
-  d.file_write = {0, offset_arg, false, -1, true, false};
+  d.file_write = {.fd_arg = 0, .offset_arg = offset_arg};
   return d;
 }
 
@@ -221,7 +221,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(alarm)),
     record(NR(setitimer), out_fixed<2, kItimerval>),
     record(NR(getpid)),
-    file_writing(record(NR(sendfile), out_fixed<2, sizeof(loff_t)>), {0, -1, false, -1, true, false}),
+    file_writing(record(NR(sendfile), out_fixed<2, sizeof(loff_t)>), {.fd_arg = 0}),
     record(NR(socket)),
     record(NR(connect)),
     record(NR(accept), out_sockaddr, entry_sockaddr),
@@ -258,7 +258,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(fsync)),
     record(NR(fdatasync)),
     record(NR(truncate)),
-    file_writing(record(NR(ftruncate)), {0, -1, false, -1, false, true}),
+    file_writing(record(NR(ftruncate)), {.fd_arg = 0, .writes_bytes = false, .sizes = true}),
     record(NR(getdents), out_result_array<1>),
     record(NR(getcwd), out_result_array<0>),
     record(NR(chdir)),
@@ -458,7 +458,8 @@ constexpr SyscallDesc kTable[] = {
     record(NR(unshare)),
     execute(NR(set_robust_list)),
     record(NR(get_robust_list), out_get_robust_list),
-    file_writing(record(NR(splice), out_in_out_offsets), {2, 3, true, -1, true, false}),
+    file_writing(record(NR(splice), out_in_out_offsets),
+                 {.fd_arg = 2, .offset_arg = 3, .offset_ptr = true}),
     record(NR(tee)),
     record(NR(sync_file_range)),
     // vmsplice fills the iovecs only when args[0] is a pipe's read end;
@@ -471,7 +472,8 @@ constexpr SyscallDesc kTable[] = {
     record(NR(timerfd_create)),
     record(NR(eventfd)),
     // Zeroes, punches or allocates [offset, offset + len), maybe growing.
-    file_writing(record(NR(fallocate)), {0, 2, false, 3, true, true}),
+    file_writing(record(NR(fallocate)),
+                 {.fd_arg = 0, .offset_arg = 2, .length_arg = 3, .sizes = true}),
     record(NR(timerfd_settime), out_fixed<3, kItimerspec>),
     record(NR(timerfd_gettime), out_fixed<1, kItimerspec>),
     record(NR(accept4), out_sockaddr, entry_sockaddr),
@@ -515,7 +517,8 @@ constexpr SyscallDesc kTable[] = {
     deny(NR(userfaultfd)),
     record(NR(membarrier)),
     record(NR(mlock2)),
-    file_writing(record(NR(copy_file_range), out_in_out_offsets), {2, 3, true, -1, true, false}),
+    file_writing(record(NR(copy_file_range), out_in_out_offsets),
+                 {.fd_arg = 2, .offset_arg = 3, .offset_ptr = true}),
     record(NR(preadv2), out_iovec_result<1>),
     write_like(NR(pwritev2), FdWriteData::kIovec, 3),
     unsupported(NR(pkey_mprotect)),
