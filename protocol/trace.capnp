@@ -87,6 +87,9 @@ struct Event {
   struct Exec {
     exeSavedName @0 :Text;
     writes @1 :List(MemWrite);  # the initial stack
+    # Non-zero: the event's thread was not its process's leader; the kernel
+    # ended the leader without an exit report and gave the thread this tid.
+    leaderTid @2 :Int32;
   }
 
   struct NewTask {

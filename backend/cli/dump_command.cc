@@ -32,6 +32,7 @@ void print_event(const Event& e) {
       break;
     case EventKind::kExec:
       printf(" %s", e.exe_saved_name.c_str());
+      if (e.leader_tid) printf(" (becomes tid %d)", e.leader_tid);
       break;
     case EventKind::kNewTask:
       printf(" tid %d flags 0x%" PRIx64, e.new_tid, e.clone_flags);

@@ -435,8 +435,26 @@ void Recorder::instrument_code(RecordTask& t, uint64_t lo, uint64_t hi) {
   for (Event& event : events) emit(event);
 }
 
+pid_t Recorder::take_over_leader(RecordTask& leader) {
+  pid_t tid = leader.task->tid();
+  auto former = tasks_.find(static_cast<pid_t>(leader.task->event_msg()));
+  if (former == tasks_.end() || former->first == tid) return tid;
+  pid_t former_tid = former->first;
+  // The kernel killed the old leader without an exit report; its tid now
+  // names the exec'ing thread, whose syscall state (inside execve) is kept.
+  RecordTask successor = std::move(former->second);
+  successor.task = std::move(leader.task);
+  successor.stop_kind = leader.stop_kind;
+  tasks_.erase(former);
+  ThreadGroup& group = groups_[leader.tgid];
+  std::erase_if(group.waiting, [&](const auto& w) { return w.first == tid; });
+  leader = std::move(successor);
+  return former_tid;
+}
+
 void Recorder::on_exec(RecordTask& t) {
   pid_t tid = t.task->tid();
+  pid_t exec_tid = take_over_leader(t);
   std::string exe_path = "/proc/" + std::to_string(tid) + "/exe";
   char exe[4096];
   ssize_t len = readlink(exe_path.c_str(), exe, sizeof exe - 1);
@@ -465,7 +483,8 @@ void Recorder::on_exec(RecordTask& t) {
   t.buffer = 0;  // gone with the old image
   t.buffer_code = {};
   Event event;
-  event.tid = tid;
+  event.tid = exec_tid;
+  if (exec_tid != tid) event.leader_tid = tid;
   event.kind = EventKind::kExec;
   t.task->get_regs(&event.regs);
 

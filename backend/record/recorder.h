@@ -119,6 +119,10 @@ class Recorder {
   void on_syscall_entry(RecordTask& t);
   void on_syscall_exit(RecordTask& t);
   void on_exec(RecordTask& t);
+  // A thread other than the leader exec'd (the exec stop came for the
+  // leader's tid `leader`, from `former`): it goes on as the leader, whose
+  // own state is dropped. Returns the thread's old tid.
+  pid_t take_over_leader(RecordTask& leader);
   void on_new_task(RecordTask& t, const Stop& stop);
   void on_signal(RecordTask& t, int sig);
   void on_exited(RecordTask& t, int status);

@@ -330,6 +330,15 @@ bool restarts_fork(ReplayTask& t, const Stop& stop) {
 }
 }  // namespace
 
+// A thread killed (by exit_group, a fatal signal or another thread's exec)
+// just after a syscall ended when recorded may be killed before that end in
+// replay, where the syscall took no time. That is faithful when the
+// recording ends the thread right after the syscall.
+bool ReplaySession::killed_after_syscall(ReplayTask& t) {
+  const Event* next = peek_for_tid(t.tid);
+  return next && next->kind == EventKind::kExit;
+}
+
 // Resumes `t` if needed and waits until it reaches a stop of kind
 // `want_kind` (for signals: of signal `want_sig`). Stops a faithful replay
 // may see on the way are passed over: job-control stops, the exit
@@ -392,6 +401,10 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int 
         continue;
       case StopKind::kExiting:
         if (want == StopKind::kExited) continue;
+        if (want == StopKind::kSyscallExit && killed_after_syscall(t)) {
+          *out = stop;
+          return Advance::kOk;
+        }
         break;
       case StopKind::kSyscallExit:
         if (want == StopKind::kExited && kill_arrives(t.task->tid())) {
@@ -562,6 +575,8 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
   if (t.emulated) {
     regs.orig_rax = static_cast<uint64_t>(-1);  // the kernel skips it
     t.task->set_regs(regs);
+  } else if (t.desc->replay == ReplayAction::kExecve && other_threads_alive(t)) {
+    t.exec_held = true;
   } else if (t.desc->replay == ReplayAction::kExit && ends_debugged_process(t, e)) {
     process_ending_ = true;
     focus_ = e.tid;
@@ -593,6 +608,9 @@ bool ReplaySession::other_threads_alive(const ReplayTask& t) const {
 
 ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Event& e) {
   if (StepResult r = reach(t, e, StopKind::kSyscallExit); r != StepResult::kEvent) return r;
+  // The kill overtook the syscall's end (see killed_after_syscall): what
+  // the syscall left behind dies with the thread.
+  if (t.stop_kind == StopKind::kExiting) return StepResult::kEvent;
   if (t.exec_exit_pending) {
     t.exec_exit_pending = false;
     std::string err;
@@ -783,8 +801,38 @@ bool ReplaySession::fail_event(const Event& e, const std::string& what) {
   return false;
 }
 
+ReplaySession::StepResult ReplaySession::take_over_leader(ReplayTask& t, Event& e) {
+  auto leader = tasks_.find(e.leader_tid);
+  if (leader == tasks_.end()) return diverged(e, "the exec'ing thread's leader is gone");
+  // Into execve first: from now on this thread's own tid is the leader's.
+  if (t.stopped && !resume(t)) return diverged(e, "cannot resume the thread");
+  pid_t tid = leader->second->task->tid();
+  tasks_.erase(leader);
+  t.task = std::make_unique<Task>(tid);
+  // The exec stop comes under the leader's tid, after whatever stops the
+  // old leader reports on its way out (the exec killed it): let it go.
+  for (;;) {
+    int status;
+    if (wait_for(tid, &status) < 0) return diverged(e, "the exec'ing thread vanished");
+    Stop stop = decode_stop(tid, status);
+    if (stop.kind == StopKind::kExec) break;
+    if (stop.kind != StopKind::kExited) t.task->resume();
+  }
+  t.stopped = true;
+  t.stop_kind = StopKind::kExec;
+  std::unique_ptr<ReplayTask> self = std::move(tasks_[e.tid]);
+  tasks_.erase(e.tid);
+  if (focus_ == e.tid) focus_ = e.leader_tid;
+  t.tid = e.leader_tid;
+  tasks_[e.leader_tid] = std::move(self);
+  return StepResult::kEvent;
+}
+
 ReplaySession::StepResult ReplaySession::replay_exec(ReplayTask& t, Event& e) {
-  if (StepResult r = reach(t, e, StopKind::kExec); r != StepResult::kEvent) return r;
+  t.exec_held = false;  // its exec is the next event: let it run
+  StepResult r = e.leader_tid && t.tid != e.leader_tid ? take_over_leader(t, e)
+                                                        : reach(t, e, StopKind::kExec);
+  if (r != StepResult::kEvent) return r;
   std::string err;
   if (!setup_at_exec_event(*t.task, &err)) return diverged(e, err);
   // Put back the stack the kernel built when recording (argv, envp,
@@ -1074,6 +1122,12 @@ ReplaySession::StepResult ReplaySession::replay_schedule(ReplayTask& t, Event& e
 }
 
 ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
+  for (auto& [tid, other] : tasks_) {
+    if (other->tgid != t.tgid || !other->exec_held) continue;
+    other->exec_held = false;
+    if (!resume(*other)) return diverged(e, "cannot resume the exec'ing thread");
+    t.stopped = false;  // the exec's kill ends it where it stands: just wait
+  }
   if (WIFSIGNALED(e.exit_status) && WTERMSIG(e.exit_status) == SIGKILL) {
     kill(t.task->tid(), SIGKILL);  // SIGKILL leaves no delivery stop to replay
   }

@@ -123,6 +123,7 @@ class ReplaySession {
   StepResult diverged(const Event& event, const std::string& what);
   StepResult trapped(Event& event);
   StepResult reach(ReplayTask& t, Event& e, StopKind kind, int sig = 0);
+  bool killed_after_syscall(ReplayTask& t);
   Advance advance(ReplayTask& t, StopKind want, int want_sig, Stop* out, std::string* what);
   bool resume(ReplayTask& t);
   bool run_user_code(Task& task, int sig);
@@ -135,6 +136,9 @@ class ReplaySession {
   StepResult replay_syscall_entry(ReplayTask& t, Event& e);
   StepResult replay_syscall_exit(ReplayTask& t, Event& e);
   StepResult replay_exec(ReplayTask& t, Event& e);
+  // Before an exec by a thread other than its leader: the leader goes
+  // without an exit report and `t` waits for the exec under its tid.
+  StepResult take_over_leader(ReplayTask& t, Event& e);
   StepResult replay_new_task(ReplayTask& t, Event& e);
   StepResult replay_signal(ReplayTask& t, Event& e);
   StepResult replay_instruction(ReplayTask& t, Event& e);

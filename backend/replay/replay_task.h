@@ -24,6 +24,10 @@ struct ReplayTaskState {
   const SyscallDesc* desc = nullptr;
   SyscallCall call;
   bool emulated = false;
+  // Kept at the entry of its execve while other threads of its process
+  // still have recorded events: the exec would kill them early (released
+  // by the first of their exits, which the exec caused when recorded).
+  bool exec_held = false;
   // Stopped at the exit of that (emulated) syscall before its exit event:
   // a checkpoint moved it there (ReplaySession::checkpoint).
   bool at_exit_early = false;

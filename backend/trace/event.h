@@ -78,6 +78,9 @@ struct Event {
 
   // kExec: the executable the kernel loaded, saved under files/
   std::string exe_saved_name;
+  // kExec by a thread other than its process's leader (`tid`): the leader
+  // ended with no exit report, and the thread goes on as this tid.
+  int32_t leader_tid = 0;
 
   // kNewTask
   int32_t new_tid = 0;

@@ -75,6 +75,7 @@ void encode_event(const Event& e, proto::Event::Builder out) {
     case EventKind::kExec: {
       auto x = out.initExec();
       x.setExeSavedName(e.exe_saved_name);
+      x.setLeaderTid(e.leader_tid);
       encode_writes(e.writes, x.initWrites(e.writes.size()));
       break;
     }
@@ -159,6 +160,7 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
       auto x = in.getExec();
       e->kind = EventKind::kExec;
       e->exe_saved_name = x.getExeSavedName();
+      e->leader_tid = x.getLeaderTid();
       e->writes = decode_writes(x.getWrites());
       return true;
     }

@@ -146,6 +146,7 @@ Event make_event(uint64_t seq, EventKind kind) {
     case EventKind::kExec:
       e.exe_saved_name = "prog-" + std::to_string(seq % 5);
       e.writes.push_back({0x7ffd0000, random_bytes(4096, seq)});
+      e.leader_tid = seq % 3 == 0 ? 100 : 0;
       break;
     case EventKind::kNewTask:
       e.new_tid = static_cast<int32_t>(2000 + seq);
@@ -183,6 +184,7 @@ void expect_same(const Event& a, const Event& b) {
   EXPECT_EQ(a.siginfo, b.siginfo);
   EXPECT_EQ(a.deterministic, b.deterministic);
   EXPECT_EQ(a.exe_saved_name, b.exe_saved_name);
+  EXPECT_EQ(a.leader_tid, b.leader_tid);
   EXPECT_EQ(a.new_tid, b.new_tid);
   EXPECT_EQ(a.clone_flags, b.clone_flags);
   for (unsigned i = 0; i < 4; ++i) EXPECT_EQ(a.values[i], b.values[i]);
