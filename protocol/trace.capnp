@@ -139,6 +139,9 @@ struct TraceSummary {
   # The signal (SIGTERM, SIGHUP) with which the user ended the recording;
   # 0 if the program ended by itself.
   endedBySignal @2 :Int32;
+  # Processes still running when the initial process exited (recorded
+  # without --wait-all): killed after their last event.
+  leftRunning @3 :List(Int32);
 }
 
 # Length and CRC-32 of a whole file of the trace.

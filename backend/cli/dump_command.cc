@@ -91,6 +91,9 @@ int dump_command(const std::vector<std::string>& args) {
   } else if (int sig = reader->summary().ended_by_signal) {
     printf("ended by SIG%s after event %" PRIu64 "\n", sigabbrev_np(sig), last);
   }
+  for (int32_t pid : reader->summary().left_running) {
+    printf("process %d was left running by the initial process and killed\n", pid);
+  }
   return 0;
 }
 

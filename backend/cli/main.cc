@@ -8,7 +8,7 @@
 namespace {
 
 constexpr char kUsage[] =
-    "usage: rrx record [-o DIR] [-u] [-n] [-c TICKS] [--chaos] [--ticks=auto|hw|soft|static|none | -W] PROGRAM [ARGS...]\n"
+    "usage: rrx record [-o DIR] [-u] [-n] [-w] [-c TICKS] [--chaos] [--ticks=auto|hw|soft|static|none | -W] PROGRAM [ARGS...]\n"
     "                                               record PROGRAM and what it starts\n"
     "       rrx replay -a [TRACE]                   replay without a debugger\n"
     "       rrx replay [-p PID|NAME] [-g EVENT] [-d DEBUGGER] [TRACE]\n"

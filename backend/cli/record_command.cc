@@ -25,6 +25,8 @@ int record_command(const std::vector<std::string>& args) {
     if (args[i] == "-o") {
       if (i + 1 == args.size()) return usage_error("record: -o needs a directory for the trace");
       options.trace_dir = args[++i];
+    } else if (args[i] == "--wait-all" || args[i] == "-w") {
+      options.wait_all = true;
     } else if (args[i] == "--chaos") {
       options.chaos = true;
     } else if (args[i] == "-u") {

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -153,7 +154,8 @@ RecordResult Recorder::run(const RecordOptions& options) {
   bool header_written = false;
   start_slice_timer();
   catch_user_end_signals();
-  while (!tasks_.empty() && error_.empty() && !(header_written && user_end_signal())) {
+  while (!tasks_.empty() && error_.empty() && !(header_written && user_end_signal()) &&
+         !(root_exited_ && !wait_all_)) {
     int status;
     pid_t tid = waitpid(-1, &status, __WALL);
     if (tid < 0 && errno == EINTR) {  // the slice timer, or a user's signal
@@ -201,6 +203,8 @@ RecordResult Recorder::run(const RecordOptions& options) {
 
   stop_slice_timer();
   release_user_end_signals();
+  TraceSummary summary;
+  if (error_.empty() && root_exited_) summary.left_running = left_running();
   if (!error_.empty() || !tasks_.empty()) {
     // Leave no tracee behind. After an error the trace has no completeness
     // marker; a user's SIGTERM or SIGHUP ends it here.
@@ -220,7 +224,6 @@ RecordResult Recorder::run(const RecordOptions& options) {
     std::string line = instrumenter_->summary();
     if (!line.empty()) fprintf(stderr, "rrx: %s\n", line.c_str());
   }
-  TraceSummary summary;
   summary.event_count = seq_;
   summary.exit_status = root_status_;
   summary.ended_by_signal = user_end_signal();
@@ -556,7 +559,10 @@ void Recorder::on_exited(RecordTask& t, int status) {
   event.kind = EventKind::kExit;
   event.exit_status = status;
   emit(event);
-  if (tid == root_) root_status_ = status;
+  if (tid == root_) {
+    root_status_ = status;
+    root_exited_ = true;
+  }
   if (tid == t.tgid) {
     // What a process did is on its way to disk once it is gone.
     std::string err;
@@ -568,6 +574,25 @@ void Recorder::on_exited(RecordTask& t, int status) {
   if (group.running == tid) group.running = 0;
   if (group.exiting == tid) group.exiting = 0;
   tasks_.erase(tid);
+}
+
+std::vector<int32_t> Recorder::left_running() const {
+  std::set<int32_t> pids;
+  for (const auto& [tid, t] : tasks_) pids.insert(t.tgid);
+  if (pids.empty()) return {};
+  std::string names;
+  for (int32_t pid : pids) {
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    names += (names.empty() ? " " : ", ") + std::to_string(pid) + " (" + printable(name) + ")";
+  }
+  fprintf(stderr,
+          "rrx: the recorded program exited; %zu process%s it left running %s killed:%s "
+          "(rrx record --wait-all records until they end)\n",
+          pids.size(), pids.size() == 1 ? "" : "es", pids.size() == 1 ? "was" : "were",
+          names.c_str());
+  return {pids.begin(), pids.end()};
 }
 
 RecordResult record(const RecordOptions& options) {

@@ -30,6 +30,10 @@ struct RecordOptions {
   // Signals the program starts with ignored (bit sig-1): those rrx was
   // started with ignored, not the ones it ignores itself.
   uint64_t ignored_signals = 0;
+  // Record until every process has ended (--wait-all). Otherwise recording
+  // ends with the initial process, as rr's does: processes it left running
+  // (daemons) are killed and named in the trace's summary.
+  bool wait_all = false;
 };
 
 struct RecordResult {

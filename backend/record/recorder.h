@@ -108,6 +108,7 @@ class Recorder {
         soft_ticks_(options.ticks != "none"),
         dynamic_ticks_(options.ticks == "soft"),
         buffering_(!options.preload.empty()),
+        wait_all_(options.wait_all),
         random_(std::random_device{}()) {
     if (dynamic_ticks_) instrumenter_ = std::make_unique<CodeInstrumenter>(*writer_);
   }
@@ -119,9 +120,9 @@ class Recorder {
   void on_syscall_entry(RecordTask& t);
   void on_syscall_exit(RecordTask& t);
   void on_exec(RecordTask& t);
-  // A thread other than the leader exec'd (the exec stop came for the
-  // leader's tid `leader`, from `former`): it goes on as the leader, whose
-  // own state is dropped. Returns the thread's old tid.
+  // A thread other than the leader exec'd (the exec stop came for
+  // `leader`'s tid): it goes on as the leader, whose own state is dropped.
+  // Returns the exec'ing thread's old tid (`leader`'s if it exec'd itself).
   pid_t take_over_leader(RecordTask& leader);
   void on_new_task(RecordTask& t, const Stop& stop);
   void on_signal(RecordTask& t, int sig);
@@ -154,6 +155,9 @@ class Recorder {
   void hold_signal(RecordTask& t, const siginfo_t& info);
   ExecSetup exec_setup() const;
   void fail(const std::string& message);
+  // The processes still running once the initial one exited, told to the
+  // user (they are killed: recording ends with the initial process).
+  std::vector<int32_t> left_running() const;
 
   std::unique_ptr<TraceWriter> writer_;
   std::unique_ptr<CodeInstrumenter> instrumenter_;  // dynamic ticks only
@@ -172,6 +176,8 @@ class Recorder {
   const bool soft_ticks_;
   const bool dynamic_ticks_;  // patch uninstrumented code to count
   const bool buffering_;
+  const bool wait_all_;
+  bool root_exited_ = false;
   bool shared_memory_ = false;
   // The thread inside a write to our stdout/stderr, and those held at the
   // entry of one until it is done (record_session.cc, on_syscall_entry).

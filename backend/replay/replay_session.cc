@@ -448,7 +448,8 @@ ReplaySession::StepResult ReplaySession::step() {
   Event e;
   if (!next_event(&e)) {
     if (!error_.empty()) return StepResult::kError;
-    if (!tasks_.empty() && !focus_ && early_end().empty()) {
+    bool left_running = !reader_->summary().left_running.empty();
+    if (!tasks_.empty() && !focus_ && early_end().empty() && !left_running) {
       error_ = "the trace ended while " + std::to_string(tasks_.size()) +
                " recorded thread(s) were still running";
       return StepResult::kError;

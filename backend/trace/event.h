@@ -135,6 +135,9 @@ struct TraceSummary {
   // The signal with which the user ended the recording (the program was
   // killed after the last event), 0 if it ended by itself.
   int32_t ended_by_signal = 0;
+  // Processes (pids) still running when the initial process exited: killed
+  // after their last event, unless recorded with --wait-all.
+  std::vector<int32_t> left_running;
 };
 
 const char* event_kind_name(EventKind kind);

@@ -256,10 +256,14 @@ void encode_summary(const TraceSummary& s, proto::TraceSummary::Builder out) {
   out.setEventCount(s.event_count);
   out.setExitStatus(s.exit_status);
   out.setEndedBySignal(s.ended_by_signal);
+  auto left = out.initLeftRunning(s.left_running.size());
+  for (size_t i = 0; i < s.left_running.size(); ++i) left.set(i, s.left_running[i]);
 }
 
 TraceSummary decode_summary(proto::TraceSummary::Reader in) {
-  return {in.getEventCount(), in.getExitStatus(), in.getEndedBySignal()};
+  TraceSummary s{in.getEventCount(), in.getExitStatus(), in.getEndedBySignal(), {}};
+  for (int32_t pid : in.getLeftRunning()) s.left_running.push_back(pid);
+  return s;
 }
 
 }  // namespace rrx
