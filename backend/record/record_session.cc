@@ -35,6 +35,7 @@
 #include "core/proc_maps.h"
 #include "core/registers.h"
 #include "core/remote_syscall.h"
+#include "core/seccomp_filter.h"
 #include "core/spawn.h"
 #include "core/stack_fingerprint.h"
 #include "core/stop.h"
@@ -294,11 +295,13 @@ void Recorder::on_syscall_entry(RecordTask& t) {
     }
     if (verdict.kind == EntryVerdict::kDeny) t.deny_errno = verdict.error;
   }
+  if (!t.deny_errno && installs_program_filter(t.call)) install_program_filter(t, regs);
   t.size_before = t.deny_errno ? -1 : mapped_files_.size_before(*t.task, t.tgid, *desc, t.call);
   Event event;
   event.tid = t.task->tid();
   event.kind = EventKind::kSyscallEntry;
   event.regs = regs;
+  event.regs.rdx = t.call.args[2];  // as the program made it (see install_program_filter)
   event.syscall_no = nr;
   emit(event);
 
@@ -335,6 +338,20 @@ void Recorder::end_sink_write(pid_t tid) {
   resume_task(tasks_.at(sink_writer_));
 }
 
+// The program's seccomp filter goes in for real, behind rrx's prefix
+// (core/seccomp_filter.h): the call gets the prefixed copy instead.
+void Recorder::install_program_filter(RecordTask& t, Registers& regs) {
+  std::string err;
+  uint64_t filter = write_prefixed_program_filter(*t.task, t.call, &err);
+  if (!filter) {
+    if (warned_.insert(err).second) fprintf(stderr, "rrx: warning: %s; the program got EINVAL\n", err.c_str());
+    t.deny_errno = EINVAL;
+    return;
+  }
+  regs.rdx = filter;
+  t.task->set_regs(regs);
+}
+
 void Recorder::on_syscall_exit(RecordTask& t) {
   end_sink_write(t.task->tid());
   Registers regs;
@@ -363,6 +380,10 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       t.task->set_regs(regs);
     }
     t.call.result = static_cast<int64_t>(regs.rax);
+    if (installs_program_filter(t.call) && !t.deny_errno) {
+      regs.rdx = t.call.args[2];  // the program's own filter pointer back
+      t.task->set_regs(regs);
+    }
     std::vector<MemRegion> regions;
     if (t.desc->outputs && !t.deny_errno) t.desc->outputs(t.call, *t.task, regions);
     for (const MemRegion& r : regions) {

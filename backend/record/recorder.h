@@ -119,6 +119,7 @@ class Recorder {
   void handle(RecordTask& t, const Stop& stop);
   void on_syscall_entry(RecordTask& t);
   void on_syscall_exit(RecordTask& t);
+  void install_program_filter(RecordTask& t, Registers& regs);
   void on_exec(RecordTask& t);
   // A thread other than the leader exec'd (the exec stop came for
   // `leader`'s tid): it goes on as the leader, whose own state is dropped.

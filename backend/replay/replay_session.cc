@@ -18,6 +18,7 @@
 
 #include "core/cpu_binding.h"
 #include "core/exec_setup.h"
+#include "core/seccomp_filter.h"
 #include "core/instruction.h"
 #include "core/registers.h"
 #include "core/remote_syscall.h"
@@ -192,15 +193,15 @@ int32_t ReplaySession::next_event_tid() {
   return lookahead_.front().tid;
 }
 
-const Event* ReplaySession::peek_for_tid(int32_t tid) {
+const Event* ReplaySession::peek_for_tid(int32_t tid, int skip) {
   for (const Event& e : lookahead_) {
-    if (e.tid == tid) return &e;
+    if (e.tid == tid && skip-- == 0) return &e;
   }
   for (;;) {
     Event e;
     if (!reader_->next(&e, &error_)) return nullptr;
     lookahead_.push_back(std::move(e));
-    if (lookahead_.back().tid == tid) return &lookahead_.back();
+    if (lookahead_.back().tid == tid && skip-- == 0) return &lookahead_.back();
   }
 }
 
@@ -334,6 +335,13 @@ bool restarts_fork(ReplayTask& t, const Stop& stop) {
 // just after a syscall ended when recorded may be killed before that end in
 // replay, where the syscall took no time. That is faithful when the
 // recording ends the thread right after the syscall.
+bool ReplaySession::killed_by_program_filter(int32_t tid) {
+  const Event* exit = peek_for_tid(tid);
+  const Event* end = exit && exit->kind == EventKind::kSyscallExit ? peek_for_tid(tid, 1) : nullptr;
+  return end && end->kind == EventKind::kExit && WIFSIGNALED(end->exit_status) &&
+         WTERMSIG(end->exit_status) == SIGSYS;
+}
+
 bool ReplaySession::killed_after_syscall(ReplayTask& t) {
   const Event* next = peek_for_tid(t.tid);
   return next && next->kind == EventKind::kExit;
@@ -572,6 +580,24 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
     default:
       t.emulated = true;
       break;
+  }
+  if (t.emulated && killed_by_program_filter(e.tid)) {
+    // Run it again for the program's filter to kill the process, as when
+    // recording (without syscall buffering the filter ran after the entry
+    // stop; with it, there was no stop).
+    t.emulated = false;
+  }
+  if (installs_program_filter(t.call)) {
+    // Installed for real, as when recording (unless it failed then).
+    const Event* next = peek_for_tid(e.tid);
+    t.emulated = next && next->kind == EventKind::kSyscallExit && is_syscall_error(next->regs.rax);
+    if (!t.emulated) {
+      std::string err;
+      uint64_t filter = write_prefixed_program_filter(*t.task, t.call, &err);
+      if (!filter) return diverged(e, err);
+      regs.rdx = filter;  // (the recorded exit registers put it back)
+      t.task->set_regs(regs);
+    }
   }
   if (t.emulated) {
     regs.orig_rax = static_cast<uint64_t>(-1);  // the kernel skips it

@@ -119,11 +119,15 @@ class ReplaySession {
   explicit ReplaySession(std::unique_ptr<TraceReader> reader);
   bool spawn_root();
   bool next_event(Event* event);
-  const Event* peek_for_tid(int32_t tid);
+  // The next event of `tid` (`skip` = 1: the one after it, ...).
+  const Event* peek_for_tid(int32_t tid, int skip = 0);
   StepResult diverged(const Event& event, const std::string& what);
   StepResult trapped(Event& event);
   StepResult reach(ReplayTask& t, Event& e, StopKind kind, int sig = 0);
   bool killed_after_syscall(ReplayTask& t);
+  // The recording shows the syscall `tid` is entering end its process by
+  // SIGSYS: a seccomp filter of the program's killed it.
+  bool killed_by_program_filter(int32_t tid);
   Advance advance(ReplayTask& t, StopKind want, int want_sig, Stop* out, std::string* what);
   bool resume(ReplayTask& t);
   bool run_user_code(Task& task, int sig);

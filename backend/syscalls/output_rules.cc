@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <linux/futex.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -203,11 +204,30 @@ void out_get_robust_list(const SyscallCall& call, TraceeMemory&, Regions& out) {
   emit(out, call.args[2], sizeof(size_t));    // length
 }
 
-// PR_SET_SECCOMP is refused like the seccomp syscall (see the table): a
-// filter would change syscall behaviour under the recorder's feet.
+// A program's seccomp filter runs for real, behind a prefix that lets
+// rrx's own syscalls through (core/seccomp_filter.h). Strict mode would
+// kill the program at rrx's first syscall; a filter whose verdicts another
+// process gives (a user-notification listener) would need that process's
+// answers replayed: both are denied.
 EntryVerdict entry_prctl(SyscallCall& call, TraceeMemory&) {
-  if (call.args[0] == PR_SET_SECCOMP) return {EntryVerdict::kDeny, EINVAL, {}};
+  if (call.args[0] == PR_SET_SECCOMP && call.args[1] != SECCOMP_MODE_FILTER) {
+    return {EntryVerdict::kDeny, EINVAL, {}};
+  }
   return {};
+}
+
+EntryVerdict entry_seccomp(SyscallCall& call, TraceeMemory&) {
+  if (call.args[0] == SECCOMP_SET_MODE_STRICT) return {EntryVerdict::kDeny, EINVAL, {}};
+  if (call.args[0] == SECCOMP_SET_MODE_FILTER && (call.args[1] & SECCOMP_FILTER_FLAG_NEW_LISTENER)) {
+    return {EntryVerdict::kDeny, ENOSYS, {}};
+  }
+  return {};
+}
+
+void out_seccomp(const SyscallCall& call, TraceeMemory&, Regions& out) {
+  if (call.args[0] == SECCOMP_GET_NOTIF_SIZES && succeeded(call.result)) {
+    emit(out, call.args[2], sizeof(struct seccomp_notif_sizes));
+  }
 }
 
 // The PR_GET_* options that store their answer through args[1].

@@ -104,6 +104,8 @@ void out_msgctl(const SyscallCall&, TraceeMemory&, Regions&);
 void out_semctl(const SyscallCall&, TraceeMemory&, Regions&);
 
 EntryVerdict entry_prctl(SyscallCall&, TraceeMemory&);
+EntryVerdict entry_seccomp(SyscallCall&, TraceeMemory&);
+void out_seccomp(const SyscallCall&, TraceeMemory&, Regions&);
 EntryVerdict entry_semctl(SyscallCall&, TraceeMemory&);
 
 // ---- Sockets (socket_rules.cc) --------------------------------------------

@@ -12,8 +12,9 @@
 //      * they cross process boundaries or observe the system: perf_event_open,
 //        bpf, fanotify_*, process_vm_readv/writev, pidfd_getfd,
 //        process_madvise, process_mrelease, the keyring calls, lsm_*;
-//      * they change syscall semantics under us: seccomp (and prctl
-//        PR_SET_SECCOMP, denied with EINVAL), landlock_*, mseal;
+//      * they change syscall semantics under us: landlock_*, mseal (a
+//        program's seccomp filter runs for real: core/seccomp_filter.h;
+//        only strict mode and user-notification filters are denied);
 //      * exotic or administrative: kexec_*, module loading, quotactl*, the
 //        new mount API (open_tree, fsopen, ...), memfd_secret, cachestat,
 //        statmount/listmount, set/get_thread_area (32-bit TLS);
@@ -508,7 +509,8 @@ constexpr SyscallDesc kTable[] = {
     record(NR(sched_setattr)),
     record(NR(sched_getattr), out_sched_getattr),
     record(NR(renameat2)),
-    deny(NR(seccomp)),
+    // Runs again in replay (a filter must be there to give its verdicts).
+    make(NR(seccomp), RecordPolicy::kRecord, ReplayAction::kExecute, out_seccomp, entry_seccomp),
     record(NR(getrandom), out_result_array<0>),
     record(NR(memfd_create)),
     deny(NR(kexec_file_load)),

@@ -7,6 +7,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -231,13 +232,14 @@ TEST(SyscallTable, UnknownSyscalls) {
 
 TEST(SyscallPolicy, DeniedAndUnsupported) {
   for (const char* name : {"rseq", "io_uring_setup", "io_uring_enter",
-                           "perf_event_open", "bpf", "userfaultfd", "seccomp",
+                           "perf_event_open", "bpf", "userfaultfd",
                            "process_vm_writev", "pidfd_getfd", "kexec_load"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kDenyENOSYS) << name;
   for (const char* name :
        {"shmget", "shmat", "shmdt", "modify_ldt", "ptrace", "remap_file_pages"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kUnsupported) << name;
-  for (const char* name : {"read", "openat", "mmap", "clone", "futex", "ioctl", "process_vm_readv"})
+  for (const char* name :
+       {"read", "openat", "mmap", "clone", "futex", "ioctl", "process_vm_readv", "seccomp"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kRecord) << name;
 }
 
@@ -583,10 +585,26 @@ TEST(SyscallOutputs, PrctlGetName) {
   EXPECT_EQ(outputs_of(make_call("prctl", {PR_GET_NAME, p}, 0), mem),
             (Regions{{p, 16}}));
   EXPECT_TRUE(outputs_of(make_call("prctl", {PR_SET_NAME, p}, 0), mem).empty());
-  SyscallCall seccomp = make_call("prctl", {PR_SET_SECCOMP, 2, p});
-  const EntryVerdict v = run_entry(seccomp, mem);
-  EXPECT_EQ(v.kind, EntryVerdict::kDeny);
-  EXPECT_EQ(v.error, EINVAL);
+}
+
+// A program's filter runs for real; strict mode and user-notification
+// listeners are denied.
+TEST(SyscallEntry, SeccompModes) {
+  FakeMemory mem;
+  const uint64_t p = FakeMemory::at(0);
+  SyscallCall filter = make_call("prctl", {PR_SET_SECCOMP, SECCOMP_MODE_FILTER, p});
+  EXPECT_EQ(run_entry(filter, mem).kind, EntryVerdict::kRun);
+  SyscallCall strict = make_call("prctl", {PR_SET_SECCOMP, SECCOMP_MODE_STRICT});
+  EXPECT_EQ(run_entry(strict, mem).kind, EntryVerdict::kDeny);
+  EXPECT_EQ(run_entry(strict, mem).error, EINVAL);
+  SyscallCall set_filter = make_call("seccomp", {SECCOMP_SET_MODE_FILTER, 0, p});
+  EXPECT_EQ(run_entry(set_filter, mem).kind, EntryVerdict::kRun);
+  SyscallCall listener =
+      make_call("seccomp", {SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, p});
+  EXPECT_EQ(run_entry(listener, mem).error, ENOSYS);
+  SyscallCall set_strict = make_call("seccomp", {SECCOMP_SET_MODE_STRICT, 0, 0});
+  EXPECT_EQ(run_entry(set_strict, mem).error, EINVAL);
+  EXPECT_EQ(desc("seccomp").replay, ReplayAction::kExecute);
 }
 
 // ---- ioctl
