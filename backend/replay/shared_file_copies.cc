@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "trace/file_saver.h"
 #include "trace/file_util.h"
 
 namespace rrx {
@@ -27,18 +28,8 @@ std::string SharedFileCopies::copy_of(const std::string& saved_path, std::string
     dir_ = pattern;
   }
   std::string copy = dir_ + "/" + std::to_string(copies_.size());
-  int in = open(saved_path.c_str(), O_RDONLY | O_CLOEXEC);
-  int out = open(copy.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  bool ok = in >= 0 && out >= 0;
-  char buf[1 << 16];
-  for (ssize_t n; ok && (n = read_full(in, buf, sizeof buf)) != 0;) {
-    ok = n > 0 && write_all(out, buf, static_cast<size_t>(n));
-  }
-  if (in >= 0) close(in);
-  if (out >= 0 && close(out) != 0) ok = false;
-  if (!ok) {
-    *error = errno_message("cannot copy " + saved_path + " for a shared mapping");
-    unlink(copy.c_str());
+  if (!copy_file(saved_path, copy, error)) {
+    *error = "cannot copy " + saved_path + " for a shared mapping: " + *error;
     return "";
   }
   copies_[saved_path] = copy;

@@ -25,7 +25,30 @@ constexpr Tables make_tables() {
 
 constexpr Tables kTables = make_tables();
 
+// a * b modulo the CRC polynomial, in its bit-reflected form (bit 31 is
+// the coefficient of x^0).
+uint32_t multiply_mod_poly(uint32_t a, uint32_t b) {
+  uint32_t product = 0;
+  for (uint32_t bit = 1u << 31; bit != 0; bit >>= 1) {
+    if (a & bit) product ^= b;
+    b = (b >> 1) ^ (b & 1 ? 0xEDB88320u : 0);  // b * x
+  }
+  return product;
+}
+
 }  // namespace
+
+// A zero byte only shifts the CRC register: n of them multiply it by
+// x^(8n) modulo the polynomial, found by repeated squaring.
+uint32_t crc32_zeros(uint64_t count, uint32_t crc) {
+  uint32_t power = 1u << 31;        // x^0
+  uint32_t square = 1u << (31 - 8);  // x^8: one byte
+  for (; count != 0; count >>= 1) {
+    if (count & 1) power = multiply_mod_poly(power, square);
+    square = multiply_mod_poly(square, square);
+  }
+  return ~multiply_mod_poly(power, ~crc);
+}
 
 uint32_t crc32(const void* data, size_t size, uint32_t crc) {
   const auto* p = static_cast<const unsigned char*>(data);

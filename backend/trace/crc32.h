@@ -9,4 +9,8 @@ namespace rrx {
 
 uint32_t crc32(const void* data, size_t size, uint32_t crc = 0);
 
+// crc32 of `count` zero bytes after `crc`, in time logarithmic in count:
+// the holes of a sparse file are checksummed without reading them.
+uint32_t crc32_zeros(uint64_t count, uint32_t crc = 0);
+
 }  // namespace rrx

@@ -4,6 +4,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -49,27 +50,44 @@ bool copy_fd(int in, int out) {
   }
 }
 
-bool copy_file(const std::string& from, const std::string& to,
-               std::string* error) {
-  UniqueFd in(open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.valid()) {
-    *error = errno_message(from);
-    return false;
+// Copies the `len` bytes at `offset` of `in` to the same place in `out`.
+bool copy_range(int in, int out, off_t offset, off_t len) {
+  off_t in_off = offset, out_off = offset;
+  while (len > 0) {
+    ssize_t n = copy_file_range(in, &in_off, out, &out_off, static_cast<size_t>(len), 0);
+    if (n > 0) {
+      len -= n;
+      continue;
+    }
+    if (n == 0) return true;  // the file shrank meanwhile
+    if (errno == EINTR) continue;
+    if (!method_unsupported(errno)) return false;
+    break;
   }
-  // Owner-only, but executables stay executable: replay execs the copy.
-  struct stat in_st;
-  mode_t mode = fstat(in.get(), &in_st) == 0 && (in_st.st_mode & 0111) ? 0700 : 0600;
-  UniqueFd out(open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!out.valid() || fchmod(out.get(), mode) != 0) {
-    *error = errno_message(to);
-    return false;
-  }
-  if (!copy_fd(in.get(), out.get())) {
-    *error = errno_message("copying " + from + " to " + to);
-    unlink(to.c_str());
-    return false;
+  std::vector<char> buf(1 << 20);
+  while (len > 0) {
+    ssize_t n = pread(in, buf.data(), std::min<off_t>(len, buf.size()), in_off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n == 0;
+    if (pwrite(out, buf.data(), n, out_off) != n) return false;
+    in_off += n;
+    out_off += n;
+    len -= n;
   }
   return true;
+}
+
+// Copies a file with holes (a memfd or a file grown by ftruncate, often
+// gigabytes of them) extent by extent: the copy keeps the holes.
+bool copy_sparse(int in, int out, off_t size) {
+  off_t data = 0;
+  while ((data = lseek(in, data, SEEK_DATA)) >= 0 && data < size) {
+    off_t hole = lseek(in, data, SEEK_HOLE);
+    if (hole < 0 || !copy_range(in, out, data, std::min(hole, size) - data)) return false;
+    data = hole;
+  }
+  if (data < 0 && errno != ENXIO) return false;  // ENXIO: no data past `data`
+  return ftruncate(out, size) == 0;
 }
 
 // A hardlink shares the inode, so it is only the file we were asked for if
@@ -93,6 +111,30 @@ std::string sanitized_basename(const std::string& path) {
 }
 
 }  // namespace
+
+bool copy_file(const std::string& from, const std::string& to,
+               std::string* error) {
+  UniqueFd in(open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) {
+    *error = errno_message(from);
+    return false;
+  }
+  // Owner-only, but executables stay executable: replay execs the copy.
+  struct stat in_st;
+  mode_t mode = fstat(in.get(), &in_st) == 0 && (in_st.st_mode & 0111) ? 0700 : 0600;
+  UniqueFd out(open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!out.valid() || fchmod(out.get(), mode) != 0) {
+    *error = errno_message(to);
+    return false;
+  }
+  bool sparse = in_st.st_blocks * 512 < in_st.st_size;
+  if (!(sparse ? copy_sparse(in.get(), out.get(), in_st.st_size) : copy_fd(in.get(), out.get()))) {
+    *error = errno_message("copying " + from + " to " + to);
+    unlink(to.c_str());
+    return false;
+  }
+  return true;
+}
 
 std::string FileSaver::fresh_name(const std::string& path) {
   std::string base = sanitized_basename(path);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -151,16 +152,31 @@ bool file_digest(const std::string& path, uint64_t* size, uint32_t* crc,
   std::vector<char> buf(1 << 20);
   *size = 0;
   *crc = 0;
-  for (;;) {
-    ssize_t n = read_full(fd.get(), buf.data(), buf.size());
-    if (n < 0) {
-      *error = errno_message(path);
-      return false;
+  // Holes (lseek SEEK_HOLE; none where the file system cannot tell) are
+  // zeros: counted, not read.
+  const off_t end = st.st_size;
+  while (static_cast<off_t>(*size) < end) {
+    const off_t at = static_cast<off_t>(*size);
+    off_t hole = lseek(fd.get(), at, SEEK_HOLE);
+    if (hole < 0) hole = end;
+    if (hole > at) {
+      size_t want = static_cast<size_t>(std::min<off_t>(buf.size(), std::min(hole, end) - at));
+      ssize_t n = pread(fd.get(), buf.data(), want, at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        *error = n < 0 ? errno_message(path) : path + ": file shrank while being read";
+        return false;
+      }
+      *crc = crc32(buf.data(), static_cast<size_t>(n), *crc);
+      *size += static_cast<uint64_t>(n);
+      continue;
     }
-    if (n == 0) return true;
-    *crc = crc32(buf.data(), static_cast<size_t>(n), *crc);
-    *size += static_cast<uint64_t>(n);
+    off_t data = lseek(fd.get(), at, SEEK_DATA);
+    off_t zeros_end = data < 0 ? end : std::min(data, end);  // ENXIO: zeros to the end
+    *crc = crc32_zeros(static_cast<uint64_t>(zeros_end - at), *crc);
+    *size = static_cast<uint64_t>(zeros_end);
   }
+  return true;
 }
 
 bool fsync_path(const std::string& path, std::string* error) {

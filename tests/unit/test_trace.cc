@@ -30,6 +30,7 @@
 #include "trace/chunked_stream.h"
 #include "trace/crc32.h"
 #include "trace/event_codec.h"
+#include "trace/file_util.h"
 #include "trace/frame.h"
 #include "trace/meta_files.h"
 #include "trace/trace_dir.h"
@@ -290,6 +291,47 @@ void truncate_to(const std::string& path, uint64_t size) {
 }
 
 // ------------------------------------------------------------- round trip
+
+// The checksum of zeros skipped in O(log n) equals the one of zeros read.
+TEST(Crc32, ZerosAsIfRead) {
+  const std::string prefix = "some data before the zeros";
+  for (size_t n : {0, 1, 7, 8, 9, 4096, 100000}) {
+    std::string zeros(n, '\0');
+    uint32_t start = crc32(prefix.data(), prefix.size());
+    EXPECT_EQ(crc32_zeros(n, start), crc32(zeros.data(), n, start)) << n;
+    EXPECT_EQ(crc32_zeros(n), crc32(zeros.data(), n)) << n;
+  }
+}
+
+// A sparse file's digest (holes counted, not read) is that of its bytes.
+TEST(FileDigest, SparseFileAsIfDense) {
+  char dir[] = "/tmp/rrx-digest-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string sparse = std::string(dir) + "/sparse", dense = std::string(dir) + "/dense";
+  const off_t size = 64 << 20;
+  int fd = open(sparse.c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, size), 0);
+  ASSERT_EQ(pwrite(fd, "middle", 6, size / 2), 6);
+  ASSERT_EQ(pwrite(fd, "end", 3, size - 3), 3);
+  close(fd);
+  std::string bytes(size, '\0');
+  memcpy(&bytes[size / 2], "middle", 6);
+  memcpy(&bytes[size - 3], "end", 3);
+  std::ofstream(dense, std::ios::binary).write(bytes.data(), bytes.size());
+  uint64_t sparse_size = 0, dense_size = 0;
+  uint32_t sparse_crc = 0, dense_crc = 0;
+  std::string error;
+  ASSERT_TRUE(file_digest(sparse, &sparse_size, &sparse_crc, &error)) << error;
+  ASSERT_TRUE(file_digest(dense, &dense_size, &dense_crc, &error)) << error;
+  EXPECT_EQ(sparse_size, static_cast<uint64_t>(size));
+  EXPECT_EQ(dense_size, static_cast<uint64_t>(size));
+  EXPECT_EQ(sparse_crc, dense_crc);
+  EXPECT_EQ(dense_crc, crc32(bytes.data(), bytes.size()));
+  unlink(sparse.c_str());
+  unlink(dense.c_str());
+  rmdir(dir);
+}
 
 TEST(Printable, EscapesControlBytesBackslashAndNonAscii) {
   EXPECT_EQ(printable("plain /path-1.so"), "plain /path-1.so");
