@@ -74,6 +74,9 @@ struct Event {
     echoFd @2 :Int32;           # 1 or 2 when echoData went to our stdout/err
     echoData @3 :Data;
     mappedFile @4 :MappedFile;  # set only for the exit of a file mmap
+    # CRC-32 of every byte echoed to echoFd in the recording so far, these
+    # included: replay proves the output came in the recorded order.
+    echoCrc @5 :UInt32;
   }
 
   struct Signal {

@@ -45,6 +45,7 @@
 #include "preload/syscallbuf_abi.h"
 #include "record/code_instrumenter.h"
 #include "record/output_capture.h"
+#include "trace/crc32.h"
 #include "record/user_end.h"
 #include "core/signal_class.h"
 #include "syscalls/syscall_table.h"
@@ -393,6 +394,10 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       if (t.task->read_mem(r.addr, w.data.data(), r.len)) event.writes.push_back(std::move(w));
     }
     capture_fd_write(*t.task, *t.desc, t.call, t.sink, &event);
+    if (event.echo_fd) {
+      uint32_t& crc = echo_crc_[event.echo_fd - 1];
+      event.echo_crc = crc = crc32(event.echo_data.data(), event.echo_data.size(), crc);
+    }
     if (!t.deny_errno) {
       mapped_files_.changed_memory(*t.task, t.tgid, *t.desc, t.call, t.size_before, &event.writes);
     }

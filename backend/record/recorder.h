@@ -170,6 +170,7 @@ class Recorder {
   uint64_t seq_ = 0;
   std::string error_;
   OutputSinks sinks_;
+  uint32_t echo_crc_[2] = {};  // of everything echoed to stdout, stderr
   std::set<std::string> warned_;
   const bool cpuid_faulting_ = cpuid_faulting_available();
   const bool chaos_;

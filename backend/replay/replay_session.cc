@@ -35,6 +35,7 @@
 #include "syscalls/sigmask_args.h"
 #include "syscalls/syscall_table.h"
 #include "syscalls/written_data.h"
+#include "trace/crc32.h"
 #include "trace/file_util.h"
 
 namespace rrx {
@@ -708,8 +709,16 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
   if (t.emulated) restart_like_the_kernel(t, e);
   t.desc = nullptr;
   // Going backwards re-runs events from checkpoints: show output only once.
-  if (echo_ && e.echo_fd != 0 && e.seq > echoed_up_to_) {
-    write_all(echo_fd_ ? echo_fd_ : e.echo_fd, e.echo_data.data(), e.echo_data.size());
+  if (e.echo_fd != 0 && e.seq > echoed_up_to_) {
+    // The bytes are right (checked above); so must be their place in the
+    // whole output, which a thread replayed out of turn would change.
+    uint32_t& crc = echo_crc_[e.echo_fd - 1];
+    crc = crc32(e.echo_data.data(), e.echo_data.size(), crc);
+    if (crc != e.echo_crc) {
+      return diverged(e, std::string("the output reached ") + (e.echo_fd == 1 ? "stdout" : "stderr") +
+                             " in another order than when recording");
+    }
+    if (echo_) write_all(echo_fd_ ? echo_fd_ : e.echo_fd, e.echo_data.data(), e.echo_data.size());
     echoed_up_to_ = e.seq;
   }
   if (focus) {

@@ -173,6 +173,7 @@ class ReplaySession {
   bool echo_ = true;
   int echo_fd_ = 0;
   uint64_t echoed_up_to_ = 0;  // the last event whose output was written
+  uint32_t echo_crc_[2] = {};  // of the output up to there (Event::echo_crc)
   std::string error_;
 
   int32_t focus_ = 0;       // the thread the debugger looks at

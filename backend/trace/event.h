@@ -62,6 +62,9 @@ struct Event {
                                  // kBufferFlush: the buffer's new contents
   int32_t echo_fd = 0;           // 1 or 2 when the bytes went to our stdout/err
   std::string echo_data;
+  // With echo_fd: CRC-32 of all bytes echoed to that fd so far, these
+  // included (the order of the whole output, not just these bytes).
+  uint32_t echo_crc = 0;
   bool has_mapped_file = false;  // kSyscallExit of a file mmap
   MappedFile mapped_file;
 

@@ -57,6 +57,7 @@ void encode_event(const Event& e, proto::Event::Builder out) {
       encode_writes(e.writes, x.initWrites(e.writes.size()));
       x.setEchoFd(e.echo_fd);
       x.setEchoData(as_data(e.echo_data));
+      x.setEchoCrc(e.echo_crc);
       if (e.has_mapped_file) {
         auto m = x.initMappedFile();
         m.setSavedName(e.mapped_file.saved_name);
@@ -139,6 +140,7 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
       e->writes = decode_writes(x.getWrites());
       e->echo_fd = x.getEchoFd();
       e->echo_data = to_string(x.getEchoData());
+      e->echo_crc = x.getEchoCrc();
       e->has_mapped_file = x.hasMappedFile();
       if (e->has_mapped_file) {
         auto m = x.getMappedFile();
