@@ -1,0 +1,77 @@
+#include "writing_instruction.h"
+
+#include <Zydis/Zydis.h>
+
+namespace rrx {
+
+namespace {
+
+ZydisRegisterContext context_of(const user_regs_struct& r) {
+  ZydisRegisterContext c{};
+  c.values[ZYDIS_REGISTER_RAX] = r.rax;
+  c.values[ZYDIS_REGISTER_RBX] = r.rbx;
+  c.values[ZYDIS_REGISTER_RCX] = r.rcx;
+  c.values[ZYDIS_REGISTER_RDX] = r.rdx;
+  c.values[ZYDIS_REGISTER_RSI] = r.rsi;
+  c.values[ZYDIS_REGISTER_RDI] = r.rdi;
+  c.values[ZYDIS_REGISTER_RBP] = r.rbp;
+  c.values[ZYDIS_REGISTER_RSP] = r.rsp;
+  c.values[ZYDIS_REGISTER_R8] = r.r8;
+  c.values[ZYDIS_REGISTER_R9] = r.r9;
+  c.values[ZYDIS_REGISTER_R10] = r.r10;
+  c.values[ZYDIS_REGISTER_R11] = r.r11;
+  c.values[ZYDIS_REGISTER_R12] = r.r12;
+  c.values[ZYDIS_REGISTER_R13] = r.r13;
+  c.values[ZYDIS_REGISTER_R14] = r.r14;
+  c.values[ZYDIS_REGISTER_R15] = r.r15;
+  c.values[ZYDIS_REGISTER_RIP] = r.rip;
+  return c;
+}
+
+// Whether the decoded instruction at `ip` stores into [addr, addr+size)
+// given the registers after it ran.
+bool stores_into(const ZydisDecodedInstruction& in, const ZydisDecodedOperand* ops, uint64_t ip,
+                 const user_regs_struct& regs, uint64_t addr, uint64_t size) {
+  ZydisRegisterContext context = context_of(regs);
+  for (int i = 0; i < in.operand_count; ++i) {
+    const ZydisDecodedOperand& op = ops[i];
+    if (op.type != ZYDIS_OPERAND_TYPE_MEMORY || !(op.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE)) {
+      continue;
+    }
+    uint64_t target = 0;
+    // Stack pushes (push, call) moved rsp down onto what they stored.
+    if (op.visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT && op.mem.base == ZYDIS_REGISTER_RSP) {
+      target = regs.rsp;
+    } else if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddressEx(&in, &op, ip, &context, &target))) {
+      continue;
+    }
+    uint64_t width = op.size / 8;
+    if (target < addr + size && addr < target + width) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+uint64_t find_writing_instruction(const std::vector<uint8_t>& before,
+                                  const user_regs_struct& regs, uint64_t addr, uint64_t size) {
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  uint64_t found = 0;
+  for (size_t length = 1; length <= before.size(); ++length) {
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    const uint8_t* start = before.data() + before.size() - length;
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, start, length, &in, ops)) ||
+        in.length != length) {
+      continue;
+    }
+    uint64_t ip = regs.rip - length;
+    if (!stores_into(in, ops, ip, regs, addr, size)) continue;
+    if (found) return 0;  // two readings fit: cannot tell
+    found = ip;
+  }
+  return found;
+}
+
+}  // namespace rrx
