@@ -142,7 +142,8 @@ ScriptStop ReplayDriver::resume(Direction direction, ResumeRequest::Action actio
   request.direction = direction;
   request.action = action;
   request.interrupted = [&] { return was_interrupted = interrupted && interrupted(); };
-  return convert(target_->resume(request), was_interrupted);
+  StopReason stop = target_->resume(request);
+  return convert(stop, was_interrupted);
 }
 
 ScriptStop ReplayDriver::seek(uint64_t event, const Interrupted& interrupted) {
@@ -160,10 +161,12 @@ ScriptStop ReplayDriver::seek(uint64_t event, const Interrupted& interrupted) {
     stop.reason = event < start_event_ || when() == start_event_ ? ScriptStop::Reason::kStart
                                                                   : ScriptStop::Reason::kEvent;
   } else {
-    // Forwards, stopping as soon as the event has been replayed.
+    // Forwards, stopping as soon as the event has been replayed and the
+    // thread can be looked at (not inside a syscall, between its events).
     bool by_user = false;
-    stop = resume(Direction::kForward, ResumeRequest::Action::kContinue,
-                  [&] { return (by_user = interrupted && interrupted()) || when() >= event; });
+    stop = resume(Direction::kForward, ResumeRequest::Action::kContinue, [&] {
+      return (by_user = interrupted && interrupted()) || (when() >= event && pc() != 0);
+    });
     if (stop.reason == ScriptStop::Reason::kInterrupted && !by_user) {
       stop.reason = ScriptStop::Reason::kEvent;
     }

@@ -516,8 +516,9 @@ PyMethodDef kReplayMethods[] = {
      "ticks() -> int\n\nThe process's tick count (0 if the program counts no soft ticks)."},
     {"seek", reinterpret_cast<PyCFunction>(replay_seek), METH_O,
      "seek(event) -> Stop\n\nGoes to just after event `event` (backwards too), ignoring\n"
-     "breakpoints on the way. reason 'event', or 'start' if the process did not exist yet\n"
-     "or 'end' if the trace ends first."},
+     "breakpoints on the way; if the current thread is inside a syscall there, on to the\n"
+     "first event after which it is not. reason 'event', or 'start' if the process did not\n"
+     "exist yet at that event, or 'end' if the trace ends first."},
     {"cont", reinterpret_cast<PyCFunction>(replay_cont), METH_NOARGS,
      "cont() -> Stop\n\nRuns forwards to the next breakpoint or watchpoint, or the end."},
     {"reverse_cont", reinterpret_cast<PyCFunction>(replay_reverse_cont), METH_NOARGS,
