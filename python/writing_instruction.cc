@@ -51,27 +51,47 @@ bool stores_into(const ZydisDecodedInstruction& in, const ZydisDecodedOperand* o
   return false;
 }
 
+bool is_prefix_byte(uint8_t b) {
+  switch (b) {
+    case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+    case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
+      return true;
+    default:
+      return (b & 0xf0) == 0x40;  // REX
+  }
+}
+
 }  // namespace
 
 uint64_t find_writing_instruction(const std::vector<uint8_t>& before,
                                   const user_regs_struct& regs, uint64_t addr, uint64_t size) {
   ZydisDecoder decoder;
   ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-  uint64_t found = 0;
+  std::vector<size_t> lengths;  // of the candidates, shortest first
   for (size_t length = 1; length <= before.size(); ++length) {
     ZydisDecodedInstruction in;
     ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
     const uint8_t* start = before.data() + before.size() - length;
-    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, start, length, &in, ops)) ||
-        in.length != length) {
-      continue;
+    if (ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, start, length, &in, ops)) &&
+        in.length == length && stores_into(in, ops, regs.rip - length, regs, addr, size)) {
+      lengths.push_back(length);
     }
-    uint64_t ip = regs.rip - length;
-    if (!stores_into(in, ops, ip, regs, addr, size)) continue;
-    if (found) return 0;  // two readings fit: cannot tell
-    found = ip;
   }
-  return found;
+  // A store with prefixes (REX.W: 48 89 04 11) still decodes as a store
+  // without them (89 04 11): those shorter readings are the same one.
+  auto only_prefixes = [&](size_t longer, size_t shorter) {
+    for (size_t i = before.size() - longer; i < before.size() - shorter; ++i) {
+      if (!is_prefix_byte(before[i])) return false;
+    }
+    return true;
+  };
+  std::vector<size_t> distinct;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    bool same_as_longer = false;
+    for (size_t j = i + 1; j < lengths.size(); ++j) same_as_longer |= only_prefixes(lengths[j], lengths[i]);
+    if (!same_as_longer) distinct.push_back(lengths[i]);
+  }
+  return distinct.size() == 1 ? regs.rip - distinct[0] : 0;  // 0: cannot tell
 }
 
 }  // namespace rrx

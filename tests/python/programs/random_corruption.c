@@ -13,7 +13,7 @@ struct account acct;
 volatile int iteration;
 
 static void deposit(int i, int slot) {
-  acct.deposits[slot] = i;  // slot 8 is past the array: it lands on balance
+  acct.deposits[slot] = 10 * i;  // slot 8 is past the array: it lands on balance
   acct.balance += 1;
 }
 
