@@ -163,13 +163,22 @@ line. Repeat it to walk further back through the writes."""
         # where EXPR means something else or nothing.
         location = "*(%s) %d" % (value.type.pointer(), int(value.address))
         new = str(value)
-        watch = gdb.Breakpoint(location, gdb.BP_WATCHPOINT, gdb.WP_WRITE, internal=True)
-        watch.silent = True  # its backwards "Old"/"New" would be swapped; ours follow
-        try:
-            gdb.execute("reverse-continue", to_string=True)
-            found = watch.hit_count > 0  # else the start of the recording stopped it
-        finally:
-            watch.delete()
+        inferior = gdb.selected_inferior()
+        now = bytes(inferior.read_memory(value.address, value.type.sizeof))
+        # reverse-continue does not count a watchpoint trap at the point it
+        # starts from: a change by the instruction just before now would be
+        # missed when now is right after it (a breakpoint on the next line).
+        # Step back over that instruction first and see.
+        gdb.execute("reverse-stepi", to_string=True)
+        found = bytes(inferior.read_memory(value.address, value.type.sizeof)) != now
+        if not found:
+            watch = gdb.Breakpoint(location, gdb.BP_WATCHPOINT, gdb.WP_WRITE, internal=True)
+            watch.silent = True  # its backwards "Old"/"New" would be swapped; ours follow
+            try:
+                gdb.execute("reverse-continue", to_string=True)
+                found = watch.hit_count > 0  # else the start of the recording stopped it
+            finally:
+                watch.delete()
         if not found:
             raise gdb.GdbError("last-write: nothing changed %s before this point of the recording" % expr)
         old = str(gdb.parse_and_eval(location))

@@ -354,6 +354,13 @@ std::string ReplayDriver::symbol_at(uint64_t address) {
 
 // ---- Write queries ----
 
+bool ReplayDriver::at_store_into(uint64_t address, uint64_t size) {
+  RegisterFile regs;
+  if (!registers(&regs)) return false;
+  std::vector<uint8_t> code = target_->read_memory(regs.gpr.rip, 15);
+  return !code.empty() && will_store_into(code, regs.gpr, address, size);
+}
+
 bool ReplayDriver::last_write(uint64_t address, uint64_t size, std::optional<FoundWrite>* found,
                               std::string* error) {
   found->reset();
@@ -367,24 +374,34 @@ bool ReplayDriver::last_write(uint64_t address, uint64_t size, std::optional<Fou
   std::string no_checkpoint;
   bool can_return = take_checkpoint(&here, &no_checkpoint);
   lift_points();
-  std::vector<Point> pieces;
-  if (!watch_range(BreakpointKind::kWriteWatch, address, size, &pieces, error)) {
-    restore_points();
-    if (can_return) drop_checkpoint(here);
-    return false;
-  }
-  StopReason stop;
+  // A reverse search does not count a watchpoint trap at the very point it
+  // starts from: a store by the instruction just before now would be
+  // missed when now is right after it (a breakpoint on the next
+  // instruction). So step back over that instruction first and look at it.
   ResumeRequest request;
   request.direction = Direction::kReverse;
-  stop = target_->resume(request);
-  unwatch(pieces);
+  request.action = ResumeRequest::Action::kStep;
+  StopReason stop = target_->resume(request);
+  bool previous_stores = stop.kind == StopReason::Kind::kSignal && at_store_into(address, size);
+  if (stop.kind == StopReason::Kind::kSignal && !previous_stores) {
+    std::vector<Point> pieces;
+    if (!watch_range(BreakpointKind::kWriteWatch, address, size, &pieces, error)) {
+      restore_points();
+      if (can_return) {
+        restart_checkpoint(here, error);
+        drop_checkpoint(here);
+      }
+      return false;
+    }
+    request.action = ResumeRequest::Action::kContinue;
+    stop = target_->resume(request);
+    unwatch(pieces);
+  }
   restore_points();
   bool ok = true;
-  if (stop.kind == StopReason::Kind::kWatchpoint) {
-    // The target stepped back onto the writing instruction.
-    RegisterFile regs;
-    registers(&regs);
-    w.pc = regs.gpr.rip;
+  if (previous_stores || stop.kind == StopReason::Kind::kWatchpoint) {
+    // At the writing instruction (the target steps back onto it).
+    w.pc = pc();
     w.event = when();
     w.ticks = ticks();
     w.thread = stop.thread.tid;

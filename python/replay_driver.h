@@ -113,6 +113,8 @@ class ReplayDriver {
                    std::string* error);
   void unwatch(const std::vector<Point>& pieces);
   void load_symbols();
+  // Whether the current thread's next instruction stores into the range.
+  bool at_store_into(uint64_t address, uint64_t size);
 
   std::unique_ptr<ReplayTarget> target_;
   std::map<int, std::vector<Point>> points_;  // by id; a watch may take several registers

@@ -28,10 +28,12 @@ ZydisRegisterContext context_of(const user_regs_struct& r) {
   return c;
 }
 
+enum class When { kBefore, kAfter };
+
 // Whether the decoded instruction at `ip` stores into [addr, addr+size)
-// given the registers after it ran.
+// given the registers before or after it ran.
 bool stores_into(const ZydisDecodedInstruction& in, const ZydisDecodedOperand* ops, uint64_t ip,
-                 const user_regs_struct& regs, uint64_t addr, uint64_t size) {
+                 const user_regs_struct& regs, When when, uint64_t addr, uint64_t size) {
   ZydisRegisterContext context = context_of(regs);
   for (int i = 0; i < in.operand_count; ++i) {
     const ZydisDecodedOperand& op = ops[i];
@@ -39,13 +41,13 @@ bool stores_into(const ZydisDecodedInstruction& in, const ZydisDecodedOperand* o
       continue;
     }
     uint64_t target = 0;
-    // Stack pushes (push, call) moved rsp down onto what they stored.
+    uint64_t width = op.size / 8;
+    // Stack pushes (push, call) move rsp down onto what they store.
     if (op.visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT && op.mem.base == ZYDIS_REGISTER_RSP) {
-      target = regs.rsp;
+      target = when == When::kAfter ? regs.rsp : regs.rsp - width;
     } else if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddressEx(&in, &op, ip, &context, &target))) {
       continue;
     }
-    uint64_t width = op.size / 8;
     if (target < addr + size && addr < target + width) return true;
   }
   return false;
@@ -73,7 +75,8 @@ uint64_t find_writing_instruction(const std::vector<uint8_t>& before,
     ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
     const uint8_t* start = before.data() + before.size() - length;
     if (ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, start, length, &in, ops)) &&
-        in.length == length && stores_into(in, ops, regs.rip - length, regs, addr, size)) {
+        in.length == length &&
+        stores_into(in, ops, regs.rip - length, regs, When::kAfter, addr, size)) {
       lengths.push_back(length);
     }
   }
@@ -92,6 +95,16 @@ uint64_t find_writing_instruction(const std::vector<uint8_t>& before,
     if (!same_as_longer) distinct.push_back(lengths[i]);
   }
   return distinct.size() == 1 ? regs.rip - distinct[0] : 0;  // 0: cannot tell
+}
+
+bool will_store_into(const std::vector<uint8_t>& code, const user_regs_struct& regs,
+                     uint64_t addr, uint64_t size) {
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  ZydisDecodedInstruction in;
+  ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+  return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code.data(), code.size(), &in, ops)) &&
+         stores_into(in, ops, regs.rip, regs, When::kBefore, addr, size);
 }
 
 }  // namespace rrx

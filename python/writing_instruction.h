@@ -21,4 +21,10 @@ uint64_t find_writing_instruction(const std::vector<uint8_t>& before,
                                   const user_regs_struct& regs, uint64_t addr,
                                   uint64_t size);
 
+// Whether the instruction at regs.rip, whose bytes start `code`, will
+// store into [addr, addr+size) (exact: decoded forwards with the registers
+// it will run with).
+bool will_store_into(const std::vector<uint8_t>& code, const user_regs_struct& regs,
+                     uint64_t addr, uint64_t size);
+
 }  // namespace rrx

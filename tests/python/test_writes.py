@@ -83,3 +83,25 @@ def test_write_of_another_thread(threads_trace):
             "threads_write.c", marked_line("threads_write.c", "WRITE worker"))
         writes = list(r.writes("shared", 4, start=0))
         assert [(w.thread, to_int(w.new)) for w in writes] == [(root, 1), (worker, 42)]
+
+
+def test_last_write_right_before_a_breakpoint(replay):
+    # Stopped at a breakpoint on the instruction right after a store, that
+    # store is the last write (the watchpoint would trap exactly here).
+    first = next(replay.writes("counter", 4))
+    after_store = replay.pc
+    replay.seek(0)
+    replay.break_at(after_store)
+    stop = replay.cont()
+    assert (stop.reason, stop.pc) == ("breakpoint", after_store)
+    w = replay.last_write("counter", 4)
+    assert (to_int(w.old), to_int(w.new), w.pc) == (0, 1, first.pc)
+    assert replay.pc == first.pc
+
+
+def test_last_write_inside_a_writes_loop(replay):
+    for w in replay.writes("counter", 4):
+        if to_int(w.new) == 50:
+            break
+    back = replay.last_write("counter", 4)
+    assert (to_int(back.old), to_int(back.new), back.pc) == (49, 50, w.pc)
