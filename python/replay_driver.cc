@@ -1,6 +1,7 @@
 #include "replay_driver.h"
 
 #include <elf.h>
+#include <sched.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -59,9 +60,18 @@ std::unique_ptr<ReplayDriver> ReplayDriver::open(const std::string& trace,
   ReplayTargetOptions options;
   options.trace_dir = resolve_trace(trace);
   options.process = process;
+  // The replay pins this thread to the recording's CPU; the script gets
+  // its own CPUs back when the replay ends.
+  cpu_set_t affinity;
+  bool have_affinity = sched_getaffinity(0, sizeof affinity, &affinity) == 0;
   auto target = ReplayTarget::create(options, error);
-  if (!target) return nullptr;
+  if (!target) {
+    if (have_affinity) sched_setaffinity(0, sizeof affinity, &affinity);
+    return nullptr;
+  }
   std::unique_ptr<ReplayDriver> driver(new ReplayDriver(std::move(target)));
+  driver->have_affinity_ = have_affinity;
+  driver->affinity_ = affinity;
   // The start of history, for seeking backwards.
   if (!driver->take_checkpoint(&driver->start_checkpoint_, error)) return nullptr;
   driver->start_event_ = driver->when();
@@ -70,7 +80,10 @@ std::unique_ptr<ReplayDriver> ReplayDriver::open(const std::string& trace,
 
 ReplayDriver::ReplayDriver(std::unique_ptr<ReplayTarget> target) : target_(std::move(target)) {}
 
-ReplayDriver::~ReplayDriver() = default;
+ReplayDriver::~ReplayDriver() {
+  target_.reset();
+  if (have_affinity_) sched_setaffinity(0, sizeof affinity_, &affinity_);
+}
 
 // ---- Where the replay is ----
 
@@ -137,6 +150,12 @@ ScriptStop ReplayDriver::convert(const StopReason& stop, bool interrupted) {
 
 ScriptStop ReplayDriver::resume(Direction direction, ResumeRequest::Action action,
                                 const Interrupted& interrupted) {
+  disarm();
+  return run(direction, action, interrupted);
+}
+
+ScriptStop ReplayDriver::run(Direction direction, ResumeRequest::Action action,
+                             const Interrupted& interrupted) {
   bool was_interrupted = false;
   ResumeRequest request;
   request.direction = direction;
@@ -147,6 +166,7 @@ ScriptStop ReplayDriver::resume(Direction direction, ResumeRequest::Action actio
 }
 
 ScriptStop ReplayDriver::seek(uint64_t event, const Interrupted& interrupted) {
+  disarm();
   lift_points();
   std::string error;
   if (event < when() && !restart_checkpoint(start_checkpoint_, &error)) {
@@ -164,7 +184,7 @@ ScriptStop ReplayDriver::seek(uint64_t event, const Interrupted& interrupted) {
     // Forwards, stopping as soon as the event has been replayed and the
     // thread can be looked at (not inside a syscall, between its events).
     bool by_user = false;
-    stop = resume(Direction::kForward, ResumeRequest::Action::kContinue, [&] {
+    stop = run(Direction::kForward, ResumeRequest::Action::kContinue, [&] {
       return (by_user = interrupted && interrupted()) || (when() >= event && pc() != 0);
     });
     if (stop.reason == ScriptStop::Reason::kInterrupted && !by_user) {
@@ -178,6 +198,7 @@ ScriptStop ReplayDriver::seek(uint64_t event, const Interrupted& interrupted) {
 // ---- Breakpoints and watchpoints ----
 
 bool ReplayDriver::break_at(uint64_t address, int* id, std::string* error) {
+  disarm();
   if (!target_->insert_breakpoint(BreakpointKind::kSoftware, address, 1)) {
     *error = "cannot set a breakpoint at " + std::to_string(address) + ": not mapped code";
     return false;
@@ -226,6 +247,7 @@ void ReplayDriver::unwatch(const std::vector<Point>& pieces) {
 
 bool ReplayDriver::watch(uint64_t address, uint64_t size, BreakpointKind kind, int* id,
                          std::string* error) {
+  disarm();
   std::vector<Point> pieces;
   if (!watch_range(kind, address, size, &pieces, error)) return false;
   *id = next_point_++;
@@ -234,6 +256,7 @@ bool ReplayDriver::watch(uint64_t address, uint64_t size, BreakpointKind kind, i
 }
 
 bool ReplayDriver::remove(int id, std::string* error) {
+  disarm();
   auto it = points_.find(id);
   if (it == points_.end()) {
     *error = "no breakpoint or watchpoint " + std::to_string(id);
@@ -289,6 +312,7 @@ bool ReplayDriver::restart_checkpoint(int number, std::string* error) {
 void ReplayDriver::drop_checkpoint(int number) { monitor("delete checkpoint " + std::to_string(number)); }
 
 bool ReplayDriver::checkpoint(int* id, std::string* error) {
+  disarm();
   int number;
   if (!take_checkpoint(&number, error)) return false;
   *id = next_checkpoint_++;
@@ -297,6 +321,7 @@ bool ReplayDriver::checkpoint(int* id, std::string* error) {
 }
 
 bool ReplayDriver::restart(int id, std::string* error) {
+  disarm();
   auto it = checkpoints_.find(id);
   if (it == checkpoints_.end()) {
     *error = "no checkpoint " + std::to_string(id);
@@ -363,6 +388,7 @@ bool ReplayDriver::at_store_into(uint64_t address, uint64_t size) {
 
 bool ReplayDriver::last_write(uint64_t address, uint64_t size, std::optional<FoundWrite>* found,
                               std::string* error) {
+  disarm();
   found->reset();
   FoundWrite w;
   // Nothing wrote the range after the write we look for: what it holds now
@@ -417,24 +443,36 @@ bool ReplayDriver::last_write(uint64_t address, uint64_t size, std::optional<Fou
   return ok;
 }
 
+void ReplayDriver::disarm() {
+  if (!armed_) return;
+  unwatch(armed_->pieces);
+  restore_points();
+  armed_.reset();
+}
+
 ReplayDriver::Next ReplayDriver::next_write(uint64_t address, uint64_t size, uint64_t end,
                                             const Interrupted& interrupted, FoundWrite* found,
                                             std::string* error) {
   FoundWrite w;
   if (!read(address, size, &w.old_bytes, error)) return Next::kFailed;
   if (end && when() >= end) return Next::kNone;
-  lift_points();
-  std::vector<Point> pieces;
-  if (!watch_range(BreakpointKind::kWriteWatch, address, size, &pieces, error)) {
-    restore_points();
-    return Next::kFailed;
+  // The watchpoint stays armed from one write to the next (re-arming costs
+  // ptrace calls per thread); any other use of the replay disarms it.
+  if (armed_ && (armed_->address != address || armed_->size != size)) disarm();
+  if (!armed_) {
+    lift_points();
+    std::vector<Point> pieces;
+    if (!watch_range(BreakpointKind::kWriteWatch, address, size, &pieces, error)) {
+      restore_points();
+      return Next::kFailed;
+    }
+    armed_ = ArmedSearch{address, size, pieces};
   }
   bool by_user = false;
-  ScriptStop stop = resume(Direction::kForward, ResumeRequest::Action::kContinue, [&] {
+  ScriptStop stop = run(Direction::kForward, ResumeRequest::Action::kContinue, [&] {
     return (by_user = interrupted && interrupted()) || (end && when() >= end);
   });
-  unwatch(pieces);
-  restore_points();
+  if (stop.reason != ScriptStop::Reason::kWatchpoint) disarm();
   if (stop.reason == ScriptStop::Reason::kInterrupted) return by_user ? Next::kInterrupted : Next::kNone;
   if (stop.reason == ScriptStop::Reason::kEnd) return Next::kNone;
   if (stop.reason != ScriptStop::Reason::kWatchpoint) {

@@ -5,6 +5,8 @@
 // here; python/replay_object.cc binds it.
 #pragma once
 
+#include <sched.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -113,10 +115,15 @@ class ReplayDriver {
                    std::string* error);
   void unwatch(const std::vector<Point>& pieces);
   void load_symbols();
+  ScriptStop run(Direction direction, ResumeRequest::Action action, const Interrupted& interrupted);
+  // Ends a writes() search's watchpoint and gives the user's points back.
+  void disarm();
   // Whether the current thread's next instruction stores into the range.
   bool at_store_into(uint64_t address, uint64_t size);
 
   std::unique_ptr<ReplayTarget> target_;
+  bool have_affinity_ = false;
+  cpu_set_t affinity_;  // the opening thread's CPUs before the replay pinned it
   std::map<int, std::vector<Point>> points_;  // by id; a watch may take several registers
   bool points_lifted_ = false;
   int next_point_ = 1;
@@ -124,6 +131,11 @@ class ReplayDriver {
   int next_checkpoint_ = 1;
   int start_checkpoint_ = 0;        // the target's checkpoint at the start
   uint64_t start_event_ = 0;
+  struct ArmedSearch {
+    uint64_t address, size;
+    std::vector<Point> pieces;
+  };
+  std::optional<ArmedSearch> armed_;  // next_write's watchpoint, kept between writes
   std::vector<Symbol> symbols_;
   bool symbols_loaded_ = false;
 };

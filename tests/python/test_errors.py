@@ -164,3 +164,13 @@ def test_ctrl_c_stops_a_long_forward_run(trace_root):
         end_event = rrx.Trace(trace).processes and sum(1 for _ in rrx.Trace(trace).events())
         assert start < r.when() < end_event
         assert r.cont().reason == "end"
+
+
+def test_close_gives_the_cpus_back(write_target_trace):
+    before = os.sched_getaffinity(0)
+    with rrx.Replay(write_target_trace) as r:
+        r.cont()
+    assert os.sched_getaffinity(0) == before
+    with pytest.raises(rrx.TraceError):
+        rrx.Replay(write_target_trace, process="no_such_program")
+    assert os.sched_getaffinity(0) == before
