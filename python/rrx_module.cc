@@ -56,17 +56,20 @@ bool InterruptPoll::operator()() {
 
 namespace {
 
-// librrx_preload.so: beside this module in the build tree
-// (build/python/../lib/rrx), else where `cmake --install` put it.
+// librrx_preload.so: in the build tree, build/python/../lib/rrx; once
+// installed, RRX_PRELOAD_FROM_MODULE (relative to the module's directory,
+// or absolute).
 std::string preload_library() {
+  std::string dir;
   Dl_info info;
   if (dladdr(reinterpret_cast<void*>(&preload_library), &info) && info.dli_fname) {
     std::string self = info.dli_fname;
-    std::string dir = self.substr(0, self.rfind('/') + 1);
+    dir = self.substr(0, self.rfind('/') + 1);
     std::string built = dir + "../lib/rrx/librrx_preload.so";
     if (access(built.c_str(), R_OK) == 0) return built;
   }
-  return RRX_INSTALLED_PRELOAD;
+  std::string installed = RRX_PRELOAD_FROM_MODULE;
+  return installed[0] == '/' ? installed : dir + installed;
 }
 
 bool parse_options(PyObject* kwargs, RecordOptions* options, bool* buffer) {
