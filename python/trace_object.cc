@@ -177,6 +177,20 @@ PyObject* trace_processes(TraceObject* self, void*) {
   return self->processes;
 }
 
+// How the recording ended, from the trace's summary.
+PyObject* trace_ended_by_signal(TraceObject* self, void*) {
+  auto reader = open_reader(self->path);
+  if (!reader) return nullptr;
+  if (int sig = reader->summary().ended_by_signal) return PyLong_FromLong(sig);
+  Py_RETURN_NONE;
+}
+
+PyObject* trace_cut_short(TraceObject* self, void*) {
+  auto reader = open_reader(self->path);
+  if (!reader) return nullptr;
+  return PyBool_FromLong(reader->cut_short());
+}
+
 PyObject* trace_path(TraceObject* self, void*) {
   Py_INCREF(self->path);
   return self->path;
@@ -224,6 +238,12 @@ PyGetSetDef kTraceGetters[] = {
      "The recorded processes in the order they started (list of rrx.Process);\n"
      "the first is the one rrx.record() started.",
      nullptr},
+    {"ended_by_signal", reinterpret_cast<getter>(trace_ended_by_signal), nullptr,
+     "The signal that ended the recording (SIGTERM or SIGHUP to the recorder, Ctrl-C in\n"
+     "rrx.record(): the program was killed after the last event), None if it ended by itself.",
+     nullptr},
+    {"cut_short", reinterpret_cast<getter>(trace_cut_short), nullptr,
+     "True if the recorder died before finishing the trace: its events end early.", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 PyMethodDef kTraceMethods[] = {

@@ -13,6 +13,7 @@ def test_record_returns_the_trace_and_lists_the_process(trace_root):
     assert path == str(trace_root / "rec1")
     trace = rrx.Trace(path)
     assert trace.path == path
+    assert trace.ended_by_signal is None and not trace.cut_short
     [p] = trace.processes
     assert (p.ppid, p.exe, p.argv, p.exit_status) == (0, exe, [exe], 0)
     events = list(trace.events())
@@ -63,3 +64,29 @@ def test_options(trace_root):
     path = rrx.record([program("write_target")], trace_dir=trace_root / "opts",
                       chaos=True, ticks="soft", slice_ticks=1000, syscall_buffer=False)
     assert rrx.Trace(path).processes[0].exit_status == 0
+
+
+def test_ctrl_c_ends_a_recording(trace_root):
+    # The program would sleep 60 s; a KeyboardInterrupt raised while
+    # record() waits ends the recording as SIGTERM ends `rrx record`: the
+    # program is killed, the trace finished, and the exception propagates.
+    import signal
+
+    import pytest
+
+    def on_alarm(signo, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rrx.record(["/bin/sleep", "60"], trace_dir=trace_root / "interrupted")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    trace = rrx.Trace(trace_root / "interrupted")
+    assert trace.ended_by_signal == signal.SIGTERM and not trace.cut_short
+    [p] = trace.processes
+    assert p.argv == ["/bin/sleep", "60"] and p.exit_status is None  # killed after the trace
+    assert not os.path.exists(f"/proc/{p.pid}") or "Z" in open(f"/proc/{p.pid}/stat").read().split(")")[-1][:3]
