@@ -450,12 +450,13 @@ void ReplayDriver::disarm() {
   armed_.reset();
 }
 
-ReplayDriver::Next ReplayDriver::next_write(uint64_t address, uint64_t size, uint64_t end,
+ReplayDriver::Next ReplayDriver::next_write(uint64_t address, uint64_t size,
+                                            std::optional<uint64_t> end,
                                             const Interrupted& interrupted, FoundWrite* found,
                                             std::string* error) {
   FoundWrite w;
   if (!read(address, size, &w.old_bytes, error)) return Next::kFailed;
-  if (end && when() >= end) return Next::kNone;
+  if (end && when() >= *end) return Next::kNone;
   // The watchpoint stays armed from one write to the next (re-arming costs
   // ptrace calls per thread); any other use of the replay disarms it.
   if (armed_ && (armed_->address != address || armed_->size != size)) disarm();
@@ -468,15 +469,22 @@ ReplayDriver::Next ReplayDriver::next_write(uint64_t address, uint64_t size, uin
     }
     armed_ = ArmedSearch{address, size, pieces};
   }
-  bool by_user = false;
-  ScriptStop stop = run(Direction::kForward, ResumeRequest::Action::kContinue, [&] {
-    return (by_user = interrupted && interrupted()) || (end && when() >= end);
-  });
-  if (stop.reason != ScriptStop::Reason::kWatchpoint) disarm();
-  if (stop.reason == ScriptStop::Reason::kInterrupted) return by_user ? Next::kInterrupted : Next::kNone;
-  if (stop.reason == ScriptStop::Reason::kEnd) return Next::kNone;
-  if (stop.reason != ScriptStop::Reason::kWatchpoint) {
-    *error = std::string("replay stopped for an unexpected reason: ") + reason_name(stop.reason);
+  // Straight to the target (not run()): this is the hot loop of writes(),
+  // one stop per write, and the stop needs no more than what follows.
+  bool by_user = false, reached_end = false;
+  ResumeRequest request;
+  request.interrupted = [&] {
+    return (by_user = interrupted && interrupted()) || (reached_end = end && when() >= *end);
+  };
+  StopReason stop = target_->resume(request);
+  if (stop.kind != StopReason::Kind::kWatchpoint) disarm();
+  if (by_user) return Next::kInterrupted;
+  if (reached_end || stop.kind == StopReason::Kind::kHistoryEnd ||
+      stop.kind == StopReason::Kind::kExited) {
+    return Next::kNone;
+  }
+  if (stop.kind != StopReason::Kind::kWatchpoint) {
+    *error = "replay stopped for an unexpected reason";
     return Next::kFailed;
   }
   if (!read(address, size, &w.new_bytes, error)) return Next::kFailed;
@@ -484,9 +492,9 @@ ReplayDriver::Next ReplayDriver::next_write(uint64_t address, uint64_t size, uin
   registers(&regs);
   std::vector<uint8_t> code = target_->read_memory(regs.gpr.rip - 15, 15);
   if (code.size() == 15) w.pc = find_writing_instruction(code, regs.gpr, address, size);
-  w.event = stop.event;
+  w.event = when();
   w.ticks = ticks();
-  w.thread = stop.thread;
+  w.thread = stop.thread.tid;
   *found = w;
   return Next::kFound;
 }

@@ -82,12 +82,12 @@ class ReplayDriver {
   // replay is back where it was. False + *error if the search failed.
   bool last_write(uint64_t address, uint64_t size, std::optional<FoundWrite>* found,
                   std::string* error);
-  // The next write to the range from now, forwards, up to the end of
-  // event `end` (0: the end of the recording). The replay stays just after
-  // the writing instruction.
+  // The next write to the range from now, forwards, until event `end` has
+  // been replayed (none: the end of the recording). The replay stays just
+  // after the writing instruction.
   enum class Next { kFound, kNone, kInterrupted, kFailed };
-  Next next_write(uint64_t address, uint64_t size, uint64_t end, const Interrupted& interrupted,
-                  FoundWrite* found, std::string* error);
+  Next next_write(uint64_t address, uint64_t size, std::optional<uint64_t> end,
+                  const Interrupted& interrupted, FoundWrite* found, std::string* error);
 
  private:
   struct Point {

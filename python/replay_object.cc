@@ -3,6 +3,7 @@
 // the GIL; forwards runs poll for Ctrl-C.
 #include <pthread.h>
 
+#include <optional>
 #include <set>
 
 #include "module.h"
@@ -255,14 +256,25 @@ PyObject* replay_reverse_step(ReplayObject* self, PyObject*) {
   return resume(self, Direction::kReverse, ResumeRequest::Action::kStep);
 }
 
-PyObject* replay_seek(ReplayObject* self, PyObject* arg) {
-  unsigned long long event = PyLong_Check(arg) ? PyLong_AsUnsignedLongLong(arg) : 0;
-  if (!PyLong_Check(arg) || PyErr_Occurred()) {
+// An event number argument (an int >= 0); None too if `optional`.
+bool event_arg(PyObject* value, bool optional, std::optional<uint64_t>* event) {
+  if (optional && value == Py_None) return true;
+  unsigned long long n = PyLong_Check(value) ? PyLong_AsUnsignedLongLong(value) : 0;
+  if (!PyLong_Check(value) || PyErr_Occurred()) {
     PyErr_Clear();
-    return raise(ReplayError, "seek() takes an event number (an int >= 0)");
+    raise(ReplayError, optional ? "an event number must be an int >= 0 or None"
+                                : "an event number must be an int >= 0");
+    return false;
   }
+  *event = n;
+  return true;
+}
+
+PyObject* replay_seek(ReplayObject* self, PyObject* arg) {
+  std::optional<uint64_t> event;
+  if (!event_arg(arg, false, &event)) return nullptr;
   return run(self, [&](const ReplayDriver::Interrupted& interrupted) {
-    return self->driver->seek(event, interrupted);
+    return self->driver->seek(*event, interrupted);
   });
 }
 
@@ -435,8 +447,8 @@ struct WritesIterator {
   PyObject_HEAD
   ReplayObject* replay;
   uint64_t address, size;
-  PyObject* start;  // event to seek to first, or None (consumed)
-  uint64_t end;     // 0: the end of the recording
+  std::optional<uint64_t> start;  // event to seek to first (then cleared)
+  std::optional<uint64_t> end;    // none: the end of the recording
   bool done;
 };
 
@@ -447,11 +459,10 @@ PyObject* writes_next(WritesIterator* self) {
   ReplayDriver* d = usable(self->replay);
   if (!d) return nullptr;
   InterruptPoll poll;
-  if (self->start != Py_None) {
-    uint64_t start = PyLong_AsUnsignedLongLong(self->start);
-    Py_SETREF(self->start, Py_NewRef(Py_None));
-    ScriptStop stop;
-    without_gil([&] { stop = d->seek(start, std::ref(poll)); });
+  if (self->start) {
+    uint64_t start = *self->start;
+    self->start.reset();
+    without_gil([&] { d->seek(start, std::ref(poll)); });
     if (poll.raised()) return nullptr;
   }
   FoundWrite w;
@@ -469,7 +480,6 @@ PyObject* writes_next(WritesIterator* self) {
 
 void writes_dealloc(WritesIterator* self) {
   Py_XDECREF(self->replay);
-  Py_XDECREF(self->start);
   Py_TYPE(self)->tp_free(reinterpret_cast<PyObject*>(self));
 }
 
@@ -486,21 +496,16 @@ PyObject* replay_writes(ReplayObject* self, PyObject* args, PyObject* kwargs) {
   }
   uint64_t address;
   if (!range_args(d, where, size, &address)) return nullptr;
-  unsigned long long end_event = 0;
-  if ((start != Py_None && (!PyLong_Check(start) || (PyLong_AsUnsignedLongLong(start), PyErr_Occurred()))) ||
-      (end != Py_None && (!PyLong_Check(end) || (end_event = PyLong_AsUnsignedLongLong(end), PyErr_Occurred())))) {
-    PyErr_Clear();
-    return raise(ReplayError, "start and end are event numbers (ints >= 0) or None");
-  }
+  std::optional<uint64_t> start_event, end_event;
+  if (!event_arg(start, true, &start_event) || !event_arg(end, true, &end_event)) return nullptr;
   WritesIterator* it = PyObject_New(WritesIterator, &WritesIteratorType);
   if (!it) return nullptr;
   Py_INCREF(self);
-  Py_INCREF(start);
   it->replay = self;
   it->address = address;
   it->size = size;
-  it->start = start;
-  it->end = end_event;
+  new (&it->start) std::optional<uint64_t>(start_event);
+  new (&it->end) std::optional<uint64_t>(end_event);
   it->done = false;
   return reinterpret_cast<PyObject*>(it);
 }

@@ -63,6 +63,13 @@ def test_unknown_ids(replay):
         replay.watch("counter", 4, kind="sometimes")
 
 
+def test_bad_event_numbers(replay):
+    with pytest.raises(rrx.ReplayError, match="event number"):
+        replay.seek(-1)
+    with pytest.raises(rrx.ReplayError, match="event number"):
+        replay.writes("counter", 4, start="soon")
+
+
 def test_closed_replay(write_target_trace):
     r = rrx.Replay(write_target_trace)
     r.close()
