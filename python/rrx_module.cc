@@ -111,9 +111,13 @@ bool parse_options(PyObject* kwargs, RecordOptions* options, bool* buffer) {
 // Runs the recorder in a child; its error line, if any, comes back
 // through `pipe_fd`. Never returns.
 [[noreturn]] void recorder_child(RecordOptions& options, int pipe_fd) {
-  // Ctrl-C is the program's to handle (it starts with the dispositions the
-  // script had); the recorder finishes the trace.
+  // The program starts with the script's signal dispositions, except those
+  // the interpreter itself ignores (SIGPIPE, SIGXFSZ), which it puts back
+  // for its children as subprocess does.
+  signal(SIGPIPE, SIG_DFL);
+  signal(SIGXFSZ, SIG_DFL);
   options.ignored_signals = ignored_signals_now();
+  // Ctrl-C is the program's to handle; the recorder finishes the trace.
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
   RecordResult result = record(options);

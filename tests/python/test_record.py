@@ -90,3 +90,12 @@ def test_ctrl_c_ends_a_recording(trace_root):
     [p] = trace.processes
     assert p.argv == ["/bin/sleep", "60"] and p.exit_status is None  # killed after the trace
     assert not os.path.exists(f"/proc/{p.pid}") or "Z" in open(f"/proc/{p.pid}/stat").read().split(")")[-1][:3]
+
+
+def test_the_program_gets_default_sigpipe(trace_root):
+    # Python ignores SIGPIPE for itself; a program recorded from a script
+    # must not inherit that (`yes | head -1`: yes dies of SIGPIPE).
+    path = rrx.record(["/bin/sh", "-c", "/usr/bin/yes | /usr/bin/head -1 >/dev/null; true"],
+                      trace_dir=trace_root / "sigpipe")
+    [yes] = [p for p in rrx.Trace(path).processes if p.exe == "/usr/bin/yes"]
+    assert yes.exit_status == 128 + 13
