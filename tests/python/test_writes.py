@@ -105,3 +105,13 @@ def test_last_write_inside_a_writes_loop(replay):
             break
     back = replay.last_write("counter", 4)
     assert (to_int(back.old), to_int(back.new), back.pc) == (49, 50, w.pc)
+
+
+def test_a_store_by_the_kernel_is_a_write(trace_root):
+    trace = rrx.record([program("kernel_write")], trace_dir=trace_root / "kernel_write")
+    with rrx.Replay(trace) as r:
+        [w] = list(r.writes("from_kernel", 8))
+        assert w.old == bytes(8) and w.new == r.read("from_kernel", 8) != bytes(8)
+        r.cont()
+        back = r.last_write("from_kernel", 8)
+        assert (back.old, back.new) == (w.old, w.new)
