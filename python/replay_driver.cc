@@ -12,6 +12,8 @@
 #include "elf_symbols.h"
 #include "replay/replay_target.h"
 #include "trace/trace_dir.h"
+#include "trace/trace_reader.h"
+#include "trace_processes.h"
 #include "writing_instruction.h"
 
 namespace rrx {
@@ -39,6 +41,21 @@ std::string xml_unescape(std::string s) {
   return s;
 }
 
+// A process named by its program ("ls": the last program it exec'd has
+// that file name) as its recorded pid, from the trace's processes; any
+// other `process` as it is (a pid, or a name the target looks up itself).
+std::string pid_of_program(const std::string& trace, const std::string& process) {
+  if (process.empty() || process.find_first_not_of("0123456789") == std::string::npos) return process;
+  std::string error;
+  auto reader = TraceReader::open(trace, &error);
+  std::vector<ProcessInfo> processes;
+  if (!reader || !read_processes(*reader, &processes, &error)) return process;
+  for (const ProcessInfo& p : processes) {
+    if (p.exe.substr(p.exe.rfind('/') + 1) == process) return std::to_string(p.pid);
+  }
+  return process;
+}
+
 }  // namespace
 
 const char* reason_name(ScriptStop::Reason reason) {
@@ -59,7 +76,7 @@ std::unique_ptr<ReplayDriver> ReplayDriver::open(const std::string& trace,
                                                  const std::string& process, std::string* error) {
   ReplayTargetOptions options;
   options.trace_dir = resolve_trace(trace);
-  options.process = process;
+  options.process = pid_of_program(options.trace_dir, process);
   // The replay pins this thread to the recording's CPU; the script gets
   // its own CPUs back when the replay ends.
   cpu_set_t affinity;

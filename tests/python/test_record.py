@@ -50,14 +50,16 @@ def test_default_trace_dir_becomes_the_latest(trace_root):
         assert r.cont().reason == "end"
 
 
-def test_replay_a_child_process_by_pid(trace_root):
+def test_replay_a_child_process_by_pid_or_name(trace_root):
     path = rrx.record(["/bin/sh", "-c", f"{program('write_target')}; true"],
                       trace_dir=trace_root / "child")
     [child] = [p for p in rrx.Trace(path).processes if p.exe == program("write_target")]
-    with rrx.Replay(path, process=child.pid) as r:
-        assert r.cont().reason == "end"
-        w = r.last_write("target", 8)
-        assert r.function_at(w.pc) == "corrupt"
+    for which in (child.pid, "write_target"):
+        with rrx.Replay(path, process=which) as r:
+            assert r.thread == child.pid
+            assert r.cont().reason == "end"
+            w = r.last_write("target", 8)
+            assert r.function_at(w.pc) == "corrupt"
 
 
 def test_options(trace_root):
