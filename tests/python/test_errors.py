@@ -146,38 +146,31 @@ def test_interpreter_exit_ends_every_tracee(write_target_trace):
 def test_ctrl_c_stops_a_long_forward_run(trace_root):
     trace = rrx.record([program("long_run")], trace_dir=trace_root / "long_run",
                        syscall_buffer=False)
+    end_event = sum(1 for _ in rrx.Trace(trace).events())
     with rrx.Replay(trace) as r:
         start = r.when()
-        fired = []
+        armed = False
 
         def on_alarm(signo, frame):
-            # Only once the replay runs (in cont()), not before it.
             if armed:
-                fired.append(True)
                 raise KeyboardInterrupt
 
-        armed = False
         old = signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
         try:
-            with pytest.raises(KeyboardInterrupt):
-                armed = True
-                r.cont()
+            # The handler may also run just before cont() is entered; then
+            # the replay has not moved: try again.
+            for _ in range(5):
+                with pytest.raises(KeyboardInterrupt):
+                    armed = True
+                    r.cont()
+                armed = False
+                if r.when() > start:
+                    break
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0, 0)
             signal.signal(signal.SIGALRM, old)
         # It stopped in the middle (40000 syscall events), and the replay
         # goes on from there.
-        end_event = rrx.Trace(trace).processes and sum(1 for _ in rrx.Trace(trace).events())
         assert start < r.when() < end_event
         assert r.cont().reason == "end"
-
-
-def test_close_gives_the_cpus_back(write_target_trace):
-    before = os.sched_getaffinity(0)
-    with rrx.Replay(write_target_trace) as r:
-        r.cont()
-    assert os.sched_getaffinity(0) == before
-    with pytest.raises(rrx.TraceError):
-        rrx.Replay(write_target_trace, process="no_such_program")
-    assert os.sched_getaffinity(0) == before
