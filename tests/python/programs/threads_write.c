@@ -11,7 +11,7 @@ volatile int worker_tid;
 static void* worker(void* arg) {
   (void)arg;
   worker_tid = (int)syscall(SYS_gettid);
-  shared = 42;  // WRITE worker
+  shared = 42;  // WRITE worker LINE_WORKER_WRITE
   return NULL;
 }
 
@@ -20,6 +20,6 @@ int main(void) {
   pthread_t t;
   pthread_create(&t, NULL, worker, NULL);
   pthread_join(t, NULL);
-  printf("shared %d worker %d\n", shared, worker_tid);
+  printf("shared %d worker %d\n", shared, worker_tid);  // LINE_PRINT
   return 0;
 }
