@@ -2,6 +2,7 @@
 #   rr-replay [-p PID|NAME] [-g EVENT] [TRACE]   debug a replay of TRACE
 #   when, when-ticks, when-tid                    where the replay is
 #   checkpoint, info checkpoints, delete checkpoint N, restart N
+#   last-write EXPR                               back to the write that last changed EXPR
 # Reverse execution (reverse-continue, reverse-step, reverse-next,
 # reverse-finish, reverse-stepi, watchpoints backwards) is gdb's own,
 # served by the rrx backend.
@@ -140,6 +141,51 @@ class Restart(gdb.Command):
         gdb.execute("frame", from_tty=from_tty)
 
 
+class LastWrite(gdb.Command):
+    """Go back to the write that last changed an lvalue: last-write EXPR.
+
+Runs backwards, with a hardware watchpoint on the location EXPR names now,
+to the instruction that last changed it, and stops on that instruction (not
+yet executed). Prints the value before and after that write and the source
+line. Repeat it to walk further back through the writes."""
+
+    def __init__(self):
+        super().__init__("last-write", gdb.COMMAND_RUNNING, gdb.COMPLETE_EXPRESSION)
+
+    def invoke(self, arg, from_tty):
+        expr = arg.strip()
+        if not expr:
+            raise gdb.GdbError("usage: last-write EXPR (a variable, field, array element, *pointer)")
+        value = gdb.parse_and_eval(expr)
+        if value.address is None:
+            raise gdb.GdbError("last-write: '%s' is not an lvalue: it has no location" % expr)
+        # The location, not the expression: the write may be in a frame
+        # where EXPR means something else or nothing.
+        location = "*(%s) %d" % (value.type.pointer(), int(value.address))
+        new = str(value)
+        inferior = gdb.selected_inferior()
+        now = bytes(inferior.read_memory(value.address, value.type.sizeof))
+        # reverse-continue does not count a watchpoint trap at the point it
+        # starts from: a change by the instruction just before now would be
+        # missed when now is right after it (a breakpoint on the next line).
+        # Step back over that instruction first and see.
+        gdb.execute("reverse-stepi", to_string=True)
+        found = bytes(inferior.read_memory(value.address, value.type.sizeof)) != now
+        if not found:
+            watch = gdb.Breakpoint(location, gdb.BP_WATCHPOINT, gdb.WP_WRITE, internal=True)
+            watch.silent = True  # its backwards "Old"/"New" would be swapped; ours follow
+            try:
+                gdb.execute("reverse-continue", to_string=True)
+                found = watch.hit_count > 0  # else the start of the recording stopped it
+            finally:
+                watch.delete()
+        if not found:
+            raise gdb.GdbError("last-write: nothing changed %s before this point of the recording" % expr)
+        old = str(gdb.parse_and_eval(location))
+        gdb.write("last-write: %s\nOld value = %s\nNew value = %s\n" % (expr, old, new))
+        gdb.execute("frame", from_tty=from_tty)
+
+
 RrReplay()
 When()
 WhenTicks()
@@ -148,3 +194,4 @@ Checkpoint()
 InfoCheckpoints()
 DeleteCheckpoint()
 Restart()
+LastWrite()

@@ -2,6 +2,7 @@
 // loads the plugin (`plugin load`, or at startup from its plugin directory).
 #include <lldb/API/LLDB.h>
 
+#include "last_write_command.h"
 #include "monitor_commands.h"
 #include "replay_commands.h"
 #include "reverse_commands.h"
@@ -12,6 +13,7 @@ __attribute__((visibility("default"))) bool PluginInitialize(lldb::SBDebugger de
   rrx::lldb_plugin::add_replay_commands(debugger);
   rrx::lldb_plugin::add_reverse_commands(debugger);
   rrx::lldb_plugin::add_monitor_commands(debugger);
+  rrx::lldb_plugin::add_last_write_command(debugger);
   return true;
 }
 

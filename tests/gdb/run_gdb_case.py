@@ -2,7 +2,7 @@
 """Run one gdb end-to-end case against rrx.
 
     run_gdb_case.py --rrx RRX --gdb GDB --plugin RRX.PY --bindir DIR
-                    --srcdir DIR CASE_FILE
+                    --srcdir DIR [--srcdir DIR...] CASE_FILE
 
 Records the case's program into a fresh temporary trace, runs a gdb session
 over it (`gdb -batch -nx`, one `-ex` per command so an error in one command
@@ -12,7 +12,8 @@ gdb's stdin), and checks the output against the case's patterns.
 A case file holds directives and gdb commands, one per line:
 
     # comment
-    program: NAME [ARGS...]     debuggee (bindir/gdb_NAME), source srcdir/NAME.c
+    program: NAME [ARGS...]     debuggee (bindir/gdb_NAME), source NAME.c in the
+                                first srcdir that has it
     record-flags: FLAGS...      options for `rrx record` (e.g. -n)
     capture: VAR REGEX          group 1 of REGEX in the recording's stdout -> @VAR@
     launcher: ARGS...           run `rrx replay ARGS...` (gdb gets the commands on
@@ -122,7 +123,8 @@ def main():
     ap.add_argument("--gdb", default="")
     ap.add_argument("--plugin", required=True)
     ap.add_argument("--bindir", required=True)
-    ap.add_argument("--srcdir", required=True)
+    ap.add_argument("--srcdir", required=True, action="append",
+                    help="where NAME.c is; may be given again (searched in order)")
     ap.add_argument("case")
     opts = ap.parse_args()
 
@@ -147,7 +149,8 @@ def main():
         if case["program"]:
             name, args = case["program"][0], case["program"][1:]
             exe = os.path.join(opts.bindir, "gdb_" + name)
-            source = os.path.join(opts.srcdir, name + ".c")
+            sources = [os.path.join(d, name + ".c") for d in opts.srcdir]
+            source = next((s for s in sources if os.path.exists(s)), sources[0])
             values["SRC"] = os.path.basename(source)
             values.update(source_markers(source))
             rec = subprocess.run([opts.rrx, "record"] + case["record_flags"] + ["-o", trace, exe] + args,

@@ -224,6 +224,31 @@ def case_watch_reverse_twice():
                  "reverse-continue"], check)
 
 
+def case_last_write():
+    """last-write from the end of main walks back through the writes that
+    changed counter: counter += total in main (4 -> 10), then counter++ in
+    the add() called by twice() (3 -> 4), then in the third loop call
+    (2 -> 3); each stop is on the writing line. The first starts from a
+    breakpoint right after the store it finds. From the start of main
+    nothing changed it (lldb -b stops at that error, so it comes last)."""
+    def check(s, m, ctx):
+        src = ctx["src"]
+        expect_in(rf"^last-write: counter\nOld value = 4\nNew value = 10\nframe #0: .*`main at {src}:{m['after_twice']}:",
+                  s.out("last-write counter", 0), "first last-write")
+        expect_in(r"^\(int\) 4$", s.out("p counter"), "counter at the write, before it")
+        expect_in(rf"^Old value = 3\nNew value = 4\nframe #0: .*`add\(a=3, b=3\) at {src}:{m['add_write']}:",
+                  s.out("last-write counter", 1), "second last-write")
+        expect_in(rf"^Old value = 2\nNew value = 3\nframe #0: .*`add\(a=1, b=2\) at {src}:{m['add_write']}:",
+                  s.out("last-write counter", 2), "third last-write")
+        # (Its error line goes to stderr, which the checks do not see.)
+        last = s.out("last-write counter", 3)
+        expect_in(r"stop reason = start of recorded history", last, "at the start of main")
+        expect("Old value" not in last, f"a write found before main:\n{last}")
+    return Case(["b {src}:{done}", "c", "last-write counter", "p counter", "last-write counter",
+                 "last-write counter", "b {src}:{main_body}", "reverse-continue",
+                 "last-write counter"], check)
+
+
 def compared(setup, steps, expected):
     """`setup` then `steps` [(lldb command, gdb command)]; lldb must stop at
     the `expected` (function, marker) and gdb at the same lines."""
@@ -422,6 +447,7 @@ CASES = {
     "real.break_continue": case_break_continue,
     "real.watch_reverse": case_watch_reverse,
     "real.watch_reverse_twice": case_watch_reverse_twice,
+    "real.last_write": case_last_write,
     "real.reverse_step": case_reverse_step,
     "real.reverse_next": case_reverse_next,
     "real.reverse_finish": case_reverse_finish,
