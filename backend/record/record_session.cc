@@ -281,6 +281,7 @@ void Recorder::on_syscall_entry(RecordTask& t) {
     }
   }
   t.deny_errno = 0;
+  t.unsupported_if_succeeds.clear();
   if (desc->record == RecordPolicy::kDenyENOSYS) {
     t.deny_errno = ENOSYS;
     // (A number no kernel has gets ENOSYS natively too: nothing to say.)
@@ -295,6 +296,7 @@ void Recorder::on_syscall_entry(RecordTask& t) {
       return;
     }
     if (verdict.kind == EntryVerdict::kDeny) t.deny_errno = verdict.error;
+    if (verdict.kind == EntryVerdict::kUnlessItFails) t.unsupported_if_succeeds = verdict.what;
   }
   if (!t.deny_errno && installs_program_filter(t.call)) install_program_filter(t, regs);
   t.size_before = t.deny_errno ? -1 : mapped_files_.size_before(*t.task, t.tgid, *desc, t.call);
@@ -381,6 +383,12 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       t.task->set_regs(regs);
     }
     t.call.result = static_cast<int64_t>(regs.rax);
+    if (!t.unsupported_if_succeeds.empty() && !is_syscall_error(regs.rax)) {
+      fail("unsupported " + t.unsupported_if_succeeds + " in process " +
+           std::to_string(t.task->tid()) + " (it succeeded: rrx cannot tell what it changed); " +
+           "recording stopped");
+      return;
+    }
     if (installs_program_filter(t.call) && !t.deny_errno) {
       regs.rdx = t.call.args[2];  // the program's own filter pointer back
       t.task->set_regs(regs);

@@ -42,6 +42,8 @@ struct RecordTask {
   const SyscallDesc* desc = nullptr;
   SyscallCall call;
   int deny_errno = 0;       // non-zero: we made this syscall fail
+  // EntryVerdict::kUnlessItFails: what to name if the call succeeds.
+  std::string unsupported_if_succeeds;
   // A mapped data file's size at the entry of a call that may grow it
   // (mapped_data_files.h), else -1.
   int64_t size_before = -1;

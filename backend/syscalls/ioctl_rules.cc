@@ -151,7 +151,7 @@ std::string describe(uint32_t request, const IoctlRule* rule, int fd) {
 // argument points to. One that reads into the program's memory (_IOC_READ)
 // writes those bytes; one that only takes input writes nothing. Old-style
 // requests (no direction, no size: most of the terminal, socket and
-// console ones) say nothing and stay refused unless the table names them.
+// console ones) say nothing: they are recorded only if they fail.
 bool self_describing(uint32_t request) {
   return _IOC_DIR(request) != _IOC_NONE && _IOC_SIZE(request) > 0;
 }
@@ -162,8 +162,9 @@ EntryVerdict entry_ioctl(SyscallCall& call, TraceeMemory&) {
   const uint32_t request = request_of(call);
   const IoctlRule* rule = find_ioctl(request);
   if (rule != nullptr ? rule->supported : self_describing(request)) return {};
-  return {EntryVerdict::kUnsupported, 0,
-          describe(request, rule, int(call.args[0]))};
+  // Most such requests are a program probing a device it does not have:
+  // they fail, with no effect to replay.
+  return {EntryVerdict::kUnlessItFails, 0, describe(request, rule, int(call.args[0]))};
 }
 
 void out_ioctl(const SyscallCall& call, TraceeMemory&, Regions& out) {

@@ -76,9 +76,12 @@ struct SyscallCall {
 
 // What `at_entry` decides about one invocation.
 struct EntryVerdict {
-  enum Kind : uint8_t { kRun, kDeny, kUnsupported } kind = kRun;
+  // kUnlessItFails: let the kernel try it; a failure (which changes
+  // nothing) is recorded like any other, a success stops the recording as
+  // kUnsupported would have (rrx cannot tell what it changed).
+  enum Kind : uint8_t { kRun, kDeny, kUnsupported, kUnlessItFails } kind = kRun;
   int error = 0;     // errno for kDeny
-  std::string what;  // for kUnsupported: e.g. "ioctl TIOCSTI (0x5412)"
+  std::string what;  // for kUnsupported, kUnlessItFails: e.g. "ioctl TIOCSTI (0x5412)"
 };
 
 struct SyscallDesc {

@@ -22,6 +22,8 @@
 #   missing_dir        replay of a directory that does not exist
 #   unsupported        recording a program that calls shmget must stop with
 #                      one rrx: line naming shmget and a non-zero exit
+#   unsupported_ioctl  the same for an old-style ioctl rrx does not know
+#                      that succeeds (one that fails is recorded)
 #   foreign_programs   a 32-bit program is refused in one line naming it,
 #                      leaving no trace directory; a set-user-ID copy of
 #                      hello records with a warning that it runs without
@@ -337,6 +339,19 @@ case_unsupported() {
   fi
 }
 
+case_unsupported_ioctl() {
+  run_rrx record -o "$work/unsupported_ioctl" "$unsupported" ioctl
+  if check_user_error "record of a program whose unknown ioctl succeeds"; then
+    checks=$((checks + 1))
+    if ! grep -q "unsupported ioctl 0x8940 on fd [0-9]* in process [0-9]* (it succeeded" "$work/last.err"; then
+      failures=$((failures + 1))
+      echo "FAIL the error does not name the ioctl: $(cat "$work/last.err")"
+    else
+      echo "ok   the error names the ioctl that succeeded"
+    fi
+  fi
+}
+
 case_permissions() {
   local path mode want
   local old_umask
@@ -391,6 +406,7 @@ run_case() {
     empty_dir) case_empty_dir ;;
     missing_dir) case_missing_dir ;;
     unsupported) case_unsupported ;;
+    unsupported_ioctl) case_unsupported_ioctl ;;
     permissions) case_permissions ;;
     foreign_programs) case_foreign_programs ;;
     *) echo "unknown case '$1'" >&2; exit 2 ;;
@@ -412,7 +428,7 @@ fi
 verdicts=()
 bad=0
 for c in missing_program tick_source out_not_empty newer_version empty_dir missing_dir \
-  unsupported permissions special_files foreign_programs \
+  unsupported unsupported_ioctl permissions special_files foreign_programs \
   {flip,truncate,missing}.{version,header,events,complete,files.manifest,saved}; do
   rc=0
   (run_case "$c" && finish) || rc=$?
