@@ -77,6 +77,8 @@ struct Event {
     # CRC-32 of every byte echoed to echoFd in the recording so far, these
     # included: replay proves the output came in the recorded order.
     echoCrc @5 :UInt32;
+    # shmat: the size of the segment attached at the result address.
+    shmSize @6 :UInt64;
   }
 
   struct Signal {

@@ -45,6 +45,7 @@
 #include "preload/syscallbuf_abi.h"
 #include "record/code_instrumenter.h"
 #include "record/output_capture.h"
+#include "record/sysv_segments.h"
 #include "trace/crc32.h"
 #include "record/user_end.h"
 #include "core/signal_class.h"
@@ -411,6 +412,10 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     }
     if (t.desc->replay == ReplayAction::kMmap && !is_syscall_error(regs.rax) &&
         (t.call.args[3] & MAP_SHARED) && (t.call.args[2] & PROT_WRITE)) {
+      start_sharing_memory();
+    }
+    if (t.desc->replay == ReplayAction::kShmat && !is_syscall_error(regs.rax) && !t.deny_errno) {
+      segments_.on_attach(*t.task, static_cast<int>(t.call.args[0]), regs.rax, &event);
       start_sharing_memory();
     }
     if (instrumenter_ && t.call.number == SYS_munmap && !is_syscall_error(regs.rax)) {

@@ -26,6 +26,7 @@
 #include "core/task.h"
 #include "record/code_instrumenter.h"
 #include "record/mapped_data_files.h"
+#include "record/sysv_segments.h"
 #include "record/output_capture.h"
 #include "record/record_session.h"
 #include "syscalls/syscall_table.h"
@@ -165,6 +166,7 @@ class Recorder {
   std::unique_ptr<TraceWriter> writer_;
   std::unique_ptr<CodeInstrumenter> instrumenter_;  // dynamic ticks only
   MappedDataFiles mapped_files_;
+  RecordedSegments segments_;  // SysV shared memory
   std::map<pid_t, RecordTask> tasks_;
   std::map<pid_t, ThreadGroup> groups_;  // by tgid
   pid_t root_ = 0;

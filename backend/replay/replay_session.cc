@@ -6,6 +6,7 @@
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -578,6 +579,21 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
       }
       break;
     }
+    case ReplayAction::kShmat: {
+      // Replay's own segment, where the recorded one was attached.
+      const Event* exit = peek_for_tid(e.tid);
+      t.emulated = !exit || exit->kind != EventKind::kSyscallExit || is_syscall_error(exit->regs.rax);
+      if (!t.emulated) {
+        std::string err;
+        int id = segments_.segment_for(static_cast<int>(t.call.args[0]), *exit, &err);
+        if (id < 0) return diverged(e, err);
+        regs.rdi = static_cast<uint64_t>(id);
+        regs.rsi = exit->regs.rax;
+        regs.rdx = (t.call.args[2] & ~uint64_t{SHM_RND}) | SHM_REMAP;
+        t.task->set_regs(regs);  // (the recorded exit registers put them back)
+      }
+      break;
+    }
     default:
       t.emulated = true;
       break;
@@ -679,7 +695,8 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
   bool focus = is_debugged(t);
   std::vector<std::string> watched_before;
   if (focus) watched_before = read_watched(t);
-  for (const MemWrite& w : e.writes) {
+  // (A shmat's are the segment's contents, in replay's segment already.)
+  for (const MemWrite& w : t.desc && t.desc->replay == ReplayAction::kShmat ? std::vector<MemWrite>{} : e.writes) {
     if (!write_recorded_memory(*t.task, w)) {
       return diverged(e, "cannot write recorded syscall output to memory");
     }

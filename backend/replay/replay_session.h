@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "replay/breakpoints.h"
+#include "replay/replay_segments.h"
 #include "replay/shared_file_copies.h"
 #include "instrument/patch_set.h"
 #include "trace/trace_reader.h"
@@ -165,6 +166,7 @@ class ReplaySession {
   // The replayed processes run under the syscall buffering filter.
   bool filtered_ = false;
   SharedFileCopies shared_copies_;  // outlives tasks_: declared first
+  ReplaySegments segments_;         // SysV shared memory
   std::map<int32_t, std::unique_ptr<ReplayTask>> tasks_;  // by recorded tid
   std::deque<Event> lookahead_;
   std::map<std::string, std::shared_ptr<const instrument::PatchMap>> patch_maps_;  // by saved name

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -410,6 +411,20 @@ void out_msgctl(const SyscallCall& call, TraceeMemory&, Regions& out) {
       {MSG_STAT_ANY, sizeof(struct msqid_ds)},
       {IPC_INFO, sizeof(struct msginfo)},
       {MSG_INFO, sizeof(struct msginfo)},
+  };
+  if (succeeded(call.result))
+    emit(out, call.args[2],
+         output_size(kOutputs, std::size(kOutputs),
+                     int(call.args[1]) & ~kIpc64));
+}
+
+void out_shmctl(const SyscallCall& call, TraceeMemory&, Regions& out) {
+  static constexpr CommandOutput kOutputs[] = {
+      {IPC_STAT, sizeof(struct shmid_ds)},
+      {SHM_STAT, sizeof(struct shmid_ds)},
+      {SHM_STAT_ANY, sizeof(struct shmid_ds)},
+      {IPC_INFO, sizeof(struct shminfo)},
+      {SHM_INFO, sizeof(struct shm_info)},
   };
   if (succeeded(call.result))
     emit(out, call.args[2],

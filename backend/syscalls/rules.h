@@ -101,6 +101,7 @@ void out_getcpu(const SyscallCall&, TraceeMemory&, Regions&);
 void out_mq_timedreceive(const SyscallCall&, TraceeMemory&, Regions&);
 void out_msgrcv(const SyscallCall&, TraceeMemory&, Regions&);
 void out_msgctl(const SyscallCall&, TraceeMemory&, Regions&);
+void out_shmctl(const SyscallCall&, TraceeMemory&, Regions&);
 void out_semctl(const SyscallCall&, TraceeMemory&, Regions&);
 
 EntryVerdict entry_prctl(SyscallCall&, TraceeMemory&);

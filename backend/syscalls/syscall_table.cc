@@ -21,18 +21,17 @@
 //      * memory protection keys: pkey_alloc/pkey_free (V8 and others use
 //        them only when available), so no key can reach pkey_mprotect.
 //  - kUnsupported: syscalls that would make replay silently wrong and that
-//    programs do not expect to fail: SysV shared memory (shmget, shmat,
-//    shmctl, shmdt: memory shared with processes we do not record),
-//    modify_ldt, iopl/ioperm (change what instructions do), ptrace,
-//    remap_file_pages, pkey_mprotect. Some kRecord syscalls refuse single
-//    sub-operations from their at_entry rule instead: unknown ioctl
-//    requests, semctl GETALL.
+//    programs do not expect to fail: modify_ldt, iopl/ioperm (change what
+//    instructions do), ptrace, remap_file_pages, pkey_mprotect. Some
+//    kRecord syscalls refuse single sub-operations from their at_entry
+//    rule instead: semctl GETALL; unknown ioctl requests that succeed.
 //
 // Replay actions: kExecute for what shapes the address space or signal
 // state the replayed process really needs (brk, munmap, mprotect, madvise,
 // arch_prctl, set_tid_address, set_robust_list, rt_sigaction,
 // rt_sigprocmask, sigaltstack); the dedicated actions for mmap, mremap,
-// exec, fork-likes, exits and rt_sigreturn; kEmulate for everything else.
+// exec, fork-likes, exits, rt_sigreturn and SysV shmat (shmdt runs again);
+// kEmulate for everything else.
 #include <mqueue.h>
 #include <poll.h>
 #include <sched.h>
@@ -211,9 +210,9 @@ constexpr SyscallDesc kTable[] = {
     record(NR(msync)),
     record(NR(mincore), out_mincore),
     execute(NR(madvise)),
-    unsupported(NR(shmget)),
-    unsupported(NR(shmat)),
-    unsupported(NR(shmctl)),
+    record(NR(shmget)),
+    special(NR(shmat), ReplayAction::kShmat),
+    record(NR(shmctl), out_shmctl),
     record(NR(dup)),
     record(NR(dup2)),
     record(NR(pause)),
@@ -249,7 +248,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(semget)),
     record(NR(semop)),
     record(NR(semctl), out_semctl, entry_semctl),
-    unsupported(NR(shmdt)),
+    execute(NR(shmdt)),
     record(NR(msgget)),
     record(NR(msgsnd)),
     record(NR(msgrcv), out_msgrcv),

@@ -24,6 +24,8 @@ enum class ReplayAction : uint8_t {
               // then set the recorded result and write recorded memory
   kMmap,      // mmap: anonymous runs again, file mappings come from the trace
   kMremap,    // mremap: runs again, forced to the recorded address
+  kShmat,     // shmat: attaches replay's own segment for the recorded one,
+              // at the recorded address
   kExecve,    // execve/execveat: exec the trace's copy, restore the stack
   kFork,      // fork/vfork/clone/clone3: run, then map recorded ids
   kExit,      // exit/exit_group: run

@@ -65,6 +65,7 @@ struct Event {
   // With echo_fd: CRC-32 of all bytes echoed to that fd so far, these
   // included (the order of the whole output, not just these bytes).
   uint32_t echo_crc = 0;
+  uint64_t shm_size = 0;  // shmat: the attached segment's size
   bool has_mapped_file = false;  // kSyscallExit of a file mmap
   MappedFile mapped_file;
 

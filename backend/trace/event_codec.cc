@@ -58,6 +58,7 @@ void encode_event(const Event& e, proto::Event::Builder out) {
       x.setEchoFd(e.echo_fd);
       x.setEchoData(as_data(e.echo_data));
       x.setEchoCrc(e.echo_crc);
+      x.setShmSize(e.shm_size);
       if (e.has_mapped_file) {
         auto m = x.initMappedFile();
         m.setSavedName(e.mapped_file.saved_name);
@@ -141,6 +142,7 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
       e->echo_fd = x.getEchoFd();
       e->echo_data = to_string(x.getEchoData());
       e->echo_crc = x.getEchoCrc();
+      e->shm_size = x.getShmSize();
       e->has_mapped_file = x.hasMappedFile();
       if (e->has_mapped_file) {
         auto m = x.getMappedFile();

@@ -20,8 +20,8 @@
 #                      /dev/zero, a symlink out of the trace
 #   empty_dir          replay of an empty directory
 #   missing_dir        replay of a directory that does not exist
-#   unsupported        recording a program that calls shmget must stop with
-#                      one rrx: line naming shmget and a non-zero exit
+#   unsupported        recording a program that calls modify_ldt must stop
+#                      with one rrx: line naming it and a non-zero exit
 #   unsupported_ioctl  the same for an old-style ioctl rrx does not know
 #                      that succeeds (one that fails is recorded)
 #   foreign_programs   a 32-bit program is refused in one line naming it,
@@ -325,16 +325,16 @@ case_missing_dir() {
 
 case_unsupported() {
   run_rrx record -o "$work/unsupported" "$unsupported"
-  if check_user_error "record of a program calling shmget"; then
+  if check_user_error "record of a program calling modify_ldt"; then
     checks=$((checks + 1))
-    if ! grep -q shmget "$work/last.err"; then
+    if ! grep -q modify_ldt "$work/last.err"; then
       failures=$((failures + 1))
-      echo "FAIL the error does not name shmget"
-    elif grep -q "shmget returned" "$work/last.out"; then
+      echo "FAIL the error does not name modify_ldt"
+    elif grep -q "modify_ldt returned" "$work/last.out"; then
       failures=$((failures + 1))
-      echo "FAIL the program ran past shmget (stdout: $(tr '\n' '|' <"$work/last.out"))"
+      echo "FAIL the program ran past modify_ldt (stdout: $(tr '\n' '|' <"$work/last.out"))"
     else
-      echo "ok   the error names shmget and the program did not get past it"
+      echo "ok   the error names modify_ldt and the program did not get past it"
     fi
   fi
 }

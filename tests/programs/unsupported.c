@@ -1,7 +1,7 @@
-// unsupported: calls shmget, which rrx does not support (System V shared
-// memory changes memory behind the recorder's back). `rrx record` must stop
-// with one "rrx:" line naming shmget and a non-zero exit. Natively it
-// creates and removes a segment and exits 0.
+// unsupported: calls modify_ldt, which rrx does not support (a local
+// descriptor table changes what instructions do). `rrx record` must stop
+// with one "rrx:" line naming modify_ldt and a non-zero exit. Natively it
+// reads the (empty) table and exits 0.
 // With "ioctl": makes an old-style ioctl rrx does not know and that
 // succeeds (a bridge query, SIOCGIFBR, on a socket): recording must stop
 // naming it (rrx cannot tell what it changed).
@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/ipc.h>
-#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -22,10 +20,10 @@ int main(int argc, char** argv) {
     printf("ioctl returned %d\n", r);
     return 0;
   }
-  printf("calling shmget\n");
+  printf("calling modify_ldt\n");
   fflush(stdout);
-  long id = syscall(SYS_shmget, IPC_PRIVATE, 4096, IPC_CREAT | 0600);
-  if (id >= 0) shmctl((int)id, IPC_RMID, NULL);
-  printf("shmget returned %s\n", id >= 0 ? "an id" : "an error");
+  char table[64];
+  long r = syscall(SYS_modify_ldt, 0, table, sizeof table);
+  printf("modify_ldt returned %ld\n", r);
   return 0;
 }

@@ -236,7 +236,7 @@ TEST(SyscallPolicy, DeniedAndUnsupported) {
                            "process_vm_writev", "pidfd_getfd", "kexec_load"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kDenyENOSYS) << name;
   for (const char* name :
-       {"shmget", "shmat", "shmdt", "modify_ldt", "ptrace", "remap_file_pages"})
+       {"modify_ldt", "ptrace", "remap_file_pages"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kUnsupported) << name;
   for (const char* name :
        {"read", "openat", "mmap", "clone", "futex", "ioctl", "process_vm_readv", "seccomp"})
@@ -266,6 +266,9 @@ TEST(SyscallPolicy, ReplayActions) {
       {"rt_sigaction", ReplayAction::kExecute},
       {"rt_sigprocmask", ReplayAction::kExecute},
       {"sigaltstack", ReplayAction::kExecute},
+      {"shmat", ReplayAction::kShmat},
+      {"shmdt", ReplayAction::kExecute},
+      {"shmget", ReplayAction::kEmulate},
       {"read", ReplayAction::kEmulate},
       {"openat", ReplayAction::kEmulate},
       {"futex", ReplayAction::kEmulate},

@@ -137,6 +137,7 @@ Event make_event(uint64_t seq, EventKind kind) {
       e.echo_fd = 1 + static_cast<int32_t>(seq % 2);
       e.echo_data = "line " + std::to_string(seq) + "\n";
       e.echo_crc = static_cast<uint32_t>(seq * 2654435761u);
+      e.shm_size = seq % 5 == 0 ? 4096 * seq : 0;
       e.has_mapped_file = seq % 3 == 0;
       if (e.has_mapped_file) e.mapped_file = {"libc.so.6-0", seq * 4096};
       break;
@@ -180,6 +181,7 @@ void expect_same(const Event& a, const Event& b) {
   EXPECT_EQ(a.echo_fd, b.echo_fd);
   EXPECT_EQ(a.echo_data, b.echo_data);
   EXPECT_EQ(a.echo_crc, b.echo_crc);
+  EXPECT_EQ(a.shm_size, b.shm_size);
   EXPECT_EQ(a.has_mapped_file, b.has_mapped_file);
   EXPECT_EQ(a.mapped_file.saved_name, b.mapped_file.saved_name);
   EXPECT_EQ(a.mapped_file.offset, b.mapped_file.offset);
