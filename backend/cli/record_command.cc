@@ -7,82 +7,66 @@
 #include "cli/commands.h"
 #include "cli/debugger_launch.h"
 #include "core/pmu.h"
+#include "core/printable.h"
 #include "core/spawn.h"
 #include "record/record_session.h"
 #include "trace/trace_dir.h"
 
 namespace rrx {
 
-int record_command(const std::vector<std::string>& args) {
-  RecordOptions options;
-  bool buffer_syscalls = true;
-  size_t i = 0;
-  for (; i < args.size() && !args[i].empty() && args[i][0] == '-'; ++i) {
-    if (args[i] == "--") {
-      ++i;
-      break;
-    }
-    if (args[i] == "-o") {
-      if (i + 1 == args.size()) return usage_error("record: -o needs a directory for the trace");
-      options.trace_dir = args[++i];
-    } else if (args[i] == "--chaos") {
-      options.chaos = true;
-    } else if (args[i] == "-u") {
-      options.unbound = true;
-    } else if (args[i] == "-n") {
-      buffer_syscalls = false;
-    } else if (args[i] == "-c" || args[i].rfind("--num-cpu-ticks=", 0) == 0) {
-      std::string value;
-      if (args[i] == "-c") {
-        if (i + 1 == args.size()) return usage_error("record: -c needs a number of ticks");
-        value = args[++i];
-      } else {
-        value = args[i].substr(16);
-      }
-      char* end = nullptr;
-      unsigned long long ticks = strtoull(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || ticks == 0 || value[0] == '-') {
-        return usage_error("record: time slice '" + value + "' is not a positive number of ticks");
-      }
-      options.slice_ticks = ticks;
-    } else if (args[i] == "-W") {
-      options.ticks = "soft";
-    } else if (args[i].rfind("--ticks=", 0) == 0) {
-      std::string source = args[i].substr(8);
-      if (source == "auto") source = "soft";
-      if (source == "hw") {
-        std::string why;
-        if (!hardware_branch_counter_available(&why)) {
-          return usage_error("record: --ticks=hw: no usable hardware branch counter on "
-                             "this machine: " + why + "; use --ticks=soft");
-        }
-        return usage_error("record: --ticks=hw: the hardware branch counter works here, "
-                           "but the recorder does not use it yet; use --ticks=soft");
-      }
-      if (source != "soft" && source != "static" && source != "none") {
-        return usage_error("record: unknown tick source '" + source +
-                           "' (use auto, hw, soft, static or none)");
-      }
-      options.ticks = source;
-    } else {
-      return usage_error("record: unknown option '" + args[i] + "'");
-    }
+namespace {
+
+// --ticks as the recorder takes it ("" + an error for hw, not used yet).
+std::string tick_source(const std::string& asked, std::string* error) {
+  if (asked == "auto") return "soft";
+  if (asked != "hw") return asked;
+  std::string why;
+  if (!hardware_branch_counter_available(&why)) {
+    *error = "record: --ticks=hw: no usable hardware branch counter on this machine: " + why +
+             "; use --ticks=soft";
+  } else {
+    *error = "record: --ticks=hw: the hardware branch counter works here, "
+             "but the recorder does not use it yet; use --ticks=soft";
   }
-  if (i == args.size()) return usage_error("record: no program given");
-  if (buffer_syscalls) {
+  return "";
+}
+
+}  // namespace
+
+int record_command(const RecordArgs& args) {
+  RecordOptions options;
+  std::string error;
+  options.ticks = tick_source(args.ticks, &error);
+  if (options.ticks.empty()) return usage_error(error);
+  options.chaos = args.chaos;
+  options.unbound = args.unbound;
+  if (args.slice_ticks) options.slice_ticks = args.slice_ticks;
+  options.trace_dir = args.out_dir;
+  if (!args.no_buffer) {
     options.preload = preload_library_path();
     if (access(options.preload.c_str(), R_OK) != 0) {
       return usage_error("record: cannot find " + options.preload +
                          " (syscall buffering); record with -n to go without");
     }
   }
-  options.argv.assign(args.begin() + i, args.end());
+  options.argv = args.argv;
+  // The program inherits our environment (the trace keeps the one it saw).
+  for (const std::string& assignment : args.env) {
+    size_t eq = assignment.find('=');
+    setenv(assignment.substr(0, eq).c_str(), assignment.substr(eq + 1).c_str(), 1);
+  }
 
-  std::string root, error;
+  std::string root;
   if (options.trace_dir.empty()) {
     root = default_trace_root();
     options.trace_dir = next_trace_dir(root, options.argv[0], &error);
     if (options.trace_dir.empty()) return usage_error(error);
+  }
+  if (!args.quiet) {
+    // Once the program runs: a program that cannot start leaves no trace.
+    options.on_started = [&options] {
+      fprintf(stderr, "rrx: saving to %s\n", printable(options.trace_dir).c_str());
+    };
   }
   // Ctrl-C reaches the program too (it starts with the dispositions we
   // were started with); let it decide, and finish the trace.

@@ -1,6 +1,7 @@
 // Records a program and everything it starts into a trace directory.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct RecordOptions {
   // Signals the program starts with ignored (bit sig-1): those rrx was
   // started with ignored, not the ones it ignores itself.
   uint64_t ignored_signals = 0;
+  // Called once the program runs and its trace has a header (not when it
+  // could not start: then no trace is left).
+  std::function<void()> on_started;
 };
 
 struct RecordResult {

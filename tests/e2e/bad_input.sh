@@ -61,10 +61,16 @@ run_rrx() {
 }
 
 # Checks the outcome of the last run_rrx against the user-error contract.
-# Prints one PASS/FAIL line for `label`; returns 1 on failure.
+# A recording that had started says first where it saves the trace; the
+# error is the one line after that. Prints one PASS/FAIL line for `label`;
+# returns 1 on failure.
 check_user_error() {
   local label="$1" problem=""
   local lines first
+  if [[ "$(head -n 1 "$work/last.err")" == "rrx: saving to "* ]]; then
+    tail -n +2 "$work/last.err" >"$work/last.err.rest"
+    mv "$work/last.err.rest" "$work/last.err"
+  fi
   lines="$(awk 'END { print NR }' "$work/last.err")"
   first="$(head -n 1 "$work/last.err")"
   if ((status == 124)); then
