@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <regex>
 
 #include "core/printable.h"
 
@@ -215,6 +216,13 @@ std::string one_line(std::string text) {
   return text;
 }
 
+// CLI11's "--output-trace-dir: 1 required DIR missing" as "--output-trace-dir needs DIR".
+std::string parse_error_text(const CLI::ParseError& e) {
+  static const std::regex missing_value("^(\\S+): 1 required (\\S+) missing$");
+  std::string text = one_line(e.what());
+  return std::regex_replace(text, missing_value, "$1 needs $2");
+}
+
 // The help of `topic` ("" = the whole program).
 int print_help(const CLI::App& app, const std::string& topic) {
   const CLI::App* target = &app;
@@ -335,7 +343,7 @@ int run_command_line(int argc, char** argv) {
     std::vector<CLI::App*> chosen = app->get_subcommands();
     std::string where = chosen.empty() ? "" : chosen.back()->get_name() + ": ";
     std::string hint = chosen.empty() ? "rrx --help" : "rrx " + chosen.back()->get_name() + " --help";
-    fprintf(stderr, "rrx: %s%s (see '%s')\n", where.c_str(), printable(one_line(e.what())).c_str(),
+    fprintf(stderr, "rrx: %s%s (see '%s')\n", where.c_str(), printable(parse_error_text(e)).c_str(),
             hint.c_str());
     return 2;
   }

@@ -155,7 +155,7 @@ int dump_command(const DumpArgs& args) {
     }
   }
   if (!error.empty()) return usage_error(error);
-  if (args.json || last < args.range.to) return 0;
+  if (args.json || last > args.range.to) return 0;  // the range ended before the trace
   // How the recording ended, last, like the replay says it.
   if (reader->cut_short()) {
     printf("cut short after event %" PRIu64 ": the recording did not finish\n", last);

@@ -251,7 +251,7 @@ case_missing_program() {
   check_user_error "record of a file that is not executable" &&
     says "record of a file that is not executable" "is not an executable file"
   run_rrx record -o
-  check_user_error "record -o without a directory" && says "record -o without a directory" "-o needs a directory"
+  check_user_error "record -o without a directory" && says "record -o without a directory" "--output-trace-dir needs DIR"
   # A name with an escape sequence and a newline: still one plain line.
   run_rrx record -o "$work/t5" "$work/no"$'\e[31m\n'"such"
   check_user_error "record of a name with control characters" &&
