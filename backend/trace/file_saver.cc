@@ -1,76 +1,13 @@
 #include "trace/file_saver.h"
 
 #include <fcntl.h>
-#include <sys/sendfile.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <vector>
 
 #include "trace/file_util.h"
 
 namespace rrx {
 namespace {
-
-constexpr size_t kCopyStep = size_t{1} << 30;
-
-// Errors meaning "this copy method does not work for these two files", after
-// which the next, more general method is tried from the current offsets.
-bool method_unsupported(int err) {
-  return err == EXDEV || err == EINVAL || err == ENOSYS ||
-         err == EOPNOTSUPP || err == EBADF;
-}
-
-// Copies the rest of `in` to `out`: copy_file_range (reflinks or in-kernel
-// copy), else sendfile, else read/write through a bounded buffer.
-bool copy_fd(int in, int out) {
-  for (;;) {
-    ssize_t n = copy_file_range(in, nullptr, out, nullptr, kCopyStep, 0);
-    if (n > 0) continue;
-    if (n == 0) return true;
-    if (errno == EINTR) continue;
-    if (!method_unsupported(errno)) return false;
-    break;
-  }
-  for (;;) {
-    ssize_t n = sendfile(out, in, nullptr, kCopyStep);
-    if (n > 0) continue;
-    if (n == 0) return true;
-    if (errno == EINTR) continue;
-    if (!method_unsupported(errno)) return false;
-    break;
-  }
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    ssize_t n = read_full(in, buf.data(), buf.size());
-    if (n < 0) return false;
-    if (n == 0) return true;
-    if (!write_all(out, buf.data(), static_cast<size_t>(n))) return false;
-  }
-}
-
-bool copy_file(const std::string& from, const std::string& to,
-               std::string* error) {
-  UniqueFd in(open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.valid()) {
-    *error = errno_message(from);
-    return false;
-  }
-  // Owner-only, but executables stay executable: replay execs the copy.
-  struct stat in_st;
-  mode_t mode = fstat(in.get(), &in_st) == 0 && (in_st.st_mode & 0111) ? 0700 : 0600;
-  UniqueFd out(open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!out.valid() || fchmod(out.get(), mode) != 0) {
-    *error = errno_message(to);
-    return false;
-  }
-  if (!copy_fd(in.get(), out.get())) {
-    *error = errno_message("copying " + from + " to " + to);
-    unlink(to.c_str());
-    return false;
-  }
-  return true;
-}
 
 // A hardlink shares the inode, so it is only the file we were asked for if
 // `path` still names the inode that `st` describes.
