@@ -109,8 +109,7 @@ void define_replay(CLI::App* sub, CommandLine* v) {
   std::vector<CLI::Option*> modes = {
       sub->add_flag_callback("-a,--autopilot", [&a] { a.mode = Mode::kAutopilot; },
                              "replay without a debugger; exit 0 if the replay was faithful"),
-      sub->add_flag_callback("--serve", [&a] { a.mode = Mode::kServeUnix; },
-                             "serve the replay to a debugger on a private Unix socket"),
+
       sub->add_option_function<uint16_t>(
              "-s,--dbgport",
              [&a](const uint16_t& port) {
@@ -129,6 +128,14 @@ void define_replay(CLI::App* sub, CommandLine* v) {
     for (CLI::Option* other : modes) {
       if (m != other) m->excludes(other);
     }
+  }
+  // `--serve -s PORT` (what debugger plugins run) serves on the port.
+  CLI::Option* serve =
+      sub->add_flag_callback("--serve", [&a] {
+        if (a.mode != Mode::kServeTcp) a.mode = Mode::kServeUnix;
+      }, "serve the replay to a debugger on a private Unix socket (with -s: on PORT)");
+  for (CLI::Option* m : modes) {
+    if (m->get_name() != "--dbgport") serve->excludes(m);
   }
   sub->add_option("-p,--process", a.process, "debug this process (pid or program name)")
       ->type_name("PID|NAME");

@@ -45,10 +45,19 @@ std::string preload_library_path() { return install_prefix() + "/lib/rrx/librrx_
 std::string gdb_plugin_path() { return install_prefix() + "/share/rrx/gdb/rrx.py"; }
 std::string lldb_plugin_path() {
   // The build tree keeps it beside bin/; `cmake --install` puts it where
-  // lldb-19 loads plugins at startup.
-  std::string built = install_prefix() + "/lib/rrx/liblldb-rrx.so";
+  // lldb-19 loads plugins at startup, which may lie outside the prefix.
+  std::string prefix = install_prefix();
+  std::string built = prefix + "/lib/rrx/liblldb-rrx.so";
   if (access(built.c_str(), R_OK) == 0) return built;
-  return "/usr/lib/lldb/plugins/liblldb-rrx.so";
+  // Installed into a staging directory (DESTDIR), that directory holds the
+  // plugin's directory too: it is what precedes the configured prefix.
+  std::string configured = RRX_INSTALL_PREFIX;
+  std::string staging;
+  if (prefix.size() > configured.size() &&
+      prefix.compare(prefix.size() - configured.size(), configured.size(), configured) == 0) {
+    staging = prefix.substr(0, prefix.size() - configured.size());
+  }
+  return staging + RRX_LLDB_PLUGIN_DIR "/liblldb-rrx.so";
 }
 
 int launch_debugger(const DebuggerLaunch& launch) {
