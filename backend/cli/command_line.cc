@@ -137,6 +137,8 @@ void define_replay(CLI::App* sub, CommandLine* v) {
   for (CLI::Option* m : modes) {
     if (m->get_name() != "--dbgport") serve->excludes(m);
   }
+  sub->add_flag("-M,--mark-stdio", a.mark_stdio,
+                "start each line the program writes to stdout/stderr with [rrx EVENT] (with -a)");
   sub->add_option("-p,--process", a.process, "debug this process (pid or program name)")
       ->type_name("PID|NAME");
   sub->add_option("-g,--goto", a.start_event, "start at this event")

@@ -30,6 +30,7 @@ struct ReplayArgs {
   std::string process;
   uint64_t start_event = 0;
   std::string debugger = "gdb";
+  bool mark_stdio = false;  // -M
 };
 
 // Events FROM..TO (inclusive) of `rrx dump -e`.

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/debugger_launch.h"
+#include "cli/marked_output.h"
 #include "cli/socket_cleanup.h"
 #include "core/printable.h"
 #include "gdbserver/server_transport.h"
@@ -15,10 +16,16 @@ namespace rrx {
 
 namespace {
 
-int autopilot(const std::string& trace) {
+int autopilot(const std::string& trace, bool mark_stdio) {
   std::string error;
   auto session = ReplaySession::start(trace, &error);
   if (!session) return usage_error(error);
+  MarkedOutput marked;
+  if (mark_stdio) {
+    session->set_output_sink([&marked](int fd, uint64_t event, const std::string& data) {
+      marked.write(fd, event, data);
+    });
+  }
   ReplaySession::StepResult result;
   while ((result = session->step()) == ReplaySession::StepResult::kEvent) {
   }
@@ -64,10 +71,13 @@ int serve(const ReplayArgs& args, const std::string& trace) {
 }  // namespace
 
 int replay_command(const ReplayArgs& args) {
+  if (args.mark_stdio && args.mode != ReplayArgs::Mode::kAutopilot) {
+    return usage_error("replay: -M marks the output of replay -a only (for now)");
+  }
   std::string trace = resolve_trace(args.trace);
   switch (args.mode) {
     case ReplayArgs::Mode::kAutopilot:
-      return autopilot(trace);
+      return autopilot(trace, args.mark_stdio);
     case ReplayArgs::Mode::kDebugger: {
       DebuggerLaunch launch{args.debugger, trace, args.process, args.start_event};
       return launch_debugger(launch);

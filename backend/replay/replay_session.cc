@@ -664,7 +664,12 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
   t.desc = nullptr;
   // Going backwards re-runs events from checkpoints: show output only once.
   if (echo_ && e.echo_fd != 0 && e.seq > echoed_up_to_) {
-    write_all(echo_fd_ ? echo_fd_ : e.echo_fd, e.echo_data.data(), e.echo_data.size());
+    int fd = echo_fd_ ? echo_fd_ : e.echo_fd;
+    if (output_sink_) {
+      output_sink_(fd, e.seq, e.echo_data);
+    } else {
+      write_all(fd, e.echo_data.data(), e.echo_data.size());
+    }
     echoed_up_to_ = e.seq;
   }
   if (focus) {

@@ -66,6 +66,10 @@ class ReplaySession {
     echo_ = echo;
     echo_fd_ = to_fd;
   }
+  // Hands echoed output to `sink` (fd, event number, bytes) instead of
+  // writing it (`rrx replay -M` marks each line with its event).
+  using OutputSink = std::function<void(int fd, uint64_t event, const std::string& data)>;
+  void set_output_sink(OutputSink sink) { output_sink_ = std::move(sink); }
 
   // ---- Debugging one thread ----
   // Makes the thread with recorded tid `tid` the focus (0: none): the
@@ -165,6 +169,7 @@ class ReplaySession {
   bool echo_ = true;
   int echo_fd_ = 0;
   uint64_t echoed_up_to_ = 0;  // the last event whose output was written
+  OutputSink output_sink_;
   std::string error_;
 
   int32_t focus_ = 0;       // the thread the debugger looks at

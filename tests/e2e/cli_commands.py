@@ -12,6 +12,7 @@ CASE is one of:
   ps         the processes of a trace: pid, parent, exit, command line
   traceinfo  the JSON description of a trace
   dump       dump -e FROM-TO and --json
+  mark_stdio replay -a -M starts each output line with [rrx EVENT]
 """
 import json
 import os
@@ -226,6 +227,25 @@ def case_dump(cli, version, hello):
         text = cli.ok("dump", "-e", spec, trace).splitlines()
         check([int(line.split()[0]) for line in text if line[0].isdigit()] == want,
               "dump -e %s (text) shows %r" % (spec, text))
+
+
+def case_mark_stdio(cli, version, hello):
+    trace = os.path.join(cli.work, "t")
+    r = cli.run("record", "-q", "-o", trace, "sh", "-c",
+                'echo one; echo two >&2; printf "a\\nb\\n"; printf "no newline"')
+    check(r.returncode == 0, "record failed: %r" % r.stderr)
+    # The events that wrote output, from the trace: one write each here.
+    writes = [(e["seq"], e["output"]["fd"]) for e in cli.json_lines("dump", "--json", trace)
+              if e.get("output")]
+    check([fd for _, fd in writes] == [1, 2, 1, 1], "the writes of the trace: %r" % writes)
+    (one, _), (two, _), (ab, _), (tail, _) = writes
+    marked = cli.run("replay", "-a", "-M", trace)
+    check(marked.returncode == 0, "replay -a -M failed: %r" % marked.stderr)
+    want_out = "[rrx %d] one\n[rrx %d] a\n[rrx %d] b\n[rrx %d] no newline" % (one, ab, ab, tail)
+    check(marked.stdout.decode() == want_out, "replay -M stdout: %r, want %r" % (marked.stdout, want_out))
+    check(marked.stderr.decode() == "[rrx %d] two\n" % two, "replay -M stderr: %r" % marked.stderr)
+    r = cli.run("replay", "-M", "-s", "1234", trace)
+    check(r.returncode != 0 and r.stderr.decode().count("\n") == 1, "-M without -a: %r" % r.stderr)
 
 
 CASES = {name[len("case_"):]: f for name, f in globals().items() if name.startswith("case_")}
