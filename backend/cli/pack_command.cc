@@ -15,7 +15,7 @@ int pack_command(const std::string& arg) {
   auto reader = TraceReader::open(resolve_trace(arg), &error);
   if (!reader) return usage_error(error);
   PackResult packed;
-  if (!pack_trace(reader->dir(), &packed, &error)) return usage_error("pack: " + error);
+  if (!pack_trace(reader->dir(), reader->saved_files(), &packed, &error)) return usage_error("pack: " + error);
   printf("rrx: packed %s: %" PRIu64 " files (%" PRIu64 " bytes) copied in, %" PRIu64
          " duplicates (%" PRIu64 " bytes) merged\n",
          printable(reader->dir()).c_str(), packed.copied_files, packed.copied_bytes,

@@ -12,13 +12,11 @@
 
 #include "trace/file_util.h"
 #include "trace/layout.h"
-#include "trace/meta_files.h"
 
 namespace rrx {
 
 namespace {
 
-constexpr uint64_t kMaxManifestSize = uint64_t{256} << 20;
 // Built beside the file it replaces, so rename() swaps it in.
 constexpr char kTemporary[] = ".pack-tmp";
 
@@ -73,15 +71,9 @@ bool replace_with(const std::string& source, const std::string& target, bool cop
 
 }  // namespace
 
-bool pack_trace(const std::string& dir, PackResult* result, std::string* error) {
+bool pack_trace(const std::string& dir, const std::vector<SavedFileInfo>& manifest,
+                PackResult* result, std::string* error) {
   error->clear();
-  std::string manifest_path = dir + "/" + layout::kFilesManifest;
-  std::string text;
-  std::vector<SavedFileInfo> manifest;
-  if (!read_small_file(manifest_path, kMaxManifestSize, &text, error) ||
-      !decode_manifest(text, &manifest, error)) {
-    return false;
-  }
   std::string files_dir = dir + "/" + layout::kFiles;
   // Each saved file must still be what was recorded: a copy of a changed
   // file would not replay either.

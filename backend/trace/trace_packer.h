@@ -7,6 +7,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "trace/meta_files.h"
 
 namespace rrx {
 
@@ -19,6 +22,8 @@ struct PackResult {
 // the trace replays at every point and packing twice changes nothing. Fails
 // (one line in *error) if a saved file no longer holds what was recorded:
 // its original was changed in place before the trace was packed.
-bool pack_trace(const std::string& dir, PackResult* result, std::string* error);
+// `saved` is the trace's manifest (TraceReader::saved_files).
+bool pack_trace(const std::string& dir, const std::vector<SavedFileInfo>& saved,
+                PackResult* result, std::string* error);
 
 }  // namespace rrx
