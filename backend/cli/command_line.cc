@@ -212,6 +212,12 @@ const Command kCommands[] = {
     {"pack", "copy the files a trace uses into it, so it outlives them",
      [](CLI::App* sub, CommandLine* v) { add_trace(sub, &v->trace); },
      [](const CommandLine& v) { return pack_command(v.trace); }},
+    {"sources", "list the source files of the recorded programs (from DWARF)",
+     [](CLI::App* sub, CommandLine* v) {
+       sub->add_flag("--json", v->query.json, "one JSON object per source file, one per line");
+       add_trace(sub, &v->query.trace);
+     },
+     [](const CommandLine& v) { return sources_command(v.query); }},
     {"gdbinit", "print the line for ~/.gdbinit that adds rr-replay to gdb",
      [](CLI::App*, CommandLine*) {},
      [](const CommandLine&) { return print_init_line(DebuggerKind::kGdb); }},

@@ -13,6 +13,7 @@ CASE is one of:
   traceinfo  the JSON description of a trace
   dump       dump -e FROM-TO and --json
   mark_stdio replay -a -M starts each output line with [rrx EVENT]
+  sources    the source files of the recorded binaries, from their DWARF
 """
 import json
 import os
@@ -22,7 +23,7 @@ import sys
 import tempfile
 
 # The commands the issue asks for, listed here and not taken from rrx.
-COMMANDS = ["record", "replay", "dump", "ls", "rm", "mv", "ps", "traceinfo", "pack",
+COMMANDS = ["record", "replay", "dump", "ls", "rm", "mv", "ps", "traceinfo", "pack", "sources",
             "gdbinit", "lldbinit", "help"]
 
 
@@ -97,7 +98,8 @@ def case_bad_args(cli, version, hello):
         ["replay", "-a", "--serve", trace], ["replay", trace, trace],
         ["dump", "-e", "5-2", trace], ["dump", "-e", "x", trace], ["dump", "-e", "-", trace],
         ["dump", trace, trace], ["rm"], ["mv", trace], ["ps", trace, trace],
-        ["traceinfo", trace, trace], ["pack", trace, trace], ["gdbinit", "extra"],
+        ["traceinfo", trace, trace], ["pack", trace, trace], ["sources", trace, trace],
+        ["gdbinit", "extra"],
     ]
     for args in bad:
         r = cli.run(*args)
@@ -246,6 +248,19 @@ def case_mark_stdio(cli, version, hello):
     check(marked.stderr.decode() == "[rrx %d] two\n" % two, "replay -M stderr: %r" % marked.stderr)
     r = cli.run("replay", "-M", "-s", "1234", trace)
     check(r.returncode != 0 and r.stderr.decode().count("\n") == 1, "-M without -a: %r" % r.stderr)
+
+
+def case_sources(cli, version, hello):
+    trace = os.path.join(cli.work, "t")
+    cli.ok("record", "-q", "-o", trace, hello)
+    source = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           "..", "programs", "hello.c"))
+    listed = cli.ok("sources", trace).splitlines()
+    check(source in listed, "rrx sources does not list %s: %r" % (source, listed[:20]))
+    check(all(os.path.isabs(p) and os.path.exists(p) for p in listed), "sources lists a missing file")
+    binaries = cli.json_lines("sources", "--json", trace)
+    hello_entries = [b for b in binaries if {"path": source, "exists": True} in b["sources"]]
+    check(len(hello_entries) == 1, "sources --json: hello.c appears in %d binaries" % len(hello_entries))
 
 
 CASES = {name[len("case_"):]: f for name, f in globals().items() if name.startswith("case_")}
