@@ -146,7 +146,18 @@ void define_replay(CLI::App* sub, CommandLine* v) {
       ->check(whole_number(false));
   sub->add_option("-d,--debugger", a.debugger, "the debugger to start: gdb, lldb or a path to one")
       ->type_name("DEBUGGER");
+  sub->add_option("-x,--script", a.script, "run this gdb (or lldb) command file in the debugger")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  sub->add_flag("--fullname", a.fullname, "gdb --fullname: file:line marks for editors");
+  // gdb's own spelling "-i=mi" reaches us as "=mi".
+  sub->add_option_function<std::string>(
+         "-i,--interpreter",
+         [&a](const std::string& v) { a.interpreter = v.rfind('=', 0) == 0 ? v.substr(1) : v; },
+         "gdb's interpreter (-i=mi for IDEs)")
+      ->type_name("INTERP");
   add_trace(sub, &a.trace);
+  sub->footer("Words after \"--\" go to the debugger: rrx replay TRACE -- -nx.");
 }
 
 void define_dump(CLI::App* sub, CommandLine* v) {
@@ -321,6 +332,19 @@ bool split_record_at_dashes(int argc, char** argv, CommandLine* values) {
   return true;
 }
 
+// `rrx replay ... -- ARGS`: ARGS go to the debugger; returns how many of
+// argv are rrx's.
+int split_replay_at_dashes(int argc, char** argv, CommandLine* values) {
+  if (argc < 3 || std::string(argv[1]) != "replay") return argc;
+  for (int i = 2; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      values->replay.debugger_args.assign(argv + i + 1, argv + argc);
+      return i;
+    }
+  }
+  return argc;
+}
+
 }  // namespace
 
 int run_command_line(int argc, char** argv) {
@@ -348,6 +372,7 @@ int run_command_line(int argc, char** argv) {
       return 2;
     }
   }
+  argc = split_replay_at_dashes(argc, argv, &values);
   try {
     app->parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

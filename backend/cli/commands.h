@@ -31,6 +31,12 @@ struct ReplayArgs {
   uint64_t start_event = 0;
   std::string debugger = "gdb";
   bool mark_stdio = false;  // -M
+  // Passed on to the debugger rrx starts: -x FILE (a gdb script, lldb -s),
+  // --fullname, -i/--interpreter (gdb), and every word after "--".
+  std::string script;
+  bool fullname = false;
+  std::string interpreter;
+  std::vector<std::string> debugger_args;
 };
 
 // Events FROM..TO (inclusive) of `rrx dump -e`.

@@ -77,11 +77,20 @@ int launch_debugger(const DebuggerLaunch& launch) {
   replay_args += quoted(launch.trace);
   setenv("RRX_BIN", self_path().c_str(), 1);
   if (is_lldb(debugger)) {
+    if (launch.fullname || !launch.interpreter.empty()) {
+      return usage_error("replay: --fullname and -i are gdb options; lldb has neither");
+    }
     argv = {path, "-O", "plugin load " + lldb_plugin_path(), "-O", "replay " + replay_args};
+    if (!launch.script.empty()) argv.insert(argv.end(), {"-s", launch.script});
   } else {
-    argv = {path,  "-q", "-l", "10000", "-ex", "set sysroot /", "-ex", "source " + gdb_plugin_path(),
-            "-ex", "rr-replay " + replay_args};
+    argv = {path};
+    if (launch.fullname) argv.push_back("--fullname");
+    if (!launch.interpreter.empty()) argv.push_back("--interpreter=" + launch.interpreter);
+    argv.insert(argv.end(), {"-q", "-l", "10000", "-ex", "set sysroot /", "-ex",
+                             "source " + gdb_plugin_path(), "-ex", "rr-replay " + replay_args});
+    if (!launch.script.empty()) argv.insert(argv.end(), {"-x", launch.script});
   }
+  argv.insert(argv.end(), launch.extra_args.begin(), launch.extra_args.end());
   std::vector<char*> c_argv;
   for (std::string& a : argv) c_argv.push_back(a.data());
   c_argv.push_back(nullptr);

@@ -14,6 +14,8 @@ CASE is one of:
   dump       dump -e FROM-TO and --json
   mark_stdio replay -a -M starts each output line with [rrx EVENT]
   sources    the source files of the recorded binaries, from their DWARF
+  debugger_options  replay -x FILE, --fullname, -i=mi, -d PATH and -- ARGS
+             reach gdb (and lldb)
 """
 import json
 import os
@@ -96,6 +98,7 @@ def case_bad_args(cli, version, hello):
         ["record", "--env", "NOEQUALS", hello], ["record", "--env", "=value", hello],
         ["replay", "-s", "0"], ["replay", "-s", "70000"], ["replay", "-g", "-1"],
         ["replay", "-a", "--serve", trace], ["replay", trace, trace],
+        ["replay", "-x", os.path.join(cli.work, "no-such-script"), trace],
         ["dump", "-e", "5-2", trace], ["dump", "-e", "x", trace], ["dump", "-e", "-", trace],
         ["dump", trace, trace], ["rm"], ["mv", trace], ["ps", trace, trace],
         ["traceinfo", trace, trace], ["pack", trace, trace], ["sources", trace, trace],
@@ -263,6 +266,46 @@ def case_sources(cli, version, hello):
     check(len(hello_entries) == 1, "sources --json: hello.c appears in %d binaries" % len(hello_entries))
 
 
+class Skip(Exception):
+    pass
+
+
+def case_debugger_options(cli, version, hello):
+    gdb, lldb = shutil.which("gdb"), shutil.which("lldb-19") or shutil.which("lldb")
+    if not gdb or not lldb:
+        raise Skip("needs gdb and lldb-19")
+    trace = os.path.join(cli.work, "t")
+    cli.ok("record", "-q", "-o", trace, hello)
+    script = os.path.join(cli.work, "script.gdb")
+    with open(script, "w") as f:
+        f.write("break main\ncontinue\nwhen\n")
+    def session(*args):
+        r = cli.run(*args)
+        check(r.returncode == 0, "rrx %s exited %d" % (" ".join(args), r.returncode))
+        return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+
+    out = session("replay", "-x", script, trace, "--", "-batch")
+    check("Breakpoint 1, main" in out and "Current event: " in out, "gdb -x script: %r" % out[-500:])
+    out = session("replay", "--fullname", "-x", script, trace, "--", "-batch")
+    check("\x1a\x1a" + os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                    "..", "programs", "hello.c")) + ":" in out,
+          "--fullname gave no file:line mark: %r" % out[-500:])
+    out = session("replay", "-i=mi", trace, "--", "-batch")
+    check("=thread-group-added" in out, "-i=mi did not reach gdb: %r" % out[:300])
+    # Any program that takes gdb's options, as cgdb or gdb-multiarch do.
+    wrapper = os.path.join(cli.work, "my-gdb")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\necho wrapped >&2\nexec %s \"$@\"\n" % gdb)
+    os.chmod(wrapper, 0o755)
+    out = session("replay", "-d", wrapper, "-x", script, trace, "--", "-batch")
+    check(out.count("wrapped\n") == 1 and "Breakpoint 1, main" in out, "replay -d %s: %r" % (wrapper, out[-300:]))
+    lldb_script = os.path.join(cli.work, "script.lldb")
+    with open(lldb_script, "w") as f:
+        f.write("breakpoint set -n main\nwhen\n")
+    out = session("replay", "-d", lldb, "-x", lldb_script, trace, "--", "-b")
+    check("Breakpoint 1: where = " in out and "Current event: " in out, "lldb -x script: %r" % out[-500:])
+
+
 CASES = {name[len("case_"):]: f for name, f in globals().items() if name.startswith("case_")}
 
 
@@ -274,6 +317,9 @@ def main(rrx, version, hello, work_root, case):
     except Failure as e:
         print("FAIL %s: %s" % (case, e))
         return 1
+    except Skip as e:
+        print("SKIP %s: %s" % (case, e))
+        return 77
     finally:
         if os.environ.get("RRX_E2E_KEEP") != "1":
             shutil.rmtree(work, ignore_errors=True)
