@@ -139,8 +139,14 @@ void define_replay(CLI::App* sub, CommandLine* v) {
   }
   sub->add_flag("-M,--mark-stdio", a.mark_stdio,
                 "start each line the program writes to stdout/stderr with [rrx EVENT] (with -a)");
-  sub->add_option("-p,--process", a.process, "debug this process (pid or program name)")
-      ->type_name("PID|NAME");
+  CLI::Option* process =
+      sub->add_option("-p,--process", a.process,
+                      "debug this process: from its fork (a pid) or its exec (a program name)")
+          ->type_name("PID|NAME");
+  sub->add_option("-f,--onfork", a.process, "debug process PID from its fork (as -p PID)")
+      ->type_name("PID")
+      ->check(whole_number(true))
+      ->excludes(process);
   sub->add_option("-g,--goto", a.start_event, "start at this event")
       ->type_name("EVENT")
       ->check(whole_number(false));

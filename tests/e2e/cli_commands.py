@@ -15,7 +15,7 @@ CASE is one of:
   mark_stdio replay -a -M starts each output line with [rrx EVENT]
   sources    the source files of the recorded binaries, from their DWARF
   debugger_options  replay -x FILE, --fullname, -i=mi, -d PATH and -- ARGS
-             reach gdb (and lldb)
+             reach gdb (and lldb); -f PID debugs a forked child
 """
 import json
 import os
@@ -99,6 +99,7 @@ def case_bad_args(cli, version, hello):
         ["replay", "-s", "0"], ["replay", "-s", "70000"], ["replay", "-g", "-1"],
         ["replay", "-a", "--serve", trace], ["replay", trace, trace],
         ["replay", "-x", os.path.join(cli.work, "no-such-script"), trace],
+        ["replay", "-f", "x", trace], ["replay", "-f", "1", "-p", "2", trace],
         ["dump", "-e", "5-2", trace], ["dump", "-e", "x", trace], ["dump", "-e", "-", trace],
         ["dump", trace, trace], ["rm"], ["mv", trace], ["ps", trace, trace],
         ["traceinfo", trace, trace], ["pack", trace, trace], ["sources", trace, trace],
@@ -302,6 +303,12 @@ def case_debugger_options(cli, version, hello):
     lldb_script = os.path.join(cli.work, "script.lldb")
     with open(lldb_script, "w") as f:
         f.write("breakpoint set -n main\nwhen\n")
+    # -f PID: the forked child, from its fork.
+    forked = os.path.join(cli.work, "forked")
+    cli.run("record", "-q", "-o", forked, "sh", "-c", '"$0"; exit 3', hello)
+    child = cli.json_lines("ps", "--json", forked)[1]["pid"]
+    out = session("replay", "-f", str(child), forked, "--", "-batch", "-ex", "info inferiors")
+    check("process %d" % child in out, "replay -f %d does not debug the child: %r" % (child, out[-400:]))
     out = session("replay", "-d", lldb, "-x", lldb_script, trace, "--", "-b")
     check("Breakpoint 1: where = " in out and "Current event: " in out, "lldb -x script: %r" % out[-500:])
 
