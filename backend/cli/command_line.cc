@@ -101,6 +101,9 @@ void define_record(CLI::App* sub, CommandLine* v) {
                                                   : std::string();
       });
   sub->add_flag("-q,--quiet", a.quiet, "do not say where the trace is saved");
+  sub->add_flag("--no-pack", a.no_pack,
+                "leave system files the trace uses hardlinked, even in a small trace "
+                "(smaller; the trace breaks if they change in place)");
 }
 
 void define_replay(CLI::App* sub, CommandLine* v) {

@@ -16,6 +16,7 @@ struct RecordArgs {
   bool no_buffer = false;       // -n
   bool chaos = false;           // --chaos
   bool quiet = false;           // -q
+  bool no_pack = false;         // --no-pack
   uint64_t slice_ticks = 0;     // -c; 0: the recorder's default
   std::string ticks = "auto";   // --ticks, -W
   std::vector<std::string> env; // --env NAME=VALUE

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <cinttypes>
+
 #include "cli/commands.h"
 #include "cli/debugger_launch.h"
 #include "core/pmu.h"
@@ -11,6 +13,9 @@
 #include "core/spawn.h"
 #include "record/record_session.h"
 #include "trace/trace_dir.h"
+#include "trace/trace_packer.h"
+#include "trace/trace_reader.h"
+#include "trace/trace_usage.h"
 
 namespace rrx {
 
@@ -29,6 +34,30 @@ std::string tick_source(const std::string& asked, std::string* error) {
              "but the recorder does not use it yet; use --ticks=soft";
   }
   return "";
+}
+
+// A trace whose files hardlinked to their originals come to at most this
+// much is packed right away: it then survives changes to those files.
+constexpr uint64_t kPackAtOnceBytes = uint64_t{16} << 20;
+
+// Packs the trace if that is cheap; otherwise says (to a user watching, not
+// into a captured stderr the program shares) that it is not packed.
+void pack_if_small(const std::string& dir, bool quiet) {
+  std::string error;
+  TraceUsage usage;
+  if (!measure_trace(dir, &usage, &error) || usage.linked_outside == 0) return;
+  if (usage.linked_outside_bytes <= kPackAtOnceBytes) {
+    auto reader = TraceReader::open(dir, &error);
+    PackResult packed;
+    if (reader && pack_trace(dir, reader->saved_files(), &packed, &error)) return;
+    fprintf(stderr, "rrx: warning: could not pack %s: %s\n", printable(dir).c_str(),
+            printable(error).c_str());
+  } else if (!quiet && isatty(STDERR_FILENO)) {
+    fprintf(stderr,
+            "rrx: the trace is not packed: %" PRIu64 " MiB of it are hardlinks to the "
+            "originals; 'rrx pack %s' copies them in\n",
+            usage.linked_outside_bytes >> 20, printable(dir).c_str());
+  }
 }
 
 }  // namespace
@@ -76,6 +105,7 @@ int record_command(const RecordArgs& args) {
 
   RecordResult result = record(options);
   if (!result.ok) return usage_error(result.error);
+  if (!args.no_pack) pack_if_small(options.trace_dir, args.quiet);
   if (!root.empty() && !update_latest_trace(root, options.trace_dir, &error)) {
     fprintf(stderr, "rrx: warning: %s\n", error.c_str());
   }

@@ -69,7 +69,10 @@ bool measure_trace(const std::string& dir, TraceUsage* out, std::string* error) 
   for (const auto& [key, size] : files) {
     usage.files_bytes += size;
     const auto& [links, names] = w.inodes[key];
-    if (links > names) ++usage.linked_outside;
+    if (links > names) {
+      ++usage.linked_outside;
+      usage.linked_outside_bytes += size;
+    }
   }
   for (const auto& [key, counts] : w.inodes) usage.saved_files += counts.second;
   if (lstat((dir + "/" + layout::kEvents).c_str(), &st) == 0) usage.events_bytes = st.st_size;

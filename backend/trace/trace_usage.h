@@ -15,6 +15,7 @@ struct TraceUsage {
   // Saved files whose inode also has names outside the trace: they change
   // when their original is modified in place.
   uint64_t linked_outside = 0;
+  uint64_t linked_outside_bytes = 0;
 };
 
 // Walks `dir` (not following symbolic links). False + *error if it cannot.

@@ -74,7 +74,7 @@ def case_help(cli, version, hello):
               % (command, command))
     record = cli.ok("record", "--help")
     check("PROGRAM [ARGS...]" in record, "record's usage does not name PROGRAM")
-    for option in ("-o", "--ticks", "-c", "--chaos", "-u", "-n", "-q", "--env", "-W"):
+    for option in ("-o", "--ticks", "-c", "--chaos", "-u", "-n", "-q", "--env", "-W", "--no-pack"):
         check(option in record, "record --help does not describe %s" % option)
     check(cli.ok("--version").strip() == "rrx " + version,
           "rrx --version says %r, want 'rrx %s'" % (cli.ok("--version"), version))

@@ -4,7 +4,8 @@
 #
 # rrx hardlinks the saved files that live under system directories (/usr,
 # /lib, /opt, ...) instead of copying them; modified in place, such a file
-# changes inside the trace too. The test puts copies of a program and its
+# changes inside the trace too. `rrx record` packs small traces itself
+# (--no-pack keeps the links). The test puts copies of a program and its
 # library under /opt (with the traces, so hardlinks are possible), records
 # them twice, packs one trace, overwrites both copies in place, and checks
 # that the unpacked trace no longer replays while the packed one does, also
@@ -28,10 +29,14 @@ cp "$library" "$dir/$(basename "$library")"
 run=(sh -c '"$0" && "$0"2' "$dir/greet")
 
 expected="$("${run[@]}")"
-"$rrx" record -q -o "$dir/unpacked" "${run[@]}" >/dev/null
-"$rrx" record -q -o "$dir/packed" "${run[@]}" >/dev/null
+"$rrx" record -q --no-pack -o "$dir/unpacked" "${run[@]}" >/dev/null
+"$rrx" record -q --no-pack -o "$dir/packed" "${run[@]}" >/dev/null
+# Without --no-pack, a trace this small is packed as it is recorded.
+"$rrx" record -q -o "$dir/small" "${run[@]}" >/dev/null
 [[ "$("$rrx" traceinfo "$dir/unpacked" | grep '"packed"')" == *false* ]] ||
-  fail "traceinfo says a fresh recording of files under /opt is packed"
+  fail "traceinfo says a --no-pack recording of files under /opt is packed"
+[[ "$("$rrx" traceinfo "$dir/small" | grep '"packed"')" == *true* ]] ||
+  fail "a small recording was not packed as it was recorded"
 
 packed="$("$rrx" pack "$dir/packed")" || fail "rrx pack failed"
 echo "$packed"
@@ -56,6 +61,9 @@ echo "unpacked trace, as expected: $(head -n 1 "$dir/unpacked.err")"
 out="$("$rrx" replay -a "$dir/packed")" || fail "the packed trace does not replay after its files changed"
 [[ "$out" == "$expected" ]] || fail "the packed trace replays '$out', not '$expected'"
 echo "packed trace replays: $out"
+
+out="$("$rrx" replay -a "$dir/small")" || fail "the trace packed by record does not replay"
+[[ "$out" == "$expected" ]] || fail "the trace packed by record replays '$out'"
 
 mkdir "$dir/elsewhere"
 mv "$dir/packed" "$dir/elsewhere/moved"
