@@ -30,7 +30,7 @@ std::unique_ptr<CLI::App> define_command_line(CommandLine* values);
 // "rrx record [OPTIONS] PROGRAM [ARGS...]": how `sub` is invoked.
 std::string synopsis(const CLI::App& sub);
 
-// What the man page and the completion need to know about an option.
+// Whether `sub` takes a TRACE argument (the completion offers trace names).
 bool takes_trace(const CLI::App& sub);
 
 // Parses argv and runs the command it names; returns the exit status
