@@ -27,15 +27,18 @@ class Formatter : public CLI::Formatter {
   }
 };
 
+// Decimal digits only (CLI11's own conversion would also take "0x10",
+// "1e3" or "-1"), at most 19 of them (always fits 64 bits).
+bool number(const std::string& text, uint64_t* value) {
+  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  *value = std::stoull(text);
+  return true;
+}
+
 // "N", "N-M", "N-" or "-M": events N to M, inclusive.
 std::string parse_range(const std::string& text, EventRange* out) {
-  auto number = [](const std::string& s, uint64_t* v) {
-    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 19) {
-      return false;
-    }
-    *v = std::stoull(s);
-    return true;
-  };
   size_t dash = text.find('-');
   EventRange r;
   bool ok;
@@ -52,14 +55,12 @@ std::string parse_range(const std::string& text, EventRange* out) {
   return "";
 }
 
-// Decimal digits only (CLI11 would also take "0x10", "1e3" or "-1"); a
-// positive one when `positive`.
+// A number(), and a positive one when `positive`.
 CLI::Validator whole_number(bool positive) {
   return CLI::Validator(
       [positive](std::string& text) -> std::string {
-        bool digits = !text.empty() && text.size() <= 19 &&
-                      text.find_first_not_of("0123456789") == std::string::npos;
-        if (!digits || (positive && std::stoull(text) == 0)) {
+        uint64_t value;
+        if (!number(text, &value) || (positive && value == 0)) {
           return "'" + text + "' is not a " + (positive ? "positive " : "") + "whole number";
         }
         return "";
