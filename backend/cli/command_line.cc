@@ -142,7 +142,8 @@ void define_replay(CLI::App* sub, CommandLine* v) {
     if (m->get_name() != "--dbgport") serve->excludes(m);
   }
   sub->add_flag("-M,--mark-stdio", a.mark_stdio,
-                "start each line the program writes to stdout/stderr with [rrx EVENT] (with -a)");
+                "start each line the program writes to stdout/stderr with [rrx EVENT] (with -a)")
+      ->needs(modes[0]);
   CLI::Option* process =
       sub->add_option("-p,--process", a.process,
                       "debug this process: from its fork (a pid) or its exec (a program name)")
@@ -156,16 +157,25 @@ void define_replay(CLI::App* sub, CommandLine* v) {
       ->check(whole_number(false));
   sub->add_option("-d,--debugger", a.debugger, "the debugger to start: gdb, lldb or a path to one")
       ->type_name("DEBUGGER");
-  sub->add_option("-x,--script", a.script, "run this gdb (or lldb) command file in the debugger")
-      ->type_name("FILE")
-      ->check(CLI::ExistingFile);
-  sub->add_flag("--fullname", a.fullname, "gdb --fullname: file:line marks for editors");
-  // gdb's own spelling "-i=mi" reaches us as "=mi".
-  sub->add_option_function<std::string>(
-         "-i,--interpreter",
-         [&a](const std::string& v) { a.interpreter = v.rfind('=', 0) == 0 ? v.substr(1) : v; },
-         "gdb's interpreter (-i=mi for IDEs)")
-      ->type_name("INTERP");
+  // For the debugger rrx starts: none of the other modes.
+  std::vector<CLI::Option*> for_debugger = {
+      sub->add_flag("-e,--goto-exit", a.goto_exit,
+                "run to the end of the recording before the debugger takes over"),
+      sub->add_option("-x,--script", a.script, "run this gdb (or lldb) command file in the debugger")
+          ->type_name("FILE")
+          ->check(CLI::ExistingFile),
+      sub->add_flag("--fullname", a.fullname, "gdb --fullname: file:line marks for editors"),
+      // gdb's own spelling "-i=mi" reaches us as "=mi".
+      sub->add_option_function<std::string>(
+             "-i,--interpreter",
+             [&a](const std::string& v) { a.interpreter = v.rfind('=', 0) == 0 ? v.substr(1) : v; },
+             "gdb's interpreter (-i=mi for IDEs)")
+          ->type_name("INTERP"),
+  };
+  for (CLI::Option* option : for_debugger) {
+    for (CLI::Option* mode : modes) option->excludes(mode);
+    option->excludes(serve);
+  }
   add_trace(sub, &a.trace);
   sub->footer("Words after \"--\" go to the debugger: rrx replay TRACE -- -nx.");
 }

@@ -32,9 +32,11 @@ struct ReplayArgs {
   uint64_t start_event = 0;
   std::string debugger = "gdb";
   bool mark_stdio = false;  // -M
-  // Passed on to the debugger rrx starts: -x FILE (a gdb script, lldb -s),
+  // For the debugger rrx starts: -e runs to the end of the recording first;
+  // passed on: -x FILE (a gdb script, lldb -s),
   // --fullname, -i/--interpreter (gdb), and every word after "--".
   std::string script;
+  bool goto_exit = false;  // -e
   bool fullname = false;
   std::string interpreter;
   std::vector<std::string> debugger_args;

@@ -81,6 +81,9 @@ int launch_debugger(const DebuggerLaunch& launch) {
       return usage_error("replay: --fullname and -i are gdb options; lldb has neither");
     }
     argv = {path, "-O", "plugin load " + lldb_plugin_path(), "-O", "replay " + replay_args};
+    // The replay stops at its end (a stop, not an exit): the whole
+    // history stays there to go back through.
+    if (launch.goto_exit) argv.insert(argv.end(), {"-O", "process continue"});
     if (!launch.script.empty()) argv.insert(argv.end(), {"-s", launch.script});
   } else {
     argv = {path};
@@ -88,6 +91,7 @@ int launch_debugger(const DebuggerLaunch& launch) {
     if (!launch.interpreter.empty()) argv.push_back("--interpreter=" + launch.interpreter);
     argv.insert(argv.end(), {"-q", "-l", "10000", "-ex", "set sysroot /", "-ex",
                              "source " + gdb_plugin_path(), "-ex", "rr-replay " + replay_args});
+    if (launch.goto_exit) argv.insert(argv.end(), {"-ex", "continue"});
     if (!launch.script.empty()) argv.insert(argv.end(), {"-x", launch.script});
   }
   argv.insert(argv.end(), launch.extra_args.begin(), launch.extra_args.end());

@@ -14,6 +14,7 @@ struct DebuggerLaunch {
   std::string trace;
   std::string process;   // -p
   uint64_t start_event;  // -g
+  bool goto_exit = false;  // -e: run to the end of the recording first
   std::string script;    // -x: run once the replay is connected
   bool fullname = false; // gdb --fullname (for editors driving gdb)
   std::string interpreter;  // gdb -i (mi for IDEs)

@@ -71,22 +71,18 @@ int serve(const ReplayArgs& args, const std::string& trace) {
 }  // namespace
 
 int replay_command(const ReplayArgs& args) {
-  if (args.mark_stdio && args.mode != ReplayArgs::Mode::kAutopilot) {
-    return usage_error("replay: -M marks the output of replay -a only (for now)");
-  }
-  bool for_debugger = !args.script.empty() || args.fullname || !args.interpreter.empty() ||
-                      !args.debugger_args.empty();
-  if (for_debugger && args.mode != ReplayArgs::Mode::kDebugger) {
-    return usage_error("replay: -x, --fullname, -i and '-- ARGS' are for the debugger rrx starts");
+  if (!args.debugger_args.empty() && args.mode != ReplayArgs::Mode::kDebugger) {
+    fprintf(stderr, "rrx: replay: words after '--' are for the debugger rrx starts\n");
+    return 2;
   }
   std::string trace = resolve_trace(args.trace);
   switch (args.mode) {
     case ReplayArgs::Mode::kAutopilot:
       return autopilot(trace, args.mark_stdio);
     case ReplayArgs::Mode::kDebugger: {
-      DebuggerLaunch launch{args.debugger,   trace,         args.process,
-                            args.start_event, args.script,  args.fullname,
-                            args.interpreter, args.debugger_args};
+      DebuggerLaunch launch{args.debugger,    trace,          args.process,
+                            args.start_event, args.goto_exit, args.script,
+                            args.fullname,    args.interpreter, args.debugger_args};
       return launch_debugger(launch);
     }
     default:

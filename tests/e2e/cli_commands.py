@@ -15,9 +15,11 @@ CASE is one of:
   mark_stdio replay -a -M starts each output line with [rrx EVENT]
   sources    the source files of the recorded binaries, from their DWARF
   debugger_options  replay -x FILE, --fullname, -i=mi, -d PATH and -- ARGS
-             reach gdb (and lldb); -f PID debugs a forked child
+             reach gdb (and lldb); -f PID debugs a forked child; -e starts
+             at the end of the recording
 """
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -45,9 +47,10 @@ class Cli:
         self.root = os.path.join(work, "root")
         self.env = dict(os.environ, RRX_TRACE_DIR=self.root)
 
-    def run(self, *args, env=None):
+    def run(self, *args, env=None, stdin=None):
         return subprocess.run([self.rrx, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, env=env or self.env, timeout=120)
+                              input=stdin, stdin=None if stdin else subprocess.DEVNULL,
+                              env=env or self.env, timeout=120)
 
     def ok(self, *args):
         r = self.run(*args)
@@ -99,7 +102,7 @@ def case_bad_args(cli, version, hello):
         ["replay", "-s", "0"], ["replay", "-s", "70000"], ["replay", "-g", "-1"],
         ["replay", "-a", "--serve", trace], ["replay", trace, trace],
         ["replay", "-x", os.path.join(cli.work, "no-such-script"), trace],
-        ["replay", "-f", "x", trace], ["replay", "-f", "1", "-p", "2", trace],
+        ["replay", "-f", "x", trace], ["replay", "-a", "-e", trace], ["replay", "-f", "1", "-p", "2", trace],
         ["dump", "-e", "5-2", trace], ["dump", "-e", "x", trace], ["dump", "-e", "-", trace],
         ["dump", trace, trace], ["rm"], ["mv", trace], ["ps", trace, trace],
         ["traceinfo", trace, trace], ["pack", trace, trace], ["sources", trace, trace],
@@ -280,8 +283,8 @@ def case_debugger_options(cli, version, hello):
     script = os.path.join(cli.work, "script.gdb")
     with open(script, "w") as f:
         f.write("break main\ncontinue\nwhen\n")
-    def session(*args):
-        r = cli.run(*args)
+    def session(*args, stdin=None):
+        r = cli.run(*args, stdin=stdin)
         check(r.returncode == 0, "rrx %s exited %d" % (" ".join(args), r.returncode))
         return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
 
@@ -303,6 +306,20 @@ def case_debugger_options(cli, version, hello):
     lldb_script = os.path.join(cli.work, "script.lldb")
     with open(lldb_script, "w") as f:
         f.write("breakpoint set -n main\nwhen\n")
+    # -e: the debugger starts at the end of the recording, history behind it.
+    end_script = os.path.join(cli.work, "end.gdb")
+    with open(end_script, "w") as f:
+        f.write("when\nreverse-stepi\nwhen\n")
+    out = session("replay", "-e", "-x", end_script, trace, "--", "-batch")
+    events = re.findall(r"Current event: (\d+)", out)
+    last = max(e["seq"] for e in cli.json_lines("dump", "--json", trace) if e["kind"] != "exit")
+    check("No more reverse-execution history" in out and len(events) == 2
+          and int(events[0]) == last and int(events[1]) < last,
+          "replay -e (gdb): events %r, last %d: %r" % (events, last, out[-400:]))
+    # (lldb -b would quit at that stop: the commands come on stdin.)
+    out = session("replay", "-e", "-d", lldb, trace, stdin=b"when\nquit\n")
+    check("stop reason = end of recorded history" in out and "Current event: %d" % last in out,
+          "replay -e (lldb): %r" % out[-400:])
     # -f PID: the forked child, from its fork.
     forked = os.path.join(cli.work, "forked")
     cli.run("record", "-q", "-o", forked, "sh", "-c", '"$0"; exit 3', hello)
