@@ -13,16 +13,18 @@ namespace rrx {
 
 namespace {
 
-using InodeKey = std::pair<dev_t, ino_t>;
-
-struct Walk {
-  // Per inode: its link count and how many names inside the trace it has.
-  std::map<InodeKey, std::pair<nlink_t, uint64_t>> inodes;
-  std::map<InodeKey, off_t> sizes;
+// What the walk learns of one inode.
+struct Inode {
+  nlink_t links = 0;       // names it has anywhere
+  uint64_t names = 0;      // names it has inside the trace
+  uint64_t size = 0;
+  bool saved = false;      // one of its names is under files/
 };
 
-bool walk(const std::string& dir, Walk* w, std::map<InodeKey, off_t>* in_files,
-          std::string* error) {
+using Inodes = std::map<std::pair<dev_t, ino_t>, Inode>;
+
+// Records every non-directory under `dir`; `saved` marks those in files/.
+bool walk(const std::string& dir, bool saved, Inodes* inodes, std::string* error) {
   DIR* d = opendir(dir.c_str());
   if (!d) {
     *error = errno_message("cannot read " + dir);
@@ -36,16 +38,15 @@ bool walk(const std::string& dir, Walk* w, std::map<InodeKey, off_t>* in_files,
     struct stat st;
     if (lstat(path.c_str(), &st) != 0) continue;  // removed meanwhile
     if (S_ISDIR(st.st_mode)) {
-      ok = walk(path, w, in_files, error);
+      ok = walk(path, saved || name == layout::kFiles, inodes, error);
       if (!ok) break;
       continue;
     }
-    InodeKey key{st.st_dev, st.st_ino};
-    auto& [links, names] = w->inodes[key];
-    links = st.st_nlink;
-    ++names;
-    w->sizes[key] = st.st_size;
-    if (in_files) (*in_files)[key] = st.st_size;
+    Inode& inode = (*inodes)[{st.st_dev, st.st_ino}];
+    inode.links = st.st_nlink;
+    inode.size = st.st_size;
+    ++inode.names;
+    inode.saved |= saved;
   }
   closedir(d);
   return ok;
@@ -54,27 +55,20 @@ bool walk(const std::string& dir, Walk* w, std::map<InodeKey, off_t>* in_files,
 }  // namespace
 
 bool measure_trace(const std::string& dir, TraceUsage* out, std::string* error) {
-  Walk w;
-  std::map<InodeKey, off_t> files;
-  std::string files_dir = dir + "/" + layout::kFiles;
-  struct stat st;
-  if (lstat(files_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
-      !walk(files_dir, &w, &files, error)) {
-    return false;
-  }
-  Walk rest;
-  if (!walk(dir, &rest, nullptr, error)) return false;
+  Inodes inodes;
+  if (!walk(dir, false, &inodes, error)) return false;
   TraceUsage usage;
-  for (const auto& [key, size] : rest.sizes) usage.total_bytes += size;
-  for (const auto& [key, size] : files) {
-    usage.files_bytes += size;
-    const auto& [links, names] = w.inodes[key];
-    if (links > names) {
+  for (const auto& [key, inode] : inodes) {
+    usage.total_bytes += inode.size;
+    if (!inode.saved) continue;
+    usage.files_bytes += inode.size;
+    usage.saved_files += inode.names;
+    if (inode.links > inode.names) {
       ++usage.linked_outside;
-      usage.linked_outside_bytes += size;
+      usage.linked_outside_bytes += inode.size;
     }
   }
-  for (const auto& [key, counts] : w.inodes) usage.saved_files += counts.second;
+  struct stat st;
   if (lstat((dir + "/" + layout::kEvents).c_str(), &st) == 0) usage.events_bytes = st.st_size;
   *out = usage;
   return true;
