@@ -157,6 +157,8 @@ void define_replay(CLI::App* sub, CommandLine* v) {
       ->check(whole_number(false));
   sub->add_option("-d,--debugger", a.debugger, "the debugger to start: gdb, lldb or a path to one")
       ->type_name("DEBUGGER");
+  sub->add_flag("-k,--keep-listening", a.keep_listening,
+                "with --serve or -s: after a debugger detaches, serve the next one (from the start)");
   // For the debugger rrx starts: none of the other modes.
   std::vector<CLI::Option*> for_debugger = {
       sub->add_flag("-e,--goto-exit", a.goto_exit,

@@ -32,6 +32,7 @@ struct ReplayArgs {
   uint64_t start_event = 0;
   std::string debugger = "gdb";
   bool mark_stdio = false;  // -M
+  bool keep_listening = false;  // -k: serve one debugger after another
   // For the debugger rrx starts: -e runs to the end of the recording first;
   // passed on: -x FILE (a gdb script, lldb -s),
   // --fullname, -i/--interpreter (gdb), and every word after "--".

@@ -64,13 +64,23 @@ int serve(const ReplayArgs& args, const std::string& trace) {
   const char* scheme = args.mode == ReplayArgs::Mode::kServeTcp ? "" : "unix:";
   printf("rrx: serving %s on %s%s\n", trace.c_str(), scheme, transport->address().c_str());
   fflush(stdout);
-  if (!transport->serve_one(target.get(), &error)) return usage_error(transport_error(error));
-  return 0;
+  for (;;) {
+    if (!transport->serve_one(target.get(), &error)) return usage_error(transport_error(error));
+    if (!args.keep_listening) return 0;
+    // The next debugger starts from the beginning, as the first one did.
+    target = ReplayTarget::create(options, &error);
+    if (!target) return usage_error(error);
+  }
 }
 
 }  // namespace
 
 int replay_command(const ReplayArgs& args) {
+  bool serving = args.mode == ReplayArgs::Mode::kServeTcp || args.mode == ReplayArgs::Mode::kServeUnix;
+  if (args.keep_listening && !serving) {
+    fprintf(stderr, "rrx: replay: -k keeps serving with --serve or -s only\n");
+    return 2;
+  }
   if (!args.debugger_args.empty() && args.mode != ReplayArgs::Mode::kDebugger) {
     fprintf(stderr, "rrx: replay: words after '--' are for the debugger rrx starts\n");
     return 2;

@@ -14,6 +14,7 @@ CASE is one of:
   dump       dump -e FROM-TO and --json
   mark_stdio replay -a -M starts each output line with [rrx EVENT]
   sources    the source files of the recorded binaries, from their DWARF
+  keep_listening  replay -k --serve serves one debugger after another
   debugger_options  replay -x FILE, --fullname, -i=mi, -d PATH and -- ARGS
              reach gdb (and lldb); -f PID debugs a forked child; -e starts
              at the end of the recording
@@ -328,6 +329,36 @@ def case_debugger_options(cli, version, hello):
     check("process %d" % child in out, "replay -f %d does not debug the child: %r" % (child, out[-400:]))
     out = session("replay", "-d", lldb, "-x", lldb_script, trace, "--", "-b")
     check("Breakpoint 1: where = " in out and "Current event: " in out, "lldb -x script: %r" % out[-500:])
+
+
+def case_keep_listening(cli, version, hello):
+    gdb = shutil.which("gdb")
+    if not gdb:
+        raise Skip("needs gdb")
+    trace = os.path.join(cli.work, "t")
+    cli.ok("record", "-q", "-o", trace, hello)
+    server = subprocess.Popen([cli.rrx, "replay", "-k", "--serve", trace], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=cli.env)
+    try:
+        line = server.stdout.readline().decode()
+        check(" on unix:" in line, "replay -k --serve printed %r" % line)
+        socket_path = line.rsplit(" on unix:", 1)[1].strip()
+        rips = []
+        for _ in range(2):
+            # Each debugger goes forward, then detaches; the next starts anew.
+            out = subprocess.run([gdb, "-batch", "-nx", "-ex", "target remote " + socket_path,
+                                  "-ex", "info registers rip", "-ex", "stepi", "-ex", "detach"],
+                                 capture_output=True, text=True, timeout=120).stdout
+            rips += re.findall(r"^rip\s+(0x[0-9a-f]+)", out, re.M)
+        check(len(rips) == 2 and rips[0] == rips[1],
+              "two debuggers in turn did not both start at the beginning: %r" % rips)
+        check(server.poll() is None, "the server stopped after the debuggers detached")
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    check(not os.path.exists(socket_path), "the socket is left after SIGTERM")
+    r = cli.run("replay", "-k", "-a", trace)
+    check(r.returncode == 2 and r.stderr.count(b"\n") == 1, "-k without a server: %r" % r.stderr)
 
 
 CASES = {name[len("case_"):]: f for name, f in globals().items() if name.startswith("case_")}
