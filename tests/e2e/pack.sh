@@ -72,4 +72,22 @@ out="$("$rrx" replay -a "$dir/elsewhere/moved")" || fail "the moved packed trace
 cp -r "$dir/elsewhere/moved" "$dir/copied"
 out="$("$rrx" replay -a "$dir/copied")" || fail "a copy of the packed trace does not replay"
 [[ "$out" == "$expected" ]] || fail "the copied trace replays '$out'"
+
+# A trace with more than 16 MiB of such links is left unpacked; rrx says so
+# to a user at a terminal (script gives it one), not into a pipe.
+mkdir "$dir/large"
+cp "$library" "$dir/large/"
+cp "$greet" "$dir/large/big" && truncate -s 20M "$dir/large/big"  # runs: ELF ignores the tail
+"$rrx" record -q -o "$dir/big-quiet" "$dir/large/big" >/dev/null 2>"$dir/big-quiet.err"
+[[ "$("$rrx" traceinfo "$dir/big-quiet" | grep '"packed"')" == *false* ]] ||
+  fail "a trace with 20 MiB of hardlinked files was packed by record"
+[[ ! -s "$dir/big-quiet.err" ]] || fail "record -q printed: $(cat "$dir/big-quiet.err")"
+if command -v script >/dev/null; then
+  script -qec "'$rrx' record -o '$dir/big-tty' '$dir/large/big'" /dev/null >"$dir/big-tty.out" </dev/null
+  grep -q "rrx: the trace is not packed: [0-9]* MiB of it are hardlinks.*rrx pack $dir/big-tty" "$dir/big-tty.out" ||
+    fail "record at a terminal did not say the trace is not packed: $(cat "$dir/big-tty.out")"
+  echo "a large trace is left unpacked, with a word at a terminal"
+else
+  echo "SKIPPED the terminal check: no script(1)"
+fi
 echo "PASS: the packed trace replays after its originals changed, moved and copied"
