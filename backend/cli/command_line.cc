@@ -17,13 +17,19 @@ namespace {
 constexpr char kTraceHelp[] =
     "trace directory or name in the trace root (default: the latest recording)";
 
-// `rrx record` takes the program after its options: the usage says so.
 class Formatter : public CLI::Formatter {
  public:
+  // `rrx record` takes the program after its options: the usage says so.
   std::string make_usage(const CLI::App* app, std::string name) const override {
     std::string usage = CLI::Formatter::make_usage(app, name);
     if (app->get_prefix_command()) usage.insert(usage.size() - 1, " PROGRAM [ARGS...]");
     return usage;
+  }
+  // The value an option takes, without CLI11's lists of the options it
+  // excludes or needs (the descriptions say what goes with what).
+  std::string make_option_opts(const CLI::Option* opt) const override {
+    std::string type = opt->get_type_size() == 0 ? "" : opt->get_type_name();
+    return type.empty() ? "" : " " + type;
   }
 };
 
@@ -94,7 +100,7 @@ void define_record(CLI::App* sub, CommandLine* v) {
   sub->add_flag("-u,--unbound", a.unbound, "do not pin the recording to one CPU (slower)");
   sub->add_flag("-n,--no-syscall-buffer", a.no_buffer,
                 "trace every syscall (no in-process buffering by librrx_preload.so)");
-  sub->add_option("--env", a.env, "set NAME to VALUE in the recorded program's environment")
+  sub->add_option("--env", a.env, "set NAME to VALUE in the recorded program's environment (repeatable)")
       ->type_name("NAME=VALUE")
       ->check([](const std::string& s) {
         size_t eq = s.find('=');
@@ -165,7 +171,7 @@ void define_replay(CLI::App* sub, CommandLine* v) {
                 "run to the end of the recording before the debugger takes over"),
       sub->add_option("-x,--script", a.script, "run this gdb (or lldb) command file in the debugger")
           ->type_name("FILE")
-          ->check(CLI::ExistingFile),
+          ->check(CLI::ExistingFile.description("")),
       sub->add_flag("--fullname", a.fullname, "gdb --fullname: file:line marks for editors"),
       // gdb's own spelling "-i=mi" reaches us as "=mi".
       sub->add_option_function<std::string>(
