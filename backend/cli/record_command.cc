@@ -79,11 +79,6 @@ int record_command(const RecordArgs& args) {
     }
   }
   options.argv = args.argv;
-  // The program inherits our environment (the trace keeps the one it saw).
-  for (const std::string& assignment : args.env) {
-    size_t eq = assignment.find('=');
-    setenv(assignment.substr(0, eq).c_str(), assignment.substr(eq + 1).c_str(), 1);
-  }
 
   std::string root;
   if (options.trace_dir.empty()) {
@@ -103,6 +98,12 @@ int record_command(const RecordArgs& args) {
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
 
+  // The program inherits our environment (the trace keeps the one it saw);
+  // set last, so that rrx itself is not steered by it (RRX_TRACE_DIR).
+  for (const std::string& assignment : args.env) {
+    size_t eq = assignment.find('=');
+    setenv(assignment.substr(0, eq).c_str(), assignment.substr(eq + 1).c_str(), 1);
+  }
   RecordResult result = record(options);
   if (!result.ok) return usage_error(result.error);
   if (!args.no_pack) pack_if_small(options.trace_dir, args.quiet);
