@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config git
   libcapnp-dev capnproto libzstd-dev libboost-dev libpfm4-dev libzydis-dev
+  libcli11-dev nlohmann-json3-dev libdw-dev
   libgtest-dev googletest python3-dev python3-pytest gdb gcc-12-plugin-dev
   lldb-19 liblldb-19-dev python3-lldb-19
   # used by the tests as real programs to record

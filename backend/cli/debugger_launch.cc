@@ -45,10 +45,19 @@ std::string preload_library_path() { return install_prefix() + "/lib/rrx/librrx_
 std::string gdb_plugin_path() { return install_prefix() + "/share/rrx/gdb/rrx.py"; }
 std::string lldb_plugin_path() {
   // The build tree keeps it beside bin/; `cmake --install` puts it where
-  // lldb-19 loads plugins at startup.
-  std::string built = install_prefix() + "/lib/rrx/liblldb-rrx.so";
+  // lldb-19 loads plugins at startup, which may lie outside the prefix.
+  std::string prefix = install_prefix();
+  std::string built = prefix + "/lib/rrx/liblldb-rrx.so";
   if (access(built.c_str(), R_OK) == 0) return built;
-  return "/usr/lib/lldb/plugins/liblldb-rrx.so";
+  // Installed into a staging directory (DESTDIR), that directory holds the
+  // plugin's directory too: it is what precedes the configured prefix.
+  std::string configured = RRX_INSTALL_PREFIX;
+  std::string staging;
+  if (prefix.size() > configured.size() &&
+      prefix.compare(prefix.size() - configured.size(), configured.size(), configured) == 0) {
+    staging = prefix.substr(0, prefix.size() - configured.size());
+  }
+  return staging + RRX_LLDB_PLUGIN_DIR "/liblldb-rrx.so";
 }
 
 int launch_debugger(const DebuggerLaunch& launch) {
@@ -68,11 +77,24 @@ int launch_debugger(const DebuggerLaunch& launch) {
   replay_args += quoted(launch.trace);
   setenv("RRX_BIN", self_path().c_str(), 1);
   if (is_lldb(debugger)) {
+    if (launch.fullname || !launch.interpreter.empty()) {
+      return usage_error("replay: --fullname and -i are gdb options; lldb has neither");
+    }
     argv = {path, "-O", "plugin load " + lldb_plugin_path(), "-O", "replay " + replay_args};
+    // The replay stops at its end (a stop, not an exit): the whole
+    // history stays there to go back through.
+    if (launch.goto_exit) argv.insert(argv.end(), {"-O", "process continue"});
+    if (!launch.script.empty()) argv.insert(argv.end(), {"-s", launch.script});
   } else {
-    argv = {path,  "-q", "-l", "10000", "-ex", "set sysroot /", "-ex", "source " + gdb_plugin_path(),
-            "-ex", "rr-replay " + replay_args};
+    argv = {path};
+    if (launch.fullname) argv.push_back("--fullname");
+    if (!launch.interpreter.empty()) argv.push_back("--interpreter=" + launch.interpreter);
+    argv.insert(argv.end(), {"-q", "-l", "10000", "-ex", "set sysroot /", "-ex",
+                             "source " + gdb_plugin_path(), "-ex", "rr-replay " + replay_args});
+    if (launch.goto_exit) argv.insert(argv.end(), {"-ex", "continue"});
+    if (!launch.script.empty()) argv.insert(argv.end(), {"-x", launch.script});
   }
+  argv.insert(argv.end(), launch.extra_args.begin(), launch.extra_args.end());
   std::vector<char*> c_argv;
   for (std::string& a : argv) c_argv.push_back(a.data());
   c_argv.push_back(nullptr);

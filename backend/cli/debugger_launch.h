@@ -4,14 +4,21 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace rrx {
 
 struct DebuggerLaunch {
-  std::string debugger;  // "gdb", "lldb", or a path to either
+  std::string debugger;  // "gdb", "lldb", or a path to either (or to a
+                         // program taking gdb's options: cgdb, gdb-multiarch)
   std::string trace;
   std::string process;   // -p
   uint64_t start_event;  // -g
+  bool goto_exit = false;  // -e: run to the end of the recording first
+  std::string script;    // -x: run once the replay is connected
+  bool fullname = false; // gdb --fullname (for editors driving gdb)
+  std::string interpreter;  // gdb -i (mi for IDEs)
+  std::vector<std::string> extra_args;  // after "--"
 };
 
 // Replaces this process with the debugger; returns only on failure.

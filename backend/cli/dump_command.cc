@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/json_output.h"
 #include "syscalls/buffered_records.h"
 #include "syscalls/syscall_table.h"
 #include "trace/trace_dir.h"
@@ -14,6 +15,11 @@
 namespace rrx {
 
 namespace {
+
+std::string signal_name(int signo) {
+  const char* abbrev = sigabbrev_np(signo);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(signo);
+}
 
 void print_event(const Event& e) {
   printf("%" PRIu64 " tid %d %s", e.seq, e.tid, event_kind_name(e.kind));
@@ -28,7 +34,7 @@ void print_event(const Event& e) {
       if (e.has_mapped_file) printf(" (maps %s)", e.mapped_file.saved_name.c_str());
       break;
     case EventKind::kSignal:
-      printf(" SIG%s%s", sigabbrev_np(e.signo), e.deterministic ? " (synchronous)" : "");
+      printf(" %s%s", signal_name(e.signo).c_str(), e.deterministic ? " (synchronous)" : "");
       break;
     case EventKind::kExec:
       printf(" %s", e.exe_saved_name.c_str());
@@ -71,25 +77,91 @@ void print_event(const Event& e) {
   printf(" rip 0x%llx\n", e.regs.rip);
 }
 
+// The same facts as print_event, as one JSON object.
+Json event_json(const Event& e) {
+  Json j = {{"seq", e.seq}, {"tid", e.tid}, {"kind", event_kind_name(e.kind)}};
+  switch (e.kind) {
+    case EventKind::kSyscallEntry:
+      j["syscall"] = syscall_name(e.syscall_no);
+      break;
+    case EventKind::kSyscallExit:
+      j["syscall"] = syscall_name(e.syscall_no);
+      j["result"] = static_cast<int64_t>(e.regs.rax);
+      if (e.echo_fd) j["output"] = {{"fd", e.echo_fd}, {"bytes", e.echo_data.size()}};
+      if (e.has_mapped_file) j["maps"] = e.mapped_file.saved_name;
+      break;
+    case EventKind::kSignal:
+      j["signal"] = signal_name(e.signo);
+      j["synchronous"] = e.deterministic;
+      if (e.ticks) j["ticks"] = e.ticks;
+      break;
+    case EventKind::kExec:
+      j["exe"] = e.exe_saved_name;
+      break;
+    case EventKind::kNewTask:
+      j["new_tid"] = e.new_tid;
+      j["clone_flags"] = e.clone_flags;
+      break;
+    case EventKind::kInstruction:
+      j["at"] = e.regs.rip;
+      break;
+    case EventKind::kSchedule:
+      j["ticks"] = e.ticks;
+      break;
+    case EventKind::kExit:
+      j["wait_status"] = e.exit_status;
+      break;
+    case EventKind::kBufferFlush: {
+      std::vector<BufferedCall> calls;
+      if (e.writes.empty() || !decode_buffered_records(e.writes[0].data, &calls)) {
+        j["malformed"] = true;
+        break;
+      }
+      Json list = Json::array();
+      for (const BufferedCall& c : calls) {
+        list.push_back({{"syscall", syscall_name(c.nr)}, {"result", c.result}, {"partial", c.partial}});
+      }
+      j["calls"] = list;
+      break;
+    }
+    case EventKind::kInstrument:
+      j["code"] = {{"addr", e.patch_code.addr}, {"len", e.patch_code.len}};
+      j["stubs"] = {{"addr", e.patch_stubs.addr}, {"len", e.patch_stubs.len}};
+      j["patch"] = e.patch_saved_name;
+      break;
+  }
+  size_t bytes = 0;
+  for (const MemWrite& w : e.writes) bytes += w.data.size();
+  j["bytes_written"] = bytes;
+  j["rip"] = e.regs.rip;
+  return j;
+}
+
 }  // namespace
 
-int dump_command(const std::vector<std::string>& args) {
-  if (args.size() > 1) return usage_error("dump: more than one trace given");
+int dump_command(const DumpArgs& args) {
   std::string error;
-  auto reader = TraceReader::open(resolve_trace(args.empty() ? "" : args[0]), &error);
+  auto reader = TraceReader::open(resolve_trace(args.trace), &error);
   if (!reader) return usage_error(error);
   Event e;
   uint64_t last = 0;
   while (reader->next(&e, &error)) {
-    print_event(e);
     last = e.seq;
+    if (e.seq < args.range.from) continue;
+    if (e.seq > args.range.to) break;
+    if (args.json) {
+      print_json_line(event_json(e));
+    } else {
+      print_event(e);
+    }
   }
   if (!error.empty()) return usage_error(error);
+  if (args.json || last > args.range.to) return 0;  // the range ended before the trace
   // How the recording ended, last, like the replay says it.
   if (reader->cut_short()) {
     printf("cut short after event %" PRIu64 ": the recording did not finish\n", last);
   } else if (int sig = reader->summary().ended_by_signal) {
-    printf("ended by SIG%s after event %" PRIu64 "\n", sigabbrev_np(sig), last);
+    printf("ended by %s after event %" PRIu64 "\n", signal_name(sig).c_str(), last);
   }
   for (int32_t pid : reader->summary().left_running) {
     printf("process %d was left running by the initial process and killed\n", pid);

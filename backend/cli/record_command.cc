@@ -4,87 +4,94 @@
 
 #include <unistd.h>
 
+#include <cinttypes>
+
 #include "cli/commands.h"
 #include "cli/debugger_launch.h"
 #include "core/pmu.h"
+#include "core/printable.h"
 #include "core/spawn.h"
 #include "record/record_session.h"
 #include "trace/trace_dir.h"
+#include "trace/trace_packer.h"
+#include "trace/trace_reader.h"
+#include "trace/trace_usage.h"
 
 namespace rrx {
 
-int record_command(const std::vector<std::string>& args) {
-  RecordOptions options;
-  bool buffer_syscalls = true;
-  size_t i = 0;
-  for (; i < args.size() && !args[i].empty() && args[i][0] == '-'; ++i) {
-    if (args[i] == "--") {
-      ++i;
-      break;
-    }
-    if (args[i] == "-o") {
-      if (i + 1 == args.size()) return usage_error("record: -o needs a directory for the trace");
-      options.trace_dir = args[++i];
-    } else if (args[i] == "--wait-all" || args[i] == "-w") {
-      options.wait_all = true;
-    } else if (args[i] == "--chaos") {
-      options.chaos = true;
-    } else if (args[i] == "-u") {
-      options.unbound = true;
-    } else if (args[i] == "-n") {
-      buffer_syscalls = false;
-    } else if (args[i] == "-c" || args[i].rfind("--num-cpu-ticks=", 0) == 0) {
-      std::string value;
-      if (args[i] == "-c") {
-        if (i + 1 == args.size()) return usage_error("record: -c needs a number of ticks");
-        value = args[++i];
-      } else {
-        value = args[i].substr(16);
-      }
-      char* end = nullptr;
-      unsigned long long ticks = strtoull(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || ticks == 0 || value[0] == '-') {
-        return usage_error("record: time slice '" + value + "' is not a positive number of ticks");
-      }
-      options.slice_ticks = ticks;
-    } else if (args[i] == "-W") {
-      options.ticks = "soft";
-    } else if (args[i].rfind("--ticks=", 0) == 0) {
-      std::string source = args[i].substr(8);
-      if (source == "auto") source = "soft";
-      if (source == "hw") {
-        std::string why;
-        if (!hardware_branch_counter_available(&why)) {
-          return usage_error("record: --ticks=hw: no usable hardware branch counter on "
-                             "this machine: " + why + "; use --ticks=soft");
-        }
-        return usage_error("record: --ticks=hw: the hardware branch counter works here, "
-                           "but the recorder does not use it yet; use --ticks=soft");
-      }
-      if (source != "soft" && source != "static" && source != "none") {
-        return usage_error("record: unknown tick source '" + source +
-                           "' (use auto, hw, soft, static or none)");
-      }
-      options.ticks = source;
-    } else {
-      return usage_error("record: unknown option '" + args[i] + "'");
-    }
+namespace {
+
+// --ticks as the recorder takes it ("" + an error for hw, not used yet).
+std::string tick_source(const std::string& asked, std::string* error) {
+  if (asked == "auto") return "soft";
+  if (asked != "hw") return asked;
+  std::string why;
+  if (!hardware_branch_counter_available(&why)) {
+    *error = "record: --ticks=hw: no usable hardware branch counter on this machine: " + why +
+             "; use --ticks=soft";
+  } else {
+    *error = "record: --ticks=hw: the hardware branch counter works here, "
+             "but the recorder does not use it yet; use --ticks=soft";
   }
-  if (i == args.size()) return usage_error("record: no program given");
-  if (buffer_syscalls) {
+  return "";
+}
+
+// A trace whose files hardlinked to their originals come to at most this
+// much is packed right away: it then survives changes to those files.
+constexpr uint64_t kPackAtOnceBytes = uint64_t{16} << 20;
+
+// Packs the trace if that is cheap; otherwise says (to a user watching, not
+// into a captured stderr the program shares) that it is not packed.
+void pack_if_small(const std::string& dir, bool quiet) {
+  std::string error;
+  TraceUsage usage;
+  if (!measure_trace(dir, &usage, &error) || usage.linked_outside == 0) return;
+  if (usage.linked_outside_bytes <= kPackAtOnceBytes) {
+    auto reader = TraceReader::open(dir, &error);
+    PackResult packed;
+    if (reader && pack_trace(dir, reader->saved_files(), &packed, &error)) return;
+    fprintf(stderr, "rrx: warning: could not pack %s: %s\n", printable(dir).c_str(),
+            printable(error).c_str());
+  } else if (!quiet && isatty(STDERR_FILENO)) {
+    fprintf(stderr,
+            "rrx: the trace is not packed: %" PRIu64 " MiB of it are hardlinks to the "
+            "originals; 'rrx pack %s' copies them in\n",
+            usage.linked_outside_bytes >> 20, printable(dir).c_str());
+  }
+}
+
+}  // namespace
+
+int record_command(const RecordArgs& args) {
+  RecordOptions options;
+  std::string error;
+  options.ticks = tick_source(args.ticks, &error);
+  if (options.ticks.empty()) return usage_error(error);
+  options.chaos = args.chaos;
+  options.wait_all = args.wait_all;
+  options.unbound = args.unbound;
+  if (args.slice_ticks) options.slice_ticks = args.slice_ticks;
+  options.trace_dir = args.out_dir;
+  if (!args.no_buffer) {
     options.preload = preload_library_path();
     if (access(options.preload.c_str(), R_OK) != 0) {
       return usage_error("record: cannot find " + options.preload +
                          " (syscall buffering); record with -n to go without");
     }
   }
-  options.argv.assign(args.begin() + i, args.end());
+  options.argv = args.argv;
 
-  std::string root, error;
+  std::string root;
   if (options.trace_dir.empty()) {
     root = default_trace_root();
     options.trace_dir = next_trace_dir(root, options.argv[0], &error);
     if (options.trace_dir.empty()) return usage_error(error);
+  }
+  if (!args.quiet) {
+    // Once the program runs: a program that cannot start leaves no trace.
+    options.on_started = [&options] {
+      fprintf(stderr, "rrx: saving to %s\n", printable(options.trace_dir).c_str());
+    };
   }
   // Ctrl-C reaches the program too (it starts with the dispositions we
   // were started with); let it decide, and finish the trace.
@@ -92,8 +99,15 @@ int record_command(const std::vector<std::string>& args) {
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
 
+  // The program inherits our environment (the trace keeps the one it saw);
+  // set last, so that rrx itself is not steered by it (RRX_TRACE_DIR).
+  for (const std::string& assignment : args.env) {
+    size_t eq = assignment.find('=');
+    setenv(assignment.substr(0, eq).c_str(), assignment.substr(eq + 1).c_str(), 1);
+  }
   RecordResult result = record(options);
   if (!result.ok) return usage_error(result.error);
+  if (!args.no_pack) pack_if_small(options.trace_dir, args.quiet);
   if (!root.empty() && !update_latest_trace(root, options.trace_dir, &error)) {
     fprintf(stderr, "rrx: warning: %s\n", error.c_str());
   }

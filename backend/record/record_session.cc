@@ -195,6 +195,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
         return result;
       }
       header_written = true;
+      if (options.on_started) options.on_started();
     }
     t.stop_kind = stop.kind;
     pid_t key = group_of(t);

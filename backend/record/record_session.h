@@ -1,6 +1,7 @@
 // Records a program and everything it starts into a trace directory.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct RecordOptions {
   // ends with the initial process, as rr's does: processes it left running
   // (daemons) are killed and named in the trace's summary.
   bool wait_all = false;
+  // Called once the program runs and its trace has a header (not when it
+  // could not start: then no trace is left).
+  std::function<void()> on_started;
 };
 
 struct RecordResult {

@@ -735,7 +735,12 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
       return diverged(e, std::string("the output reached ") + (e.echo_fd == 1 ? "stdout" : "stderr") +
                              " in another order than when recording");
     }
-    if (echo_) write_all(echo_fd_ ? echo_fd_ : e.echo_fd, e.echo_data.data(), e.echo_data.size());
+    int fd = echo_fd_ ? echo_fd_ : e.echo_fd;
+    if (echo_ && output_sink_) {
+      output_sink_(fd, e.seq, e.echo_data);
+    } else if (echo_) {
+      write_all(fd, e.echo_data.data(), e.echo_data.size());
+    }
     echoed_up_to_ = e.seq;
   }
   if (focus) {

@@ -67,6 +67,10 @@ class ReplaySession {
     echo_ = echo;
     echo_fd_ = to_fd;
   }
+  // Hands echoed output to `sink` (fd, event number, bytes) instead of
+  // writing it (`rrx replay -M` marks each line with its event).
+  using OutputSink = std::function<void(int fd, uint64_t event, const std::string& data)>;
+  void set_output_sink(OutputSink sink) { output_sink_ = std::move(sink); }
 
   // ---- Debugging one thread ----
   // Makes the thread with recorded tid `tid` the focus (0: none): the
@@ -176,6 +180,7 @@ class ReplaySession {
   int echo_fd_ = 0;
   uint64_t echoed_up_to_ = 0;  // the last event whose output was written
   uint32_t echo_crc_[2] = {};  // of the output up to there (Event::echo_crc)
+  OutputSink output_sink_;
   std::string error_;
 
   int32_t focus_ = 0;       // the thread the debugger looks at

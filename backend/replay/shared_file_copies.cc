@@ -5,7 +5,6 @@
 
 #include <cstdlib>
 
-#include "trace/file_saver.h"
 #include "trace/file_util.h"
 
 namespace rrx {

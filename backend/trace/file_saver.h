@@ -13,11 +13,6 @@
 
 namespace rrx {
 
-// Copies `from` to the new file `to`, owner-only (executables stay
-// executable), keeping the holes of a sparse file. On failure `to` is
-// removed and *error says why.
-bool copy_file(const std::string& from, const std::string& to, std::string* error);
-
 class FileSaver {
  public:
   explicit FileSaver(std::string files_dir) : files_dir_(std::move(files_dir)) {}

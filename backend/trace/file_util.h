@@ -57,6 +57,11 @@ bool read_small_file(const std::string& path, uint64_t max_size,
 bool file_digest(const std::string& path, uint64_t* size, uint32_t* crc,
                  std::string* error);
 
+// Copies `from` to the new file `to` (mode 0700 if `from` is executable by
+// anyone, else 0600): copy_file_range, else sendfile, else read/write; a
+// sparse file extent by extent, keeping its holes.
+bool copy_file(const std::string& from, const std::string& to, std::string* error);
+
 bool fsync_path(const std::string& path, std::string* error);
 
 }  // namespace rrx

@@ -1,5 +1,6 @@
 #include "trace/trace_dir.h"
 
+#include <limits.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 
 #include "trace/file_util.h"
+#include "trace/layout.h"
 
 namespace rrx {
 namespace {
@@ -98,8 +100,29 @@ bool update_latest_trace(const std::string& root, const std::string& trace_dir,
 }
 
 std::string resolve_trace(const std::string& arg) {
-  if (!arg.empty()) return arg;
-  return default_trace_root() + "/" + kLatest;
+  if (arg.empty()) return default_trace_root() + "/" + kLatest;
+  struct stat st;
+  if (arg.find('/') != std::string::npos || lstat(arg.c_str(), &st) == 0) return arg;
+  std::string in_root = default_trace_root() + "/" + arg;
+  return lstat(in_root.c_str(), &st) == 0 ? in_root : arg;
+}
+
+std::string latest_trace(const std::string& root) {
+  std::string link = root + "/" + kLatest;
+  char target[PATH_MAX];
+  ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+  if (n <= 0) return "";
+  std::string path(target, n);
+  return path[0] == '/' ? path : root + "/" + path;
+}
+
+void remove_latest_trace(const std::string& root) { unlink((root + "/" + kLatest).c_str()); }
+
+bool is_trace_dir(const std::string& dir) {
+  std::string version;
+  std::string error;
+  return read_small_file(dir + "/" + layout::kVersion, 64, &version, &error) &&
+         version.rfind(layout::kVersionPrefix, 0) == 0;
 }
 
 }  // namespace rrx

@@ -17,7 +17,19 @@ std::string next_trace_dir(const std::string& root, const std::string& exe,
 bool update_latest_trace(const std::string& root, const std::string& trace_dir,
                          std::string* error);
 
-// The trace the user meant: `arg` if non-empty, else <root>/latest-trace.
+// The trace the user meant: <root>/latest-trace if `arg` is empty; else
+// `arg` as a path, or, when that names nothing and `arg` has no '/', the
+// trace of that name in the root (as rr resolves `rr replay ls-3`).
 std::string resolve_trace(const std::string& arg);
+
+// Where `<root>/latest-trace` points, as an absolute path ("" if nowhere).
+std::string latest_trace(const std::string& root);
+
+// Removes `<root>/latest-trace` (after its trace was deleted).
+void remove_latest_trace(const std::string& root);
+
+// Whether `dir` holds a trace (a version file naming the rrx format): what
+// `rrx rm` and `rrx ls` accept, so they never touch other directories.
+bool is_trace_dir(const std::string& dir);
 
 }  // namespace rrx

@@ -71,6 +71,11 @@ class TraceReaderImpl : public TraceReader {
   bool next(Event* event, std::string* error) override;
   Position tell() const override;
   bool seek(const Position& position, std::string* error) override;
+  std::vector<SavedFileInfo> saved_files() const override {
+    std::vector<SavedFileInfo> files;
+    for (const auto& [name, info] : manifest_) files.push_back(info);
+    return files;
+  }
   std::string saved_file_path(const std::string& name,
                               std::string* error) override;
 

@@ -3,8 +3,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "trace/event.h"
+#include "trace/meta_files.h"
 
 namespace rrx {
 
@@ -39,6 +41,10 @@ class TraceReader {
   };
   virtual Position tell() const = 0;
   virtual bool seek(const Position& position, std::string* error) = 0;
+
+  // The files.manifest entries (for a trace cut short, those before any
+  // damage), by name.
+  virtual std::vector<SavedFileInfo> saved_files() const = 0;
 
   // Absolute path of a file saved by TraceWriter::save_file, after checking
   // it is still the one recorded (size and checksum). "" + *error if not.

@@ -63,10 +63,16 @@ run_rrx() {
 }
 
 # Checks the outcome of the last run_rrx against the user-error contract.
-# Prints one PASS/FAIL line for `label`; returns 1 on failure.
+# A recording that had started says first where it saves the trace; the
+# error is the one line after that. Prints one PASS/FAIL line for `label`;
+# returns 1 on failure.
 check_user_error() {
   local label="$1" problem=""
   local lines first
+  if [[ "$(head -n 1 "$work/last.err")" == "rrx: saving to "* ]]; then
+    tail -n +2 "$work/last.err" >"$work/last.err.rest"
+    mv "$work/last.err.rest" "$work/last.err"
+  fi
   lines="$(awk 'END { print NR }' "$work/last.err")"
   first="$(head -n 1 "$work/last.err")"
   if ((status == 124)); then
@@ -247,7 +253,7 @@ case_missing_program() {
   check_user_error "record of a file that is not executable" &&
     says "record of a file that is not executable" "is not an executable file"
   run_rrx record -o
-  check_user_error "record -o without a directory" && says "record -o without a directory" "-o needs a directory"
+  check_user_error "record -o without a directory" && says "record -o without a directory" "--output-trace-dir needs DIR"
   # A name with an escape sequence and a newline: still one plain line.
   run_rrx record -o "$work/t5" "$work/no"$'\e[31m\n'"such"
   check_user_error "record of a name with control characters" &&

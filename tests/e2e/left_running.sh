@@ -18,7 +18,7 @@ fail() {
 }
 
 # 1. Without --wait-all.
-timeout 60 "$rrx" record -o "$work/t1" "$prog" 1000 >"$work/rec1.out" 2>"$work/rec1.err" ||
+timeout 60 "$rrx" record -q -o "$work/t1" "$prog" 1000 >"$work/rec1.out" 2>"$work/rec1.err" ||
   fail "rrx record exited $? (stderr: $(head -c 300 "$work/rec1.err"))"
 daemon_pid=$(sed -n 's/^grandchild \([0-9]*\) started$/\1/p' "$work/rec1.out")
 [ -n "$daemon_pid" ] || fail "the daemon did not start: $(cat "$work/rec1.out")"
@@ -43,7 +43,7 @@ cmp -s "$work/rec1.out" "$work/rep1.out" || fail "replay printed something else:
 echo "without --wait-all: ended with the initial process, daemon $daemon_pid killed and named; replay faithful"
 
 # 2. With --wait-all.
-timeout 60 "$rrx" record --wait-all -o "$work/t2" "$prog" 0.3 >"$work/rec2.out" 2>"$work/rec2.err" ||
+timeout 60 "$rrx" record -q --wait-all -o "$work/t2" "$prog" 0.3 >"$work/rec2.out" 2>"$work/rec2.err" ||
   fail "rrx record --wait-all exited $? (stderr: $(head -c 300 "$work/rec2.err"))"
 grep -qx "grandchild done" "$work/rec2.out" || fail "--wait-all did not wait for the daemon: $(cat "$work/rec2.out")"
 [ ! -s "$work/rec2.err" ] || fail "--wait-all said: $(cat "$work/rec2.err")"

@@ -75,6 +75,12 @@ if [[ "$status" != "$expect_status" ]]; then
   head -c 4000 "$work/record.err" >&2
   fail "rrx record exited $status, expected $expect_status"
 fi
+# rrx's own first line says where the trace goes; the rest is the program's.
+saving="$(head -n 1 "$work/record.err")"
+[[ "$saving" == "rrx: saving to $trace" ]] ||
+  fail "rrx record's first stderr line is '$saving', not 'rrx: saving to $trace'"
+tail -n +2 "$work/record.err" >"$work/program.err"
+mv "$work/program.err" "$work/record.err"
 echo "recorded: exit $status, stdout $(wc -c <"$work/record.out") bytes," \
   "stderr $(wc -c <"$work/record.err") bytes"
 

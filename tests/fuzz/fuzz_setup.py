@@ -51,7 +51,7 @@ def record_seed(rrx, program, out, timeout):
     the lines the replay wrote. Exits the fuzzer (the test fails) if a step
     does not work: fuzzing damaged copies of a bad trace would prove
     nothing. The program must write nothing to stderr."""
-    for argv in ([rrx, "record", "-o", out, program], [rrx, "dump", out],
+    for argv in ([rrx, "record", "-q", "-o", out, program], [rrx, "dump", out],
                  [rrx, "replay", "-a", out]):
         result = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, timeout=timeout)
