@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,15 @@ struct ResumeRequest {
   // Signal the debugger asked to deliver (C/S packets); 0 for none. A
   // replay cannot change history and may ignore it.
   int signal = 0;
+  // Going forwards, a signal delivered to the debugged process stops it
+  // there (before the signal acts: a fatal SIGSEGV at the faulting
+  // instruction), unless it is one of these (gdb's QPassSignals: `handle
+  // SIG nostop`).
+  std::set<int> pass_signals;
+  // Stop at the entry and the exit of these syscalls (QCatchSyscalls), in
+  // both directions; with catch_syscalls and none named, at every one.
+  bool catch_syscalls = false;
+  std::set<int> syscalls;
   // Poll this now and then while running (it is cheap: a non-blocking read
   // of the debugger connection). Once it returns true the user pressed
   // Ctrl-C: stop soon and report StopReason::kSignal with SIGINT. Call it
@@ -62,6 +72,8 @@ struct ResumeRequest {
 struct StopReason {
   enum class Kind {
     kSignal,        // `signal` stopped `thread` (SIGTRAP after a step)
+    kSyscallEntry,  // `thread` is entering syscall `syscall` (a catch)
+    kSyscallExit,   // `thread` is returning from syscall `syscall`
     kBreakpoint,    // a Z0/Z1 breakpoint at the thread's pc
     kWatchpoint,    // a Z2-Z4 watchpoint on `address` triggered
     kHistoryStart,  // reverse execution reached the start of the recording
@@ -75,6 +87,7 @@ struct StopReason {
   BreakpointKind breakpoint = BreakpointKind::kSoftware;
   uint64_t address = 0;  // kWatchpoint: the watched address that fired
   int exit_code = 0;     // kExited
+  int syscall = -1;      // kSyscallEntry, kSyscallExit
 };
 
 // One mapping of the address space, for lldb's qMemoryRegionInfo.

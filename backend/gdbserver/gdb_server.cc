@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "gdbserver/amd64_registers.h"
@@ -25,6 +26,20 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 std::string hex2(unsigned value) {
   std::string s = hex_number(value & 0xff);
   return s.size() == 1 ? "0" + s : s;
+}
+
+// "NN;NN;..." (hex) into *numbers; false if malformed.
+bool parse_hex_list(std::string_view text, std::set<int>* numbers) {
+  std::set<int> parsed;
+  while (!text.empty()) {
+    size_t end = text.find(';');
+    auto n = parse_hex_number(text.substr(0, end));
+    if (!n || *n > 0xffff) return false;
+    parsed.insert(static_cast<int>(*n));
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+  }
+  *numbers = std::move(parsed);
+  return true;
 }
 
 // Splits "a,b" (or "a,b:rest" when `rest` is given) into two hex numbers.
@@ -256,6 +271,10 @@ void GdbServer::handle_query(const std::string& payload) {
     direction_ = p.ends_with("reverse") ? Direction::kReverse : Direction::kForward;
     return send("OK");
   }
+  if (starts_with(p, "QPassSignals:")) {
+    return send(parse_hex_list(p.substr(13), &pass_signals_) ? "OK" : "E01");
+  }
+  if (starts_with(p, "QCatchSyscalls:")) return handle_catch_syscalls(p.substr(15));
   if (p == "qHostInfo" || p == "qProcessInfo") {
     std::string reply;
     if (p == "qProcessInfo") reply = "pid:" + hex_number(target_->current_thread().pid) + ";";
@@ -297,9 +316,23 @@ void GdbServer::handle_qsupported(std::string_view features) {
                       ";QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+"
                       ";qXfer:exec-file:read+;qXfer:libraries-svr4:read+"
                       ";qXfer:siginfo:read+;ReverseContinue+;ReverseStep+"
-                      ";swbreak+;hwbreak+;vContSupported+";
+                      ";swbreak+;hwbreak+;vContSupported+;QPassSignals+;QCatchSyscalls+";
   if (multiprocess_) reply += ";multiprocess+";
   send(reply);
+}
+
+// "0" (catch none), "1" (every syscall) or "1;NN;NN..." (these, in hex).
+void GdbServer::handle_catch_syscalls(std::string_view args) {
+  std::set<int> syscalls;
+  if (args == "0") {
+    catch_syscalls_ = false;
+  } else if (args == "1" || (starts_with(args, "1;") && parse_hex_list(args.substr(2), &syscalls))) {
+    catch_syscalls_ = true;
+  } else {
+    return send("E01");
+  }
+  caught_syscalls_ = std::move(syscalls);
+  send("OK");
 }
 
 void GdbServer::handle_xfer(std::string_view request) {
@@ -539,8 +572,12 @@ void GdbServer::handle_vcont(std::string_view actions) {
 }
 
 bool GdbServer::interrupted() {
-  if (input_poll_) decoder_.feed(input_poll_());
-  return decoder_.interrupt_pending();
+  if (input_poll_ && !finished_) {
+    std::optional<std::string> bytes = input_poll_();
+    if (bytes) decoder_.feed(*bytes);
+    else finished_ = true;  // nobody is left to see the stop
+  }
+  return finished_ || decoder_.interrupt_pending();
 }
 
 // `bc`/`bs` name no thread: gdb sets Hc first. To reverse-step a thread
@@ -566,6 +603,9 @@ std::optional<ThreadId> GdbServer::reverse_thread(bool step) {
 
 void GdbServer::resume(ResumeRequest request) {
   request.interrupted = [this] { return interrupted(); };
+  request.pass_signals = pass_signals_;
+  request.catch_syscalls = catch_syscalls_;
+  request.syscalls = caught_syscalls_;
   if (request.direction != Direction::kReverse) selected_thread_.reset();
   last_stop_was_step_ = request.action == ResumeRequest::Action::kStep;
   last_stop_ = target_->resume(request);
@@ -657,6 +697,12 @@ std::string GdbServer::stop_reply(const StopReason& stop) {
                         : stop.breakpoint == BreakpointKind::kAccessWatch ? "awatch"
                                                                           : "watch";
       reply += std::string(key) + ":" + hex_number(stop.address) + ";";
+      break;
+    }
+    case StopReason::Kind::kSyscallEntry:
+    case StopReason::Kind::kSyscallExit: {
+      bool entry = stop.kind == StopReason::Kind::kSyscallEntry;
+      reply += std::string(entry ? "syscall_entry:" : "syscall_return:") + hex_number(stop.syscall) + ";";
       break;
     }
     case StopReason::Kind::kHistoryStart:

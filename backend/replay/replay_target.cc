@@ -32,6 +32,8 @@ constexpr size_t kMaxStepsFromTick = 100000;
 // then this many times further each time nothing was hit.
 constexpr uint64_t kFirstTickWindow = 1024;
 constexpr uint64_t kTickWindowGrowth = 16;
+// How often a running resume looks for a Ctrl-C from the debugger.
+constexpr auto kInterruptPollInterval = std::chrono::milliseconds(10);
 
 std::string hex(uint64_t v) {
   char buf[32];
@@ -225,7 +227,10 @@ StopReason ReplayTarget::report(const ReplaySession::Trap& trap) {
   return stop_here(Kind::kSignal);  // SIGTRAP: a finished step
 }
 
+// A search given up because of Ctrl-C is not a failure: the stop is where
+// the replay is.
 StopReason ReplayTarget::replay_failed(const std::string& what) {
+  if (interrupted_) return interrupted_here();
   const std::string& why = session_->error().empty() ? what : session_->error();
   fprintf(stderr, "rrx: %s\n", printable(why).c_str());
   return stop_here(Kind::kHistoryEnd);
@@ -240,27 +245,53 @@ StopReason ReplayTarget::history_end() {
   return stop_here(Kind::kHistoryEnd);
 }
 
-StopReason ReplayTarget::resume(const ResumeRequest& request) {
-  if (request.thread && request.thread->tid > 0) session_->set_focus(request.thread->tid);
-  if (request.direction == Direction::kForward) {
-    return forward(request.action == ResumeRequest::Action::kStep, request);
-  }
-  if (request.action == ResumeRequest::Action::kStep) return reverse_step();
-  return reverse_continue(request);
+bool ReplayTarget::stop_requested() {
+  if (interrupted_ || !request_.interrupted) return interrupted_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_interrupt_poll_ < kInterruptPollInterval) return false;
+  last_interrupt_poll_ = now;
+  interrupted_ = request_.interrupted();
+  return interrupted_;
 }
 
-StopReason ReplayTarget::forward(bool single_step, const ResumeRequest& request) {
+// Wherever a search was when Ctrl-C came is a point of the history like
+// any other: the debugger stops there with SIGINT.
+StopReason ReplayTarget::interrupted_here() {
+  session_->request_single_step(false);
+  StopReason stop = stop_here(Kind::kSignal);
+  stop.signal = SIGINT;
+  return stop;
+}
+
+StopReason ReplayTarget::resume(const ResumeRequest& request) {
+  if (request.thread && request.thread->tid > 0) session_->set_focus(request.thread->tid);
+  request_ = request;
+  interrupted_ = false;
+  last_interrupt_poll_ = {};
+  StopReason stop;
+  if (request.direction == Direction::kForward) {
+    stop = forward(request.action == ResumeRequest::Action::kStep);
+  } else if (request.action == ResumeRequest::Action::kStep) {
+    stop = reverse_step();
+  } else {
+    stop = reverse_continue();
+  }
+  request_ = {};
+  return stop;
+}
+
+StopReason ReplayTarget::forward(bool single_step) {
   session_->request_single_step(single_step);
   for (;;) {
     Result r = session_->step();
     switch (r) {
       case Result::kEvent:
         maybe_auto_checkpoint();
-        if (request.interrupted && request.interrupted()) {
-          StopReason stop = stop_here(Kind::kSignal);
-          stop.signal = SIGINT;
-          return stop;
+        if (auto stop = event_stop()) {
+          session_->request_single_step(false);
+          return *stop;
         }
+        if (stop_requested()) return interrupted_here();
         continue;
       case Result::kTrap:
         return report(session_->trap());
@@ -274,6 +305,33 @@ StopReason ReplayTarget::forward(bool single_step, const ResumeRequest& request)
         return replay_failed("replay failed");
     }
   }
+}
+
+bool ReplayTarget::is_caught_syscall(const ReplaySession::EventSummary& event) const {
+  bool syscall = event.kind == EventKind::kSyscallEntry || event.kind == EventKind::kSyscallExit;
+  return syscall && request_.catch_syscalls &&
+         (request_.syscalls.empty() || request_.syscalls.count(event.syscall_no));
+}
+
+StopReason ReplayTarget::syscall_stop(const ReplaySession::EventSummary& event) {
+  StopReason stop = stop_here(event.kind == EventKind::kSyscallEntry ? Kind::kSyscallEntry
+                                                                      : Kind::kSyscallExit);
+  stop.syscall = event.syscall_no;
+  return stop;
+}
+
+// The thread stops at the delivery of a recorded signal as a live one
+// would: for a fault, at the faulting instruction, before the signal acts.
+std::optional<StopReason> ReplayTarget::event_stop() {
+  const ReplaySession::EventSummary& event = session_->last_event();
+  if (event.seq == 0 || !session_->in_focus_process(event.tid)) return std::nullopt;
+  bool signal = event.kind == EventKind::kSignal && !request_.pass_signals.count(event.signo);
+  if (!signal && !is_caught_syscall(event)) return std::nullopt;
+  session_->set_focus(event.tid);
+  if (!signal) return syscall_stop(event);
+  StopReason stop = stop_here(Kind::kSignal);
+  stop.signal = event.signo;
+  return stop;
 }
 
 void ReplayTarget::maybe_auto_checkpoint() {
@@ -330,6 +388,7 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
   bool breakpoint_in = false;
   bool reached = false;
   for (;;) {
+    if (stop_requested()) break;
     // A position is a thread's: look at the target's thread (a trap in
     // another thread moves the focus there).
     if (target.tid && session_->focus() != target.tid) session_->set_focus(target.tid);
@@ -342,7 +401,7 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
     if (use_breakpoint && !breakpoint_in && (target.ticks == 0 || now.event == target.event)) {
       if (target.ticks && session_->focus() == target.tid &&
           session_->focus_can_run_to_ticks(target.ticks) &&
-          !session_->run_focus_to_ticks(target.ticks, [&] { on_hit({here(), session_->trap()}); })) {
+          !session_->run_focus_to_ticks(target.ticks, [&] { on_hit({here(), session_->trap(), {}}); })) {
         break;
       }
       if (!session_->focus_task() ||
@@ -362,13 +421,14 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
         reached = true;
         break;
       }
-      on_hit({p, session_->trap()});
+      on_hit({p, session_->trap(), {}});
     } else if (r == Result::kEvent) {
       Position p = here();
-      if (p.at_event && p.event <= target.event) {
+      // (An event that is the target itself is met at the top of the loop.)
+      if (p.at_event && (p.event < target.event || !target.at_event)) {
         ReplaySession::Trap none;
         none.kind = ReplaySession::Trap::Kind::kStep;
-        on_hit({p, none});
+        on_hit({p, none, session_->last_event()});
       }
     } else {
       if (r == Result::kError) replay_failed("replay failed while searching backwards");
@@ -386,6 +446,7 @@ bool ReplayTarget::step_once(const Position* stop_at) {
   int32_t tid = session_->focus();
   session_->request_single_step(true);
   for (;;) {
+    if (stop_requested()) return false;
     switch (session_->step()) {
       case Result::kTrap:
         // Another thread's breakpoint on the way: the step is still this
@@ -419,6 +480,7 @@ StopReason ReplayTarget::history_start() {
 }
 
 bool ReplayTarget::is_debugger_stop(const Hit& hit) const {
+  if (hit.event.seq != 0) return hit.event.tid == hit.position.tid && is_caught_syscall(hit.event);
   return (hit.trap.kind == ReplaySession::Trap::Kind::kBreakpoint &&
           is_user_breakpoint(hit.position.regs.rip)) ||
          hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint;
@@ -427,6 +489,7 @@ bool ReplayTarget::is_debugger_stop(const Hit& hit) const {
 // Shows the last hit found by a reverse search: a watchpoint's trap comes
 // after the writing instruction, so step back onto the write itself.
 StopReason ReplayTarget::stop_at_hit(const Hit& hit) {
+  if (hit.event.seq != 0) return syscall_stop(hit.event);
   if (hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint) {
     StopReason stepped = reverse_step();
     if (stepped.kind == Kind::kHistoryStart) return stepped;
@@ -443,7 +506,7 @@ bool ReplayTarget::replay_events_to(uint64_t event, const std::function<void()>&
   for (uint64_t address : user_breakpoints_) session_->breakpoints().remove(*task, address);
   session_->set_watchpoints({});
   bool ok = true;
-  while (ok && session_->current_event() < event) {
+  while (ok && session_->current_event() < event && !stop_requested()) {
     Result r = session_->step();
     ok = r == Result::kEvent || r == Result::kTrap;
     if (ok && after_each) after_each();
@@ -524,7 +587,7 @@ ReplayTarget::TickSearch ReplayTarget::reverse_continue_by_ticks(const Position&
 
 // The last breakpoint or watchpoint hit before now: first near now by
 // ticks, then in each interval between checkpoints, latest first.
-StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
+StopReason ReplayTarget::reverse_continue() {
   Position target = here();
   for (;;) {
     const Checkpoint* from = checkpoint_before(target);

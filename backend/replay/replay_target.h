@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -58,10 +59,12 @@ class ReplayTarget final : public DebugTarget {
     std::shared_ptr<SessionCheckpoint> state;
     Position position;
   };
-  // A point met while running forwards: where, and what stopped there.
+  // A point met while running forwards: where, and what stopped there (a
+  // trap, or an event of the debugged thread).
   struct Hit {
     Position position;
     ReplaySession::Trap trap;
+    ReplaySession::EventSummary event;  // seq 0 for a trap
   };
   using HitCallback = std::function<void(const Hit&)>;
 
@@ -71,8 +74,8 @@ class ReplayTarget final : public DebugTarget {
   Position here();
   StopReason stop_here(StopReason::Kind kind);
   StopReason report(const ReplaySession::Trap& trap);
-  StopReason forward(bool single_step, const ResumeRequest& request);
-  StopReason reverse_continue(const ResumeRequest& request);
+  StopReason forward(bool single_step);
+  StopReason reverse_continue();
   enum class TickSearch { kFound, kNoHit, kUnusable };
   TickSearch reverse_continue_by_ticks(const Position& target, const Checkpoint* from,
                                        StopReason* stop);
@@ -89,6 +92,16 @@ class ReplayTarget final : public DebugTarget {
   // The end of the recording; says once if the trace ends early.
   StopReason history_end();
   StopReason replay_failed(const std::string& what);
+  // Whether the debugger asked to stop (Ctrl-C) during this resume; polls
+  // it at most every few milliseconds. Every loop that replays for a
+  // resume asks at each event and trap, and gives up when told to.
+  bool stop_requested();
+  StopReason interrupted_here();
+  // The stop the event just replayed asks for (a recorded signal, a caught
+  // syscall of the debugged process), if any.
+  std::optional<StopReason> event_stop();
+  bool is_caught_syscall(const ReplaySession::EventSummary& event) const;
+  StopReason syscall_stop(const ReplaySession::EventSummary& event);
 
   // Runs forwards from where the session is to `target`, calling on_hit at
   // every trap and focus event on the way. False if `target` is not met.
@@ -115,6 +128,11 @@ class ReplayTarget final : public DebugTarget {
   std::map<int, Checkpoint> user_checkpoints_;      // `checkpoint` command
   int next_user_checkpoint_ = 1;
   std::chrono::steady_clock::time_point last_auto_checkpoint_;
+  // The resume in progress (its Ctrl-C poll, signals and syscalls to stop
+  // at), and whether the user pressed Ctrl-C.
+  ResumeRequest request_;
+  bool interrupted_ = false;
+  std::chrono::steady_clock::time_point last_interrupt_poll_;
 };
 
 }  // namespace rrx

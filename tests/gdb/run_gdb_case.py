@@ -14,6 +14,8 @@ A case file holds directives and gdb commands, one per line:
     # comment
     program: NAME [ARGS...]     debuggee (bindir/gdb_NAME), source srcdir/NAME.c
     record-flags: FLAGS...      options for `rrx record` (e.g. -n)
+    record-status: N            exit status `rrx record` must give (default 0;
+                                128+N for a program killed by signal N)
     capture: VAR REGEX          group 1 of REGEX in the recording's stdout -> @VAR@
     launcher: ARGS...           run `rrx replay ARGS...` (gdb gets the commands on
                                 stdin) instead of gdb -batch; @TRACE@ allowed
@@ -23,6 +25,12 @@ A case file holds directives and gdb commands, one per line:
                                 it prints (host:port or the socket path); it must
                                 exit 0 after the gdb session
     status: 0 | nonzero         expected exit status of the session (default 0)
+    interrupt: SECONDS          SECONDS after the session creates @WORK@/signal
+                                (`shell touch @WORK@/signal`), send SIGINT to gdb
+                                (as Ctrl-C would), once
+    kill-debugger: SECONDS      the same, but SIGKILL; the case then passes only if
+                                every process started for it (the backend, the
+                                replayed processes) is gone within 5 s
     expect: REGEX               must match the session output, in order: each
                                 search starts where the previous match ended
     absent: REGEX               must match nowhere in the output
@@ -43,13 +51,19 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 SKIP = 77
 SESSION_TIMEOUT = 100  # seconds; CTest's TIMEOUT is the outer bound
+ORPHAN_TIMEOUT = 5  # seconds for a killed debugger's backend to be gone: far more than
+# it needs, far less than the reverse-continue the kill cases interrupt, which
+# a backend that noticed only at its next reply would finish first
 
 
 def fail(message, output=None):
@@ -62,14 +76,14 @@ def fail(message, output=None):
 
 
 def parse_case(path):
-    case = {"program": None, "record_flags": [], "captures": [], "launcher": None, "serve": None, "status": "0",
-            "expect": [], "absent": [], "stderr_lines": None, "commands": []}
+    case = {"program": None, "record_flags": [], "record_status": 0, "captures": [], "launcher": None, "serve": None, "status": "0",
+            "expect": [], "absent": [], "stderr_lines": None, "commands": [], "signal": None}
     with open(path) as f:
         for raw in f:
             line = raw.rstrip("\n")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            m = re.match(r"^(program|record-flags|capture|launcher|serve|status|expect|absent|stderr-lines):\s?(.*)$", line)
+            m = re.match(r"^(program|record-flags|record-status|capture|launcher|serve|status|expect|absent|stderr-lines|interrupt|kill-debugger):\s?(.*)$", line)
             if not m:
                 case["commands"].append(line)
                 continue
@@ -78,6 +92,8 @@ def parse_case(path):
                 case["program"] = value.split()
             elif key == "record-flags":
                 case["record_flags"] = value.split()
+            elif key == "record-status":
+                case["record_status"] = int(value)
             elif key == "capture":
                 var, regex = value.split(None, 1)
                 case["captures"].append((var, regex))
@@ -93,7 +109,48 @@ def parse_case(path):
                 case["absent"].append(value)
             elif key == "stderr-lines":
                 case["stderr_lines"] = int(value)
+            elif key in ("interrupt", "kill-debugger"):
+                case["signal"] = (signal.SIGINT if key == "interrupt" else signal.SIGKILL, float(value))
     return case
+
+
+def signal_when_asked(proc, work, how):
+    """Sends the case's signal to `proc` once the session asked for it."""
+    signo, delay = how
+    marker = os.path.join(work, "signal")
+
+    def watch():
+        while proc.poll() is None and not os.path.exists(marker):
+            time.sleep(0.05)
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signo)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def processes_using(work):
+    """Pids of processes whose command line, executable or cwd is in `work`."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+            places = [cmdline]
+            for link in ("exe", "cwd"):
+                try:
+                    places.append(os.readlink("/proc/%s/%s" % (pid, link)))
+                except OSError:
+                    pass
+        except OSError:
+            continue
+        if any(work in place for place in places):
+            found.append(int(pid))
+    return found
 
 
 def source_markers(source):
@@ -155,8 +212,8 @@ def main():
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  timeout=SESSION_TIMEOUT)
             print("recorded %s (status %d):\n%s%s" % (name, rec.returncode, rec.stdout, rec.stderr))
-            if rec.returncode != 0:
-                fail("rrx record failed with status %d" % rec.returncode)
+            if rec.returncode != case["record_status"]:
+                fail("rrx record exited with status %d, expected %d" % (rec.returncode, case["record_status"]))
             for var, regex in case["captures"]:
                 m = re.search(regex, rec.stdout, re.M)
                 if not m:
@@ -192,17 +249,34 @@ def main():
         print("session: " + " ".join(argv))
         if stdin:
             print("stdin:\n" + stdin)
+        # One stream, so patterns see errors in order with the rest;
+        # separate only when the case counts stderr lines.
+        merged = case["stderr_lines"] is None
+        proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT if merged else subprocess.PIPE, text=True)
+        if case["signal"]:
+            signal_when_asked(proc, work, case["signal"])
         try:
-            # One stream, so patterns see errors in order with the rest;
-            # separate only when the case counts stderr lines.
-            merged = case["stderr_lines"] is None
-            run = subprocess.run(argv, cwd=work, env=env, input=stdin, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT if merged else subprocess.PIPE,
-                                 text=True, timeout=SESSION_TIMEOUT)
-        except subprocess.TimeoutExpired as e:
-            out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-            fail("session timed out after %d s" % SESSION_TIMEOUT, out)
+            stdout, stderr = proc.communicate(stdin, timeout=SESSION_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, _ = proc.communicate()
+            fail("session timed out after %d s" % SESSION_TIMEOUT, stdout)
+        run = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
         output = run.stdout if merged else run.stdout + "\n--- stderr ---\n" + run.stderr
+        if case["signal"] and case["signal"][0] == signal.SIGKILL:
+            if run.returncode != -signal.SIGKILL:
+                fail("the debugger ended (status %d) before it was killed" % run.returncode, output)
+            deadline = time.time() + ORPHAN_TIMEOUT
+            while processes_using(work) and time.time() < deadline:
+                time.sleep(0.2)
+            left = processes_using(work)
+            if left:
+                for pid in left:
+                    os.kill(pid, signal.SIGKILL)
+                fail("processes still running %d s after the debugger was killed: %s"
+                     % (ORPHAN_TIMEOUT, left), output)
+            run.returncode = 0  # killed as asked; the patterns check the rest
         if server is not None:
             try:
                 rest, _ = server.communicate(timeout=30)
