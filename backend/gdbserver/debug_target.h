@@ -139,6 +139,15 @@ class DebugTarget {
   // False if nothing is known about `address`.
   virtual bool memory_region(uint64_t address, MemoryRegion* region) = 0;
 
+  // Starts the replay over: back to the first point the debugger saw, or
+  // on to event `event` (> 0) from there, breakpoints kept (gdb's `run`,
+  // `start` and `run N` on an extended-remote target). False and *error
+  // if that cannot be done (the default: a target that cannot).
+  virtual bool restart(uint64_t /*event*/, std::string* error) {
+    *error = "rrx: this target cannot start over";
+    return false;
+  }
+
   // A `monitor` command (when, when-ticks, when-tid, checkpoint,
   // info checkpoints, delete checkpoint N, restart N). Text for the user
   // goes to *output; return false if the command failed or is unknown.

@@ -158,7 +158,9 @@ void GdbServer::handle_packet(const std::string& payload) {
                                 .signal = lldb_ ? SIGSTOP : SIGTRAP};
       }
       return send(stop_reply(*last_stop_));
-    case '!': return send("OK");
+    case '!':
+      extended_ = true;
+      return send("OK");
     case 'q':
     case 'Q':
     case 'j': return handle_query(payload);
@@ -211,10 +213,13 @@ void GdbServer::handle_packet(const std::string& payload) {
       if (payload == "vCont?") return send("vCont;c;C;s;S");
       if (starts_with(payload, "vCont;")) return handle_vcont(args.substr(4));  // ";action..."
       if (starts_with(payload, "vKill")) {
+        // On an extended-remote target gdb kills before `run`: the replay
+        // stays, ready for vRun.
         send("OK");
-        finished_ = true;
+        if (!extended_) finished_ = true;
         return;
       }
+      if (starts_with(payload, "vRun;")) return handle_run(args.substr(4));  // "PROGRAM;ARG..."
       return send("");  // vMustReplyEmpty and everything unsupported
     case 'D':
       send("OK");
@@ -319,6 +324,29 @@ void GdbServer::handle_qsupported(std::string_view features) {
                       ";swbreak+;hwbreak+;vContSupported+;QPassSignals+;QCatchSyscalls+";
   if (multiprocess_) reply += ";multiprocess+";
   send(reply);
+}
+
+// "PROGRAM[;ARG...]" of vRun, hex-encoded: the program is the replay's; an
+// argument N goes to event N, as rr's `run N`.
+void GdbServer::handle_run(std::string_view args) {
+  uint64_t event = 0;
+  size_t semicolon = args.find(';');
+  if (semicolon != std::string_view::npos) {
+    std::string_view arg = args.substr(semicolon + 1);
+    auto bytes = rsp::from_hex(arg.substr(0, arg.find(';')));
+    std::string text = bytes ? std::string(bytes->begin(), bytes->end()) : "";
+    if (!text.empty()) {
+      char* end = nullptr;
+      event = strtoull(text.c_str(), &end, 10);
+      if (*end != '\0') return send_error("rrx: run takes an event number, not '" + text + "'");
+    }
+  }
+  std::string error;
+  if (!target_->restart(event, &error)) return send_error(error);
+  last_stop_ = StopReason{.thread = target_->current_thread()};
+  last_stop_was_step_ = false;
+  general_thread_.reset();
+  send(stop_reply(*last_stop_));
 }
 
 // "0" (catch none), "1" (every syscall) or "1;NN;NN..." (these, in hex).

@@ -51,6 +51,7 @@ class GdbServer {
   void handle_qsupported(std::string_view features);
   void handle_xfer(std::string_view request);
   void handle_catch_syscalls(std::string_view args);
+  void handle_run(std::string_view args);
   void handle_monitor(std::string_view hex_command);
   void handle_memory_region(std::string_view address);
   void handle_set_thread(std::string_view payload);
@@ -85,6 +86,7 @@ class GdbServer {
 
   // What the client told us in qSupported and later Q packets.
   bool lldb_ = false;
+  bool extended_ = false;  // `!`: gdb's extended-remote, which can run again
   bool multiprocess_ = false;
   bool client_swbreak_ = false;
   bool client_hwbreak_ = false;

@@ -123,7 +123,15 @@ bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
 
 // Refusals are also printed: gdb shows only a generic error for memory
 // writes, and our stderr is the user's terminal (gdb runs us as its pipe).
-bool ReplayTarget::write_registers(const ThreadId&, const RegisterFile&, std::string* error) {
+// gdb sets orig_rax to -1 after every `run` (so that no syscall restarts):
+// a write that changes nothing else is accepted and ignored.
+bool ReplayTarget::write_registers(const ThreadId& thread, const RegisterFile& regs,
+                                   std::string* error) {
+  RegisterFile now;
+  if (read_registers(thread, &now)) {
+    now.gpr.orig_rax = regs.gpr.orig_rax;
+    if (memcmp(&now, &regs, sizeof now) == 0) return true;
+  }
   *error = "rrx: cannot write registers while replaying: the recorded history cannot change";
   fprintf(stderr, "%s\n", error->c_str());
   return false;
@@ -748,6 +756,24 @@ StopReason ReplayTarget::reverse_step() {
     if (!step_once(&target)) return replay_failed("replay failed while stepping");
   }
   return stop_here(Kind::kSignal);
+}
+
+// ---- Starting over ----
+
+bool ReplayTarget::restart(uint64_t event, std::string* error) {
+  if (!restore(auto_checkpoints_.front())) {
+    *error = "rrx: cannot go back to the start of the replay";
+    return false;
+  }
+  if (event <= session_->current_event()) return true;
+  if (!replay_events_to(event) || !session_->focus_task()) {
+    // gdb shows its own words for a failed `run`: say ours on the terminal.
+    *error = "rrx: event " + std::to_string(event) + " is beyond the history of the debugged process";
+    fprintf(stderr, "%s\n", error->c_str());
+    restore(auto_checkpoints_.front());
+    return false;
+  }
+  return true;
 }
 
 // ---- What gdb asks about the process ----

@@ -49,6 +49,7 @@ class ReplayTarget final : public DebugTarget {
   std::string libraries_svr4_xml() override;
   std::vector<uint8_t> siginfo(const ThreadId& thread) override;
   bool memory_region(uint64_t address, MemoryRegion* region) override;
+  bool restart(uint64_t event, std::string* error) override;
   bool monitor(const std::string& command, std::string* output) override;
 
   // The saved copy of the debugged process's executable.
