@@ -13,6 +13,7 @@
 #include "core/tick_counter.h"
 #include "replay/inferior_info.h"
 #include "replay/session_checkpoint.h"
+#include "replay/trace_index.h"
 
 namespace rrx {
 
@@ -45,6 +46,11 @@ std::string hex(uint64_t v) {
 
 std::unique_ptr<ReplayTarget> ReplayTarget::create(const ReplayTargetOptions& options,
                                                    std::string* error) {
+  // Reading the trace is much faster than replaying it to find out.
+  if (!options.process.empty() || options.start_event > 0) {
+    *error = check_trace_holds(options.trace_dir, options.process, options.start_event);
+    if (!error->empty()) return nullptr;
+  }
   auto session = ReplaySession::start(options.trace_dir, error);
   if (!session) return nullptr;
   session->set_echo_output(true, 2);  // stdout may be the debugger's channel
