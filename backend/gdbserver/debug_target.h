@@ -62,6 +62,10 @@ struct ResumeRequest {
   // both directions; with catch_syscalls and none named, at every one.
   bool catch_syscalls = false;
   std::set<int> syscalls;
+  // A line for the debugger's console while a long run goes on ("event
+  // 12000 of 17683"); the target calls it at most about once a second.
+  // May be empty. Call it only from the thread that called resume().
+  std::function<void(const std::string&)> progress;
   // Poll this now and then while running (it is cheap: a non-blocking read
   // of the debugger connection). Once it returns true the user pressed
   // Ctrl-C: stop soon and report StopReason::kSignal with SIGINT. Call it

@@ -634,6 +634,13 @@ void GdbServer::resume(ResumeRequest request) {
   request.pass_signals = pass_signals_;
   request.catch_syscalls = catch_syscalls_;
   request.syscalls = caught_syscalls_;
+  // Console output while running: gdb prints O packets that come before
+  // the stop reply. (In ack mode each would need its ack first.)
+  if (immediate_output_ && !ack_mode_) {
+    request.progress = [this](const std::string& line) {
+      immediate_output_(rsp::frame("O" + to_hex(line)));
+    };
+  }
   if (request.direction != Direction::kReverse) selected_thread_.reset();
   last_stop_was_step_ = request.action == ResumeRequest::Action::kStep;
   last_stop_ = target_->resume(request);

@@ -38,6 +38,12 @@ class GdbServer {
   using InputPoll = std::function<std::optional<std::string>()>;
   void set_input_poll(InputPoll read_available) { input_poll_ = std::move(read_available); }
 
+  // Writes bytes to the debugger at once, while a resume is running (for
+  // progress in O packets); without it there is no progress.
+  void set_immediate_output(std::function<void(const std::string&)> write) {
+    immediate_output_ = std::move(write);
+  }
+
   // The debugger detached, killed the session or went away: close the
   // connection.
   bool finished() const { return finished_; }
@@ -79,6 +85,7 @@ class GdbServer {
   DebugTarget* target_;
   rsp::PacketDecoder decoder_;
   InputPoll input_poll_;
+  std::function<void(const std::string&)> immediate_output_;
   std::string output_;
   std::string last_packet_;  // framed, for a resend after '-'
   bool ack_mode_ = true;

@@ -90,6 +90,10 @@ bool serve_connection(In& in, Out& out, DebugTarget* target, std::string* error)
     bytes.resize(in.read_some(asio::buffer(bytes), ec));
     return bytes;
   });
+  server.set_immediate_output([&out](const std::string& bytes) {
+    error_code ec;
+    asio::write(out, asio::buffer(bytes), ec);  // a failure shows at the next write
+  });
   std::array<char, 16384> buffer;
   while (!server.finished()) {
     error_code ec;

@@ -35,6 +35,8 @@ constexpr uint64_t kFirstTickWindow = 1024;
 constexpr uint64_t kTickWindowGrowth = 16;
 // How often a running resume looks for a Ctrl-C from the debugger.
 constexpr auto kInterruptPollInterval = std::chrono::milliseconds(10);
+// A resume that runs longer than this says how far it is, this often.
+constexpr auto kProgressInterval = std::chrono::seconds(1);
 
 std::string hex(uint64_t v) {
   char buf[32];
@@ -260,12 +262,27 @@ StopReason ReplayTarget::history_end() {
 }
 
 bool ReplayTarget::stop_requested() {
-  if (interrupted_ || !request_.interrupted) return interrupted_;
+  if (interrupted_ || (!request_.interrupted && !request_.progress)) return interrupted_;
   auto now = std::chrono::steady_clock::now();
   if (now - last_interrupt_poll_ < kInterruptPollInterval) return false;
   last_interrupt_poll_ = now;
-  interrupted_ = request_.interrupted();
+  report_progress(now);
+  interrupted_ = request_.interrupted && request_.interrupted();
   return interrupted_;
+}
+
+// A reverse search goes over the same events more than once: the event
+// shown is where the replay is, not a steady count.
+void ReplayTarget::report_progress(std::chrono::steady_clock::time_point now) {
+  if (!request_.progress || now - resume_started_ < kProgressInterval ||
+      now - last_progress_ < kProgressInterval) {
+    return;
+  }
+  last_progress_ = now;
+  uint64_t last = session_->trace().summary().event_count;
+  request_.progress("rrx: " + std::string(request_.direction == Direction::kReverse ? "searching back, at" : "at") +
+                    " event " + std::to_string(session_->current_event()) +
+                    (last ? " of " + std::to_string(last) : "") + "\n");
 }
 
 // Wherever a search was when Ctrl-C came is a point of the history like
@@ -282,6 +299,7 @@ StopReason ReplayTarget::resume(const ResumeRequest& request) {
   request_ = request;
   interrupted_ = false;
   last_interrupt_poll_ = {};
+  resume_started_ = last_progress_ = std::chrono::steady_clock::now();
   StopReason stop;
   if (request.direction == Direction::kForward) {
     stop = forward(request.action == ResumeRequest::Action::kStep);

@@ -134,6 +134,9 @@ class ReplayTarget final : public DebugTarget {
   ResumeRequest request_;
   bool interrupted_ = false;
   std::chrono::steady_clock::time_point last_interrupt_poll_;
+  // When this resume started, and when it last said how far it is.
+  std::chrono::steady_clock::time_point resume_started_, last_progress_;
+  void report_progress(std::chrono::steady_clock::time_point now);
 };
 
 }  // namespace rrx
