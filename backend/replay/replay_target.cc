@@ -38,6 +38,19 @@ constexpr auto kInterruptPollInterval = std::chrono::milliseconds(10);
 // A resume that runs longer than this says how far it is, this often.
 constexpr auto kProgressInterval = std::chrono::seconds(1);
 
+constexpr const char* kMonitorHelp =
+    "rrx monitor commands (in gdb and lldb also plain commands):\n"
+    "  when                  the current event number\n"
+    "  when-end              the last event of the trace\n"
+    "  when-ticks            the debugged process's soft tick count\n"
+    "  when-tid              the recorded tid of the thread being debugged\n"
+    "  seek-ticks N          go to where the tick count is N\n"
+    "  checkpoint            save this point (Checkpoint N at event E)\n"
+    "  info checkpoints      list the checkpoints\n"
+    "  delete checkpoint N   forget checkpoint N\n"
+    "  restart N             go to checkpoint N\n"
+    "  help                  this list\n";
+
 std::string hex(uint64_t v) {
   char buf[32];
   snprintf(buf, sizeof buf, "0x%" PRIx64, v);
@@ -800,6 +813,49 @@ bool ReplayTarget::restart(uint64_t event, std::string* error) {
   return true;
 }
 
+// To the point where the focus process's tick count is `ticks`: find the
+// last event after which the count is still short of it, then from there
+// let the counter stop the thread that runs next (threads run user code
+// one at a time). If the count gets there only at an event, that event.
+bool ReplayTarget::seek_ticks(uint64_t ticks, std::string* error) {
+  if (here().ticks == 0) {
+    *error = "rrx: the program does not count soft ticks";
+    return false;
+  }
+  const Checkpoint* from = &auto_checkpoints_.front();
+  for (const Checkpoint& cp : auto_checkpoints_) {
+    if (cp.position.ticks && cp.position.ticks < ticks) from = &cp;
+  }
+  auto count = [&] {
+    Task* task = session_->focus_task();
+    return task ? read_ticks(*task) : 0;
+  };
+  if (!restore(*from)) return false;
+  uint64_t short_at = session_->current_event(), reached_at = 0;
+  for (;;) {
+    if (count() >= ticks) {
+      reached_at = session_->current_event();
+      break;
+    }
+    short_at = session_->current_event();
+    // The focus's last event (its exit) cannot be replayed: the count may
+    // still get there before it. (One step can replay more than one event:
+    // code patched at a stop comes with it.)
+    replay_events_to(short_at + 1);
+    if (session_->current_event() <= short_at || !session_->focus_task()) break;
+  }
+  if (!restore(*from) || (short_at > session_->current_event() && !replay_events_to(short_at))) {
+    return false;
+  }
+  int32_t runner = session_->next_event_tid();
+  if (runner && session_->has_task(runner)) session_->set_focus(runner);
+  if (session_->focus_can_run_to_ticks(ticks) && session_->run_focus_to_ticks(ticks)) return true;
+  if (reached_at && restore(*from) && replay_events_to(reached_at)) return true;
+  *error = "rrx: the process does not reach tick " + std::to_string(ticks);
+  restore(*from);
+  return false;
+}
+
 // ---- What gdb asks about the process ----
 
 std::vector<uint8_t> ReplayTarget::auxv() { return process_auxv(*session_); }
@@ -840,6 +896,31 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
     uint64_t ticks = here().ticks;
     *output = ticks ? "Current tick: " + std::to_string(ticks) + "\n"
                     : "Current tick: 0 (the program does not count soft ticks)\n";
+    return true;
+  }
+  if (word == "when-end") {
+    if (!last_event_) last_event_ = last_trace_event(session_->trace().dir());
+    *output = "Last event: " + std::to_string(last_event_) + "\n";
+    return true;
+  }
+  if (word == "seek-ticks") {
+    char* end = nullptr;
+    uint64_t ticks = strtoull(rest.c_str(), &end, 10);
+    std::string error;
+    if (rest.empty() || *end != '\0') {
+      *output = "rrx: usage: seek-ticks N\n";
+      return false;
+    }
+    if (!seek_ticks(ticks, &error)) {
+      *output = (error.empty() ? "rrx: cannot get to tick " + rest : error) + "\n";
+      return false;
+    }
+    *output = "Current tick: " + std::to_string(here().ticks) + " (event " +
+              std::to_string(session_->current_event()) + ")\n";
+    return true;
+  }
+  if (word == "help") {
+    *output = kMonitorHelp;
     return true;
   }
   if (word == "when-tid") {
@@ -891,9 +972,7 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
               std::to_string(session_->current_event()) + "\n";
     return true;
   }
-  *output = "rrx: unknown command '" + command +
-            "' (try when, when-ticks, when-tid, checkpoint, info checkpoints, "
-            "delete checkpoint N, restart N)\n";
+  *output = "rrx: unknown command '" + command + "' (`monitor help` lists them)\n";
   return false;
 }
 

@@ -93,6 +93,7 @@ class ReplayTarget final : public DebugTarget {
   // The end of the recording; says once if the trace ends early.
   StopReason history_end();
   StopReason replay_failed(const std::string& what);
+  bool seek_ticks(uint64_t ticks, std::string* error);
   // Whether the debugger asked to stop (Ctrl-C) during this resume; polls
   // it at most every few milliseconds. Every loop that replays for a
   // resume asks at each event and trap, and gives up when told to.
@@ -126,6 +127,7 @@ class ReplayTarget final : public DebugTarget {
   std::vector<Watchpoint> watchpoints_;
   std::vector<Checkpoint> auto_checkpoints_;        // by position; [0] = start
   bool told_early_end_ = false;
+  uint64_t last_event_ = 0;  // of the trace, once asked (when-end)
   std::map<int, Checkpoint> user_checkpoints_;      // `checkpoint` command
   int next_user_checkpoint_ = 1;
   std::chrono::steady_clock::time_point last_auto_checkpoint_;

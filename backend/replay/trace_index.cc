@@ -46,4 +46,14 @@ std::string check_trace_holds(const std::string& trace_dir, const std::string& p
   return "";
 }
 
+uint64_t last_trace_event(const std::string& trace_dir) {
+  std::string error;
+  auto reader = TraceReader::open(trace_dir, &error);
+  if (!reader) return 0;
+  if (reader->summary().event_count) return reader->summary().event_count;
+  uint64_t last = 0;
+  for (Event e; reader->next(&e, &error);) last = e.seq;
+  return last;
+}
+
 }  // namespace rrx

@@ -14,4 +14,8 @@ namespace rrx {
 std::string check_trace_holds(const std::string& trace_dir, const std::string& process,
                               uint64_t start_event);
 
+// The number of the trace's last event (for a trace cut short, of its
+// last complete one); 0 if it cannot be read.
+uint64_t last_trace_event(const std::string& trace_dir);
+
 }  // namespace rrx
