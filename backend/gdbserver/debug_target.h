@@ -19,6 +19,8 @@
 
 namespace rrx {
 
+class AgentExpression;
+
 // A thread as the debugger names it: process id and thread id.
 struct ThreadId {
   pid_t pid = 0;
@@ -129,6 +131,15 @@ class DebugTarget {
                                  size_t length) = 0;
   virtual bool remove_breakpoint(BreakpointKind kind, uint64_t address,
                                  size_t length) = 0;
+
+  // The conditions (gdb agent expressions) of the breakpoint at `address`,
+  // replacing any before; none: it always stops. A hit whose conditions
+  // are all false does not stop. False if the target cannot evaluate them
+  // (the default).
+  virtual bool set_breakpoint_conditions(uint64_t /*address*/,
+                                         const std::vector<AgentExpression>& /*conditions*/) {
+    return false;
+  }
 
   // Runs until something stops the program; blocks.
   virtual StopReason resume(const ResumeRequest& request) = 0;

@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "gdbserver/agent_expression.h"
 #include "gdbserver/amd64_registers.h"
 
 namespace rrx {
@@ -321,7 +322,8 @@ void GdbServer::handle_qsupported(std::string_view features) {
                       ";QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+"
                       ";qXfer:exec-file:read+;qXfer:libraries-svr4:read+"
                       ";qXfer:siginfo:read+;ReverseContinue+;ReverseStep+"
-                      ";swbreak+;hwbreak+;vContSupported+;QPassSignals+;QCatchSyscalls+";
+                      ";swbreak+;hwbreak+;vContSupported+;QPassSignals+;QCatchSyscalls+"
+                      ";ConditionalBreakpoints+";
   if (multiprocess_) reply += ";multiprocess+";
   send(reply);
 }
@@ -553,11 +555,28 @@ void GdbServer::handle_breakpoint(std::string_view args, bool insert) {
   auto kind = breakpoint_kind(args[0]);
   if (!kind) return send("");
   std::string_view location = args.substr(2);
-  location = location.substr(0, location.find(';'));  // drop conditions
+  size_t semicolon = location.find(';');
+  std::string_view extras = semicolon == std::string_view::npos ? "" : location.substr(semicolon + 1);
+  location = location.substr(0, semicolon);
   uint64_t address, length;
   if (!parse_address_length(location, &address, &length)) return send("E01");
+  // ";X len,bytecode" conditions (ConditionalBreakpoints), one per location.
+  std::vector<AgentExpression> conditions;
+  while (insert && !extras.empty()) {
+    size_t end = extras.find(';');
+    auto condition = AgentExpression::parse(extras.substr(0, end));
+    if (!condition) return send("E01");
+    conditions.push_back(std::move(*condition));
+    extras = end == std::string_view::npos ? "" : extras.substr(end + 1);
+  }
+  bool code = *kind == BreakpointKind::kSoftware || *kind == BreakpointKind::kHardware;
+  if (!conditions.empty() && !code) return send("E01");
   bool ok = insert ? target_->insert_breakpoint(*kind, address, length)
                    : target_->remove_breakpoint(*kind, address, length);
+  // gdb sends the whole list again whenever it changes, none included.
+  if (ok && insert && code && !target_->set_breakpoint_conditions(address, conditions)) {
+    ok = conditions.empty();
+  }
   send(ok ? "OK" : "E01");
 }
 

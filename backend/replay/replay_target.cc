@@ -216,11 +216,33 @@ bool ReplayTarget::insert_breakpoint(BreakpointKind kind, uint64_t address, size
   return true;
 }
 
+bool ReplayTarget::set_breakpoint_conditions(uint64_t address,
+                                             const std::vector<AgentExpression>& conditions) {
+  address = executed_address(address);
+  if (conditions.empty()) conditions_.erase(address);
+  else conditions_[address] = conditions;
+  return true;
+}
+
+bool ReplayTarget::breakpoint_condition_holds(uint64_t address) {
+  auto it = conditions_.find(address);
+  if (it == conditions_.end()) return true;
+  RegisterFile regs;
+  if (!read_registers(current_thread(), &regs)) return true;
+  return any_condition_holds(it->second, regs, [this](uint64_t at, void* out, size_t size) {
+    std::vector<uint8_t> bytes = read_memory(at, size);
+    if (bytes.size() != size) return false;
+    memcpy(out, bytes.data(), size);
+    return true;
+  });
+}
+
 bool ReplayTarget::remove_breakpoint(BreakpointKind kind, uint64_t address, size_t length) {
   Task* task = session_->focus_task();
   if (!task) return false;
   if (kind == BreakpointKind::kSoftware || kind == BreakpointKind::kHardware) {
     address = executed_address(address);
+    conditions_.erase(address);
     if (user_breakpoints_.erase(address)) session_->breakpoints().remove(*task, address);
     return true;
   }
@@ -338,8 +360,16 @@ StopReason ReplayTarget::forward(bool single_step) {
         }
         if (stop_requested()) return interrupted_here();
         continue;
-      case Result::kTrap:
-        return report(session_->trap());
+      case Result::kTrap: {
+        const ReplaySession::Trap& trap = session_->trap();
+        // A hit whose condition is false goes on, without a word to the debugger.
+        if (trap.kind == ReplaySession::Trap::Kind::kBreakpoint && !single_step &&
+            !breakpoint_condition_holds(here().regs.rip)) {
+          if (stop_requested()) return interrupted_here();
+          continue;
+        }
+        return report(trap);
+      }
       case Result::kFocusEnd:
         session_->request_single_step(false);
         return stop_here(Kind::kHistoryEnd);
@@ -524,11 +554,13 @@ StopReason ReplayTarget::history_start() {
   return stop_here(Kind::kHistoryStart);
 }
 
-bool ReplayTarget::is_debugger_stop(const Hit& hit) const {
+// Called at the hit itself (conditions are evaluated on the live state).
+bool ReplayTarget::is_debugger_stop(const Hit& hit) {
   if (hit.event.seq != 0) return hit.event.tid == hit.position.tid && is_caught_syscall(hit.event);
-  return (hit.trap.kind == ReplaySession::Trap::Kind::kBreakpoint &&
-          is_user_breakpoint(hit.position.regs.rip)) ||
-         hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint;
+  if (hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint) return true;
+  return hit.trap.kind == ReplaySession::Trap::Kind::kBreakpoint &&
+         is_user_breakpoint(hit.position.regs.rip) &&
+         breakpoint_condition_holds(hit.position.regs.rip);
 }
 
 // Shows the last hit found by a reverse search: a watchpoint's trap comes

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "gdbserver/agent_expression.h"
 #include "gdbserver/debug_target.h"
 #include "replay/position.h"
 #include "replay/replay_session.h"
@@ -43,6 +44,8 @@ class ReplayTarget final : public DebugTarget {
                     std::string* error) override;
   bool insert_breakpoint(BreakpointKind kind, uint64_t address, size_t length) override;
   bool remove_breakpoint(BreakpointKind kind, uint64_t address, size_t length) override;
+  bool set_breakpoint_conditions(uint64_t address,
+                                 const std::vector<AgentExpression>& conditions) override;
   StopReason resume(const ResumeRequest& request) override;
   std::vector<uint8_t> auxv() override;
   std::string exec_file() override;
@@ -118,12 +121,16 @@ class ReplayTarget final : public DebugTarget {
   bool is_user_breakpoint(uint64_t addr) const { return user_breakpoints_.count(addr) != 0; }
   uint64_t executed_address(uint64_t address) const;
   bool run_to_tick_before(const Position& target);
-  bool is_debugger_stop(const Hit& hit) const;
+  bool is_debugger_stop(const Hit& hit);
+  // Whether the breakpoint the focus thread trapped at stops it: its
+  // conditions, evaluated here.
+  bool breakpoint_condition_holds(uint64_t address);
   StopReason stop_at_hit(const Hit& hit);
   size_t steps_from_tick_before(const Position& target);
 
   std::unique_ptr<ReplaySession> session_;
   std::set<uint64_t> user_breakpoints_;
+  std::map<uint64_t, std::vector<AgentExpression>> conditions_;  // by executed address
   std::vector<Watchpoint> watchpoints_;
   std::vector<Checkpoint> auto_checkpoints_;        // by position; [0] = start
   bool told_early_end_ = false;
