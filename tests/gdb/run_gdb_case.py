@@ -17,6 +17,10 @@ A case file holds directives and gdb commands, one per line:
     record-status: N            exit status `rrx record` must give (default 0;
                                 128+N for a program killed by signal N)
     capture: VAR REGEX          group 1 of REGEX in the recording's stdout -> @VAR@
+    mi: yes                     drive `gdb -nx -i=mi` with the commands as MI commands,
+                                one at a time: after each, wait for its result record;
+                                after ^running, wait for *stopped unless the next
+                                command is -exec-interrupt, which is then sent at once
     launcher: ARGS...           run `rrx replay ARGS...` (gdb gets the commands on
                                 stdin) instead of gdb -batch; @TRACE@ allowed
     serve: ARGS...              first start a server `rrx replay ARGS...` (e.g.
@@ -38,7 +42,7 @@ A case file holds directives and gdb commands, one per line:
     anything else               a gdb command
 
 Substitutions in commands and patterns: @TRACE@, @WORK@ (the temporary
-directory, not a trace), @PLUGIN@, @SRC@ (the
+directory, not a trace), @EXE@ (the debuggee), @PLUGIN@, @SRC@ (the
 program's source file name), @LINE_XXX@ (the number of the source line
 carrying the marker comment LINE_XXX), @VAR@ from capture or from a named
 group (?P<VAR>...) of an earlier expect (in patterns the captured text is
@@ -49,6 +53,7 @@ temporary directory (trace + outputs) and prints where it is.
 """
 import argparse
 import os
+import queue
 import re
 import shutil
 import signal
@@ -77,13 +82,13 @@ def fail(message, output=None):
 
 def parse_case(path):
     case = {"program": None, "record_flags": [], "record_status": 0, "captures": [], "launcher": None, "serve": None, "status": "0",
-            "expect": [], "absent": [], "stderr_lines": None, "commands": [], "signal": None}
+            "expect": [], "absent": [], "stderr_lines": None, "commands": [], "signal": None, "mi": False}
     with open(path) as f:
         for raw in f:
             line = raw.rstrip("\n")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            m = re.match(r"^(program|record-flags|record-status|capture|launcher|serve|status|expect|absent|stderr-lines|interrupt|kill-debugger):\s?(.*)$", line)
+            m = re.match(r"^(program|record-flags|record-status|capture|launcher|serve|status|expect|absent|stderr-lines|interrupt|kill-debugger|mi):\s?(.*)$", line)
             if not m:
                 case["commands"].append(line)
                 continue
@@ -109,6 +114,8 @@ def parse_case(path):
                 case["absent"].append(value)
             elif key == "stderr-lines":
                 case["stderr_lines"] = int(value)
+            elif key == "mi":
+                case["mi"] = value.strip() == "yes"
             elif key in ("interrupt", "kill-debugger"):
                 case["signal"] = (signal.SIGINT if key == "interrupt" else signal.SIGKILL, float(value))
     return case
@@ -129,6 +136,53 @@ def signal_when_asked(proc, work, how):
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     return thread
+
+
+def run_mi(argv, commands, cwd, env):
+    """Runs gdb's MI with `commands` as the mode `mi: yes` says; returns
+    (exit status, everything gdb wrote)."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    lines = queue.Queue()
+    transcript = []
+
+    def read():
+        for line in proc.stdout:
+            transcript.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.time() + SESSION_TIMEOUT
+
+    def wait_for(prefixes):
+        while True:
+            line = lines.get(timeout=max(0.1, deadline - time.time()))
+            if line is None:
+                return None
+            if line.startswith(prefixes):
+                return line
+
+    try:
+        for i, command in enumerate(commands):
+            proc.stdin.write(command + "\n")
+            proc.stdin.flush()
+            if command.startswith("-gdb-exit"):
+                break
+            result = wait_for(("^done", "^running", "^error", "^connected", "^exit"))
+            next_command = commands[i + 1] if i + 1 < len(commands) else ""
+            if result and result.startswith("^running") and next_command != "-exec-interrupt":
+                wait_for(("*stopped",))
+            if command == "-exec-interrupt" and result and result.startswith("^done"):
+                wait_for(("*stopped",))
+        proc.stdin.close()
+        proc.wait(timeout=max(1, deadline - time.time()))
+    except (queue.Empty, subprocess.TimeoutExpired):
+        proc.kill()
+        proc.wait()
+        fail("MI session timed out after %d s" % SESSION_TIMEOUT, "".join(transcript))
+    time.sleep(0.1)  # the reader's last lines
+    return proc.returncode, "".join(transcript)
 
 
 def processes_using(work):
@@ -206,6 +260,7 @@ def main():
             exe = os.path.join(opts.bindir, "gdb_" + name)
             source = os.path.join(opts.srcdir, name + ".c")
             values["SRC"] = os.path.basename(source)
+            values["EXE"] = exe
             values.update(source_markers(source))
             rec = subprocess.run([opts.rrx, "record"] + case["record_flags"] + ["-o", trace, exe] + args,
                                  cwd=work, env=env,
@@ -252,17 +307,23 @@ def main():
         # One stream, so patterns see errors in order with the rest;
         # separate only when the case counts stderr lines.
         merged = case["stderr_lines"] is None
-        proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT if merged else subprocess.PIPE, text=True)
-        if case["signal"]:
-            signal_when_asked(proc, work, case["signal"])
-        try:
-            stdout, stderr = proc.communicate(stdin, timeout=SESSION_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            stdout, _ = proc.communicate()
-            fail("session timed out after %d s" % SESSION_TIMEOUT, stdout)
-        run = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+        if case["mi"]:
+            argv = [gdb, "-nx", "-q", "-i=mi"]
+            print("MI session: " + " ".join(argv))
+            status, mi_output = run_mi(argv, commands, work, env)
+            run = subprocess.CompletedProcess(argv, status, mi_output, "")
+        else:
+            proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT if merged else subprocess.PIPE, text=True)
+            if case["signal"]:
+                signal_when_asked(proc, work, case["signal"])
+            try:
+                stdout, stderr = proc.communicate(stdin, timeout=SESSION_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                stdout, _ = proc.communicate()
+                fail("session timed out after %d s" % SESSION_TIMEOUT, stdout)
+            run = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
         output = run.stdout if merged else run.stdout + "\n--- stderr ---\n" + run.stderr
         if case["signal"] and case["signal"][0] == signal.SIGKILL:
             if run.returncode != -signal.SIGKILL:
