@@ -11,6 +11,7 @@
 
 #include "core/printable.h"
 #include "core/tick_counter.h"
+#include "replay/diversion.h"
 #include "replay/inferior_info.h"
 #include "replay/session_checkpoint.h"
 #include "replay/trace_index.h"
@@ -79,6 +80,7 @@ ReplayTarget::ReplayTarget(std::unique_ptr<ReplaySession> session)
 
 ReplayTarget::~ReplayTarget() {
   // Checkpoint copies must die before the session reaps what is left.
+  diversion_.reset();
   auto_checkpoints_.clear();
   user_checkpoints_.clear();
 }
@@ -132,8 +134,10 @@ std::vector<ThreadId> ReplayTarget::threads() {
 ThreadId ReplayTarget::current_thread() { return {session_->focus_process(), session_->focus()}; }
 
 bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
-  const ReplayTask* t = session_->task(thread.tid ? thread.tid : session_->focus());
+  int32_t tid = thread.tid ? thread.tid : session_->focus();
+  const ReplayTask* t = session_->task(tid);
   Task* task = t ? t->task.get() : nullptr;
+  if (diversion_ && tid == session_->focus()) task = &diversion_->task();
   if (!task || !task->get_regs(&regs->gpr)) return false;
   // Inside a tick stub the thread stands for a program instruction.
   if (t->patches) regs->gpr.rip = t->patches->to_original(regs->gpr.rip).orig_pc;
@@ -142,10 +146,9 @@ bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
   return true;
 }
 
-// Refusals are also printed: gdb shows only a generic error for memory
-// writes, and our stderr is the user's terminal (gdb runs us as its pipe).
 // gdb sets orig_rax to -1 after every `run` (so that no syscall restarts):
-// a write that changes nothing else is accepted and ignored.
+// a write that changes nothing else is accepted and ignored. Any other
+// write goes to a diversion (a copy of the process), made on the first one.
 bool ReplayTarget::write_registers(const ThreadId& thread, const RegisterFile& regs,
                                    std::string* error) {
   RegisterFile now;
@@ -153,13 +156,88 @@ bool ReplayTarget::write_registers(const ThreadId& thread, const RegisterFile& r
     now.gpr.orig_rax = regs.gpr.orig_rax;
     if (memcmp(&now, &regs, sizeof now) == 0) return true;
   }
-  *error = "rrx: cannot write registers while replaying: the recorded history cannot change";
-  fprintf(stderr, "%s\n", error->c_str());
-  return false;
+  if ((thread.tid && thread.tid != session_->focus()) || !divert(error)) {
+    if (error->empty()) *error = "rrx: only the current thread's registers can be changed";
+    fprintf(stderr, "%s\n", error->c_str());
+    return false;
+  }
+  Registers gpr = regs.gpr;
+  Registers real;
+  // The debugger names program addresses: keep a pc that stands for the
+  // same instruction inside a tick stub.
+  const ReplayTask* t = session_->task(session_->focus());
+  if (diversion_->task().get_regs(&real) && t && t->patches &&
+      t->patches->to_original(real.rip).orig_pc == gpr.rip) {
+    gpr.rip = real.rip;
+  }
+  return diversion_->task().set_regs(gpr);  // (x87/SSE registers are not written)
+}
+
+// The first write of the debugger forks the process: the replay itself
+// never changes.
+bool ReplayTarget::divert(std::string* error) {
+  if (diversion_) return true;
+  Task* task = session_->focus_task();
+  std::string why;
+  if (task) diversion_ = Diversion::start(*task, &why);
+  if (!diversion_) {
+    *error = "rrx: cannot change the program here (" + (task ? why : "no thread") +
+             "); the recorded history itself cannot change";
+    return false;
+  }
+  fprintf(stderr,
+          "rrx: the program is changed in a diversion, a copy of it; the replay goes back to the "
+          "recording when it moves on\n");
+  return true;
+}
+
+void ReplayTarget::end_diversion() {
+  if (!diversion_) return;
+  diversion_.reset();
+  fprintf(stderr, "rrx: diversion discarded: back to the recording\n");
+}
+
+// What the debugger changed is undone (gdb restores the registers after
+// `print f(3)`; a `set var` changes memory only): the replay can go on.
+bool ReplayTarget::diversion_is_replay() {
+  Registers diverted, replayed;
+  Task* task = session_->focus_task();
+  if (!task || !diversion_->task().get_regs(&diverted) || !task->get_regs(&replayed)) return true;
+  diverted.orig_rax = replayed.orig_rax;
+  return memcmp(&diverted, &replayed, sizeof diverted) == 0;
+}
+
+StopReason ReplayTarget::run_diversion(const ResumeRequest& request) {
+  Diversion::Breakpoints int3s;
+  Task* task = session_->focus_task();
+  for (uint64_t address : user_breakpoints_) {
+    uint8_t byte = 0;
+    if (task && task->read_mem(address, &byte, 1)) {
+      session_->breakpoints().shadow(address, &byte, 1);
+      int3s[address] = byte;
+    }
+  }
+  bool step = request.action == ResumeRequest::Action::kStep;
+  Diversion::Stop stop = diversion_->run(step, request.signal, int3s);
+  switch (stop.outcome) {
+    case Diversion::Outcome::kBreakpoint: return stop_here(Kind::kBreakpoint);
+    case Diversion::Outcome::kStepped: return stop_here(Kind::kSignal);
+    case Diversion::Outcome::kSignal: {
+      StopReason reason = stop_here(Kind::kSignal);
+      reason.signal = stop.signal;
+      return reason;
+    }
+    case Diversion::Outcome::kGone: break;
+  }
+  fprintf(stderr, "rrx: the diversion's process ended\n");
+  end_diversion();
+  StopReason reason = stop_here(Kind::kSignal);
+  reason.signal = SIGKILL;
+  return reason;
 }
 
 std::vector<uint8_t> ReplayTarget::read_memory(uint64_t address, size_t length) {
-  Task* task = session_->focus_task();
+  Task* task = diversion_ ? &diversion_->task() : session_->focus_task();
   std::vector<uint8_t> data;
   if (!task) return data;
   // Page by page, so an unmapped page only ends the read there.
@@ -180,9 +258,14 @@ std::vector<uint8_t> ReplayTarget::read_memory(uint64_t address, size_t length) 
   return data;
 }
 
-bool ReplayTarget::write_memory(uint64_t, const std::vector<uint8_t>&, std::string* error) {
-  *error = "rrx: cannot write memory while replaying: the recorded history cannot change";
-  fprintf(stderr, "%s\n", error->c_str());
+bool ReplayTarget::write_memory(uint64_t address, const std::vector<uint8_t>& data,
+                                std::string* error) {
+  if (!divert(error)) {
+    fprintf(stderr, "%s\n", error->c_str());
+    return false;
+  }
+  if (diversion_->task().write_mem(address, data.data(), data.size())) return true;
+  *error = "rrx: cannot write memory at " + hex(address);
   return false;
 }
 
@@ -204,6 +287,8 @@ bool ReplayTarget::insert_breakpoint(BreakpointKind kind, uint64_t address, size
     if (user_breakpoints_.count(address)) return true;
     if (!session_->breakpoints().insert(*task, address)) return false;
     user_breakpoints_.insert(address);
+    uint8_t int3 = 0xcc;
+    if (diversion_) diversion_->task().write_mem(address, &int3, 1);
     return true;
   }
   WatchKind watch = kind == BreakpointKind::kWriteWatch  ? WatchKind::kWrite
@@ -243,7 +328,13 @@ bool ReplayTarget::remove_breakpoint(BreakpointKind kind, uint64_t address, size
   if (kind == BreakpointKind::kSoftware || kind == BreakpointKind::kHardware) {
     address = executed_address(address);
     conditions_.erase(address);
-    if (user_breakpoints_.erase(address)) session_->breakpoints().remove(*task, address);
+    if (user_breakpoints_.erase(address)) {
+      session_->breakpoints().remove(*task, address);
+      uint8_t original;
+      if (diversion_ && task->read_mem(address, &original, 1)) {
+        diversion_->task().write_mem(address, &original, 1);
+      }
+    }
     return true;
   }
   auto it = std::find_if(watchpoints_.begin(), watchpoints_.end(), [&](const Watchpoint& w) {
@@ -331,6 +422,12 @@ StopReason ReplayTarget::interrupted_here() {
 
 StopReason ReplayTarget::resume(const ResumeRequest& request) {
   if (request.thread && request.thread->tid > 0) session_->set_focus(request.thread->tid);
+  if (diversion_) {
+    if (request.direction == Direction::kForward && !diversion_is_replay()) {
+      return run_diversion(request);
+    }
+    end_diversion();
+  }
   request_ = request;
   interrupted_ = false;
   last_interrupt_poll_ = {};
@@ -830,6 +927,7 @@ StopReason ReplayTarget::reverse_step() {
 // ---- Starting over ----
 
 bool ReplayTarget::restart(uint64_t event, std::string* error) {
+  end_diversion();
   if (!restore(auto_checkpoints_.front())) {
     *error = "rrx: cannot go back to the start of the replay";
     return false;
@@ -935,6 +1033,7 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
     *output = "Last event: " + std::to_string(last_event_) + "\n";
     return true;
   }
+  if (word == "seek-ticks" || word == "restart") end_diversion();
   if (word == "seek-ticks") {
     char* end = nullptr;
     uint64_t ticks = strtoull(rest.c_str(), &end, 10);

@@ -19,6 +19,8 @@
 
 namespace rrx {
 
+class Diversion;
+
 struct ReplayTargetOptions {
   std::string trace_dir;
   // The process to debug: a recorded pid, or the name of a program it
@@ -97,6 +99,12 @@ class ReplayTarget final : public DebugTarget {
   StopReason history_end();
   StopReason replay_failed(const std::string& what);
   bool seek_ticks(uint64_t ticks, std::string* error);
+  // Diversions (diversion.h): made by the first write, ended when the
+  // replay moves.
+  bool divert(std::string* error);
+  void end_diversion();
+  bool diversion_is_replay();
+  StopReason run_diversion(const ResumeRequest& request);
   // Whether the debugger asked to stop (Ctrl-C) during this resume; polls
   // it at most every few milliseconds. Every loop that replays for a
   // resume asks at each event and trap, and gives up when told to.
@@ -129,6 +137,7 @@ class ReplayTarget final : public DebugTarget {
   size_t steps_from_tick_before(const Position& target);
 
   std::unique_ptr<ReplaySession> session_;
+  std::unique_ptr<Diversion> diversion_;  // the debugger changed something
   std::set<uint64_t> user_breakpoints_;
   std::map<uint64_t, std::vector<AgentExpression>> conditions_;  // by executed address
   std::vector<Watchpoint> watchpoints_;
