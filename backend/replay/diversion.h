@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,12 +36,15 @@ class Diversion {
   // addresses), with the program's byte under each.
   using Breakpoints = std::map<uint64_t, uint8_t>;
   // Runs the copy until a breakpoint (its pc set back onto it), the end
-  // of a single step, a signal, or its end.
-  Stop run(bool single_step, int signal, const Breakpoints& breakpoints);
+  // of a single step, a signal, or its end. `interrupted` is polled while
+  // it runs: once true the copy is stopped and the stop is SIGINT.
+  Stop run(bool single_step, int signal, const Breakpoints& breakpoints,
+           const std::function<bool()>& interrupted);
 
  private:
   explicit Diversion(pid_t pid) : task_(pid) {}
-  Stop wait_for_stop(bool single_step, const Breakpoints& breakpoints);
+  Stop wait_for_stop(bool single_step, const Breakpoints& breakpoints,
+                     const std::function<bool()>& interrupted = nullptr);
 
   Task task_;
   bool gone_ = false;

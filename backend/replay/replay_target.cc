@@ -218,7 +218,7 @@ StopReason ReplayTarget::run_diversion(const ResumeRequest& request) {
     }
   }
   bool step = request.action == ResumeRequest::Action::kStep;
-  Diversion::Stop stop = diversion_->run(step, request.signal, int3s);
+  Diversion::Stop stop = diversion_->run(step, request.signal, int3s, request.interrupted);
   switch (stop.outcome) {
     case Diversion::Outcome::kBreakpoint: return stop_here(Kind::kBreakpoint);
     case Diversion::Outcome::kStepped: return stop_here(Kind::kSignal);
