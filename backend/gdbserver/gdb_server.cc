@@ -467,7 +467,18 @@ void GdbServer::handle_read_registers(std::string_view args) {
   send(to_hex(bytes.data(), bytes.size()));
 }
 
+// lldb evaluates expressions by calling mmap in the program (register
+// writes) and counts on what it allocated staying; a replay's diversion
+// ends at the next run of the replay, so lldb is refused register writes
+// and interprets expressions itself instead, as it does on a refusal.
+bool GdbServer::refuse_lldb_register_write() {
+  if (!lldb_) return false;
+  send_error("rrx: lldb cannot write registers of a replay (expressions are interpreted)");
+  return true;
+}
+
 void GdbServer::handle_write_registers(std::string_view args) {
+  if (refuse_lldb_register_write()) return;
   ThreadId thread = register_thread(&args);
   auto bytes = rsp::from_hex(args);
   RegisterFile regs;
@@ -498,6 +509,7 @@ void GdbServer::handle_read_register(std::string_view args) {
 }
 
 void GdbServer::handle_write_register(std::string_view args) {
+  if (refuse_lldb_register_write()) return;
   ThreadId thread = register_thread(&args);
   size_t eq = args.find('=');
   if (eq == std::string_view::npos) return send("E01");

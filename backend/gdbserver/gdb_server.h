@@ -65,6 +65,7 @@ class GdbServer {
   void handle_write_registers(std::string_view args);
   void handle_read_register(std::string_view args);
   void handle_write_register(std::string_view args);
+  bool refuse_lldb_register_write();
   void handle_read_memory(std::string_view args, bool binary);
   void handle_write_memory(std::string_view args, bool binary);
   void handle_breakpoint(std::string_view args, bool insert);

@@ -422,21 +422,21 @@ def case_signal_segv():
     return case
 
 
-def case_expression_call():
-    """`expression add(2, 5)` runs in a diversion (the call returns 7, the
-    counter it bumps changes only there); the next continue is back on the
-    recording: the second call of add, with its recorded arguments."""
+def case_expression_write():
+    """`expression counter = 5` writes in a diversion (reads then show 5);
+    the next continue is back on the recording, where counter is 2 at the
+    next hit."""
     def check(s, m, ctx):
-        expect_in(r"^\(int\) \$0 = 7$", s.out("expression add(2, 5)"), "the call's value")
-        expect_in(r"\(int\) a = 0\n\(int\) b = 1\b", s.out("frame variable", 1), "recorded arguments after it")
-        expect_in(r"^\(int\) 1$", s.out("p counter"), "counter as recorded")
-    return Case(["b {src}:{add_body}", "c", "frame variable", "expression add(2, 5)", "c",
-                 "frame variable", "p counter"], check)
+        expect_in(r"^\(int\) \$0 = 5$", s.out("expression counter = 5"), "the assignment")
+        expect_in(r"^\(int\) 5$", s.out("p counter"), "the diversion's counter")
+        expect_in(r"^\(int\) 2$", s.out("p counter", 1), "counter as recorded after it")
+    return Case(["b {src}:{add_return}", "c", "expression counter = 5", "p counter", "c",
+                 "p counter"], check)
 
 
 CASES = {
     "real.signal_segv": case_signal_segv,
-    "real.expression_call": case_expression_call,
+    "real.expression_write": case_expression_write,
     "real.patched_loop": case_patched_loop,
     "real.launcher": case_launcher,
     "plugin_loads": case_plugin_loads,
