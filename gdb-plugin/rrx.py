@@ -1,8 +1,10 @@
 # rrx gdb plugin: `source` this file (or let `rrx replay` do it) to get
 #   rr-replay [-p PID|NAME] [-g EVENT] [TRACE]   debug a replay of TRACE
-#   when, when-ticks, when-tid                    where the replay is
+#   when, when-end, when-ticks, when-tid          where the replay is
+#   seek-ticks N                                  go to tick N
 #   checkpoint, info checkpoints, delete checkpoint N, restart N
 #   last-write EXPR                               back to the write that last changed EXPR
+#   (`monitor help` lists the backend's commands)
 # Reverse execution (reverse-continue, reverse-step, reverse-next,
 # reverse-finish, reverse-stepi, watchpoints backwards) is gdb's own,
 # served by the rrx backend.
@@ -124,6 +126,23 @@ class DeleteCheckpoint(MonitorCommand):
         super().__init__("delete checkpoint", "delete checkpoint", gdb.COMMAND_RUNNING)
 
 
+class WhenEnd(MonitorCommand):
+    """Show the number of the trace's last event."""
+
+    def __init__(self):
+        super().__init__("when-end")
+
+
+def _jump(command, from_tty):
+    """Runs a monitor command that moves the replay, then shows the frame."""
+    if not _monitor(command):
+        return
+    # The backend moved without gdb resuming: drop what gdb cached.
+    gdb.execute("maintenance flush register-cache", to_string=True)
+    gdb.execute("maintenance flush dcache", to_string=True)
+    gdb.execute("frame", from_tty=from_tty)
+
+
 class Restart(gdb.Command):
     """Return the replay to checkpoint N: restart N."""
 
@@ -133,12 +152,19 @@ class Restart(gdb.Command):
     def invoke(self, arg, from_tty):
         if not arg.strip():
             raise gdb.GdbError("usage: restart N (see `info checkpoints`)")
-        if not _monitor("restart " + arg.strip()):
-            return
-        # The backend moved without gdb resuming: drop what gdb cached.
-        gdb.execute("maintenance flush register-cache", to_string=True)
-        gdb.execute("maintenance flush dcache", to_string=True)
-        gdb.execute("frame", from_tty=from_tty)
+        _jump("restart " + arg.strip(), from_tty)
+
+
+class SeekTicks(gdb.Command):
+    """Move the replay to where the debugged process's tick count is N: seek-ticks N."""
+
+    def __init__(self):
+        super().__init__("seek-ticks", gdb.COMMAND_RUNNING)
+
+    def invoke(self, arg, from_tty):
+        if not arg.strip():
+            raise gdb.GdbError("usage: seek-ticks N (see `when-ticks`)")
+        _jump("seek-ticks " + arg.strip(), from_tty)
 
 
 class LastWrite(gdb.Command):
@@ -190,6 +216,8 @@ RrReplay()
 When()
 WhenTicks()
 WhenTid()
+WhenEnd()
+SeekTicks()
 Checkpoint()
 InfoCheckpoints()
 DeleteCheckpoint()

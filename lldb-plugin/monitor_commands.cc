@@ -67,7 +67,7 @@ class MonitorCommand : public lldb::SBCommandPluginInterface {
     std::string command = prefix_;
     if (!accept(args, &command)) {
       result.SetError(arguments_ == Arguments::kNone ? "this command takes no arguments"
-                                                     : "expected one checkpoint number");
+                                                     : "expected one number");
       return false;
     }
     std::string output, error;
@@ -121,6 +121,11 @@ void add_monitor_commands(lldb::SBDebugger debugger) {
                          "Show the current event number of the replay.", "when");
   interpreter.AddCommand("when-ticks", new MonitorCommand("when-ticks", Arguments::kNone),
                          "Show the current tick count of the replay.", "when-ticks");
+  interpreter.AddCommand("when-end", new MonitorCommand("when-end", Arguments::kNone),
+                         "Show the number of the trace's last event.", "when-end");
+  interpreter.AddCommand("seek-ticks", new MonitorCommand("seek-ticks", Arguments::kNumber, true),
+                         "Move the replay to where the debugged process's tick count is N.",
+                         "seek-ticks N");
   interpreter.AddCommand("when-tid", new MonitorCommand("when-tid", Arguments::kNone),
                          "Show the thread id the replay is positioned in.", "when-tid");
   interpreter.AddCommand("checkpoint", new CheckpointCommand(),

@@ -13,10 +13,13 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace rrx {
+
+class AgentExpression;
 
 // A thread as the debugger names it: process id and thread id.
 struct ThreadId {
@@ -52,6 +55,19 @@ struct ResumeRequest {
   // Signal the debugger asked to deliver (C/S packets); 0 for none. A
   // replay cannot change history and may ignore it.
   int signal = 0;
+  // Going forwards, a signal delivered to the debugged process stops it
+  // there (before the signal acts: a fatal SIGSEGV at the faulting
+  // instruction), unless it is one of these (gdb's QPassSignals: `handle
+  // SIG nostop`).
+  std::set<int> pass_signals;
+  // Stop at the entry and the exit of these syscalls (QCatchSyscalls), in
+  // both directions; with catch_syscalls and none named, at every one.
+  bool catch_syscalls = false;
+  std::set<int> syscalls;
+  // A line for the debugger's console while a long run goes on ("event
+  // 12000 of 17683"); the target calls it at most about once a second.
+  // May be empty. Call it only from the thread that called resume().
+  std::function<void(const std::string&)> progress;
   // Poll this now and then while running (it is cheap: a non-blocking read
   // of the debugger connection). Once it returns true the user pressed
   // Ctrl-C: stop soon and report StopReason::kSignal with SIGINT. Call it
@@ -62,6 +78,8 @@ struct ResumeRequest {
 struct StopReason {
   enum class Kind {
     kSignal,        // `signal` stopped `thread` (SIGTRAP after a step)
+    kSyscallEntry,  // `thread` is entering syscall `syscall` (a catch)
+    kSyscallExit,   // `thread` is returning from syscall `syscall`
     kBreakpoint,    // a Z0/Z1 breakpoint at the thread's pc
     kWatchpoint,    // a Z2-Z4 watchpoint on `address` triggered
     kHistoryStart,  // reverse execution reached the start of the recording
@@ -75,6 +93,7 @@ struct StopReason {
   BreakpointKind breakpoint = BreakpointKind::kSoftware;
   uint64_t address = 0;  // kWatchpoint: the watched address that fired
   int exit_code = 0;     // kExited
+  int syscall = -1;      // kSyscallEntry, kSyscallExit
 };
 
 // One mapping of the address space, for lldb's qMemoryRegionInfo.
@@ -113,6 +132,15 @@ class DebugTarget {
   virtual bool remove_breakpoint(BreakpointKind kind, uint64_t address,
                                  size_t length) = 0;
 
+  // The conditions (gdb agent expressions) of the breakpoint at `address`,
+  // replacing any before; none: it always stops. A hit whose conditions
+  // are all false does not stop. False if the target cannot evaluate them
+  // (the default).
+  virtual bool set_breakpoint_conditions(uint64_t /*address*/,
+                                         const std::vector<AgentExpression>& /*conditions*/) {
+    return false;
+  }
+
   // Runs until something stops the program; blocks.
   virtual StopReason resume(const ResumeRequest& request) = 0;
 
@@ -125,6 +153,15 @@ class DebugTarget {
   virtual std::vector<uint8_t> siginfo(const ThreadId& thread) = 0;
   // False if nothing is known about `address`.
   virtual bool memory_region(uint64_t address, MemoryRegion* region) = 0;
+
+  // Starts the replay over: back to the first point the debugger saw, or
+  // on to event `event` (> 0) from there, breakpoints kept (gdb's `run`,
+  // `start` and `run N` on an extended-remote target). False and *error
+  // if that cannot be done (the default: a target that cannot).
+  virtual bool restart(uint64_t /*event*/, std::string* error) {
+    *error = "rrx: this target cannot start over";
+    return false;
+  }
 
   // A `monitor` command (when, when-ticks, when-tid, checkpoint,
   // info checkpoints, delete checkpoint N, restart N). Text for the user

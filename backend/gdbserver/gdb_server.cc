@@ -3,8 +3,10 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
+#include "gdbserver/agent_expression.h"
 #include "gdbserver/amd64_registers.h"
 
 namespace rrx {
@@ -25,6 +27,20 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 std::string hex2(unsigned value) {
   std::string s = hex_number(value & 0xff);
   return s.size() == 1 ? "0" + s : s;
+}
+
+// "NN;NN;..." (hex) into *numbers; false if malformed.
+bool parse_hex_list(std::string_view text, std::set<int>* numbers) {
+  std::set<int> parsed;
+  while (!text.empty()) {
+    size_t end = text.find(';');
+    auto n = parse_hex_number(text.substr(0, end));
+    if (!n || *n > 0xffff) return false;
+    parsed.insert(static_cast<int>(*n));
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+  }
+  *numbers = std::move(parsed);
+  return true;
 }
 
 // Splits "a,b" (or "a,b:rest" when `rest` is given) into two hex numbers.
@@ -143,7 +159,9 @@ void GdbServer::handle_packet(const std::string& payload) {
                                 .signal = lldb_ ? SIGSTOP : SIGTRAP};
       }
       return send(stop_reply(*last_stop_));
-    case '!': return send("OK");
+    case '!':
+      extended_ = true;
+      return send("OK");
     case 'q':
     case 'Q':
     case 'j': return handle_query(payload);
@@ -196,10 +214,13 @@ void GdbServer::handle_packet(const std::string& payload) {
       if (payload == "vCont?") return send("vCont;c;C;s;S");
       if (starts_with(payload, "vCont;")) return handle_vcont(args.substr(4));  // ";action..."
       if (starts_with(payload, "vKill")) {
+        // On an extended-remote target gdb kills before `run`: the replay
+        // stays, ready for vRun.
         send("OK");
-        finished_ = true;
+        if (!extended_) finished_ = true;
         return;
       }
+      if (starts_with(payload, "vRun;")) return handle_run(args.substr(4));  // "PROGRAM;ARG..."
       return send("");  // vMustReplyEmpty and everything unsupported
     case 'D':
       send("OK");
@@ -256,6 +277,10 @@ void GdbServer::handle_query(const std::string& payload) {
     direction_ = p.ends_with("reverse") ? Direction::kReverse : Direction::kForward;
     return send("OK");
   }
+  if (starts_with(p, "QPassSignals:")) {
+    return send(parse_hex_list(p.substr(13), &pass_signals_) ? "OK" : "E01");
+  }
+  if (starts_with(p, "QCatchSyscalls:")) return handle_catch_syscalls(p.substr(15));
   if (p == "qHostInfo" || p == "qProcessInfo") {
     std::string reply;
     if (p == "qProcessInfo") reply = "pid:" + hex_number(target_->current_thread().pid) + ";";
@@ -297,9 +322,47 @@ void GdbServer::handle_qsupported(std::string_view features) {
                       ";QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+"
                       ";qXfer:exec-file:read+;qXfer:libraries-svr4:read+"
                       ";qXfer:siginfo:read+;ReverseContinue+;ReverseStep+"
-                      ";swbreak+;hwbreak+;vContSupported+";
+                      ";swbreak+;hwbreak+;vContSupported+;QPassSignals+;QCatchSyscalls+"
+                      ";ConditionalBreakpoints+";
   if (multiprocess_) reply += ";multiprocess+";
   send(reply);
+}
+
+// "PROGRAM[;ARG...]" of vRun, hex-encoded: the program is the replay's; an
+// argument N goes to event N, as rr's `run N`.
+void GdbServer::handle_run(std::string_view args) {
+  uint64_t event = 0;
+  size_t semicolon = args.find(';');
+  if (semicolon != std::string_view::npos) {
+    std::string_view arg = args.substr(semicolon + 1);
+    auto bytes = rsp::from_hex(arg.substr(0, arg.find(';')));
+    std::string text = bytes ? std::string(bytes->begin(), bytes->end()) : "";
+    if (!text.empty()) {
+      char* end = nullptr;
+      event = strtoull(text.c_str(), &end, 10);
+      if (*end != '\0') return send_error("rrx: run takes an event number, not '" + text + "'");
+    }
+  }
+  std::string error;
+  if (!target_->restart(event, &error)) return send_error(error);
+  last_stop_ = StopReason{.thread = target_->current_thread()};
+  last_stop_was_step_ = false;
+  general_thread_.reset();
+  send(stop_reply(*last_stop_));
+}
+
+// "0" (catch none), "1" (every syscall) or "1;NN;NN..." (these, in hex).
+void GdbServer::handle_catch_syscalls(std::string_view args) {
+  std::set<int> syscalls;
+  if (args == "0") {
+    catch_syscalls_ = false;
+  } else if (args == "1" || (starts_with(args, "1;") && parse_hex_list(args.substr(2), &syscalls))) {
+    catch_syscalls_ = true;
+  } else {
+    return send("E01");
+  }
+  caught_syscalls_ = std::move(syscalls);
+  send("OK");
 }
 
 void GdbServer::handle_xfer(std::string_view request) {
@@ -404,7 +467,18 @@ void GdbServer::handle_read_registers(std::string_view args) {
   send(to_hex(bytes.data(), bytes.size()));
 }
 
+// lldb evaluates expressions by calling mmap in the program (register
+// writes) and counts on what it allocated staying; a replay's diversion
+// ends at the next run of the replay, so lldb is refused register writes
+// and interprets expressions itself instead, as it does on a refusal.
+bool GdbServer::refuse_lldb_register_write() {
+  if (!lldb_) return false;
+  send_error("rrx: lldb cannot write registers of a replay (expressions are interpreted)");
+  return true;
+}
+
 void GdbServer::handle_write_registers(std::string_view args) {
+  if (refuse_lldb_register_write()) return;
   ThreadId thread = register_thread(&args);
   auto bytes = rsp::from_hex(args);
   RegisterFile regs;
@@ -435,6 +509,7 @@ void GdbServer::handle_read_register(std::string_view args) {
 }
 
 void GdbServer::handle_write_register(std::string_view args) {
+  if (refuse_lldb_register_write()) return;
   ThreadId thread = register_thread(&args);
   size_t eq = args.find('=');
   if (eq == std::string_view::npos) return send("E01");
@@ -492,11 +567,28 @@ void GdbServer::handle_breakpoint(std::string_view args, bool insert) {
   auto kind = breakpoint_kind(args[0]);
   if (!kind) return send("");
   std::string_view location = args.substr(2);
-  location = location.substr(0, location.find(';'));  // drop conditions
+  size_t semicolon = location.find(';');
+  std::string_view extras = semicolon == std::string_view::npos ? "" : location.substr(semicolon + 1);
+  location = location.substr(0, semicolon);
   uint64_t address, length;
   if (!parse_address_length(location, &address, &length)) return send("E01");
+  // ";X len,bytecode" conditions (ConditionalBreakpoints), one per location.
+  std::vector<AgentExpression> conditions;
+  while (insert && !extras.empty()) {
+    size_t end = extras.find(';');
+    auto condition = AgentExpression::parse(extras.substr(0, end));
+    if (!condition) return send("E01");
+    conditions.push_back(std::move(*condition));
+    extras = end == std::string_view::npos ? "" : extras.substr(end + 1);
+  }
+  bool code = *kind == BreakpointKind::kSoftware || *kind == BreakpointKind::kHardware;
+  if (!conditions.empty() && !code) return send("E01");
   bool ok = insert ? target_->insert_breakpoint(*kind, address, length)
                    : target_->remove_breakpoint(*kind, address, length);
+  // gdb sends the whole list again whenever it changes, none included.
+  if (ok && insert && code && !target_->set_breakpoint_conditions(address, conditions)) {
+    ok = conditions.empty();
+  }
   send(ok ? "OK" : "E01");
 }
 
@@ -539,8 +631,12 @@ void GdbServer::handle_vcont(std::string_view actions) {
 }
 
 bool GdbServer::interrupted() {
-  if (input_poll_) decoder_.feed(input_poll_());
-  return decoder_.interrupt_pending();
+  if (input_poll_ && !finished_) {
+    std::optional<std::string> bytes = input_poll_();
+    if (bytes) decoder_.feed(*bytes);
+    else finished_ = true;  // nobody is left to see the stop
+  }
+  return finished_ || decoder_.interrupt_pending();
 }
 
 // `bc`/`bs` name no thread: gdb sets Hc first. To reverse-step a thread
@@ -566,6 +662,16 @@ std::optional<ThreadId> GdbServer::reverse_thread(bool step) {
 
 void GdbServer::resume(ResumeRequest request) {
   request.interrupted = [this] { return interrupted(); };
+  request.pass_signals = pass_signals_;
+  request.catch_syscalls = catch_syscalls_;
+  request.syscalls = caught_syscalls_;
+  // Console output while running: gdb prints O packets that come before
+  // the stop reply. (In ack mode each would need its ack first.)
+  if (immediate_output_ && !ack_mode_) {
+    request.progress = [this](const std::string& line) {
+      immediate_output_(rsp::frame("O" + to_hex(line)));
+    };
+  }
   if (request.direction != Direction::kReverse) selected_thread_.reset();
   last_stop_was_step_ = request.action == ResumeRequest::Action::kStep;
   last_stop_ = target_->resume(request);
@@ -657,6 +763,12 @@ std::string GdbServer::stop_reply(const StopReason& stop) {
                         : stop.breakpoint == BreakpointKind::kAccessWatch ? "awatch"
                                                                           : "watch";
       reply += std::string(key) + ":" + hex_number(stop.address) + ";";
+      break;
+    }
+    case StopReason::Kind::kSyscallEntry:
+    case StopReason::Kind::kSyscallExit: {
+      bool entry = stop.kind == StopReason::Kind::kSyscallEntry;
+      reply += std::string(entry ? "syscall_entry:" : "syscall_return:") + hex_number(stop.syscall) + ";";
       break;
     }
     case StopReason::Kind::kHistoryStart:

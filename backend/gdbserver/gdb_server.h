@@ -8,11 +8,14 @@
 // connection); the target calls ResumeRequest::interrupted() now and then,
 // which pulls new bytes through the poll into the decoder and reports a
 // 0x03 seen outside a packet. Bytes read this way are processed in order
-// after the resume returns, so nothing the debugger sent is lost.
+// after the resume returns, so nothing the debugger sent is lost. A
+// debugger that went away (the poll says the connection is closed) also
+// stops the run: the session then ends instead of replaying on for no one.
 #pragma once
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -31,12 +34,18 @@ class GdbServer {
   std::string feed(std::string_view bytes);
 
   // `read_available` returns what the debugger sent since the last read,
-  // "" if nothing, without blocking.
-  void set_input_poll(std::function<std::string()> read_available) {
-    input_poll_ = std::move(read_available);
+  // "" if nothing, without blocking; nullopt once the connection is closed.
+  using InputPoll = std::function<std::optional<std::string>()>;
+  void set_input_poll(InputPoll read_available) { input_poll_ = std::move(read_available); }
+
+  // Writes bytes to the debugger at once, while a resume is running (for
+  // progress in O packets); without it there is no progress.
+  void set_immediate_output(std::function<void(const std::string&)> write) {
+    immediate_output_ = std::move(write);
   }
 
-  // The debugger detached or killed the session: close the connection.
+  // The debugger detached, killed the session or went away: close the
+  // connection.
   bool finished() const { return finished_; }
 
  private:
@@ -47,6 +56,8 @@ class GdbServer {
   void handle_query(const std::string& payload);
   void handle_qsupported(std::string_view features);
   void handle_xfer(std::string_view request);
+  void handle_catch_syscalls(std::string_view args);
+  void handle_run(std::string_view args);
   void handle_monitor(std::string_view hex_command);
   void handle_memory_region(std::string_view address);
   void handle_set_thread(std::string_view payload);
@@ -54,6 +65,7 @@ class GdbServer {
   void handle_write_registers(std::string_view args);
   void handle_read_register(std::string_view args);
   void handle_write_register(std::string_view args);
+  bool refuse_lldb_register_write();
   void handle_read_memory(std::string_view args, bool binary);
   void handle_write_memory(std::string_view args, bool binary);
   void handle_breakpoint(std::string_view args, bool insert);
@@ -73,7 +85,8 @@ class GdbServer {
 
   DebugTarget* target_;
   rsp::PacketDecoder decoder_;
-  std::function<std::string()> input_poll_;
+  InputPoll input_poll_;
+  std::function<void(const std::string&)> immediate_output_;
   std::string output_;
   std::string last_packet_;  // framed, for a resend after '-'
   bool ack_mode_ = true;
@@ -81,11 +94,15 @@ class GdbServer {
 
   // What the client told us in qSupported and later Q packets.
   bool lldb_ = false;
+  bool extended_ = false;  // `!`: gdb's extended-remote, which can run again
   bool multiprocess_ = false;
   bool client_swbreak_ = false;
   bool client_hwbreak_ = false;
   bool error_strings_ = false;       // lldb's QEnableErrorStrings
   bool threads_in_stop_ = false;     // lldb's QListThreadsInStopReply
+  std::set<int> pass_signals_;       // QPassSignals
+  bool catch_syscalls_ = false;      // QCatchSyscalls
+  std::set<int> caught_syscalls_;    // its list; empty: all
 
   std::optional<ThreadId> general_thread_;   // Hg
   std::optional<ThreadId> continue_thread_;  // Hc

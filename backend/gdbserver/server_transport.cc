@@ -1,6 +1,7 @@
 #include "gdbserver/server_transport.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -72,15 +73,26 @@ template <typename In, typename Out>
 bool serve_connection(In& in, Out& out, DebugTarget* target, std::string* error) {
   GdbServer server(target);
   // While the target runs, read whatever already arrived without blocking:
-  // that is how the server sees a Ctrl-C.
-  server.set_input_poll([&in] {
+  // that is how the server sees a Ctrl-C, or that the debugger is gone.
+  server.set_input_poll([&in]() -> std::optional<std::string> {
     error_code ec;
     asio::socket_base::bytes_readable ready;  // FIONREAD: sockets and pipes
     in.io_control(ready, ec);
-    if (ec || ready.get() == 0) return std::string();
+    if (ec) return std::nullopt;
+    if (ready.get() == 0) {
+      // Nothing to read: readable anyway (end of file) or hung up means closed.
+      pollfd p{.fd = in.native_handle(), .events = POLLIN | POLLRDHUP, .revents = 0};
+      bool closed = poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR));
+      if (closed) return std::nullopt;
+      return std::string();
+    }
     std::string bytes(ready.get(), '\0');
     bytes.resize(in.read_some(asio::buffer(bytes), ec));
     return bytes;
+  });
+  server.set_immediate_output([&out](const std::string& bytes) {
+    error_code ec;
+    asio::write(out, asio::buffer(bytes), ec);  // a failure shows at the next write
   });
   std::array<char, 16384> buffer;
   while (!server.finished()) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "replay/program_names.h"
 #include "replay/replay_session.h"
 #include "replay/replay_task.h"
 
@@ -18,12 +19,6 @@ std::string hex(uint64_t v) {
   char buf[32];
   snprintf(buf, sizeof buf, "0x%" PRIx64, v);
   return buf;
-}
-
-// The program name in a saved file's name ("ls-0" -> "ls").
-std::string program_of_saved(const std::string& saved) {
-  size_t dash = saved.rfind('-');
-  return dash == std::string::npos ? saved : saved.substr(0, dash);
 }
 
 uint64_t auxv_value(const std::vector<uint8_t>& auxv, uint64_t type) {
@@ -76,7 +71,7 @@ uint64_t find_r_debug(Task& task, const std::vector<uint8_t>& auxv) {
 int32_t find_process_by_name(const ReplaySession& session, const std::string& name) {
   for (int32_t tid : session.tids()) {
     const ReplayTask* t = session.task(tid);
-    if (t && !t->exe_saved_name.empty() && program_of_saved(t->exe_saved_name) == name) {
+    if (t && names_program(name, t->exe_saved_name, t->initial_stack)) {
       return tid;
     }
   }

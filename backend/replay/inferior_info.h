@@ -12,8 +12,8 @@ namespace rrx {
 
 class ReplaySession;
 
-// The recorded tid of a live replayed process that exec'd a program whose
-// file name is `name`, or 0.
+// The recorded tid of a live replayed process that is the program `name`
+// (see names_program()), or 0.
 int32_t find_process_by_name(const ReplaySession& session, const std::string& name);
 
 // The focus process's auxv as recorded (from the initial stack).

@@ -480,6 +480,7 @@ ReplaySession::StepResult ReplaySession::step() {
   if (result != StepResult::kEvent) return result;
   seq_ = e.seq;
   seq_tid_ = e.tid;
+  last_event_ = {e.seq, e.kind, e.tid, e.syscall_no, e.signo};
   // Code patched at this stop is patched before anyone looks at it (a
   // debugger's first breakpoints go into the patched code).
   for (Event next; e.kind != EventKind::kInstrument && next_event(&next);) {
@@ -1224,6 +1225,11 @@ bool ReplaySession::is_debugged(const ReplayTask& t) const {
   return focus_tgid_ != 0 && t.tgid == focus_tgid_;
 }
 
+bool ReplaySession::in_focus_process(int32_t tid) const {
+  auto it = tasks_.find(tid);
+  return it != tasks_.end() && is_debugged(*it->second);
+}
+
 bool ReplaySession::ends_debugged_process(const ReplayTask& t, const Event& e) const {
   return is_debugged(t) && (e.syscall_no == SYS_exit_group || !other_threads_alive(t));
 }
@@ -1422,6 +1428,7 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
   }
   seq_ = cp.seq;
   seq_tid_ = 0;
+  last_event_ = {};
   lookahead_ = cp.lookahead;
   set_focus(cp.focus);
   process_ending_ = false;

@@ -58,6 +58,18 @@ class ReplaySession {
   uint64_t current_event() const { return seq_; }
   // The recorded tid of that event's thread (0 after a restore).
   int32_t current_event_tid() const { return seq_tid_; }
+  // What that event was, for a debugger that stops at signals and
+  // syscalls (seq 0 after a restore).
+  struct EventSummary {
+    uint64_t seq = 0;
+    EventKind kind = EventKind::kSyscallEntry;
+    int32_t tid = 0;
+    int32_t syscall_no = -1;  // kSyscallEntry, kSyscallExit
+    int32_t signo = 0;        // kSignal: delivered when the thread resumes
+  };
+  const EventSummary& last_event() const { return last_event_; }
+  // Whether the thread `tid` belongs to the focus process.
+  bool in_focus_process(int32_t tid) const;
   // The recorded tid of the next event's thread (0 at the end): the one
   // thread that runs user code until that event.
   int32_t next_event_tid();
@@ -176,6 +188,7 @@ class ReplaySession {
   std::map<std::string, std::shared_ptr<const instrument::PatchMap>> patch_maps_;  // by saved name
   uint64_t seq_ = 0;
   int32_t seq_tid_ = 0;
+  EventSummary last_event_;
   bool echo_ = true;
   int echo_fd_ = 0;
   uint64_t echoed_up_to_ = 0;  // the last event whose output was written

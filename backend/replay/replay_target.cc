@@ -11,8 +11,10 @@
 
 #include "core/printable.h"
 #include "core/tick_counter.h"
+#include "replay/diversion.h"
 #include "replay/inferior_info.h"
 #include "replay/session_checkpoint.h"
+#include "replay/trace_index.h"
 
 namespace rrx {
 
@@ -32,6 +34,23 @@ constexpr size_t kMaxStepsFromTick = 100000;
 // then this many times further each time nothing was hit.
 constexpr uint64_t kFirstTickWindow = 1024;
 constexpr uint64_t kTickWindowGrowth = 16;
+// How often a running resume looks for a Ctrl-C from the debugger.
+constexpr auto kInterruptPollInterval = std::chrono::milliseconds(10);
+// A resume that runs longer than this says how far it is, this often.
+constexpr auto kProgressInterval = std::chrono::seconds(1);
+
+constexpr const char* kMonitorHelp =
+    "rrx monitor commands (in gdb and lldb also plain commands):\n"
+    "  when                  the current event number\n"
+    "  when-end              the last event of the trace\n"
+    "  when-ticks            the debugged process's soft tick count\n"
+    "  when-tid              the recorded tid of the thread being debugged\n"
+    "  seek-ticks N          go to where the tick count is N\n"
+    "  checkpoint            save this point (Checkpoint N at event E)\n"
+    "  info checkpoints      list the checkpoints\n"
+    "  delete checkpoint N   forget checkpoint N\n"
+    "  restart N             go to checkpoint N\n"
+    "  help                  this list\n";
 
 std::string hex(uint64_t v) {
   char buf[32];
@@ -43,6 +62,11 @@ std::string hex(uint64_t v) {
 
 std::unique_ptr<ReplayTarget> ReplayTarget::create(const ReplayTargetOptions& options,
                                                    std::string* error) {
+  // Reading the trace is much faster than replaying it to find out.
+  if (!options.process.empty() || options.start_event > 0) {
+    *error = check_trace_holds(options.trace_dir, options.process, options.start_event);
+    if (!error->empty()) return nullptr;
+  }
   auto session = ReplaySession::start(options.trace_dir, error);
   if (!session) return nullptr;
   session->set_echo_output(true, 2);  // stdout may be the debugger's channel
@@ -56,6 +80,7 @@ ReplayTarget::ReplayTarget(std::unique_ptr<ReplaySession> session)
 
 ReplayTarget::~ReplayTarget() {
   // Checkpoint copies must die before the session reaps what is left.
+  diversion_.reset();
   auto_checkpoints_.clear();
   user_checkpoints_.clear();
 }
@@ -109,8 +134,10 @@ std::vector<ThreadId> ReplayTarget::threads() {
 ThreadId ReplayTarget::current_thread() { return {session_->focus_process(), session_->focus()}; }
 
 bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
-  const ReplayTask* t = session_->task(thread.tid ? thread.tid : session_->focus());
+  int32_t tid = thread.tid ? thread.tid : session_->focus();
+  const ReplayTask* t = session_->task(tid);
   Task* task = t ? t->task.get() : nullptr;
+  if (diversion_ && tid == session_->focus()) task = &diversion_->task();
   if (!task || !task->get_regs(&regs->gpr)) return false;
   // Inside a tick stub the thread stands for a program instruction.
   if (t->patches) regs->gpr.rip = t->patches->to_original(regs->gpr.rip).orig_pc;
@@ -119,16 +146,98 @@ bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
   return true;
 }
 
-// Refusals are also printed: gdb shows only a generic error for memory
-// writes, and our stderr is the user's terminal (gdb runs us as its pipe).
-bool ReplayTarget::write_registers(const ThreadId&, const RegisterFile&, std::string* error) {
-  *error = "rrx: cannot write registers while replaying: the recorded history cannot change";
-  fprintf(stderr, "%s\n", error->c_str());
-  return false;
+// gdb sets orig_rax to -1 after every `run` (so that no syscall restarts):
+// a write that changes nothing else is accepted and ignored. Any other
+// write goes to a diversion (a copy of the process), made on the first one.
+bool ReplayTarget::write_registers(const ThreadId& thread, const RegisterFile& regs,
+                                   std::string* error) {
+  RegisterFile now;
+  if (read_registers(thread, &now)) {
+    now.gpr.orig_rax = regs.gpr.orig_rax;
+    if (memcmp(&now, &regs, sizeof now) == 0) return true;
+  }
+  if ((thread.tid && thread.tid != session_->focus()) || !divert(error)) {
+    if (error->empty()) *error = "rrx: only the current thread's registers can be changed";
+    fprintf(stderr, "%s\n", error->c_str());
+    return false;
+  }
+  Registers gpr = regs.gpr;
+  Registers real;
+  // The debugger names program addresses: keep a pc that stands for the
+  // same instruction inside a tick stub.
+  const ReplayTask* t = session_->task(session_->focus());
+  if (diversion_->task().get_regs(&real) && t && t->patches &&
+      t->patches->to_original(real.rip).orig_pc == gpr.rip) {
+    gpr.rip = real.rip;
+  }
+  return diversion_->task().set_regs(gpr);  // (x87/SSE registers are not written)
+}
+
+// The first write of the debugger forks the process: the replay itself
+// never changes.
+bool ReplayTarget::divert(std::string* error) {
+  if (diversion_) return true;
+  Task* task = session_->focus_task();
+  std::string why;
+  if (task) diversion_ = Diversion::start(*task, &why);
+  if (!diversion_) {
+    *error = "rrx: cannot change the program here (" + (task ? why : "no thread") +
+             "); the recorded history itself cannot change";
+    return false;
+  }
+  fprintf(stderr,
+          "rrx: the program is changed in a diversion, a copy of it; the replay goes back to the "
+          "recording when it moves on\n");
+  return true;
+}
+
+void ReplayTarget::end_diversion() {
+  if (!diversion_) return;
+  diversion_.reset();
+  fprintf(stderr, "rrx: diversion discarded: back to the recording\n");
+}
+
+// What the debugger changed is undone (gdb restores the registers after
+// `print f(3)`; a `set var` changes memory only): the replay can go on.
+bool ReplayTarget::diversion_is_replay() {
+  Registers diverted, replayed;
+  Task* task = session_->focus_task();
+  if (!task || !diversion_->task().get_regs(&diverted) || !task->get_regs(&replayed)) return true;
+  diverted.orig_rax = replayed.orig_rax;
+  return memcmp(&diverted, &replayed, sizeof diverted) == 0;
+}
+
+StopReason ReplayTarget::run_diversion(const ResumeRequest& request) {
+  Diversion::Breakpoints int3s;
+  Task* task = session_->focus_task();
+  for (uint64_t address : user_breakpoints_) {
+    uint8_t byte = 0;
+    if (task && task->read_mem(address, &byte, 1)) {
+      session_->breakpoints().shadow(address, &byte, 1);
+      int3s[address] = byte;
+    }
+  }
+  bool step = request.action == ResumeRequest::Action::kStep;
+  Diversion::Stop stop = diversion_->run(step, request.signal, int3s, request.interrupted);
+  switch (stop.outcome) {
+    case Diversion::Outcome::kBreakpoint: return stop_here(Kind::kBreakpoint);
+    case Diversion::Outcome::kStepped: return stop_here(Kind::kSignal);
+    case Diversion::Outcome::kSignal: {
+      StopReason reason = stop_here(Kind::kSignal);
+      reason.signal = stop.signal;
+      return reason;
+    }
+    case Diversion::Outcome::kGone: break;
+  }
+  fprintf(stderr, "rrx: the diversion's process ended\n");
+  end_diversion();
+  StopReason reason = stop_here(Kind::kSignal);
+  reason.signal = SIGKILL;
+  return reason;
 }
 
 std::vector<uint8_t> ReplayTarget::read_memory(uint64_t address, size_t length) {
-  Task* task = session_->focus_task();
+  Task* task = diversion_ ? &diversion_->task() : session_->focus_task();
   std::vector<uint8_t> data;
   if (!task) return data;
   // Page by page, so an unmapped page only ends the read there.
@@ -149,9 +258,14 @@ std::vector<uint8_t> ReplayTarget::read_memory(uint64_t address, size_t length) 
   return data;
 }
 
-bool ReplayTarget::write_memory(uint64_t, const std::vector<uint8_t>&, std::string* error) {
-  *error = "rrx: cannot write memory while replaying: the recorded history cannot change";
-  fprintf(stderr, "%s\n", error->c_str());
+bool ReplayTarget::write_memory(uint64_t address, const std::vector<uint8_t>& data,
+                                std::string* error) {
+  if (!divert(error)) {
+    fprintf(stderr, "%s\n", error->c_str());
+    return false;
+  }
+  if (diversion_->task().write_mem(address, data.data(), data.size())) return true;
+  *error = "rrx: cannot write memory at " + hex(address);
   return false;
 }
 
@@ -173,6 +287,8 @@ bool ReplayTarget::insert_breakpoint(BreakpointKind kind, uint64_t address, size
     if (user_breakpoints_.count(address)) return true;
     if (!session_->breakpoints().insert(*task, address)) return false;
     user_breakpoints_.insert(address);
+    uint8_t int3 = 0xcc;
+    if (diversion_) diversion_->task().write_mem(address, &int3, 1);
     return true;
   }
   WatchKind watch = kind == BreakpointKind::kWriteWatch  ? WatchKind::kWrite
@@ -185,12 +301,40 @@ bool ReplayTarget::insert_breakpoint(BreakpointKind kind, uint64_t address, size
   return true;
 }
 
+bool ReplayTarget::set_breakpoint_conditions(uint64_t address,
+                                             const std::vector<AgentExpression>& conditions) {
+  address = executed_address(address);
+  if (conditions.empty()) conditions_.erase(address);
+  else conditions_[address] = conditions;
+  return true;
+}
+
+bool ReplayTarget::breakpoint_condition_holds(uint64_t address) {
+  auto it = conditions_.find(address);
+  if (it == conditions_.end()) return true;
+  RegisterFile regs;
+  if (!read_registers(current_thread(), &regs)) return true;
+  return any_condition_holds(it->second, regs, [this](uint64_t at, void* out, size_t size) {
+    std::vector<uint8_t> bytes = read_memory(at, size);
+    if (bytes.size() != size) return false;
+    memcpy(out, bytes.data(), size);
+    return true;
+  });
+}
+
 bool ReplayTarget::remove_breakpoint(BreakpointKind kind, uint64_t address, size_t length) {
   Task* task = session_->focus_task();
   if (!task) return false;
   if (kind == BreakpointKind::kSoftware || kind == BreakpointKind::kHardware) {
     address = executed_address(address);
-    if (user_breakpoints_.erase(address)) session_->breakpoints().remove(*task, address);
+    conditions_.erase(address);
+    if (user_breakpoints_.erase(address)) {
+      session_->breakpoints().remove(*task, address);
+      uint8_t original;
+      if (diversion_ && task->read_mem(address, &original, 1)) {
+        diversion_->task().write_mem(address, &original, 1);
+      }
+    }
     return true;
   }
   auto it = std::find_if(watchpoints_.begin(), watchpoints_.end(), [&](const Watchpoint& w) {
@@ -225,7 +369,10 @@ StopReason ReplayTarget::report(const ReplaySession::Trap& trap) {
   return stop_here(Kind::kSignal);  // SIGTRAP: a finished step
 }
 
+// A search given up because of Ctrl-C is not a failure: the stop is where
+// the replay is.
 StopReason ReplayTarget::replay_failed(const std::string& what) {
+  if (interrupted_) return interrupted_here();
   const std::string& why = session_->error().empty() ? what : session_->error();
   fprintf(stderr, "rrx: %s\n", printable(why).c_str());
   return stop_here(Kind::kHistoryEnd);
@@ -240,30 +387,86 @@ StopReason ReplayTarget::history_end() {
   return stop_here(Kind::kHistoryEnd);
 }
 
-StopReason ReplayTarget::resume(const ResumeRequest& request) {
-  if (request.thread && request.thread->tid > 0) session_->set_focus(request.thread->tid);
-  if (request.direction == Direction::kForward) {
-    return forward(request.action == ResumeRequest::Action::kStep, request);
-  }
-  if (request.action == ResumeRequest::Action::kStep) return reverse_step();
-  return reverse_continue(request);
+bool ReplayTarget::stop_requested() {
+  if (interrupted_ || (!request_.interrupted && !request_.progress)) return interrupted_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_interrupt_poll_ < kInterruptPollInterval) return false;
+  last_interrupt_poll_ = now;
+  report_progress(now);
+  interrupted_ = request_.interrupted && request_.interrupted();
+  return interrupted_;
 }
 
-StopReason ReplayTarget::forward(bool single_step, const ResumeRequest& request) {
+// A reverse search goes over the same events more than once: the event
+// shown is where the replay is, not a steady count.
+void ReplayTarget::report_progress(std::chrono::steady_clock::time_point now) {
+  if (!request_.progress || now - resume_started_ < kProgressInterval ||
+      now - last_progress_ < kProgressInterval) {
+    return;
+  }
+  last_progress_ = now;
+  uint64_t last = session_->trace().summary().event_count;
+  request_.progress("rrx: " + std::string(request_.direction == Direction::kReverse ? "searching back, at" : "at") +
+                    " event " + std::to_string(session_->current_event()) +
+                    (last ? " of " + std::to_string(last) : "") + "\n");
+}
+
+// Wherever a search was when Ctrl-C came is a point of the history like
+// any other: the debugger stops there with SIGINT.
+StopReason ReplayTarget::interrupted_here() {
+  session_->request_single_step(false);
+  StopReason stop = stop_here(Kind::kSignal);
+  stop.signal = SIGINT;
+  return stop;
+}
+
+StopReason ReplayTarget::resume(const ResumeRequest& request) {
+  if (request.thread && request.thread->tid > 0) session_->set_focus(request.thread->tid);
+  if (diversion_) {
+    if (request.direction == Direction::kForward && !diversion_is_replay()) {
+      return run_diversion(request);
+    }
+    end_diversion();
+  }
+  request_ = request;
+  interrupted_ = false;
+  last_interrupt_poll_ = {};
+  resume_started_ = last_progress_ = std::chrono::steady_clock::now();
+  StopReason stop;
+  if (request.direction == Direction::kForward) {
+    stop = forward(request.action == ResumeRequest::Action::kStep);
+  } else if (request.action == ResumeRequest::Action::kStep) {
+    stop = reverse_step();
+  } else {
+    stop = reverse_continue();
+  }
+  request_ = {};
+  return stop;
+}
+
+StopReason ReplayTarget::forward(bool single_step) {
   session_->request_single_step(single_step);
   for (;;) {
     Result r = session_->step();
     switch (r) {
       case Result::kEvent:
         maybe_auto_checkpoint();
-        if (request.interrupted && request.interrupted()) {
-          StopReason stop = stop_here(Kind::kSignal);
-          stop.signal = SIGINT;
-          return stop;
+        if (auto stop = event_stop()) {
+          session_->request_single_step(false);
+          return *stop;
         }
+        if (stop_requested()) return interrupted_here();
         continue;
-      case Result::kTrap:
-        return report(session_->trap());
+      case Result::kTrap: {
+        const ReplaySession::Trap& trap = session_->trap();
+        // A hit whose condition is false goes on, without a word to the debugger.
+        if (trap.kind == ReplaySession::Trap::Kind::kBreakpoint && !single_step &&
+            !breakpoint_condition_holds(here().regs.rip)) {
+          if (stop_requested()) return interrupted_here();
+          continue;
+        }
+        return report(trap);
+      }
       case Result::kFocusEnd:
         session_->request_single_step(false);
         return stop_here(Kind::kHistoryEnd);
@@ -274,6 +477,33 @@ StopReason ReplayTarget::forward(bool single_step, const ResumeRequest& request)
         return replay_failed("replay failed");
     }
   }
+}
+
+bool ReplayTarget::is_caught_syscall(const ReplaySession::EventSummary& event) const {
+  bool syscall = event.kind == EventKind::kSyscallEntry || event.kind == EventKind::kSyscallExit;
+  return syscall && request_.catch_syscalls &&
+         (request_.syscalls.empty() || request_.syscalls.count(event.syscall_no));
+}
+
+StopReason ReplayTarget::syscall_stop(const ReplaySession::EventSummary& event) {
+  StopReason stop = stop_here(event.kind == EventKind::kSyscallEntry ? Kind::kSyscallEntry
+                                                                      : Kind::kSyscallExit);
+  stop.syscall = event.syscall_no;
+  return stop;
+}
+
+// The thread stops at the delivery of a recorded signal as a live one
+// would: for a fault, at the faulting instruction, before the signal acts.
+std::optional<StopReason> ReplayTarget::event_stop() {
+  const ReplaySession::EventSummary& event = session_->last_event();
+  if (event.seq == 0 || !session_->in_focus_process(event.tid)) return std::nullopt;
+  bool signal = event.kind == EventKind::kSignal && !request_.pass_signals.count(event.signo);
+  if (!signal && !is_caught_syscall(event)) return std::nullopt;
+  session_->set_focus(event.tid);
+  if (!signal) return syscall_stop(event);
+  StopReason stop = stop_here(Kind::kSignal);
+  stop.signal = event.signo;
+  return stop;
 }
 
 void ReplayTarget::maybe_auto_checkpoint() {
@@ -330,6 +560,7 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
   bool breakpoint_in = false;
   bool reached = false;
   for (;;) {
+    if (stop_requested()) break;
     // A position is a thread's: look at the target's thread (a trap in
     // another thread moves the focus there).
     if (target.tid && session_->focus() != target.tid) session_->set_focus(target.tid);
@@ -342,7 +573,7 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
     if (use_breakpoint && !breakpoint_in && (target.ticks == 0 || now.event == target.event)) {
       if (target.ticks && session_->focus() == target.tid &&
           session_->focus_can_run_to_ticks(target.ticks) &&
-          !session_->run_focus_to_ticks(target.ticks, [&] { on_hit({here(), session_->trap()}); })) {
+          !session_->run_focus_to_ticks(target.ticks, [&] { on_hit({here(), session_->trap(), {}}); })) {
         break;
       }
       if (!session_->focus_task() ||
@@ -362,13 +593,14 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
         reached = true;
         break;
       }
-      on_hit({p, session_->trap()});
+      on_hit({p, session_->trap(), {}});
     } else if (r == Result::kEvent) {
       Position p = here();
-      if (p.at_event && p.event <= target.event) {
+      // (An event that is the target itself is met at the top of the loop.)
+      if (p.at_event && (p.event < target.event || !target.at_event)) {
         ReplaySession::Trap none;
         none.kind = ReplaySession::Trap::Kind::kStep;
-        on_hit({p, none});
+        on_hit({p, none, session_->last_event()});
       }
     } else {
       if (r == Result::kError) replay_failed("replay failed while searching backwards");
@@ -386,6 +618,7 @@ bool ReplayTarget::step_once(const Position* stop_at) {
   int32_t tid = session_->focus();
   session_->request_single_step(true);
   for (;;) {
+    if (stop_requested()) return false;
     switch (session_->step()) {
       case Result::kTrap:
         // Another thread's breakpoint on the way: the step is still this
@@ -418,15 +651,19 @@ StopReason ReplayTarget::history_start() {
   return stop_here(Kind::kHistoryStart);
 }
 
-bool ReplayTarget::is_debugger_stop(const Hit& hit) const {
-  return (hit.trap.kind == ReplaySession::Trap::Kind::kBreakpoint &&
-          is_user_breakpoint(hit.position.regs.rip)) ||
-         hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint;
+// Called at the hit itself (conditions are evaluated on the live state).
+bool ReplayTarget::is_debugger_stop(const Hit& hit) {
+  if (hit.event.seq != 0) return hit.event.tid == hit.position.tid && is_caught_syscall(hit.event);
+  if (hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint) return true;
+  return hit.trap.kind == ReplaySession::Trap::Kind::kBreakpoint &&
+         is_user_breakpoint(hit.position.regs.rip) &&
+         breakpoint_condition_holds(hit.position.regs.rip);
 }
 
 // Shows the last hit found by a reverse search: a watchpoint's trap comes
 // after the writing instruction, so step back onto the write itself.
 StopReason ReplayTarget::stop_at_hit(const Hit& hit) {
+  if (hit.event.seq != 0) return syscall_stop(hit.event);
   if (hit.trap.kind == ReplaySession::Trap::Kind::kWatchpoint) {
     StopReason stepped = reverse_step();
     if (stepped.kind == Kind::kHistoryStart) return stepped;
@@ -443,7 +680,7 @@ bool ReplayTarget::replay_events_to(uint64_t event, const std::function<void()>&
   for (uint64_t address : user_breakpoints_) session_->breakpoints().remove(*task, address);
   session_->set_watchpoints({});
   bool ok = true;
-  while (ok && session_->current_event() < event) {
+  while (ok && session_->current_event() < event && !stop_requested()) {
     Result r = session_->step();
     ok = r == Result::kEvent || r == Result::kTrap;
     if (ok && after_each) after_each();
@@ -524,7 +761,7 @@ ReplayTarget::TickSearch ReplayTarget::reverse_continue_by_ticks(const Position&
 
 // The last breakpoint or watchpoint hit before now: first near now by
 // ticks, then in each interval between checkpoints, latest first.
-StopReason ReplayTarget::reverse_continue(const ResumeRequest& request) {
+StopReason ReplayTarget::reverse_continue() {
   Position target = here();
   for (;;) {
     const Checkpoint* from = checkpoint_before(target);
@@ -687,6 +924,68 @@ StopReason ReplayTarget::reverse_step() {
   return stop_here(Kind::kSignal);
 }
 
+// ---- Starting over ----
+
+bool ReplayTarget::restart(uint64_t event, std::string* error) {
+  end_diversion();
+  if (!restore(auto_checkpoints_.front())) {
+    *error = "rrx: cannot go back to the start of the replay";
+    return false;
+  }
+  if (event <= session_->current_event()) return true;
+  if (!replay_events_to(event) || !session_->focus_task()) {
+    // gdb shows its own words for a failed `run`: say ours on the terminal.
+    *error = "rrx: event " + std::to_string(event) + " is beyond the history of the debugged process";
+    fprintf(stderr, "%s\n", error->c_str());
+    restore(auto_checkpoints_.front());
+    return false;
+  }
+  return true;
+}
+
+// To the point where the focus process's tick count is `ticks`: find the
+// last event after which the count is still short of it, then from there
+// let the counter stop the thread that runs next (threads run user code
+// one at a time). If the count gets there only at an event, that event.
+bool ReplayTarget::seek_ticks(uint64_t ticks, std::string* error) {
+  if (here().ticks == 0) {
+    *error = "rrx: the program does not count soft ticks";
+    return false;
+  }
+  const Checkpoint* from = &auto_checkpoints_.front();
+  for (const Checkpoint& cp : auto_checkpoints_) {
+    if (cp.position.ticks && cp.position.ticks < ticks) from = &cp;
+  }
+  auto count = [&] {
+    Task* task = session_->focus_task();
+    return task ? read_ticks(*task) : 0;
+  };
+  if (!restore(*from)) return false;
+  uint64_t short_at = session_->current_event(), reached_at = 0;
+  for (;;) {
+    if (count() >= ticks) {
+      reached_at = session_->current_event();
+      break;
+    }
+    short_at = session_->current_event();
+    // The focus's last event (its exit) cannot be replayed: the count may
+    // still get there before it. (One step can replay more than one event:
+    // code patched at a stop comes with it.)
+    replay_events_to(short_at + 1);
+    if (session_->current_event() <= short_at || !session_->focus_task()) break;
+  }
+  if (!restore(*from) || (short_at > session_->current_event() && !replay_events_to(short_at))) {
+    return false;
+  }
+  int32_t runner = session_->next_event_tid();
+  if (runner && session_->has_task(runner)) session_->set_focus(runner);
+  if (session_->focus_can_run_to_ticks(ticks) && session_->run_focus_to_ticks(ticks)) return true;
+  if (reached_at && restore(*from) && replay_events_to(reached_at)) return true;
+  *error = "rrx: the process does not reach tick " + std::to_string(ticks);
+  restore(*from);
+  return false;
+}
+
 // ---- What gdb asks about the process ----
 
 std::vector<uint8_t> ReplayTarget::auxv() { return process_auxv(*session_); }
@@ -727,6 +1026,32 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
     uint64_t ticks = here().ticks;
     *output = ticks ? "Current tick: " + std::to_string(ticks) + "\n"
                     : "Current tick: 0 (the program does not count soft ticks)\n";
+    return true;
+  }
+  if (word == "when-end") {
+    if (!last_event_) last_event_ = last_trace_event(session_->trace().dir());
+    *output = "Last event: " + std::to_string(last_event_) + "\n";
+    return true;
+  }
+  if (word == "seek-ticks" || word == "restart") end_diversion();
+  if (word == "seek-ticks") {
+    char* end = nullptr;
+    uint64_t ticks = strtoull(rest.c_str(), &end, 10);
+    std::string error;
+    if (rest.empty() || *end != '\0') {
+      *output = "rrx: usage: seek-ticks N\n";
+      return false;
+    }
+    if (!seek_ticks(ticks, &error)) {
+      *output = (error.empty() ? "rrx: cannot get to tick " + rest : error) + "\n";
+      return false;
+    }
+    *output = "Current tick: " + std::to_string(here().ticks) + " (event " +
+              std::to_string(session_->current_event()) + ")\n";
+    return true;
+  }
+  if (word == "help") {
+    *output = kMonitorHelp;
     return true;
   }
   if (word == "when-tid") {
@@ -778,9 +1103,7 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
               std::to_string(session_->current_event()) + "\n";
     return true;
   }
-  *output = "rrx: unknown command '" + command +
-            "' (try when, when-ticks, when-tid, checkpoint, info checkpoints, "
-            "delete checkpoint N, restart N)\n";
+  *output = "rrx: unknown command '" + command + "' (`monitor help` lists them)\n";
   return false;
 }
 

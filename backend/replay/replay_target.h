@@ -7,15 +7,19 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "gdbserver/agent_expression.h"
 #include "gdbserver/debug_target.h"
 #include "replay/position.h"
 #include "replay/replay_session.h"
 
 namespace rrx {
+
+class Diversion;
 
 struct ReplayTargetOptions {
   std::string trace_dir;
@@ -42,12 +46,15 @@ class ReplayTarget final : public DebugTarget {
                     std::string* error) override;
   bool insert_breakpoint(BreakpointKind kind, uint64_t address, size_t length) override;
   bool remove_breakpoint(BreakpointKind kind, uint64_t address, size_t length) override;
+  bool set_breakpoint_conditions(uint64_t address,
+                                 const std::vector<AgentExpression>& conditions) override;
   StopReason resume(const ResumeRequest& request) override;
   std::vector<uint8_t> auxv() override;
   std::string exec_file() override;
   std::string libraries_svr4_xml() override;
   std::vector<uint8_t> siginfo(const ThreadId& thread) override;
   bool memory_region(uint64_t address, MemoryRegion* region) override;
+  bool restart(uint64_t event, std::string* error) override;
   bool monitor(const std::string& command, std::string* output) override;
 
   // The saved copy of the debugged process's executable.
@@ -58,10 +65,12 @@ class ReplayTarget final : public DebugTarget {
     std::shared_ptr<SessionCheckpoint> state;
     Position position;
   };
-  // A point met while running forwards: where, and what stopped there.
+  // A point met while running forwards: where, and what stopped there (a
+  // trap, or an event of the debugged thread).
   struct Hit {
     Position position;
     ReplaySession::Trap trap;
+    ReplaySession::EventSummary event;  // seq 0 for a trap
   };
   using HitCallback = std::function<void(const Hit&)>;
 
@@ -71,8 +80,8 @@ class ReplayTarget final : public DebugTarget {
   Position here();
   StopReason stop_here(StopReason::Kind kind);
   StopReason report(const ReplaySession::Trap& trap);
-  StopReason forward(bool single_step, const ResumeRequest& request);
-  StopReason reverse_continue(const ResumeRequest& request);
+  StopReason forward(bool single_step);
+  StopReason reverse_continue();
   enum class TickSearch { kFound, kNoHit, kUnusable };
   TickSearch reverse_continue_by_ticks(const Position& target, const Checkpoint* from,
                                        StopReason* stop);
@@ -89,6 +98,23 @@ class ReplayTarget final : public DebugTarget {
   // The end of the recording; says once if the trace ends early.
   StopReason history_end();
   StopReason replay_failed(const std::string& what);
+  bool seek_ticks(uint64_t ticks, std::string* error);
+  // Diversions (diversion.h): made by the first write, ended when the
+  // replay moves.
+  bool divert(std::string* error);
+  void end_diversion();
+  bool diversion_is_replay();
+  StopReason run_diversion(const ResumeRequest& request);
+  // Whether the debugger asked to stop (Ctrl-C) during this resume; polls
+  // it at most every few milliseconds. Every loop that replays for a
+  // resume asks at each event and trap, and gives up when told to.
+  bool stop_requested();
+  StopReason interrupted_here();
+  // The stop the event just replayed asks for (a recorded signal, a caught
+  // syscall of the debugged process), if any.
+  std::optional<StopReason> event_stop();
+  bool is_caught_syscall(const ReplaySession::EventSummary& event) const;
+  StopReason syscall_stop(const ReplaySession::EventSummary& event);
 
   // Runs forwards from where the session is to `target`, calling on_hit at
   // every trap and focus event on the way. False if `target` is not met.
@@ -103,18 +129,32 @@ class ReplayTarget final : public DebugTarget {
   bool is_user_breakpoint(uint64_t addr) const { return user_breakpoints_.count(addr) != 0; }
   uint64_t executed_address(uint64_t address) const;
   bool run_to_tick_before(const Position& target);
-  bool is_debugger_stop(const Hit& hit) const;
+  bool is_debugger_stop(const Hit& hit);
+  // Whether the breakpoint the focus thread trapped at stops it: its
+  // conditions, evaluated here.
+  bool breakpoint_condition_holds(uint64_t address);
   StopReason stop_at_hit(const Hit& hit);
   size_t steps_from_tick_before(const Position& target);
 
   std::unique_ptr<ReplaySession> session_;
+  std::unique_ptr<Diversion> diversion_;  // the debugger changed something
   std::set<uint64_t> user_breakpoints_;
+  std::map<uint64_t, std::vector<AgentExpression>> conditions_;  // by executed address
   std::vector<Watchpoint> watchpoints_;
   std::vector<Checkpoint> auto_checkpoints_;        // by position; [0] = start
   bool told_early_end_ = false;
+  uint64_t last_event_ = 0;  // of the trace, once asked (when-end)
   std::map<int, Checkpoint> user_checkpoints_;      // `checkpoint` command
   int next_user_checkpoint_ = 1;
   std::chrono::steady_clock::time_point last_auto_checkpoint_;
+  // The resume in progress (its Ctrl-C poll, signals and syscalls to stop
+  // at), and whether the user pressed Ctrl-C.
+  ResumeRequest request_;
+  bool interrupted_ = false;
+  std::chrono::steady_clock::time_point last_interrupt_poll_;
+  // When this resume started, and when it last said how far it is.
+  std::chrono::steady_clock::time_point resume_started_, last_progress_;
+  void report_progress(std::chrono::steady_clock::time_point now);
 };
 
 }  // namespace rrx

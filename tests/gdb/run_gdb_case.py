@@ -15,7 +15,13 @@ A case file holds directives and gdb commands, one per line:
     program: NAME [ARGS...]     debuggee (bindir/gdb_NAME), source NAME.c in the
                                 first srcdir that has it
     record-flags: FLAGS...      options for `rrx record` (e.g. -n)
+    record-status: N            exit status `rrx record` must give (default 0;
+                                128+N for a program killed by signal N)
     capture: VAR REGEX          group 1 of REGEX in the recording's stdout -> @VAR@
+    mi: yes                     drive `gdb -nx -i=mi` with the commands as MI commands,
+                                one at a time: after each, wait for its result record;
+                                after ^running, wait for *stopped unless the next
+                                command is -exec-interrupt, which is then sent at once
     launcher: ARGS...           run `rrx replay ARGS...` (gdb gets the commands on
                                 stdin) instead of gdb -batch; @TRACE@ allowed
     serve: ARGS...              first start a server `rrx replay ARGS...` (e.g.
@@ -24,6 +30,12 @@ A case file holds directives and gdb commands, one per line:
                                 it prints (host:port or the socket path); it must
                                 exit 0 after the gdb session
     status: 0 | nonzero         expected exit status of the session (default 0)
+    interrupt: SECONDS          SECONDS after the session creates @WORK@/signal
+                                (`shell touch @WORK@/signal`), send SIGINT to gdb
+                                (as Ctrl-C would), once
+    kill-debugger: SECONDS      the same, but SIGKILL; the case then passes only if
+                                every process started for it (the backend, the
+                                replayed processes) is gone within 5 s
     expect: REGEX               must match the session output, in order: each
                                 search starts where the previous match ended
     absent: REGEX               must match nowhere in the output
@@ -31,7 +43,7 @@ A case file holds directives and gdb commands, one per line:
     anything else               a gdb command
 
 Substitutions in commands and patterns: @TRACE@, @WORK@ (the temporary
-directory, not a trace), @PLUGIN@, @SRC@ (the
+directory, not a trace), @EXE@ (the debuggee), @PLUGIN@, @SRC@ (the
 program's source file name), @LINE_XXX@ (the number of the source line
 carrying the marker comment LINE_XXX), @VAR@ from capture or from a named
 group (?P<VAR>...) of an earlier expect (in patterns the captured text is
@@ -42,15 +54,22 @@ temporary directory (trace + outputs) and prints where it is.
 """
 import argparse
 import os
+import queue
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 SKIP = 77
 SESSION_TIMEOUT = 100  # seconds; CTest's TIMEOUT is the outer bound
+ORPHAN_TIMEOUT = 5  # seconds for a killed debugger's backend to be gone: far more than
+# it needs, far less than the reverse-continue the kill cases interrupt, which
+# a backend that noticed only at its next reply would finish first
 
 
 def fail(message, output=None):
@@ -63,14 +82,14 @@ def fail(message, output=None):
 
 
 def parse_case(path):
-    case = {"program": None, "record_flags": [], "captures": [], "launcher": None, "serve": None, "status": "0",
-            "expect": [], "absent": [], "stderr_lines": None, "commands": []}
+    case = {"program": None, "record_flags": [], "record_status": 0, "captures": [], "launcher": None, "serve": None, "status": "0",
+            "expect": [], "absent": [], "stderr_lines": None, "commands": [], "signal": None, "mi": False}
     with open(path) as f:
         for raw in f:
             line = raw.rstrip("\n")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            m = re.match(r"^(program|record-flags|capture|launcher|serve|status|expect|absent|stderr-lines):\s?(.*)$", line)
+            m = re.match(r"^(program|record-flags|record-status|capture|launcher|serve|status|expect|absent|stderr-lines|interrupt|kill-debugger|mi):\s?(.*)$", line)
             if not m:
                 case["commands"].append(line)
                 continue
@@ -79,6 +98,8 @@ def parse_case(path):
                 case["program"] = value.split()
             elif key == "record-flags":
                 case["record_flags"] = value.split()
+            elif key == "record-status":
+                case["record_status"] = int(value)
             elif key == "capture":
                 var, regex = value.split(None, 1)
                 case["captures"].append((var, regex))
@@ -94,7 +115,97 @@ def parse_case(path):
                 case["absent"].append(value)
             elif key == "stderr-lines":
                 case["stderr_lines"] = int(value)
+            elif key == "mi":
+                case["mi"] = value.strip() == "yes"
+            elif key in ("interrupt", "kill-debugger"):
+                case["signal"] = (signal.SIGINT if key == "interrupt" else signal.SIGKILL, float(value))
     return case
+
+
+def signal_when_asked(proc, work, how):
+    """Sends the case's signal to `proc` once the session asked for it."""
+    signo, delay = how
+    marker = os.path.join(work, "signal")
+
+    def watch():
+        while proc.poll() is None and not os.path.exists(marker):
+            time.sleep(0.05)
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signo)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def run_mi(argv, commands, cwd, env):
+    """Runs gdb's MI with `commands` as the mode `mi: yes` says; returns
+    (exit status, everything gdb wrote)."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    lines = queue.Queue()
+    transcript = []
+
+    def read():
+        for line in proc.stdout:
+            transcript.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.time() + SESSION_TIMEOUT
+
+    def wait_for(prefixes):
+        while True:
+            line = lines.get(timeout=max(0.1, deadline - time.time()))
+            if line is None:
+                return None
+            if line.startswith(prefixes):
+                return line
+
+    try:
+        for i, command in enumerate(commands):
+            proc.stdin.write(command + "\n")
+            proc.stdin.flush()
+            if command.startswith("-gdb-exit"):
+                break
+            result = wait_for(("^done", "^running", "^error", "^connected", "^exit"))
+            next_command = commands[i + 1] if i + 1 < len(commands) else ""
+            if result and result.startswith("^running") and next_command != "-exec-interrupt":
+                wait_for(("*stopped",))
+            if command == "-exec-interrupt" and result and result.startswith("^done"):
+                wait_for(("*stopped",))
+        proc.stdin.close()
+        proc.wait(timeout=max(1, deadline - time.time()))
+    except (queue.Empty, subprocess.TimeoutExpired):
+        proc.kill()
+        proc.wait()
+        fail("MI session timed out after %d s" % SESSION_TIMEOUT, "".join(transcript))
+    time.sleep(0.1)  # the reader's last lines
+    return proc.returncode, "".join(transcript)
+
+
+def processes_using(work):
+    """Pids of processes whose command line, executable or cwd is in `work`."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+            places = [cmdline]
+            for link in ("exe", "cwd"):
+                try:
+                    places.append(os.readlink("/proc/%s/%s" % (pid, link)))
+                except OSError:
+                    pass
+        except OSError:
+            continue
+        if any(work in place for place in places):
+            found.append(int(pid))
+    return found
 
 
 def source_markers(source):
@@ -152,14 +263,15 @@ def main():
             sources = [os.path.join(d, name + ".c") for d in opts.srcdir]
             source = next((s for s in sources if os.path.exists(s)), sources[0])
             values["SRC"] = os.path.basename(source)
+            values["EXE"] = exe
             values.update(source_markers(source))
             rec = subprocess.run([opts.rrx, "record"] + case["record_flags"] + ["-o", trace, exe] + args,
                                  cwd=work, env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  timeout=SESSION_TIMEOUT)
             print("recorded %s (status %d):\n%s%s" % (name, rec.returncode, rec.stdout, rec.stderr))
-            if rec.returncode != 0:
-                fail("rrx record failed with status %d" % rec.returncode)
+            if rec.returncode != case["record_status"]:
+                fail("rrx record exited with status %d, expected %d" % (rec.returncode, case["record_status"]))
             for var, regex in case["captures"]:
                 m = re.search(regex, rec.stdout, re.M)
                 if not m:
@@ -195,17 +307,40 @@ def main():
         print("session: " + " ".join(argv))
         if stdin:
             print("stdin:\n" + stdin)
-        try:
-            # One stream, so patterns see errors in order with the rest;
-            # separate only when the case counts stderr lines.
-            merged = case["stderr_lines"] is None
-            run = subprocess.run(argv, cwd=work, env=env, input=stdin, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT if merged else subprocess.PIPE,
-                                 text=True, timeout=SESSION_TIMEOUT)
-        except subprocess.TimeoutExpired as e:
-            out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-            fail("session timed out after %d s" % SESSION_TIMEOUT, out)
+        # One stream, so patterns see errors in order with the rest;
+        # separate only when the case counts stderr lines.
+        merged = case["stderr_lines"] is None
+        if case["mi"]:
+            argv = [gdb, "-nx", "-q", "-i=mi"]
+            print("MI session: " + " ".join(argv))
+            status, mi_output = run_mi(argv, commands, work, env)
+            run = subprocess.CompletedProcess(argv, status, mi_output, "")
+        else:
+            proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT if merged else subprocess.PIPE, text=True)
+            if case["signal"]:
+                signal_when_asked(proc, work, case["signal"])
+            try:
+                stdout, stderr = proc.communicate(stdin, timeout=SESSION_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                stdout, _ = proc.communicate()
+                fail("session timed out after %d s" % SESSION_TIMEOUT, stdout)
+            run = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
         output = run.stdout if merged else run.stdout + "\n--- stderr ---\n" + run.stderr
+        if case["signal"] and case["signal"][0] == signal.SIGKILL:
+            if run.returncode != -signal.SIGKILL:
+                fail("the debugger ended (status %d) before it was killed" % run.returncode, output)
+            deadline = time.time() + ORPHAN_TIMEOUT
+            while processes_using(work) and time.time() < deadline:
+                time.sleep(0.2)
+            left = processes_using(work)
+            if left:
+                for pid in left:
+                    os.kill(pid, signal.SIGKILL)
+                fail("processes still running %d s after the debugger was killed: %s"
+                     % (ORPHAN_TIMEOUT, left), output)
+            run.returncode = 0  # killed as asked; the patterns check the rest
         if server is not None:
             try:
                 rest, _ = server.communicate(timeout=30)

@@ -119,7 +119,7 @@ def gdb_lines(transcript, commands):
 class Case:
     gdb = None  # (setup, [(lldb command, gdb command)]): compared by source line
     after_stop = []  # lldb -k commands: run once -b stopped at an exception stop
-    program = "main"  # "main" (--program) or "static" (--static-program)
+    program = "main"  # "main" (--program), "static" (--static-program), "crash" (--crash-program)
     needs_server = False  # start `rrx replay --serve -s {port}` before lldb
     launcher = False  # run `rrx replay -d LLDB TRACE` with the commands on stdin
 
@@ -434,7 +434,34 @@ def case_patched_loop():
                  "frame variable i", "reverse-continue", "frame variable i", "bt", "si"], check)
 
 
+def case_signal_segv():
+    """A recorded SIGSEGV stops lldb at the faulting line with the signal
+    (lldb -b then runs the -k commands)."""
+    def check(s, m, ctx):
+        expect_in(r"stop reason = signal SIGSEGV", s.out("c"), "c onto the crash")
+        expect_in(r"`main\(.*\) at crash\.c:\d+", s.out("c"), "at the faulting line")
+        expect_in(r"bad_pointer = 0x0*10\b", s.out("frame variable bad_pointer"), "the bad pointer")
+    case = Case(["c"], check)
+    case.program = "crash"
+    case.after_stop = ["frame variable bad_pointer"]
+    return case
+
+
+def case_expression_write():
+    """`expression counter = 5` writes in a diversion (reads then show 5);
+    the next continue is back on the recording, where counter is 2 at the
+    next hit."""
+    def check(s, m, ctx):
+        expect_in(r"^\(int\) \$0 = 5$", s.out("expression counter = 5"), "the assignment")
+        expect_in(r"^\(int\) 5$", s.out("p counter"), "the diversion's counter")
+        expect_in(r"^\(int\) 2$", s.out("p counter", 1), "counter as recorded after it")
+    return Case(["b {src}:{add_return}", "c", "expression counter = 5", "p counter", "c",
+                 "p counter"], check)
+
+
 CASES = {
+    "real.signal_segv": case_signal_segv,
+    "real.expression_write": case_expression_write,
     "real.patched_loop": case_patched_loop,
     "real.launcher": case_launcher,
     "plugin_loads": case_plugin_loads,
@@ -495,6 +522,7 @@ def main():
     parser.add_argument("--rrx", required=True)
     parser.add_argument("--program", required=True, help="debuggee built from --source")
     parser.add_argument("--static-program", default="", help="static debuggee without libc")
+    parser.add_argument("--crash-program", default="", help="debuggee that dies of SIGSEGV")
     parser.add_argument("--source", required=True)
     parser.add_argument("--gdb", default="gdb")
     parser.add_argument("--gdb-plugin", default="", help="rrx.py, for the gdb comparisons")
@@ -524,7 +552,7 @@ def main():
 
 def run_case(args, case, m, work):
     trace = os.path.join(work, "trace")
-    program = args.static_program if case.program == "static" else args.program
+    program = {"static": args.static_program, "crash": args.crash_program}.get(case.program, args.program)
     rec = subprocess.run([args.rrx, "record", "-o", trace, os.path.abspath(program)],
                          capture_output=True, text=True, timeout=SESSION_TIMEOUT)
     if not os.path.exists(os.path.join(trace, "complete")):
