@@ -198,14 +198,24 @@ ScriptStop ReplayDriver::seek(uint64_t event, const Interrupted& interrupted) {
     stop.reason = event < start_event_ || when() == start_event_ ? ScriptStop::Reason::kStart
                                                                   : ScriptStop::Reason::kEvent;
   } else {
-    // Forwards, stopping as soon as the event has been replayed and the
-    // thread can be looked at (not inside a syscall, between its events).
-    bool by_user = false;
-    stop = run(Direction::kForward, ResumeRequest::Action::kContinue, [&] {
-      return (by_user = interrupted && interrupted()) || (when() >= event && pc() != 0);
-    });
-    if (stop.reason == ScriptStop::Reason::kInterrupted && !by_user) {
+    // To the event itself (the target replays from the start of history),
+    // then on until the thread can be looked at (not inside a syscall,
+    // between its events).
+    if (!target_->restart(event, &error)) {
+      // Beyond the history: its end.
+      stop = run(Direction::kForward, ResumeRequest::Action::kContinue,
+                 [&] { return interrupted && interrupted(); });
+    } else if (pc() != 0) {
+      stop = convert(StopReason{}, false);
       stop.reason = ScriptStop::Reason::kEvent;
+    } else {
+      bool by_user = false;
+      stop = run(Direction::kForward, ResumeRequest::Action::kContinue, [&] {
+        return (by_user = interrupted && interrupted()) || pc() != 0;
+      });
+      if (stop.reason == ScriptStop::Reason::kInterrupted && !by_user) {
+        stop.reason = ScriptStop::Reason::kEvent;
+      }
     }
   }
   restore_points();
