@@ -304,6 +304,7 @@ void Recorder::on_syscall_entry(RecordTask& t) {
     t.task->set_regs(regs);
   }
   if (nr == SYS_exit) groups_[group_of(t)].exiting = t.task->tid();
+  if (!t.deny_errno && emulate_for_tracer(t)) return;  // ptrace, a tracer's wait
   // Writes to our stdout/stderr go into the kernel one at a time, so the
   // order of their exit events, in which replay shows them, is the order in
   // which they reached the output. (Two threads in write(2) at once finish
@@ -354,10 +355,11 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     code_range = {0, ~uint64_t{0}};
   } else if (t.desc) {
     event.syscall_no = t.call.number;
-    if (t.deny_errno) {
-      regs.rax = static_cast<uint64_t>(-t.deny_errno);
+    if (t.deny_errno || t.emulated_result) {
+      regs.rax = t.deny_errno ? static_cast<uint64_t>(-t.deny_errno) : *t.emulated_result;
       regs.orig_rax = t.call.number;
       t.task->set_regs(regs);
+      t.emulated_result.reset();
     }
     t.call.result = static_cast<int64_t>(regs.rax);
     std::vector<MemRegion> regions;
@@ -535,6 +537,7 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
   RecordTask& c = tasks_[child];
   if (!c.task) c.task = std::make_unique<Task>(child);
   c.tgid = (event.clone_flags & CLONE_THREAD) ? t.tgid : child;
+  c.parent_tgid = (event.clone_flags & (CLONE_THREAD | CLONE_PARENT)) ? t.parent_tgid : t.tgid;
   // A forked child runs on a copy of the parent thread's TLS, so it uses
   // the copy of its buffer (vfork: the buffer itself); a thread gets its own.
   c.buffer = (event.clone_flags & CLONE_THREAD) ? 0 : t.buffer;
@@ -567,6 +570,7 @@ void Recorder::on_exited(RecordTask& t, int status) {
   ThreadGroup& group = groups_[group_of(t)];
   if (group.running == tid) group.running = 0;
   if (group.exiting == tid) group.exiting = 0;
+  ptrace_on_exit(t);
   tasks_.erase(tid);
 }
 

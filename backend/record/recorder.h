@@ -3,6 +3,7 @@
 //   record_session.cc    the event loop, syscalls, exec, fork, exit
 //   record_scheduler.cc  which thread runs user code, time slices
 //   record_signal.cc     signals: synchronous, asynchronous, held
+//   emulated_ptrace.cc   a recorded program's ptrace of recorded threads
 // Not a public interface: record_session.h is.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -25,6 +27,7 @@
 #include "core/stop.h"
 #include "core/task.h"
 #include "record/code_instrumenter.h"
+#include "record/emulated_ptrace.h"
 #include "record/mapped_data_files.h"
 #include "record/output_capture.h"
 #include "record/record_session.h"
@@ -42,6 +45,15 @@ struct RecordTask {
   const SyscallDesc* desc = nullptr;
   SyscallCall call;
   int deny_errno = 0;       // non-zero: we made this syscall fail
+  // The recorder answered this syscall itself (it did not run): its result.
+  std::optional<int64_t> emulated_result;
+  // Its process's parent process (0: rrx itself).
+  pid_t parent_tgid = 0;
+  // Its emulated tracer, if a recorded program traces it (emulated_ptrace.h).
+  PtraceTracee ptrace;
+  // Held at the entry of a wait4/waitid for an emulated tracee until one
+  // stops or a real child ends.
+  bool held_in_wait = false;
   // A mapped data file's size at the entry of a call that may grow it
   // (mapped_data_files.h), else -1.
   int64_t size_before = -1;
@@ -154,6 +166,23 @@ class Recorder {
   void hold_signal(RecordTask& t, const siginfo_t& info);
   ExecSetup exec_setup() const;
   void fail(const std::string& message);
+
+  // Emulated ptrace (emulated_ptrace.cc). At a syscall entry (its event
+  // written): serves ptrace, and a wait4/waitid for emulated tracees; true
+  // if it took the call over (answered or held it).
+  bool emulate_for_tracer(RecordTask& t);
+  // At a signal about to be delivered to `t`, whose event is written with
+  // Signal.tracer kStopped: holds it at this stop for its tracer.
+  void stop_for_tracer(RecordTask& t, const siginfo_t& info);
+  // `t` is gone: its tracees go free, a wait for it goes to the kernel.
+  void ptrace_on_exit(RecordTask& t);
+  int64_t ptrace_request(RecordTask& t);
+  int64_t resume_tracee(RecordTask& tracer, RecordTask& tracee, long request, uint64_t sig);
+  bool answer_wait(RecordTask& w, const WaitRequest& req);
+  bool wait_matches(const RecordTask& w, const WaitRequest& req, const RecordTask& child);
+  void finish_emulated(RecordTask& t, int64_t result);
+  void interrupt_real_waits(pid_t tracer);
+  void record_tracer_change(RecordTask& tracee, uint64_t addr, const void* data, size_t len);
 
   std::unique_ptr<TraceWriter> writer_;
   std::unique_ptr<CodeInstrumenter> instrumenter_;  // dynamic ticks only
