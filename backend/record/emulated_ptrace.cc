@@ -13,13 +13,18 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstddef>
 #include <cstring>
+
+#include "preload/syscallbuf_abi.h"
 
 namespace rrx {
 
@@ -30,7 +35,7 @@ namespace {
 constexpr uint64_t kWaitFlags = WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
 constexpr uint64_t kWaitidFlags = kWaitFlags | WEXITED | WNOWAIT;
 // The options we emulate: the tracee's own stops and how they read.
-constexpr uint32_t kEmulatedOptions = PTRACE_O_EXITKILL;
+constexpr uint32_t kEmulatedOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
 
 }  // namespace
 
@@ -158,9 +163,31 @@ void Recorder::interrupt_real_waits(pid_t tracer) {
   }
 }
 
-void Recorder::stop_for_tracer(RecordTask& t, const siginfo_t& info) {
-  t.ptrace.stop = TracerStop::kSignal;
-  t.ptrace.status = stop_status(info.si_signo);
+bool Recorder::stop_at_syscall_for_tracer(RecordTask& t, TracerStop kind) {
+  if (!t.ptrace.tracer || !t.ptrace.syscall_stops) return false;
+  // rrx's own pseudo syscalls (preload/syscallbuf_abi.h) are no business
+  // of the program's tracer.
+  uint64_t nr = kind == TracerStop::kSyscallEntry ? t.call.number : t.exit_regs.orig_rax;
+  if (nr >= RRX_CALL_INIT_BUFFER && nr <= RRX_CALL_MISMATCH) return false;
+  siginfo_t info = {};
+  info.si_signo = SIGTRAP;
+  info.si_code = SIGTRAP | (t.ptrace.options & PTRACE_O_TRACESYSGOOD ? 0x80 : 0);
+  info.si_pid = t.task->tid();
+  info.si_uid = getuid();
+  stop_for_tracer(t, info, kind);
+  return true;
+}
+
+// The thread's syscalls are all traced while its tracer follows them: a
+// syscall buffered in-process would make no stop.
+void Recorder::set_all_traced(RecordTask& t, bool on) {
+  uint8_t flag = on;
+  if (t.buffer) t.task->write_mem(t.buffer + offsetof(rrx_buffer_hdr, all_traced), &flag, 1);
+}
+
+void Recorder::stop_for_tracer(RecordTask& t, const siginfo_t& info, TracerStop kind) {
+  t.ptrace.stop = kind;
+  t.ptrace.status = stop_status(kind == TracerStop::kSignal ? info.si_signo : info.si_code);
   t.ptrace.reported = false;
   t.ptrace.siginfo = info;
   for (auto& [tid, w] : tasks_) {
@@ -173,6 +200,17 @@ void Recorder::record_tracer_change(RecordTask& tracee, uint64_t addr, const voi
   event.tid = tracee.task->tid();
   event.kind = EventKind::kTracerChange;
   tracee.task->get_regs(&event.regs);
+  const Registers& r = event.regs;
+  uint64_t args[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+  if (tracee.ptrace.stop == TracerStop::kSyscallEntry &&
+      (static_cast<int>(r.orig_rax) != tracee.call.number ||
+       memcmp(args, tracee.call.args, sizeof args) != 0)) {
+    // The entry is recorded and its rules chosen already.
+    fail("ptrace in process " + std::to_string(tracee.ptrace.tracer) +
+         " changed the syscall of thread " + std::to_string(event.tid) +
+         " at its entry stop (not supported); recording stopped");
+    return;
+  }
   if (len) event.writes.push_back({addr, std::string(static_cast<const char*>(data), len)});
   emit(event);
 }
@@ -180,10 +218,23 @@ void Recorder::record_tracer_change(RecordTask& tracee, uint64_t addr, const voi
 int64_t Recorder::resume_tracee(RecordTask& tracer, RecordTask& tracee, long request, uint64_t sig) {
   if (sig >= _NSIG) return -EIO;
   siginfo_t info = tracee.ptrace.siginfo;
+  TracerStop stop = tracee.ptrace.stop;
   if (request == PTRACE_DETACH) {
     tracee.ptrace = {};
   } else {
     tracee.ptrace.stop = TracerStop::kNone;
+    tracee.ptrace.syscall_stops = request == PTRACE_SYSCALL;
+  }
+  set_all_traced(tracee, tracee.ptrace.syscall_stops);
+  // At a syscall stop the signal is not injected (ptrace(2) allows that):
+  // the stop's own work goes on.
+  if (stop == TracerStop::kSyscallEntry) {
+    continue_syscall_entry(tracee);
+    return 0;
+  }
+  if (stop == TracerStop::kSyscallExit) {
+    continue_syscall_exit(tracee);
+    return 0;
   }
   if (sig) {
     // Another signal than the one that stopped it reads as sent by the
@@ -225,6 +276,7 @@ int64_t Recorder::ptrace_request(RecordTask& t) {
     interrupt_real_waits(t.parent_tgid);
     return 0;
   }
+  if (request == PTRACE_ATTACH || request == PTRACE_SEIZE) return attach(t, request);
   auto it = tasks_.find(pid);
   if (it == tasks_.end() || it->second.ptrace.tracer != t.tgid) return -ESRCH;
   RecordTask& c = it->second;
@@ -269,6 +321,32 @@ int64_t Recorder::ptrace_request(RecordTask& t) {
       record_tracer_change(c, 0, nullptr, 0);
       return 0;
     }
+    case PTRACE_GETREGSET: {
+      struct iovec iov;
+      if (!t.task->read_mem(data, &iov, sizeof iov)) return -EFAULT;
+      std::string buf(std::min<size_t>(iov.iov_len, 1 << 16), '\0');
+      struct iovec local = {buf.data(), buf.size()};
+      errno = 0;
+      if (int64_t err = ptrace_errno(ptrace(PTRACE_GETREGSET, pid, addr, &local))) return err;
+      iov.iov_len = local.iov_len;
+      bool ok = t.task->write_mem(reinterpret_cast<uint64_t>(iov.iov_base), buf.data(), iov.iov_len) &&
+                t.task->write_mem(data + offsetof(struct iovec, iov_len), &iov.iov_len, sizeof iov.iov_len);
+      return ok ? 0 : -EFAULT;
+    }
+    case PTRACE_GET_SYSCALL_INFO: {
+      struct __ptrace_syscall_info info = {};
+      errno = 0;
+      long size = ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof info, &info);
+      if (int64_t err = ptrace_errno(size)) return err;
+      if (c.ptrace.stop == TracerStop::kSyscallEntry && info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
+        // Under syscall buffering our entry stop is a seccomp stop; the
+        // tracer's is a plain syscall-entry stop.
+        info.op = PTRACE_SYSCALL_INFO_ENTRY;
+        size = offsetof(struct __ptrace_syscall_info, entry.args) + sizeof info.entry.args;
+      }
+      size_t n = std::min<uint64_t>(addr, static_cast<uint64_t>(size));
+      return t.task->write_mem(data, &info, n) ? size : -EFAULT;
+    }
     case PTRACE_GETFPREGS: {
       user_fpregs_struct fpregs;
       if (!c.task->get_fpregs(&fpregs)) return -ESRCH;
@@ -283,22 +361,54 @@ int64_t Recorder::ptrace_request(RecordTask& t) {
       return t.task->write_mem(data, &message, sizeof message) ? 0 : -EFAULT;
     }
     case PTRACE_SETOPTIONS:
-      if (data & ~static_cast<uint64_t>(PTRACE_O_MASK)) return -EINVAL;
-      if (data & ~static_cast<uint64_t>(kEmulatedOptions)) {
-        char what[128];
-        snprintf(what, sizeof what, "ptrace PTRACE_SETOPTIONS 0x%lx (event stops are not emulated)",
-                 static_cast<unsigned long>(data));
-        fail(std::string(what) + " in process " + std::to_string(t.tgid) + "; recording stopped");
-        return -EINVAL;
-      }
-      c.ptrace.options = static_cast<uint32_t>(data);
-      return 0;
+      return set_ptrace_options(t, c, data);
     case PTRACE_CONT:
+    case PTRACE_SYSCALL:
     case PTRACE_DETACH:
       return resume_tracee(t, c, request, data);
   }
   fail("ptrace request " + std::to_string(request) + " reached the emulation unhandled");
   return -EIO;
+}
+
+int64_t Recorder::set_ptrace_options(RecordTask& tracer, RecordTask& tracee, uint64_t options) {
+  if (options & ~static_cast<uint64_t>(PTRACE_O_MASK)) return -EINVAL;
+  if (options & ~static_cast<uint64_t>(kEmulatedOptions)) {
+    char what[96];
+    snprintf(what, sizeof what, "ptrace options 0x%lx (event stops are not emulated)",
+             static_cast<unsigned long>(options));
+    fail(std::string(what) + " in process " + std::to_string(tracer.tgid) + "; recording stopped");
+    return -EINVAL;
+  }
+  tracee.ptrace.options = static_cast<uint32_t>(options);
+  return 0;
+}
+
+// PTRACE_ATTACH and PTRACE_SEIZE, of a child of the tracer: the kernel's
+// wait then knows the tracee as the tracer's child too (its real end is
+// the kernel's to report; another tracer's would have to be emulated).
+int64_t Recorder::attach(RecordTask& t, long request) {
+  pid_t pid = static_cast<pid_t>(t.call.args[1]);
+  auto it = tasks_.find(pid);
+  if (it == tasks_.end()) return -ESRCH;
+  RecordTask& c = it->second;
+  if (c.tgid == t.tgid || c.ptrace.tracer) return -EPERM;
+  if (c.parent_tgid != t.tgid) {
+    fail("ptrace " + std::string(request == PTRACE_ATTACH ? "PTRACE_ATTACH" : "PTRACE_SEIZE") +
+         " of thread " + std::to_string(pid) + ", which is not a child of process " +
+         std::to_string(t.tgid) + " (not supported); recording stopped");
+    return -EPERM;
+  }
+  if (request == PTRACE_SEIZE) {
+    if (t.call.args[2] != 0) return -EIO;
+    if (int64_t err = set_ptrace_options(t, c, t.call.args[3])) return err;
+  }
+  c.ptrace.tracer = t.tgid;
+  // The kernel stops an attached thread with SIGSTOP; that signal then
+  // stops it for its tracer like any other.
+  if (request == PTRACE_ATTACH) syscall(SYS_tgkill, c.tgid, pid, SIGSTOP);
+  interrupt_real_waits(t.tgid);
+  return 0;
 }
 
 void Recorder::ptrace_on_exit(RecordTask& t) {

@@ -22,12 +22,18 @@ namespace rrx {
 enum class TracerStop : uint8_t {
   kNone,    // running (or stopped only for rrx's own reasons)
   kSignal,  // signal-delivery-stop: rrx holds it at the real one
+  // Syscall-entry and -exit stops (PTRACE_SYSCALL): rrx holds it at its
+  // own stop there, its event written, and finishes the stop's work when
+  // the tracer resumes it.
+  kSyscallEntry,
+  kSyscallExit,
 };
 
 // One recorded thread's relation to its emulated tracer.
 struct PtraceTracee {
   pid_t tracer = 0;   // the tracer's process (tgid); 0: not traced
   uint32_t options = 0;  // PTRACE_O_*
+  bool syscall_stops = false;  // resumed with PTRACE_SYSCALL
   TracerStop stop = TracerStop::kNone;
   int status = 0;         // the wait status of that stop
   bool reported = false;  // a wait of the tracer has returned it

@@ -298,18 +298,24 @@ void Recorder::on_syscall_entry(RecordTask& t) {
   event.regs = regs;
   event.syscall_no = nr;
   emit(event);
+  if (stop_at_syscall_for_tracer(t, TracerStop::kSyscallEntry)) return;
+  continue_syscall_entry(t);
+}
 
+void Recorder::continue_syscall_entry(RecordTask& t) {
   if (t.deny_errno) {
+    Registers regs;
+    t.task->get_regs(&regs);
     regs.orig_rax = static_cast<uint64_t>(-1);  // the kernel skips it
     t.task->set_regs(regs);
   }
-  if (nr == SYS_exit) groups_[group_of(t)].exiting = t.task->tid();
+  if (t.call.number == SYS_exit) groups_[group_of(t)].exiting = t.task->tid();
   if (!t.deny_errno && emulate_for_tracer(t)) return;  // ptrace, a tracer's wait
   // Writes to our stdout/stderr go into the kernel one at a time, so the
   // order of their exit events, in which replay shows them, is the order in
   // which they reached the output. (Two threads in write(2) at once finish
   // in an order of the kernel's that their exit stops need not follow.)
-  t.sink = t.deny_errno ? 0 : writes_to_sink(*t.task, *desc, t.call, sinks_);
+  t.sink = t.deny_errno ? 0 : writes_to_sink(*t.task, *t.desc, t.call, sinks_);
   if (t.sink) {
     if (sink_writer_ != 0) {
       held_sink_writes_.push_back(t.task->tid());
@@ -407,12 +413,17 @@ void Recorder::on_syscall_exit(RecordTask& t) {
   t.have_exit_regs = true;
   t.exit_regs = regs;
   if (code_range.second > code_range.first) instrument_code(t, code_range.first, code_range.second);
+  if (stop_at_syscall_for_tracer(t, TracerStop::kSyscallExit)) return;
+  continue_syscall_exit(t);
+}
 
+void Recorder::continue_syscall_exit(RecordTask& t) {
+  const Registers& regs = t.exit_regs;
   int sig = 0;
   // Inside the buffering code only its notify call takes signals: a handler
   // run elsewhere there (at the exit of the buffer's announcement, before
   // the preload library records it) would find no buffer and set up another.
-  bool may_deliver = !in_buffer_code(t, regs.rip) || event.syscall_no == RRX_CALL_NOTIFY;
+  bool may_deliver = !in_buffer_code(t, regs.rip) || regs.orig_rax == RRX_CALL_NOTIFY;
   if (!t.deferred.empty() && !may_deliver) {
     set_buffer_notify(t, true);  // a buffer announced here starts without it
   } else if (!t.deferred.empty()) {

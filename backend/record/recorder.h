@@ -130,6 +130,10 @@ class Recorder {
   void handle(RecordTask& t, const Stop& stop);
   void on_syscall_entry(RecordTask& t);
   void on_syscall_exit(RecordTask& t);
+  // The rest of a syscall stop's work, after its event (and a stop for an
+  // emulated tracer there): off into the kernel, or back to user code.
+  void continue_syscall_entry(RecordTask& t);
+  void continue_syscall_exit(RecordTask& t);
   void on_exec(RecordTask& t);
   // A thread other than the leader exec'd (the exec stop came for the
   // leader's tid `leader`, from `former`): it goes on as the leader, whose
@@ -173,7 +177,10 @@ class Recorder {
   bool emulate_for_tracer(RecordTask& t);
   // At a signal about to be delivered to `t`, whose event is written with
   // Signal.tracer kStopped: holds it at this stop for its tracer.
-  void stop_for_tracer(RecordTask& t, const siginfo_t& info);
+  void stop_for_tracer(RecordTask& t, const siginfo_t& info, TracerStop kind = TracerStop::kSignal);
+  // At a syscall stop of `t`, its event written: true if it stops there
+  // for its tracer (PTRACE_SYSCALL), to go on when the tracer resumes it.
+  bool stop_at_syscall_for_tracer(RecordTask& t, TracerStop kind);
   // `t` is gone: its tracees go free, a wait for it goes to the kernel.
   void ptrace_on_exit(RecordTask& t);
   int64_t ptrace_request(RecordTask& t);
@@ -182,6 +189,9 @@ class Recorder {
   bool wait_matches(const RecordTask& w, const WaitRequest& req, const RecordTask& child);
   void finish_emulated(RecordTask& t, int64_t result);
   void interrupt_real_waits(pid_t tracer);
+  void set_all_traced(RecordTask& t, bool on);
+  int64_t set_ptrace_options(RecordTask& tracer, RecordTask& tracee, uint64_t options);
+  int64_t attach(RecordTask& t, long request);
   void record_tracer_change(RecordTask& tracee, uint64_t addr, const void* data, size_t len);
 
   std::unique_ptr<TraceWriter> writer_;

@@ -4,8 +4,10 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 
+#include <algorithm>
 #include <string>
 
 #include "syscalls/rules.h"
@@ -27,19 +29,20 @@ constexpr Request kSupported[] = {
     {PTRACE_SETREGS, "PTRACE_SETREGS"},       {PTRACE_GETFPREGS, "PTRACE_GETFPREGS"},
     {PTRACE_DETACH, "PTRACE_DETACH"},         {PTRACE_SETOPTIONS, "PTRACE_SETOPTIONS"},
     {PTRACE_GETEVENTMSG, "PTRACE_GETEVENTMSG"}, {PTRACE_GETSIGINFO, "PTRACE_GETSIGINFO"},
-    {PTRACE_SETSIGINFO, "PTRACE_SETSIGINFO"},
+    {PTRACE_SETSIGINFO, "PTRACE_SETSIGINFO"},   {PTRACE_SYSCALL, "PTRACE_SYSCALL"},
+    {PTRACE_GETREGSET, "PTRACE_GETREGSET"},     {PTRACE_GET_SYSCALL_INFO, "PTRACE_GET_SYSCALL_INFO"},
+    {PTRACE_ATTACH, "PTRACE_ATTACH"},           {PTRACE_SEIZE, "PTRACE_SEIZE"},
 };
 
 // Names of requests refused, so the message says which.
 constexpr Request kRefused[] = {
-    {PTRACE_SETFPREGS, "PTRACE_SETFPREGS"},   {PTRACE_ATTACH, "PTRACE_ATTACH"},
-    {PTRACE_SYSCALL, "PTRACE_SYSCALL"},       {PTRACE_SINGLESTEP, "PTRACE_SINGLESTEP"},
+    {PTRACE_SETFPREGS, "PTRACE_SETFPREGS"},
+    {PTRACE_SINGLESTEP, "PTRACE_SINGLESTEP"},
     {PTRACE_SYSEMU, "PTRACE_SYSEMU"},         {PTRACE_SYSEMU_SINGLESTEP, "PTRACE_SYSEMU_SINGLESTEP"},
-    {PTRACE_GETREGSET, "PTRACE_GETREGSET"},   {PTRACE_SETREGSET, "PTRACE_SETREGSET"},
-    {PTRACE_SEIZE, "PTRACE_SEIZE"},           {PTRACE_INTERRUPT, "PTRACE_INTERRUPT"},
+    {PTRACE_SETREGSET, "PTRACE_SETREGSET"},
+    {PTRACE_INTERRUPT, "PTRACE_INTERRUPT"},
     {PTRACE_LISTEN, "PTRACE_LISTEN"},         {PTRACE_PEEKSIGINFO, "PTRACE_PEEKSIGINFO"},
     {PTRACE_GETSIGMASK, "PTRACE_GETSIGMASK"}, {PTRACE_SETSIGMASK, "PTRACE_SETSIGMASK"},
-    {PTRACE_GET_SYSCALL_INFO, "PTRACE_GET_SYSCALL_INFO"},
     {PTRACE_ARCH_PRCTL, "PTRACE_ARCH_PRCTL"},
 };
 
@@ -62,10 +65,23 @@ EntryVerdict entry_ptrace(SyscallCall& call, TraceeMemory&) {
 }
 
 // What the recorder's answer wrote at `data` (args[3]).
-void out_ptrace(const SyscallCall& call, TraceeMemory&, Regions& out) {
-  if (call.result != 0) return;
+void out_ptrace(const SyscallCall& call, TraceeMemory& mem, Regions& out) {
   uint64_t data = call.args[3];
-  switch (static_cast<long>(call.args[0])) {
+  long request = static_cast<long>(call.args[0]);
+  // Returns the size of the whole info, having written at most args[2].
+  if (request == PTRACE_GET_SYSCALL_INFO && call.result > 0) {
+    emit(out, data, std::min<uint64_t>(call.args[2], call.result));
+    return;
+  }
+  if (call.result != 0) return;
+  switch (request) {
+    case PTRACE_GETREGSET: {  // the iovec's buffer, and its length updated
+      struct iovec iov;
+      if (!read_value(mem, data, iov)) return;
+      emit(out, reinterpret_cast<uint64_t>(iov.iov_base), iov.iov_len);
+      emit(out, data + offsetof(struct iovec, iov_len), sizeof iov.iov_len);
+      break;
+    }
     case PTRACE_PEEKTEXT:
     case PTRACE_PEEKDATA:
     case PTRACE_PEEKUSER:

@@ -688,5 +688,19 @@ TEST(SyscallPtrace, OtherRequestsAreRefusedWithAName) {
   EXPECT_EQ(run_entry(rax, mem).kind, EntryVerdict::kRun);
 }
 
+TEST(SyscallPtrace, RegsetAndSyscallInfoOutputs) {
+  FakeMemory mem;
+  const uint64_t iov_addr = FakeMemory::at(0), regs = FakeMemory::at(64);
+  struct iovec iov = {reinterpret_cast<void*>(regs), 216};  // as the recorder left it
+  mem.put(iov_addr, iov);
+  SyscallCall regset = make_call("ptrace", {PTRACE_GETREGSET, 100, 1, iov_addr}, 0);
+  EXPECT_EQ(outputs_of(regset, mem), (Regions{{regs, 216}, {iov_addr + 8, 8}}));
+  // GET_SYSCALL_INFO returns the whole size, having written what fit.
+  SyscallCall info = make_call("ptrace", {PTRACE_GET_SYSCALL_INFO, 100, 32, regs}, 88);
+  EXPECT_EQ(outputs_of(info, mem), (Regions{{regs, 32}}));
+  info.args[2] = 128;
+  EXPECT_EQ(outputs_of(info, mem), (Regions{{regs, 88}}));
+}
+
 }  // namespace
 }  // namespace rrx
