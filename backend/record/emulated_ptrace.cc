@@ -35,7 +35,8 @@ namespace {
 constexpr uint64_t kWaitFlags = WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
 constexpr uint64_t kWaitidFlags = kWaitFlags | WEXITED | WNOWAIT;
 // The options we emulate: the tracee's own stops and how they read.
-constexpr uint32_t kEmulatedOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
+constexpr uint32_t kEmulatedOptions =
+    PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT;
 
 }  // namespace
 
@@ -163,8 +164,32 @@ void Recorder::interrupt_real_waits(pid_t tracer) {
   }
 }
 
+bool Recorder::stop_at_event_for_tracer(RecordTask& t, int event, unsigned long message) {
+  uint32_t option = event == PTRACE_EVENT_EXEC ? PTRACE_O_TRACEEXEC : PTRACE_O_TRACEEXIT;
+  if (!t.ptrace.tracer || !(t.ptrace.options & option)) return false;
+  // The kernel makes no exit stop for a thread SIGKILL ends.
+  if (event == PTRACE_EVENT_EXIT && WIFSIGNALED(message) && WTERMSIG(message) == SIGKILL) return false;
+  siginfo_t info = {};
+  info.si_signo = SIGTRAP;
+  info.si_code = SIGTRAP | (event << 8);
+  info.si_pid = t.task->tid();
+  info.si_uid = getuid();
+  t.ptrace.event_msg = message;
+  stop_for_tracer(t, info, TracerStop::kEvent);
+  return true;
+}
+
 bool Recorder::stop_at_syscall_for_tracer(RecordTask& t, TracerStop kind) {
-  if (!t.ptrace.tracer || !t.ptrace.syscall_stops) return false;
+  if (!t.ptrace.tracer) return false;
+  bool exec_done = kind == TracerStop::kSyscallExit && t.exit_regs.rax == 0 &&
+                   (t.exit_regs.orig_rax == SYS_execve || t.exit_regs.orig_rax == SYS_execveat);
+  if (exec_done && !t.ptrace.seized && !(t.ptrace.options & PTRACE_O_TRACEEXEC)) {
+    // A tracee attached the old way gets a SIGTRAP after a successful
+    // execve; we are its real tracer and seized it, so the kernel does not
+    // send it: we do (it then stops it for its tracer, after this stop).
+    syscall(SYS_tgkill, t.tgid, t.task->tid(), SIGTRAP);
+  }
+  if (!t.ptrace.syscall_stops) return false;
   // rrx's own pseudo syscalls (preload/syscallbuf_abi.h) are no business
   // of the program's tracer.
   uint64_t nr = kind == TracerStop::kSyscallEntry ? t.call.number : t.exit_regs.orig_rax;
@@ -187,7 +212,8 @@ void Recorder::set_all_traced(RecordTask& t, bool on) {
 
 void Recorder::stop_for_tracer(RecordTask& t, const siginfo_t& info, TracerStop kind) {
   t.ptrace.stop = kind;
-  t.ptrace.status = stop_status(kind == TracerStop::kSignal ? info.si_signo : info.si_code);
+  t.ptrace.status = kind == TracerStop::kSignal ? stop_status(info.si_signo)
+                                                : (info.si_code << 8) | 0x7f;
   t.ptrace.reported = false;
   t.ptrace.siginfo = info;
   for (auto& [tid, w] : tasks_) {
@@ -202,6 +228,12 @@ void Recorder::record_tracer_change(RecordTask& tracee, uint64_t addr, const voi
   tracee.task->get_regs(&event.regs);
   const Registers& r = event.regs;
   uint64_t args[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+  if (tracee.ptrace.stop == TracerStop::kEvent) {
+    // At an exit stop replay has no stop to hold the thread at.
+    fail("ptrace in process " + std::to_string(tracee.ptrace.tracer) + " changed thread " +
+         std::to_string(event.tid) + " at an event stop (not supported); recording stopped");
+    return;
+  }
   if (tracee.ptrace.stop == TracerStop::kSyscallEntry &&
       (static_cast<int>(r.orig_rax) != tracee.call.number ||
        memcmp(args, tracee.call.args, sizeof args) != 0)) {
@@ -234,6 +266,10 @@ int64_t Recorder::resume_tracee(RecordTask& tracer, RecordTask& tracee, long req
   }
   if (stop == TracerStop::kSyscallExit) {
     continue_syscall_exit(tracee);
+    return 0;
+  }
+  if (stop == TracerStop::kEvent) {
+    resume_task(tracee);
     return 0;
   }
   if (sig) {
@@ -357,8 +393,7 @@ int64_t Recorder::ptrace_request(RecordTask& t) {
     case PTRACE_SETSIGINFO:
       return t.task->read_mem(data, &c.ptrace.siginfo, sizeof c.ptrace.siginfo) ? 0 : -EFAULT;
     case PTRACE_GETEVENTMSG: {
-      unsigned long message = 0;  // no event stops are emulated (yet)
-      return t.task->write_mem(data, &message, sizeof message) ? 0 : -EFAULT;
+      return t.task->write_mem(data, &c.ptrace.event_msg, sizeof c.ptrace.event_msg) ? 0 : -EFAULT;
     }
     case PTRACE_SETOPTIONS:
       return set_ptrace_options(t, c, data);
@@ -375,7 +410,7 @@ int64_t Recorder::set_ptrace_options(RecordTask& tracer, RecordTask& tracee, uin
   if (options & ~static_cast<uint64_t>(PTRACE_O_MASK)) return -EINVAL;
   if (options & ~static_cast<uint64_t>(kEmulatedOptions)) {
     char what[96];
-    snprintf(what, sizeof what, "ptrace options 0x%lx (event stops are not emulated)",
+    snprintf(what, sizeof what, "ptrace options 0x%lx (fork, clone and vfork stops are not emulated)",
              static_cast<unsigned long>(options));
     fail(std::string(what) + " in process " + std::to_string(tracer.tgid) + "; recording stopped");
     return -EINVAL;
@@ -402,6 +437,7 @@ int64_t Recorder::attach(RecordTask& t, long request) {
   if (request == PTRACE_SEIZE) {
     if (t.call.args[2] != 0) return -EIO;
     if (int64_t err = set_ptrace_options(t, c, t.call.args[3])) return err;
+    c.ptrace.seized = true;
   }
   c.ptrace.tracer = t.tgid;
   // The kernel stops an attached thread with SIGSTOP; that signal then

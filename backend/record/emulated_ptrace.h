@@ -27,6 +27,8 @@ enum class TracerStop : uint8_t {
   // the tracer resumes it.
   kSyscallEntry,
   kSyscallExit,
+  // PTRACE_EVENT_EXEC / PTRACE_EVENT_EXIT stops: rrx holds it at its own.
+  kEvent,
 };
 
 // One recorded thread's relation to its emulated tracer.
@@ -34,6 +36,8 @@ struct PtraceTracee {
   pid_t tracer = 0;   // the tracer's process (tgid); 0: not traced
   uint32_t options = 0;  // PTRACE_O_*
   bool syscall_stops = false;  // resumed with PTRACE_SYSCALL
+  bool seized = false;         // PTRACE_SEIZE: no SIGTRAP after exec
+  unsigned long event_msg = 0;  // PTRACE_GETEVENTMSG at an event stop
   TracerStop stop = TracerStop::kNone;
   int status = 0;         // the wait status of that stop
   bool reported = false;  // a wait of the tracer has returned it

@@ -247,8 +247,10 @@ void Recorder::handle(RecordTask& t, const Stop& stop) {
       resume_task(t);
       break;
     case StopKind::kVforkDone:
-    case StopKind::kExiting:
       resume_task(t);
+      break;
+    case StopKind::kExiting:
+      if (!stop_at_event_for_tracer(t, PTRACE_EVENT_EXIT, t.task->event_msg())) resume_task(t);
       break;
   }
 }
@@ -524,6 +526,7 @@ void Recorder::on_exec(RecordTask& t) {
   event.writes.push_back(std::move(initial_stack));
   emit(event);
   t.exec_exit_pending = true;
+  if (stop_at_event_for_tracer(t, PTRACE_EVENT_EXEC, exec_tid)) return;
   resume_task(t);
 }
 

@@ -181,6 +181,9 @@ class Recorder {
   // At a syscall stop of `t`, its event written: true if it stops there
   // for its tracer (PTRACE_SYSCALL), to go on when the tracer resumes it.
   bool stop_at_syscall_for_tracer(RecordTask& t, TracerStop kind);
+  // At rrx's exec or exit event stop of `t`: true if it stops there for
+  // its tracer (PTRACE_O_TRACEEXEC, TRACEEXIT), `message` for GETEVENTMSG.
+  bool stop_at_event_for_tracer(RecordTask& t, int event, unsigned long message);
   // `t` is gone: its tracees go free, a wait for it goes to the kernel.
   void ptrace_on_exit(RecordTask& t);
   int64_t ptrace_request(RecordTask& t);
