@@ -22,7 +22,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "preload/syscallbuf_abi.h"
 
@@ -210,12 +212,63 @@ void Recorder::set_all_traced(RecordTask& t, bool on) {
   if (t.buffer) t.task->write_mem(t.buffer + offsetof(rrx_buffer_hdr, all_traced), &flag, 1);
 }
 
+namespace {
+
+// Whether process `tgid` catches SIGCHLD or blocks it (to wait for it with
+// sigsuspend, sigwaitinfo or a signalfd): otherwise a SIGCHLD has no
+// effect on it, and none is sent.
+bool takes_sigchld(pid_t tgid) {
+  std::string path = "/proc/" + std::to_string(tgid) + "/status";
+  FILE* f = fopen(path.c_str(), "r");
+  if (!f) return false;
+  char line[256];
+  unsigned long long mask = 0, wanted = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (sscanf(line, "SigBlk: %llx", &mask) == 1 || sscanf(line, "SigCgt: %llx", &mask) == 1) {
+      wanted |= mask;
+    }
+  }
+  fclose(f);
+  return wanted & (1ull << (SIGCHLD - 1));
+}
+
+}  // namespace
+
+// The kernel tells a tracer with SIGCHLD that a tracee stopped. Ours comes
+// from rrx (SI_USER): at its delivery to the tracer the siginfo becomes
+// the one the kernel would have sent (rewrite_our_sigchld), and is recorded
+// as such.
+void Recorder::notify_tracer(const RecordTask& tracee) {
+  pid_t tracer = tracee.ptrace.tracer;
+  if (!takes_sigchld(tracer)) return;
+  siginfo_t info = {};
+  info.si_signo = SIGCHLD;
+  info.si_code = CLD_TRAPPED;
+  info.si_pid = tracee.task->tid();
+  info.si_uid = getuid();
+  info.si_status = tracee.ptrace.status >> 8;
+  sigchld_sent_[tracer] = info;
+  kill(tracer, SIGCHLD);
+}
+
+void Recorder::rewrite_our_sigchld(RecordTask& t, siginfo_t* info) {
+  auto it = sigchld_sent_.find(t.tgid);
+  if (info->si_signo != SIGCHLD || info->si_code != SI_USER || info->si_pid != getpid() ||
+      it == sigchld_sent_.end()) {
+    return;
+  }
+  *info = it->second;
+  sigchld_sent_.erase(it);
+  t.task->set_siginfo(*info);
+}
+
 void Recorder::stop_for_tracer(RecordTask& t, const siginfo_t& info, TracerStop kind) {
   t.ptrace.stop = kind;
   t.ptrace.status = kind == TracerStop::kSignal ? stop_status(info.si_signo)
                                                 : (info.si_code << 8) | 0x7f;
   t.ptrace.reported = false;
   t.ptrace.siginfo = info;
+  notify_tracer(t);
   for (auto& [tid, w] : tasks_) {
     if (w.held_in_wait && w.tgid == t.ptrace.tracer && answer_wait(w, decode_wait(w.call))) break;
   }

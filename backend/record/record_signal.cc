@@ -69,6 +69,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     resume_task(t);
     return;
   }
+  rewrite_our_sigchld(t, &info);
   Registers regs;
   t.task->get_regs(&regs);
 

@@ -195,6 +195,10 @@ class Recorder {
   void set_all_traced(RecordTask& t, bool on);
   int64_t set_ptrace_options(RecordTask& tracer, RecordTask& tracee, uint64_t options);
   int64_t attach(RecordTask& t, long request);
+  void notify_tracer(const RecordTask& tracee);
+  // At a signal stop of `t`: a SIGCHLD notify_tracer sent gets the
+  // siginfo the kernel would have given it.
+  void rewrite_our_sigchld(RecordTask& t, siginfo_t* info);
   void record_tracer_change(RecordTask& tracee, uint64_t addr, const void* data, size_t len);
 
   std::unique_ptr<TraceWriter> writer_;
@@ -220,6 +224,8 @@ class Recorder {
   pid_t sink_writer_ = 0;
   std::deque<pid_t> held_sink_writes_;
   std::mt19937_64 random_;
+  // The SIGCHLD siginfo due to a tracer process, by tgid (notify_tracer).
+  std::map<pid_t, siginfo_t> sigchld_sent_;
   timer_t slice_timer_ = {};
   bool slice_timer_armed_ = false;
 };
