@@ -37,8 +37,10 @@ namespace {
 constexpr uint64_t kWaitFlags = WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
 constexpr uint64_t kWaitidFlags = kWaitFlags | WEXITED | WNOWAIT;
 // The options we emulate: the tracee's own stops and how they read.
-constexpr uint32_t kEmulatedOptions =
-    PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT;
+constexpr uint32_t kEmulatedOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD |
+                                     PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
+                                     PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                                     PTRACE_O_TRACECLONE | PTRACE_O_TRACEVFORKDONE;
 
 }  // namespace
 
@@ -106,12 +108,38 @@ void Recorder::finish_emulated(RecordTask& t, int64_t result) {
 // Answers `w`'s wait with the first unreported stop of a tracee it waits
 // for, writing what the kernel would; false if there is none.
 bool Recorder::answer_wait(RecordTask& w, const WaitRequest& req) {
+  const uint64_t* a = w.call.args;
+  for (auto it = exited_tracees_.begin(); it != exited_tracees_.end(); ++it) {
+    if (it->tracer != w.tgid || (req.who == WaitRequest::Who::kPid && req.id != it->tid) ||
+        req.who == WaitRequest::Who::kPgid || req.who == WaitRequest::Who::kOther) {
+      continue;
+    }
+    struct rusage usage = {};
+    bool ok;
+    int64_t result = it->tid;
+    if (req.waitid) {
+      siginfo_t info = {};
+      info.si_signo = SIGCHLD;
+      info.si_code = WIFSIGNALED(it->status) ? CLD_KILLED : CLD_EXITED;
+      info.si_pid = it->tid;
+      info.si_uid = getuid();
+      info.si_status = WIFSIGNALED(it->status) ? WTERMSIG(it->status) : WEXITSTATUS(it->status);
+      ok = (!a[2] || w.task->write_mem(a[2], &info, sizeof info)) &&
+           (!a[4] || w.task->write_mem(a[4], &usage, sizeof usage));
+      result = 0;
+    } else {
+      ok = (!a[1] || w.task->write_mem(a[1], &it->status, sizeof it->status)) &&
+           (!a[3] || w.task->write_mem(a[3], &usage, sizeof usage));
+    }
+    if (!req.no_wait) exited_tracees_.erase(it);
+    finish_emulated(w, ok ? result : -EFAULT);
+    return true;
+  }
   for (auto& [tid, c] : tasks_) {
     if (c.ptrace.stop == TracerStop::kNone || c.ptrace.reported || !wait_matches(w, req, c)) {
       continue;
     }
     c.ptrace.reported = !req.no_wait;
-    const uint64_t* a = w.call.args;
     struct rusage usage = {};  // not measured: the tracee's own is the kernel's
     bool ok = true;
     int64_t result = tid;
@@ -142,12 +170,22 @@ bool Recorder::emulate_for_tracer(RecordTask& t) {
   }
   if (t.call.number != SYS_wait4 && t.call.number != SYS_waitid) return false;
   WaitRequest req = decode_wait(t.call);
-  bool for_tracee = false;
-  for (auto& [tid, c] : tasks_) for_tracee |= wait_matches(t, req, c);
+  bool for_tracee = false, for_other = false;  // other: not the caller's child
+  for (auto& [tid, c] : tasks_) {
+    if (!wait_matches(t, req, c)) continue;
+    for_tracee = true;
+    for_other |= !(tid == c.tgid && c.parent_tgid == t.tgid);
+  }
+  for (const ExitedTracee& gone : exited_tracees_) for_tracee |= gone.tracer == t.tgid;
   if (!for_tracee) return false;  // real children only: the kernel's
   if (answer_wait(t, req)) return true;
   // Nothing to report: a tracee that is a real child and still runs
-  // reads the same to the kernel (0 with WNOHANG).
+  // reads the same to the kernel (0 with WNOHANG); for others the kernel
+  // knows nothing, so say 0 ourselves (not looking at real children).
+  if (req.no_hang && for_other) {
+    finish_emulated(t, 0);
+    return true;
+  }
   if (req.no_hang) return false;
   t.held_in_wait = true;  // until a tracee stops (or a child ends)
   return true;
@@ -167,7 +205,8 @@ void Recorder::interrupt_real_waits(pid_t tracer) {
 }
 
 bool Recorder::stop_at_event_for_tracer(RecordTask& t, int event, unsigned long message) {
-  uint32_t option = event == PTRACE_EVENT_EXEC ? PTRACE_O_TRACEEXEC : PTRACE_O_TRACEEXIT;
+  // PTRACE_O_TRACEFORK is 1 << PTRACE_EVENT_FORK, and so on.
+  uint32_t option = 1u << event;
   if (!t.ptrace.tracer || !(t.ptrace.options & option)) return false;
   // The kernel makes no exit stop for a thread SIGKILL ends.
   if (event == PTRACE_EVENT_EXIT && WIFSIGNALED(message) && WTERMSIG(message) == SIGKILL) return false;
@@ -178,6 +217,29 @@ bool Recorder::stop_at_event_for_tracer(RecordTask& t, int event, unsigned long 
   info.si_uid = getuid();
   t.ptrace.event_msg = message;
   stop_for_tracer(t, info, TracerStop::kEvent);
+  return true;
+}
+
+void Recorder::inherit_tracer(const RecordTask& parent, RecordTask& child, int event) {
+  if (!parent.ptrace.tracer || !(parent.ptrace.options & (1u << event))) return;
+  child.ptrace = {};
+  child.ptrace.tracer = parent.ptrace.tracer;
+  child.ptrace.options = parent.ptrace.options;
+  child.ptrace.seized = parent.ptrace.seized;
+  child.ptrace.start_pending = true;
+}
+
+bool Recorder::stop_at_start_for_tracer(RecordTask& t) {
+  if (!t.ptrace.start_pending) return false;
+  t.ptrace.start_pending = false;
+  // The kernel starts an auto-attached child with a SIGSTOP (seized: a
+  // PTRACE_EVENT_STOP). It sits at rrx's own first stop, as in replay.
+  // (An event stop's status is its siginfo's si_code, shifted.)
+  siginfo_t info = {};
+  info.si_signo = t.ptrace.seized ? SIGTRAP : SIGSTOP;
+  info.si_code = t.ptrace.seized ? (SIGTRAP | (PTRACE_EVENT_STOP << 8)) : SIGSTOP;
+  stop_for_tracer(t, info, TracerStop::kEvent);
+  t.ptrace.siginfo.si_code = SI_USER;
   return true;
 }
 
@@ -281,8 +343,10 @@ void Recorder::record_tracer_change(RecordTask& tracee, uint64_t addr, const voi
   tracee.task->get_regs(&event.regs);
   const Registers& r = event.regs;
   uint64_t args[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
-  if (tracee.ptrace.stop == TracerStop::kEvent) {
-    // At an exit stop replay has no stop to hold the thread at.
+  int stop_event = tracee.ptrace.status >> 16;
+  if (tracee.ptrace.stop == TracerStop::kEvent &&
+      (stop_event == PTRACE_EVENT_EXIT || stop_event == PTRACE_EVENT_VFORK_DONE)) {
+    // Replay has no stop to hold the thread at there.
     fail("ptrace in process " + std::to_string(tracee.ptrace.tracer) + " changed thread " +
          std::to_string(event.tid) + " at an event stop (not supported); recording stopped");
     return;
@@ -311,18 +375,10 @@ int64_t Recorder::resume_tracee(RecordTask& tracer, RecordTask& tracee, long req
     tracee.ptrace.syscall_stops = request == PTRACE_SYSCALL;
   }
   set_all_traced(tracee, tracee.ptrace.syscall_stops);
-  // At a syscall stop the signal is not injected (ptrace(2) allows that):
-  // the stop's own work goes on.
-  if (stop == TracerStop::kSyscallEntry) {
-    continue_syscall_entry(tracee);
-    return 0;
-  }
-  if (stop == TracerStop::kSyscallExit) {
-    continue_syscall_exit(tracee);
-    return 0;
-  }
-  if (stop == TracerStop::kEvent) {
-    resume_task(tracee);
+  // At syscall and event stops the signal is not injected (ptrace(2)
+  // allows that): the stop's own work goes on.
+  if (stop != TracerStop::kSignal) {
+    leave_tracer_stop(tracee, stop);
     return 0;
   }
   if (sig) {
@@ -347,6 +403,17 @@ int64_t Recorder::resume_tracee(RecordTask& tracer, RecordTask& tracee, long req
   }
   resume_task(tracee, static_cast<int>(sig));
   return 0;
+}
+
+// Lets `t` go on from a stop it sat in for its tracer, without a signal.
+void Recorder::leave_tracer_stop(RecordTask& t, TracerStop stop) {
+  switch (stop) {
+    case TracerStop::kSyscallEntry: continue_syscall_entry(t); break;
+    case TracerStop::kSyscallExit: continue_syscall_exit(t); break;
+    case TracerStop::kSignal:
+    case TracerStop::kEvent: resume_task(t); break;
+    case TracerStop::kNone: break;
+  }
 }
 
 int64_t Recorder::ptrace_request(RecordTask& t) {
@@ -463,7 +530,7 @@ int64_t Recorder::set_ptrace_options(RecordTask& tracer, RecordTask& tracee, uin
   if (options & ~static_cast<uint64_t>(PTRACE_O_MASK)) return -EINVAL;
   if (options & ~static_cast<uint64_t>(kEmulatedOptions)) {
     char what[96];
-    snprintf(what, sizeof what, "ptrace options 0x%lx (fork, clone and vfork stops are not emulated)",
+    snprintf(what, sizeof what, "ptrace options 0x%lx (seccomp stops are not emulated)",
              static_cast<unsigned long>(options));
     fail(std::string(what) + " in process " + std::to_string(tracer.tgid) + "; recording stopped");
     return -EINVAL;
@@ -500,18 +567,30 @@ int64_t Recorder::attach(RecordTask& t, long request) {
   return 0;
 }
 
-void Recorder::ptrace_on_exit(RecordTask& t) {
+void Recorder::ptrace_on_exit(RecordTask& t, int status) {
   pid_t tid = t.task->tid();
+  // The kernel reports a real child's end to its parent; a tracee the
+  // tracer did not fork (a thread, an auto-attached grandchild) is ours to
+  // report.
+  if (t.ptrace.tracer && !(tid == t.tgid && t.parent_tgid == t.ptrace.tracer)) {
+    ExitedTracee gone = {tid, status, t.ptrace.tracer};
+    exited_tracees_.push_back(gone);
+    for (auto& [wtid, w] : tasks_) {
+      if (w.held_in_wait && w.tgid == gone.tracer && answer_wait(w, decode_wait(w.call))) break;
+    }
+  }
   if (tid != t.tgid) return;  // a process's tracees and waits end with it
+  std::erase_if(exited_tracees_, [&](const ExitedTracee& gone) { return gone.tracer == tid; });
   for (auto& [ctid, c] : tasks_) {
     if (c.ptrace.tracer != t.tgid) continue;
-    bool held = c.ptrace.stop != TracerStop::kNone;
+    TracerStop stop = c.ptrace.stop;
     bool kill_it = c.ptrace.options & PTRACE_O_EXITKILL;
     c.ptrace = {};
+    set_all_traced(c, false);
     if (kill_it) {
       syscall(SYS_tgkill, c.tgid, ctid, SIGKILL);
-    } else if (held) {
-      resume_task(c);  // detached, its stop's signal dropped, as by the kernel
+    } else {
+      leave_tracer_stop(c, stop);  // detached, a stop's signal dropped, as by the kernel
     }
   }
   // A parent held waiting for its tracees may wait for this child too:

@@ -38,10 +38,21 @@ struct PtraceTracee {
   bool syscall_stops = false;  // resumed with PTRACE_SYSCALL
   bool seized = false;         // PTRACE_SEIZE: no SIGTRAP after exec
   unsigned long event_msg = 0;  // PTRACE_GETEVENTMSG at an event stop
+  // Auto-attached at a fork, vfork or clone (PTRACE_O_TRACEFORK, ...): its
+  // first stop is one for the tracer.
+  bool start_pending = false;
   TracerStop stop = TracerStop::kNone;
   int status = 0;         // the wait status of that stop
   bool reported = false;  // a wait of the tracer has returned it
   siginfo_t siginfo = {};  // PTRACE_GETSIGINFO / SETSIGINFO
+};
+
+// A tracee gone that its tracer's wait must report (the kernel reports
+// only real children to their parent).
+struct ExitedTracee {
+  pid_t tid;
+  int status;
+  pid_t tracer;
 };
 
 // What a wait4/waitid asks for, as far as emulated tracees are concerned.

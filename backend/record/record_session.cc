@@ -247,7 +247,7 @@ void Recorder::handle(RecordTask& t, const Stop& stop) {
       resume_task(t);
       break;
     case StopKind::kVforkDone:
-      resume_task(t);
+      if (!stop_at_event_for_tracer(t, PTRACE_EVENT_VFORK_DONE, t.task->event_msg())) resume_task(t);
       break;
     case StopKind::kExiting:
       if (!stop_at_event_for_tracer(t, PTRACE_EVENT_EXIT, t.task->event_msg())) resume_task(t);
@@ -561,8 +561,9 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
     if (instrumenter_) instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);
     mapped_files_.on_fork(t.tgid, child);
   }
+  inherit_tracer(t, c, stop.event);
   start_if_ready(c);
-  resume_task(t);
+  if (!stop_at_event_for_tracer(t, stop.event, child)) resume_task(t);
 }
 
 void Recorder::on_exited(RecordTask& t, int status) {
@@ -584,7 +585,7 @@ void Recorder::on_exited(RecordTask& t, int status) {
   ThreadGroup& group = groups_[group_of(t)];
   if (group.running == tid) group.running = 0;
   if (group.exiting == tid) group.exiting = 0;
-  ptrace_on_exit(t);
+  ptrace_on_exit(t, status);
   tasks_.erase(tid);
 }
 

@@ -19,6 +19,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/exec_setup.h"
 #include "core/instruction.h"
@@ -185,7 +186,13 @@ class Recorder {
   // its tracer (PTRACE_O_TRACEEXEC, TRACEEXIT), `message` for GETEVENTMSG.
   bool stop_at_event_for_tracer(RecordTask& t, int event, unsigned long message);
   // `t` is gone: its tracees go free, a wait for it goes to the kernel.
-  void ptrace_on_exit(RecordTask& t);
+  void ptrace_on_exit(RecordTask& t, int status);
+  // At a fork/vfork/clone event of `parent` (PTRACE_EVENT_*): the child of
+  // a tracee whose tracer follows those is traced too.
+  void inherit_tracer(const RecordTask& parent, RecordTask& child, int event);
+  // At the first resume of a new thread: true if it stops for its tracer.
+  bool stop_at_start_for_tracer(RecordTask& t);
+  void leave_tracer_stop(RecordTask& t, TracerStop stop);
   int64_t ptrace_request(RecordTask& t);
   int64_t resume_tracee(RecordTask& tracer, RecordTask& tracee, long request, uint64_t sig);
   bool answer_wait(RecordTask& w, const WaitRequest& req);
@@ -226,6 +233,7 @@ class Recorder {
   std::mt19937_64 random_;
   // The SIGCHLD siginfo due to a tracer process, by tgid (notify_tracer).
   std::map<pid_t, siginfo_t> sigchld_sent_;
+  std::vector<ExitedTracee> exited_tracees_;  // not yet reported to their tracer
   timer_t slice_timer_ = {};
   bool slice_timer_armed_ = false;
 };

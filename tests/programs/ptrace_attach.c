@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +20,22 @@ static volatile long value = 1;
 static volatile sig_atomic_t woken;
 
 static void on_usr1(int sig) { woken = sig; }
+
+// Waits until the child sits in pause(). (A signal that finds it on the
+// way there, inside the syscall-buffering code, is held by rrx until its
+// next syscall exit, which pause() never reaches: a limit of recording.)
+static void wait_until_paused(pid_t pid) {
+  char path[64], text[64];
+  snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+  for (;;) {
+    FILE* f = fopen(path, "r");
+    if (!f) return;
+    int got = fgets(text, sizeof text, f) != NULL;
+    fclose(f);
+    if (got && atoi(text) == SYS_pause) return;
+    usleep(1000);
+  }
+}
 
 static pid_t start_child(int ready_fd[2]) {
   fflush(stdout);
@@ -32,6 +50,7 @@ static pid_t start_child(int ready_fd[2]) {
   }
   char c;
   if (read(ready_fd[0], &c, 1) != 1) return -1;
+  wait_until_paused(pid);
   return pid;
 }
 
