@@ -105,34 +105,52 @@ void Recorder::finish_emulated(RecordTask& t, int64_t result) {
   resume_task(t);
 }
 
-// Answers `w`'s wait with the first unreported stop of a tracee it waits
-// for, writing what the kernel would; false if there is none.
-bool Recorder::answer_wait(RecordTask& w, const WaitRequest& req) {
+namespace {
+
+// Whether an ended tracee is one `req` (of the tracer) waits for.
+bool waits_for_exited(const WaitRequest& req, const ExitedTracee& gone) {
+  return req.who == WaitRequest::Who::kAny ||
+         (req.who == WaitRequest::Who::kPid && req.id == gone.tid);
+}
+
+}  // namespace
+
+// Ends `w`'s wait as the kernel would report `tid`: wait4 with its wait
+// status, waitid with a SIGCHLD siginfo of `code` and `child_status`.
+void Recorder::report_to_wait(RecordTask& w, const WaitRequest& req, pid_t tid, int status,
+                              int code, int child_status) {
   const uint64_t* a = w.call.args;
+  struct rusage usage = {};  // not measured: the tracee's own is the kernel's
+  bool ok;
+  int64_t result = tid;
+  if (req.waitid) {
+    siginfo_t info = {};
+    info.si_signo = SIGCHLD;
+    info.si_code = code;
+    info.si_pid = tid;
+    info.si_uid = getuid();
+    info.si_status = child_status;
+    ok = (!a[2] || w.task->write_mem(a[2], &info, sizeof info)) &&
+         (!a[4] || w.task->write_mem(a[4], &usage, sizeof usage));
+    result = 0;
+  } else {
+    ok = (!a[1] || w.task->write_mem(a[1], &status, sizeof status)) &&
+         (!a[3] || w.task->write_mem(a[3], &usage, sizeof usage));
+  }
+  finish_emulated(w, ok ? result : -EFAULT);
+}
+
+// Answers `w`'s wait with the end of a tracee the kernel does not report
+// to it, or the first unreported stop of a tracee it waits for; false if
+// there is none.
+bool Recorder::answer_wait(RecordTask& w, const WaitRequest& req) {
   for (auto it = exited_tracees_.begin(); it != exited_tracees_.end(); ++it) {
-    if (it->tracer != w.tgid || (req.who == WaitRequest::Who::kPid && req.id != it->tid) ||
-        req.who == WaitRequest::Who::kPgid || req.who == WaitRequest::Who::kOther) {
-      continue;
-    }
-    struct rusage usage = {};
-    bool ok;
-    int64_t result = it->tid;
-    if (req.waitid) {
-      siginfo_t info = {};
-      info.si_signo = SIGCHLD;
-      info.si_code = WIFSIGNALED(it->status) ? CLD_KILLED : CLD_EXITED;
-      info.si_pid = it->tid;
-      info.si_uid = getuid();
-      info.si_status = WIFSIGNALED(it->status) ? WTERMSIG(it->status) : WEXITSTATUS(it->status);
-      ok = (!a[2] || w.task->write_mem(a[2], &info, sizeof info)) &&
-           (!a[4] || w.task->write_mem(a[4], &usage, sizeof usage));
-      result = 0;
-    } else {
-      ok = (!a[1] || w.task->write_mem(a[1], &it->status, sizeof it->status)) &&
-           (!a[3] || w.task->write_mem(a[3], &usage, sizeof usage));
-    }
+    if (it->tracer != w.tgid || !waits_for_exited(req, *it)) continue;
+    ExitedTracee gone = *it;
     if (!req.no_wait) exited_tracees_.erase(it);
-    finish_emulated(w, ok ? result : -EFAULT);
+    bool killed = WIFSIGNALED(gone.status);
+    report_to_wait(w, req, gone.tid, gone.status, killed ? CLD_KILLED : CLD_EXITED,
+                   killed ? WTERMSIG(gone.status) : WEXITSTATUS(gone.status));
     return true;
   }
   for (auto& [tid, c] : tasks_) {
@@ -140,24 +158,7 @@ bool Recorder::answer_wait(RecordTask& w, const WaitRequest& req) {
       continue;
     }
     c.ptrace.reported = !req.no_wait;
-    struct rusage usage = {};  // not measured: the tracee's own is the kernel's
-    bool ok = true;
-    int64_t result = tid;
-    if (req.waitid) {
-      siginfo_t info = {};
-      info.si_signo = SIGCHLD;
-      info.si_code = CLD_TRAPPED;
-      info.si_pid = tid;
-      info.si_uid = getuid();
-      info.si_status = c.ptrace.status >> 8;
-      ok = (!a[2] || w.task->write_mem(a[2], &info, sizeof info)) &&
-           (!a[4] || w.task->write_mem(a[4], &usage, sizeof usage));
-      result = 0;
-    } else {
-      ok = (!a[1] || w.task->write_mem(a[1], &c.ptrace.status, sizeof c.ptrace.status)) &&
-           (!a[3] || w.task->write_mem(a[3], &usage, sizeof usage));
-    }
-    finish_emulated(w, ok ? result : -EFAULT);
+    report_to_wait(w, req, tid, c.ptrace.status, CLD_TRAPPED, c.ptrace.status >> 8);
     return true;
   }
   return false;
@@ -176,7 +177,9 @@ bool Recorder::emulate_for_tracer(RecordTask& t) {
     for_tracee = true;
     for_other |= !(tid == c.tgid && c.parent_tgid == t.tgid);
   }
-  for (const ExitedTracee& gone : exited_tracees_) for_tracee |= gone.tracer == t.tgid;
+  for (const ExitedTracee& gone : exited_tracees_) {
+    for_tracee |= gone.tracer == t.tgid && waits_for_exited(req, gone);
+  }
   if (!for_tracee) return false;  // real children only: the kernel's
   if (answer_wait(t, req)) return true;
   // Nothing to report: a tracee that is a real child and still runs

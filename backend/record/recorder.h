@@ -182,8 +182,9 @@ class Recorder {
   // At a syscall stop of `t`, its event written: true if it stops there
   // for its tracer (PTRACE_SYSCALL), to go on when the tracer resumes it.
   bool stop_at_syscall_for_tracer(RecordTask& t, TracerStop kind);
-  // At rrx's exec or exit event stop of `t`: true if it stops there for
-  // its tracer (PTRACE_O_TRACEEXEC, TRACEEXIT), `message` for GETEVENTMSG.
+  // At rrx's own event stop of `t` (PTRACE_EVENT_FORK ... EXIT): true if
+  // it stops there for its tracer (whose options ask for `event`);
+  // `message` is what GETEVENTMSG then says.
   bool stop_at_event_for_tracer(RecordTask& t, int event, unsigned long message);
   // `t` is gone: its tracees go free, a wait for it goes to the kernel.
   void ptrace_on_exit(RecordTask& t, int status);
@@ -193,9 +194,12 @@ class Recorder {
   // At the first resume of a new thread: true if it stops for its tracer.
   bool stop_at_start_for_tracer(RecordTask& t);
   void leave_tracer_stop(RecordTask& t, TracerStop stop);
+  // The rest serve the above (emulated_ptrace.cc says what each does).
   int64_t ptrace_request(RecordTask& t);
   int64_t resume_tracee(RecordTask& tracer, RecordTask& tracee, long request, uint64_t sig);
   bool answer_wait(RecordTask& w, const WaitRequest& req);
+  void report_to_wait(RecordTask& w, const WaitRequest& req, pid_t tid, int status, int code,
+                      int child_status);
   bool wait_matches(const RecordTask& w, const WaitRequest& req, const RecordTask& child);
   void finish_emulated(RecordTask& t, int64_t result);
   void interrupt_real_waits(pid_t tracer);

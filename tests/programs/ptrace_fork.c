@@ -3,12 +3,14 @@
 // parent sees the child's fork event stop (GETEVENTMSG: the grandchild),
 // then the grandchild's first stop (SIGSTOP, auto-attached), changes a
 // variable in it (POKEDATA) and lets both go on; it collects the
-// grandchild's end (not its own child: reported to it as its tracer),
+// grandchild's end with waitid (not its own child: reported to it as its
+// tracer),
 // passes on the SIGCHLD that stops the child, and collects the child's end. The grandchild exits with the poked value, which the child
 // checks.
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,8 +51,12 @@ int main(void) {
   ok &= ptrace(PTRACE_POKEDATA, (pid_t)grandchild, &value, (void*)7) == 0;
   ptrace(PTRACE_CONT, (pid_t)grandchild, NULL, NULL);
   ptrace(PTRACE_CONT, child, NULL, NULL);
-  status = stop_of((pid_t)grandchild, "grandchild's end");
-  ok &= WIFEXITED(status) && WEXITSTATUS(status) == 7;
+  siginfo_t end;
+  memset(&end, 0, sizeof end);
+  ok &= waitid(P_PID, (id_t)grandchild, &end, WEXITED | __WALL) == 0;
+  printf("grandchild's end (waitid): exited %s, status %d\n",
+         end.si_code == CLD_EXITED && end.si_pid == (pid_t)grandchild ? "yes" : "no", end.si_status);
+  ok &= end.si_code == CLD_EXITED && end.si_status == 7;
   // The grandchild's SIGCHLD stops the child for us too: pass it on.
   for (;;) {
     status = stop_of(child, "child");
