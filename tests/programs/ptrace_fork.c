@@ -2,10 +2,10 @@
 // traces a child (PTRACE_TRACEME + SIGSTOP) that forks a grandchild: the
 // parent sees the child's fork event stop (GETEVENTMSG: the grandchild),
 // then the grandchild's first stop (SIGSTOP, auto-attached), changes a
-// variable in it (POKEDATA) and lets both go on; it collects the
+// variable in it (POKEDATA) and lets both go on. It collects the
 // grandchild's end with waitid (not its own child: reported to it as its
-// tracer),
-// passes on the SIGCHLD that stops the child, and collects the child's end. The grandchild exits with the poked value, which the child
+// tracer), passes on the SIGCHLD that stops the child, and collects the
+// child's end. The grandchild exits with the poked value, which the child
 // checks.
 #define _GNU_SOURCE
 #include <signal.h>
