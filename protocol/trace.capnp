@@ -62,6 +62,7 @@ struct Event {
     schedule @10 :Schedule;
     bufferFlush @11 :BufferFlush;
     instrument @12 :Instrument;
+    tracerChange @13 :TracerChange;
   }
 
   struct SyscallEntry {
@@ -87,6 +88,16 @@ struct Event {
     deterministic @2 :Bool;     # caused by the instruction at regs.rip
     ticks @3 :UInt64;           # >0: delivered mid-computation at this
                                 # soft-tick count (with regs)
+    tracer @4 :SignalTracer;    # the thread's emulated tracer's part in it
+  }
+
+  # A recorded program ptrace()s the thread (rrx emulates that tracer).
+  enum SignalTracer {
+    none @0;      # an ordinary delivery
+    stopped @1;   # the signal stopped the thread for its tracer instead of
+                  # being delivered; the thread stays at that stop
+    injected @2;  # the tracer resumed the thread with this signal: it is
+                  # delivered from the stop the thread sits in
   }
 
   struct Exec {
@@ -135,6 +146,13 @@ struct Event {
     code @0 :MemRange;
     stubs @1 :MemRange;
     patchSavedName @2 :Text;
+  }
+
+  # The thread's emulated tracer (PTRACE_POKEDATA, SETREGS, ...) changed its
+  # memory (`writes`) and registers (`regs`, the whole new set) while it sat
+  # at a stop for that tracer. It did not move.
+  struct TracerChange {
+    writes @0 :List(MemWrite);
   }
 }
 

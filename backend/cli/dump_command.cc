@@ -35,6 +35,8 @@ void print_event(const Event& e) {
       break;
     case EventKind::kSignal:
       printf(" %s%s", signal_name(e.signo).c_str(), e.deterministic ? " (synchronous)" : "");
+      if (e.tracer == SignalTracer::kStopped) printf(" (stops it for its tracer)");
+      if (e.tracer == SignalTracer::kInjected) printf(" (from its tracer)");
       break;
     case EventKind::kExec:
       printf(" %s", e.exe_saved_name.c_str());
@@ -70,6 +72,8 @@ void print_event(const Event& e) {
              e.patch_code.addr, e.patch_code.len, e.patch_stubs.addr, e.patch_stubs.len,
              e.patch_saved_name.c_str());
       break;
+    case EventKind::kTracerChange:
+      break;  // its writes are counted below
   }
   size_t bytes = 0;
   for (const MemWrite& w : e.writes) bytes += w.data.size();

@@ -353,7 +353,7 @@ int rrx_buffered_call(struct rrx_buffer_hdr* h, struct rrx_call* c) {
 /* Runs the call buffered if this thread can: 1 with c->ret set, else 0. */
 static int try_buffered(struct rrx_call* c) {
   struct rrx_buffer_hdr* h = thread_buffer();
-  if (!h || h->locked) return 0;
+  if (!h || h->locked || h->all_traced) return 0;
   long nr = c->nr;
   int how = rrx_switch_call(h, c);
   if (how == kMismatch) {

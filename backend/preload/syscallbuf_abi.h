@@ -94,7 +94,11 @@ struct rrx_buffer_hdr {
   uint8_t locked;    /* the thread is inside the buffering code */
   uint8_t notify;    /* see NOTIFY above */
   uint8_t fire;      /* private: make the RRX_CALL_NOTIFY call now */
-  uint8_t reserved[5];
+  /* Recording: set by the recorder while a recorded tracer follows this
+     thread's syscalls (PTRACE_SYSCALL): every call is traced, so each
+     stops. Replay needs no flag: the calls left no records. */
+  uint8_t all_traced;
+  uint8_t reserved[4];
   uint64_t saved_rsp; /* private: the thread's own stack pointer */
 };
 

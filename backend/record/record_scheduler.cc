@@ -21,7 +21,7 @@
 namespace rrx {
 
 void Recorder::start_if_ready(RecordTask& t) {
-  if (t.started && t.announced) resume_task(t);
+  if (t.started && t.announced && !stop_at_start_for_tracer(t)) resume_task(t);
 }
 
 void Recorder::resume_task(RecordTask& t, int sig) {

@@ -254,8 +254,10 @@ void Recorder::handle(RecordTask& t, const Stop& stop) {
       resume_task(t);
       break;
     case StopKind::kVforkDone:
+      if (!stop_at_event_for_tracer(t, PTRACE_EVENT_VFORK_DONE, t.task->event_msg())) resume_task(t);
+      break;
     case StopKind::kExiting:
-      resume_task(t);
+      if (!stop_at_event_for_tracer(t, PTRACE_EVENT_EXIT, t.task->event_msg())) resume_task(t);
       break;
   }
 }
@@ -309,17 +311,24 @@ void Recorder::on_syscall_entry(RecordTask& t) {
   event.regs.rdx = t.call.args[2];  // as the program made it (see install_program_filter)
   event.syscall_no = nr;
   emit(event);
+  if (stop_at_syscall_for_tracer(t, TracerStop::kSyscallEntry)) return;
+  continue_syscall_entry(t);
+}
 
+void Recorder::continue_syscall_entry(RecordTask& t) {
   if (t.deny_errno) {
+    Registers regs;
+    t.task->get_regs(&regs);
     regs.orig_rax = static_cast<uint64_t>(-1);  // the kernel skips it
     t.task->set_regs(regs);
   }
-  if (nr == SYS_exit) groups_[group_of(t)].exiting = t.task->tid();
+  if (t.call.number == SYS_exit) groups_[group_of(t)].exiting = t.task->tid();
+  if (!t.deny_errno && emulate_for_tracer(t)) return;  // ptrace, a tracer's wait
   // Writes to our stdout/stderr go into the kernel one at a time, so the
   // order of their exit events, in which replay shows them, is the order in
   // which they reached the output. (Two threads in write(2) at once finish
   // in an order of the kernel's that their exit stops need not follow.)
-  t.sink = t.deny_errno ? 0 : writes_to_sink(*t.task, *desc, t.call, sinks_);
+  t.sink = t.deny_errno ? 0 : writes_to_sink(*t.task, *t.desc, t.call, sinks_);
   if (t.sink) {
     if (sink_writer_ != 0) {
       held_sink_writes_.push_back(t.task->tid());
@@ -379,10 +388,11 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     code_range = {0, ~uint64_t{0}};
   } else if (t.desc) {
     event.syscall_no = t.call.number;
-    if (t.deny_errno) {
-      regs.rax = static_cast<uint64_t>(-t.deny_errno);
+    if (t.deny_errno || t.emulated_result) {
+      regs.rax = t.deny_errno ? static_cast<uint64_t>(-t.deny_errno) : *t.emulated_result;
       regs.orig_rax = t.call.number;
       t.task->set_regs(regs);
+      t.emulated_result.reset();
     }
     t.call.result = static_cast<int64_t>(regs.rax);
     if (!t.unsupported_if_succeeds.empty() && !is_syscall_error(regs.rax)) {
@@ -448,12 +458,17 @@ void Recorder::on_syscall_exit(RecordTask& t) {
   t.have_exit_regs = true;
   t.exit_regs = regs;
   if (code_range.second > code_range.first) instrument_code(t, code_range.first, code_range.second);
+  if (stop_at_syscall_for_tracer(t, TracerStop::kSyscallExit)) return;
+  continue_syscall_exit(t);
+}
 
+void Recorder::continue_syscall_exit(RecordTask& t) {
+  const Registers& regs = t.exit_regs;
   int sig = 0;
   // Inside the buffering code only its notify call takes signals: a handler
   // run elsewhere there (at the exit of the buffer's announcement, before
   // the preload library records it) would find no buffer and set up another.
-  bool may_deliver = !in_buffer_code(t, regs.rip) || event.syscall_no == RRX_CALL_NOTIFY;
+  bool may_deliver = !in_buffer_code(t, regs.rip) || regs.orig_rax == RRX_CALL_NOTIFY;
   if (!t.deferred.empty() && !may_deliver) {
     set_buffer_notify(t, true);  // a buffer announced here starts without it
   } else if (!t.deferred.empty()) {
@@ -554,6 +569,7 @@ void Recorder::on_exec(RecordTask& t) {
   event.writes.push_back(std::move(initial_stack));
   emit(event);
   t.exec_exit_pending = true;
+  if (stop_at_event_for_tracer(t, PTRACE_EVENT_EXEC, exec_tid)) return;
   resume_task(t);
 }
 
@@ -578,6 +594,7 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
   RecordTask& c = tasks_[child];
   if (!c.task) c.task = std::make_unique<Task>(child);
   c.tgid = (event.clone_flags & CLONE_THREAD) ? t.tgid : child;
+  c.parent_tgid = (event.clone_flags & (CLONE_THREAD | CLONE_PARENT)) ? t.parent_tgid : t.tgid;
   // A forked child runs on a copy of the parent thread's TLS, so it uses
   // the copy of its buffer (vfork: the buffer itself); a thread gets its own.
   c.buffer = (event.clone_flags & CLONE_THREAD) ? 0 : t.buffer;
@@ -587,8 +604,9 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
     if (instrumenter_) instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);
     mapped_files_.on_fork(t.tgid, child);
   }
+  inherit_tracer(t, c, stop.event);
   start_if_ready(c);
-  resume_task(t);
+  if (!stop_at_event_for_tracer(t, stop.event, child)) resume_task(t);
 }
 
 void Recorder::on_exited(RecordTask& t, int status) {
@@ -613,6 +631,7 @@ void Recorder::on_exited(RecordTask& t, int status) {
   ThreadGroup& group = groups_[group_of(t)];
   if (group.running == tid) group.running = 0;
   if (group.exiting == tid) group.exiting = 0;
+  ptrace_on_exit(t, status);
   tasks_.erase(tid);
 }
 

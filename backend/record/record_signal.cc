@@ -69,6 +69,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     resume_task(t);
     return;
   }
+  rewrite_our_sigchld(t, &info);
   Registers regs;
   t.task->get_regs(&regs);
 
@@ -143,12 +144,19 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   event.siginfo.assign(reinterpret_cast<const char*>(&info), sizeof info);
   event.deterministic = synchronous;
   event.ticks = mid_computation_ticks;
+  // A recorded program traces this thread: the signal stops it for that
+  // tracer instead (emulated_ptrace.h). SIGKILL stops no one.
+  if (t.ptrace.tracer && sig != SIGKILL) event.tracer = SignalTracer::kStopped;
   emit(event);
   // Delivered mid-computation, the thread has left the syscall boundary.
   // Delivered there, it stays on it until it runs again: a second signal
   // dequeued right away (the first one ignored, no handler frame) stops it
   // with the exit registers still, and is delivered at the boundary too.
   if (mid_computation_ticks) t.have_exit_regs = false;
+  if (event.tracer == SignalTracer::kStopped) {
+    stop_for_tracer(t, info);
+    return;
+  }
   resume_task(t, sig);
 }
 

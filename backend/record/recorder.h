@@ -3,6 +3,7 @@
 //   record_session.cc    the event loop, syscalls, exec, fork, exit
 //   record_scheduler.cc  which thread runs user code, time slices
 //   record_signal.cc     signals: synchronous, asynchronous, held
+//   emulated_ptrace.cc   a recorded program's ptrace of recorded threads
 // Not a public interface: record_session.h is.
 #pragma once
 
@@ -14,9 +15,11 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/exec_setup.h"
 #include "core/instruction.h"
@@ -25,6 +28,7 @@
 #include "core/stop.h"
 #include "core/task.h"
 #include "record/code_instrumenter.h"
+#include "record/emulated_ptrace.h"
 #include "record/mapped_data_files.h"
 #include "record/sysv_segments.h"
 #include "record/output_capture.h"
@@ -45,6 +49,15 @@ struct RecordTask {
   int deny_errno = 0;       // non-zero: we made this syscall fail
   // EntryVerdict::kUnlessItFails: what to name if the call succeeds.
   std::string unsupported_if_succeeds;
+  // The recorder answered this syscall itself (it did not run): its result.
+  std::optional<int64_t> emulated_result;
+  // Its process's parent process (0: rrx itself).
+  pid_t parent_tgid = 0;
+  // Its emulated tracer, if a recorded program traces it (emulated_ptrace.h).
+  PtraceTracee ptrace;
+  // Held at the entry of a wait4/waitid for an emulated tracee until one
+  // stops or a real child ends.
+  bool held_in_wait = false;
   // A mapped data file's size at the entry of a call that may grow it
   // (mapped_data_files.h), else -1.
   int64_t size_before = -1;
@@ -123,6 +136,10 @@ class Recorder {
   void on_syscall_entry(RecordTask& t);
   void on_syscall_exit(RecordTask& t);
   void install_program_filter(RecordTask& t, Registers& regs);
+  // The rest of a syscall stop's work, after its event (and a stop for an
+  // emulated tracer there): off into the kernel, or back to user code.
+  void continue_syscall_entry(RecordTask& t);
+  void continue_syscall_exit(RecordTask& t);
   void on_exec(RecordTask& t);
   // A thread other than the leader exec'd (the exec stop came for
   // `leader`'s tid): it goes on as the leader, whose own state is dropped.
@@ -163,6 +180,46 @@ class Recorder {
   // user (they are killed: recording ends with the initial process).
   std::vector<int32_t> left_running() const;
 
+  // Emulated ptrace (emulated_ptrace.cc). At a syscall entry (its event
+  // written): serves ptrace, and a wait4/waitid for emulated tracees; true
+  // if it took the call over (answered or held it).
+  bool emulate_for_tracer(RecordTask& t);
+  // At a signal about to be delivered to `t`, whose event is written with
+  // Signal.tracer kStopped: holds it at this stop for its tracer.
+  void stop_for_tracer(RecordTask& t, const siginfo_t& info, TracerStop kind = TracerStop::kSignal);
+  // At a syscall stop of `t`, its event written: true if it stops there
+  // for its tracer (PTRACE_SYSCALL), to go on when the tracer resumes it.
+  bool stop_at_syscall_for_tracer(RecordTask& t, TracerStop kind);
+  // At rrx's own event stop of `t` (PTRACE_EVENT_FORK ... EXIT): true if
+  // it stops there for its tracer (whose options ask for `event`);
+  // `message` is what GETEVENTMSG then says.
+  bool stop_at_event_for_tracer(RecordTask& t, int event, unsigned long message);
+  // `t` is gone: its tracees go free, a wait for it goes to the kernel.
+  void ptrace_on_exit(RecordTask& t, int status);
+  // At a fork/vfork/clone event of `parent` (PTRACE_EVENT_*): the child of
+  // a tracee whose tracer follows those is traced too.
+  void inherit_tracer(const RecordTask& parent, RecordTask& child, int event);
+  // At the first resume of a new thread: true if it stops for its tracer.
+  bool stop_at_start_for_tracer(RecordTask& t);
+  void leave_tracer_stop(RecordTask& t, TracerStop stop);
+  // The rest serve the above (emulated_ptrace.cc says what each does).
+  int64_t ptrace_request(RecordTask& t);
+  int64_t resume_tracee(RecordTask& tracer, RecordTask& tracee, long request, uint64_t sig);
+  bool answer_wait(RecordTask& w, const WaitRequest& req);
+  void report_to_wait(RecordTask& w, const WaitRequest& req, pid_t tid, int status, int code,
+                      int child_status);
+  bool wait_matches(const RecordTask& w, const WaitRequest& req, const RecordTask& child);
+  void finish_emulated(RecordTask& t, int64_t result);
+  void interrupt_real_waits(pid_t tracer);
+  void set_all_traced(RecordTask& t, bool on);
+  int64_t set_ptrace_options(RecordTask& tracer, RecordTask& tracee, uint64_t options);
+  int64_t attach(RecordTask& t, long request);
+  void notify_tracer(const RecordTask& tracee);
+  // At a signal stop of `t`: a SIGCHLD notify_tracer sent gets the
+  // siginfo the kernel would have given it.
+  void rewrite_our_sigchld(RecordTask& t, siginfo_t* info);
+  void record_tracer_change(RecordTask& tracee, uint64_t addr, const void* data, size_t len);
+
   std::unique_ptr<TraceWriter> writer_;
   std::unique_ptr<CodeInstrumenter> instrumenter_;  // dynamic ticks only
   MappedDataFiles mapped_files_;
@@ -190,6 +247,9 @@ class Recorder {
   pid_t sink_writer_ = 0;
   std::deque<pid_t> held_sink_writes_;
   std::mt19937_64 random_;
+  // The SIGCHLD siginfo due to a tracer process, by tgid (notify_tracer).
+  std::map<pid_t, siginfo_t> sigchld_sent_;
+  std::vector<ExitedTracee> exited_tracees_;  // not yet reported to their tracer
   timer_t slice_timer_ = {};
   bool slice_timer_armed_ = false;
 };

@@ -491,7 +491,8 @@ ReplaySession::StepResult ReplaySession::step() {
     if ((result = replay_instrument(t, next)) != StepResult::kEvent) return result;
     seq_ = next.seq;
   }
-  if (e.kind == EventKind::kBufferFlush || e.kind == EventKind::kInstrument) {
+  if (e.kind == EventKind::kBufferFlush || e.kind == EventKind::kInstrument ||
+      e.kind == EventKind::kTracerChange) {
     return result;  // the thread did not move
   }
   if (e.kind == EventKind::kExit && e.tid == focus_) {
@@ -523,6 +524,7 @@ ReplaySession::StepResult ReplaySession::replay_event(ReplayTask& t, Event& e) {
     case EventKind::kSchedule: return replay_schedule(t, e);
     case EventKind::kBufferFlush: return replay_buffer_flush(t, e);
     case EventKind::kInstrument: return replay_instrument(t, e);
+    case EventKind::kTracerChange: return replay_tracer_change(t, e);
   }
   return diverged(e, "unknown event kind");
 }
@@ -1049,6 +1051,7 @@ ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const
 }
 
 ReplaySession::StepResult ReplaySession::replay_signal(ReplayTask& t, Event& e) {
+  if (e.tracer == SignalTracer::kInjected) return replay_injected_signal(t, e);
   if (e.ticks && !t.signal_sent) {
     std::string what;
     if (run_to_recorded_point(t, e, &what) != Advance::kOk) return diverged(e, what);
@@ -1070,7 +1073,8 @@ ReplaySession::StepResult ReplaySession::replay_signal(ReplayTask& t, Event& e) 
     memcpy(&info, e.siginfo.data(), sizeof info);
     t.task->set_siginfo(info);
   }
-  t.resume_sig = e.signo;
+  // Stopped for its recorded tracer: held here, the signal not delivered.
+  t.resume_sig = e.tracer == SignalTracer::kStopped ? 0 : e.signo;
   return StepResult::kEvent;
 }
 

@@ -167,6 +167,9 @@ class ReplaySession {
   StepResult replay_schedule(ReplayTask& t, Event& e);
   StepResult replay_buffer_flush(ReplayTask& t, Event& e);
   StepResult replay_instrument(ReplayTask& t, Event& e);
+  // What a recorded program's ptrace did to the thread (replay_ptrace.cc).
+  StepResult replay_tracer_change(ReplayTask& t, Event& e);
+  StepResult replay_injected_signal(ReplayTask& t, Event& e);
   std::shared_ptr<const instrument::PatchMap> patch_map(const std::string& name, std::string* what);
   bool remap(ReplayTask& t, const Event& e);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);

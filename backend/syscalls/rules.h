@@ -125,6 +125,11 @@ void out_sendmmsg(const SyscallCall&, TraceeMemory&, Regions&);
 EntryVerdict entry_getsockopt(SyscallCall&, TraceeMemory&);
 void out_getsockopt(const SyscallCall&, TraceeMemory&, Regions&);
 
+// ---- ptrace (ptrace_rules.cc): requests the recorder emulates ----------
+
+EntryVerdict entry_ptrace(SyscallCall&, TraceeMemory&);
+void out_ptrace(const SyscallCall&, TraceeMemory&, Regions&);
+
 // ---- ioctl (ioctl_rules.cc) -----------------------------------------------
 
 EntryVerdict entry_ioctl(SyscallCall&, TraceeMemory&);

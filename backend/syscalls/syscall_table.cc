@@ -22,9 +22,12 @@
 //        them only when available), so no key can reach pkey_mprotect.
 //  - kUnsupported: syscalls that would make replay silently wrong and that
 //    programs do not expect to fail: modify_ldt, iopl/ioperm (change what
-//    instructions do), ptrace, remap_file_pages, pkey_mprotect. Some
-//    kRecord syscalls refuse single sub-operations from their at_entry
-//    rule instead: semctl GETALL; unknown ioctl requests that succeed.
+//    instructions do), remap_file_pages, pkey_mprotect. Some kRecord
+//    syscalls refuse single sub-operations from their at_entry rule
+//    instead: semctl GETALL, unknown ioctl requests that succeed, ptrace
+//    requests the recorder does not emulate (ptrace_rules.cc; rrx is the
+//    real tracer of every recorded thread, so a recorded tracer's requests
+//    never reach the kernel).
 //
 // Replay actions: kExecute for what shapes the address space or signal
 // state the replayed process really needs (brk, munmap, mprotect, madvise,
@@ -282,7 +285,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(getrusage), out_fixed<1, kRusage>),
     record(NR(sysinfo), out_fixed<0, kSysinfo>),
     record(NR(times), out_fixed<0, kTms>),
-    unsupported(NR(ptrace)),
+    record(NR(ptrace), out_ptrace, entry_ptrace),
     record(NR(getuid)),
     record(NR(syslog), out_syslog),
     record(NR(getgid)),

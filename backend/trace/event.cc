@@ -14,6 +14,7 @@ const char* event_kind_name(EventKind kind) {
     case EventKind::kSchedule: return "schedule";
     case EventKind::kBufferFlush: return "buffer-flush";
     case EventKind::kInstrument: return "instrument";
+    case EventKind::kTracerChange: return "tracer-change";
   }
   return "unknown";
 }

@@ -12,9 +12,10 @@ namespace rrx {
 
 // 2: buffered mmap/munmap, which replay runs again in-process under the
 // syscall filter. 3: tick page ABI 2 and dynamic instrumentation events
-// (docs/trace-format.md, "Versions"). Reads 1 to 3 (soft-tick traces only
-// from 3: their tick counter changed).
-inline constexpr uint32_t kTraceVersion = 4;
+// (docs/trace-format.md, "Versions"). 5: emulated ptrace (tracer-change
+// events, Signal.tracer). Reads 1 to 5 (soft-tick traces only from 3:
+// their tick counter changed).
+inline constexpr uint32_t kTraceVersion = 5;
 
 using Registers = user_regs_struct;
 
@@ -35,6 +36,15 @@ enum class EventKind : uint8_t {
   kSchedule,      // tid was preempted at `ticks` (and regs)
   kBufferFlush,   // syscalls tid ran in-process; writes = its buffer
   kInstrument,    // tid's code was patched to count ticks (see below)
+  kTracerChange,  // tid's emulated tracer set its regs and wrote `writes`
+};
+
+// A recorded program ptrace()s the thread (record/emulated_ptrace.h): what
+// its tracer has to do with a kSignal event.
+enum class SignalTracer : uint8_t {
+  kNone,      // an ordinary delivery
+  kStopped,   // the signal stopped the thread for its tracer, undelivered
+  kInjected,  // the tracer resumed the thread with it: delivered from there
 };
 
 // Address range [addr, addr + len).
@@ -60,6 +70,7 @@ struct Event {
   std::vector<MemWrite> writes;  // kSyscallExit: memory the kernel wrote;
                                  // kExec: the initial stack;
                                  // kBufferFlush: the buffer's new contents
+                                 // kTracerChange: what the tracer poked
   int32_t echo_fd = 0;           // 1 or 2 when the bytes went to our stdout/err
   std::string echo_data;
   // With echo_fd: CRC-32 of all bytes echoed to that fd so far, these
@@ -76,6 +87,7 @@ struct Event {
   // Non-zero: delivered in the middle of computation, when the thread's
   // soft tick count was this (and its registers were `regs`).
   uint64_t ticks = 0;
+  SignalTracer tracer = SignalTracer::kNone;
   // kSchedule with ticks 0 (a wall-clock slice ended): the fingerprint of
   // the stack top that, with regs, names the point.
   uint64_t stack_hash = 0;

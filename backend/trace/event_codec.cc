@@ -72,6 +72,7 @@ void encode_event(const Event& e, proto::Event::Builder out) {
       s.setSiginfo(as_data(e.siginfo));
       s.setDeterministic(e.deterministic);
       s.setTicks(e.ticks);
+      s.setTracer(static_cast<proto::Event::SignalTracer>(e.tracer));
       break;
     }
     case EventKind::kExec: {
@@ -113,6 +114,9 @@ void encode_event(const Event& e, proto::Event::Builder out) {
       i.setPatchSavedName(e.patch_saved_name);
       break;
     }
+    case EventKind::kTracerChange:
+      encode_writes(e.writes, out.initTracerChange().initWrites(e.writes.size()));
+      break;
   }
 }
 
@@ -158,6 +162,11 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
       e->siginfo = to_string(s.getSiginfo());
       e->deterministic = s.getDeterministic();
       e->ticks = s.getTicks();
+      if (static_cast<unsigned>(s.getTracer()) > static_cast<unsigned>(SignalTracer::kInjected)) {
+        *error = "signal event " + std::to_string(e->seq) + " has an unknown tracer role";
+        return false;
+      }
+      e->tracer = static_cast<SignalTracer>(s.getTracer());
       return true;
     }
     case proto::Event::EXEC: {
@@ -209,6 +218,10 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
       e->patch_saved_name = i.getPatchSavedName();
       return true;
     }
+    case proto::Event::TRACER_CHANGE:
+      e->kind = EventKind::kTracerChange;
+      e->writes = decode_writes(in.getTracerChange().getWrites());
+      return true;
   }
   // A union member this rrx does not know: written by a newer schema.
   *error = "event " + std::to_string(e->seq) + " is of an unknown kind (" +

@@ -24,6 +24,8 @@
 #                      with one rrx: line naming it and a non-zero exit
 #   unsupported_ioctl  the same for an old-style ioctl rrx does not know
 #                      that succeeds (one that fails is recorded)
+#   unsupported_ptrace the same for a ptrace request rrx does not emulate
+#                      (PTRACE_SINGLESTEP), leaving no process behind
 #   foreign_programs   a 32-bit program is refused in one line naming it,
 #                      leaving no trace directory; a set-user-ID copy of
 #                      hello records with a warning that it runs without
@@ -358,6 +360,25 @@ case_unsupported_ioctl() {
   fi
 }
 
+case_unsupported_ptrace() {
+  run_rrx record -o "$work/unsupported" "$unsupported" ptrace
+  if check_user_error "record of a program single-stepping its child"; then
+    checks=$((checks + 1))
+    if ! grep -q "ptrace PTRACE_SINGLESTEP" "$work/last.err"; then
+      failures=$((failures + 1))
+      echo "FAIL the error does not name PTRACE_SINGLESTEP"
+    elif grep -q "singlestep returned" "$work/last.out"; then
+      failures=$((failures + 1))
+      echo "FAIL the program ran past the request (stdout: $(tr '\n' '|' <"$work/last.out"))"
+    elif pgrep -f -- "$unsupported ptrace" >/dev/null; then
+      failures=$((failures + 1))
+      echo "FAIL a recorded process was left behind"
+    else
+      echo "ok   the error names the request and nothing of the program is left"
+    fi
+  fi
+}
+
 case_permissions() {
   local path mode want
   local old_umask
@@ -413,6 +434,7 @@ run_case() {
     missing_dir) case_missing_dir ;;
     unsupported) case_unsupported ;;
     unsupported_ioctl) case_unsupported_ioctl ;;
+    unsupported_ptrace) case_unsupported_ptrace ;;
     permissions) case_permissions ;;
     foreign_programs) case_foreign_programs ;;
     *) echo "unknown case '$1'" >&2; exit 2 ;;
@@ -434,7 +456,7 @@ fi
 verdicts=()
 bad=0
 for c in missing_program tick_source out_not_empty newer_version empty_dir missing_dir \
-  unsupported unsupported_ioctl permissions special_files foreign_programs \
+  unsupported unsupported_ioctl unsupported_ptrace permissions special_files foreign_programs \
   {flip,truncate,missing}.{version,header,events,complete,files.manifest,saved}; do
   rc=0
   (run_case "$c" && finish) || rc=$?

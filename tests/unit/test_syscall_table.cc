@@ -9,6 +9,8 @@
 #include <sys/ioctl.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -236,10 +238,10 @@ TEST(SyscallPolicy, DeniedAndUnsupported) {
                            "process_vm_writev", "pidfd_getfd", "kexec_load"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kDenyENOSYS) << name;
   for (const char* name :
-       {"modify_ldt", "ptrace", "remap_file_pages"})
+       {"modify_ldt", "remap_file_pages"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kUnsupported) << name;
-  for (const char* name :
-       {"read", "openat", "mmap", "clone", "futex", "ioctl", "process_vm_readv", "seccomp"})
+  for (const char* name : {"read", "openat", "mmap", "clone", "futex", "ioctl", "process_vm_readv",
+                           "seccomp", "ptrace"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kRecord) << name;
 }
 
@@ -666,6 +668,60 @@ TEST(SyscallIoctl, UnknownRequestsRunOnlyToFail) {
   const EntryVerdict refused = run_entry(sti, mem);
   EXPECT_EQ(refused.kind, EntryVerdict::kUnlessItFails);
   EXPECT_EQ(refused.what, "ioctl TIOCSTI (0x5412) on fd 0");
+}
+
+// ---- ptrace: requests the recorder emulates --------------------------------
+
+TEST(SyscallPtrace, EmulatedRequestsRunAndRecordWhatTheyWrote) {
+  FakeMemory mem;
+  const uint64_t p = FakeMemory::at(0);
+  struct Expected {
+    long request;
+    uint64_t written;
+  };
+  for (Expected e : {Expected{PTRACE_PEEKDATA, 8}, {PTRACE_PEEKUSER, 8},
+                     {PTRACE_GETREGS, sizeof(struct user_regs_struct)},
+                     {PTRACE_GETFPREGS, 512}, {PTRACE_GETSIGINFO, 128},
+                     {PTRACE_GETEVENTMSG, 8}, {PTRACE_POKEDATA, 0}, {PTRACE_SETREGS, 0},
+                     {PTRACE_CONT, 0}, {PTRACE_KILL, 0}, {PTRACE_TRACEME, 0}}) {
+    SCOPED_TRACE(e.request);
+    SyscallCall call = make_call("ptrace", {static_cast<uint64_t>(e.request), 100, 0, p});
+    EXPECT_EQ(run_entry(call, mem).kind, EntryVerdict::kRun);
+    call.result = 0;
+    EXPECT_EQ(outputs_of(call, mem), (e.written ? Regions{{p, e.written}} : Regions{}));
+    call.result = -ESRCH;
+    EXPECT_TRUE(outputs_of(call, mem).empty());
+  }
+}
+
+TEST(SyscallPtrace, OtherRequestsAreRefusedWithAName) {
+  FakeMemory mem;
+  SyscallCall sysemu = make_call("ptrace", {PTRACE_SYSEMU, 100, 0, 0});
+  EntryVerdict v = run_entry(sysemu, mem);
+  EXPECT_EQ(v.kind, EntryVerdict::kUnsupported);
+  EXPECT_EQ(v.what, "ptrace PTRACE_SYSEMU");
+  SyscallCall unknown = make_call("ptrace", {0x7777, 100, 0, 0});
+  EXPECT_EQ(run_entry(unknown, mem).what, "ptrace request 30583");
+  // Debug registers are rrx's own; the general registers are emulated.
+  SyscallCall debugreg =
+      make_call("ptrace", {PTRACE_POKEUSER, 100, offsetof(struct user, u_debugreg[7]), 1});
+  EXPECT_EQ(run_entry(debugreg, mem).what, "ptrace PTRACE_POKEUSER of a debug register");
+  SyscallCall rax = make_call("ptrace", {PTRACE_POKEUSER, 100, offsetof(struct user, regs.rax), 1});
+  EXPECT_EQ(run_entry(rax, mem).kind, EntryVerdict::kRun);
+}
+
+TEST(SyscallPtrace, RegsetAndSyscallInfoOutputs) {
+  FakeMemory mem;
+  const uint64_t iov_addr = FakeMemory::at(0), regs = FakeMemory::at(64);
+  struct iovec iov = {reinterpret_cast<void*>(regs), 216};  // as the recorder left it
+  mem.put(iov_addr, iov);
+  SyscallCall regset = make_call("ptrace", {PTRACE_GETREGSET, 100, 1, iov_addr}, 0);
+  EXPECT_EQ(outputs_of(regset, mem), (Regions{{regs, 216}, {iov_addr + 8, 8}}));
+  // GET_SYSCALL_INFO returns the whole size, having written what fit.
+  SyscallCall info = make_call("ptrace", {PTRACE_GET_SYSCALL_INFO, 100, 32, regs}, 88);
+  EXPECT_EQ(outputs_of(info, mem), (Regions{{regs, 32}}));
+  info.args[2] = 128;
+  EXPECT_EQ(outputs_of(info, mem), (Regions{{regs, 88}}));
 }
 
 }  // namespace

@@ -112,7 +112,7 @@ std::string random_bytes(size_t size, uint64_t seed) {
 constexpr EventKind kAllKinds[] = {
     EventKind::kSyscallEntry, EventKind::kSyscallExit, EventKind::kSignal,
     EventKind::kExec,         EventKind::kNewTask,     EventKind::kInstruction,
-    EventKind::kExit};
+    EventKind::kExit,         EventKind::kTracerChange};
 
 // An event of `kind` with every field of that kind set to something that
 // depends on `seq`.
@@ -145,6 +145,7 @@ Event make_event(uint64_t seq, EventKind kind) {
       e.signo = 11;
       e.siginfo = random_bytes(128, seq);
       e.deterministic = seq % 2 == 0;
+      e.tracer = static_cast<SignalTracer>(seq % 3);
       break;
     case EventKind::kExec:
       e.exe_saved_name = "prog-" + std::to_string(seq % 5);
@@ -161,6 +162,11 @@ Event make_event(uint64_t seq, EventKind kind) {
       break;
     case EventKind::kExit:
       e.exit_status = static_cast<int32_t>(seq % 256) << 8;
+      break;
+    case EventKind::kTracerChange:
+      e.writes.push_back({0x601000 + seq, random_bytes(8, seq)});
+      break;
+    default:
       break;
   }
   return e;
@@ -188,6 +194,7 @@ void expect_same(const Event& a, const Event& b) {
   EXPECT_EQ(a.signo, b.signo);
   EXPECT_EQ(a.siginfo, b.siginfo);
   EXPECT_EQ(a.deterministic, b.deterministic);
+  EXPECT_EQ(a.tracer, b.tracer);
   EXPECT_EQ(a.exe_saved_name, b.exe_saved_name);
   EXPECT_EQ(a.leader_tid, b.leader_tid);
   EXPECT_EQ(a.new_tid, b.new_tid);
