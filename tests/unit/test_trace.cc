@@ -40,6 +40,14 @@
 namespace rrx {
 namespace {
 
+// A summary of `events` events, the root process ending with `status`.
+TraceSummary summary_of(uint64_t events, int32_t status) {
+  TraceSummary s;
+  s.event_count = events;
+  s.exit_status = status;
+  return s;
+}
+
 // ---------------------------------------------------------------- helpers
 
 class TempDir {
@@ -231,7 +239,7 @@ bool write_trace(const std::string& dir, const std::vector<Event>& events,
       ADD_FAILURE() << error;
       return false;
     }
-  bool ok = w->finish({events.size(), exit_status}, &error);
+  bool ok = w->finish(summary_of(events.size(), exit_status), &error);
   EXPECT_TRUE(ok) << error;
   return ok;
 }
@@ -455,8 +463,8 @@ TEST(TraceWriter, RefusesMisuse) {
   ASSERT_TRUE(w->append(make_event(5, EventKind::kExit), &error)) << error;
   EXPECT_FALSE(w->append(make_event(5, EventKind::kExit), &error));
   EXPECT_NE(error.find("does not follow"), std::string::npos) << error;
-  EXPECT_FALSE(w->finish({2, 0}, &error));  // one event was appended
-  ASSERT_TRUE(w->finish({1, 0}, &error)) << error;
+  EXPECT_FALSE(w->finish(summary_of(2, 0), &error));  // one event was appended
+  ASSERT_TRUE(w->finish(summary_of(1, 0), &error)) << error;
   EXPECT_FALSE(w->append(make_event(6, EventKind::kExit), &error));
   EXPECT_EQ(read_all(tmp / "empty"), "");
 }
@@ -556,7 +564,7 @@ TEST(TraceWriterThread, BackgroundWriteErrorSurfacesAtAppend) {
   EXPECT_FALSE(w->append(make_event(events.back().seq + 1, EventKind::kExit),
                          &again));
   EXPECT_EQ(again, error);
-  EXPECT_FALSE(w->finish({appended, 0}, &again));
+  EXPECT_FALSE(w->finish(summary_of(appended, 0), &again));
   EXPECT_EQ(again, error);
   w.reset();
   EXPECT_NE(access((dir + "/complete").c_str(), F_OK), 0);
@@ -598,7 +606,7 @@ TEST(TraceWriterThread, BackgroundWriteErrorSurfacesAtFinish) {
       if (bytes >= stop) break;
     }
     if (!failed_at_append) {
-      EXPECT_FALSE(w->finish({appended, 0}, &error));
+      EXPECT_FALSE(w->finish(summary_of(appended, 0), &error));
     }
     std::cout << (failed_at_append ? "  append: " : "  finish: ") << error << "\n";
     expect_one_line_naming(error, dir);
@@ -724,7 +732,7 @@ class SavedFiles : public ::testing::Test {
   }
   void finish() {
     std::string error;
-    ASSERT_TRUE(writer_->finish({0, 0}, &error)) << error;
+    ASSERT_TRUE(writer_->finish(summary_of(0, 0), &error)) << error;
   }
 
   TempDir tmp_;
@@ -864,7 +872,7 @@ TEST(TracePermissions, DirIs0700AndFilesAre0600WhateverTheUmask) {
     ASSERT_TRUE(w->write_header(make_header(), &error));
     ASSERT_TRUE(w->append(make_event(1, EventKind::kExit), &error));
     std::string copy = w->save_file(src, stat_of(src), false, &error);
-    ASSERT_TRUE(w->finish({1, 0}, &error)) << error;
+    ASSERT_TRUE(w->finish(summary_of(1, 0), &error)) << error;
     umask(old);
 
     SCOPED_TRACE("umask " + std::to_string(mask));
