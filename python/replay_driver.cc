@@ -148,6 +148,8 @@ ScriptStop ReplayDriver::convert(const StopReason& stop, bool interrupted) {
       s.reason = ScriptStop::Reason::kWatchpoint;
       s.address = stop.address;
       break;
+    case StopReason::Kind::kSyscallEntry:  // (only when asked to catch syscalls)
+    case StopReason::Kind::kSyscallExit: s.reason = ScriptStop::Reason::kEvent; break;
     case StopReason::Kind::kHistoryStart: s.reason = ScriptStop::Reason::kStart; break;
     case StopReason::Kind::kHistoryEnd:
     case StopReason::Kind::kExited: s.reason = ScriptStop::Reason::kEnd; break;
