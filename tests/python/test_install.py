@@ -5,7 +5,6 @@ prefix, so nothing outside the test's directory is touched."""
 import os
 import subprocess
 import sys
-import sysconfig
 
 from conftest import program
 
@@ -15,11 +14,11 @@ def test_installed_module_records_and_replays(tmp_path):
     subprocess.run([os.environ["CMAKE_COMMAND"], "--install", os.environ["RRX_BUILD_DIR"],
                     "--prefix", "/opt/rrx"], env=dict(os.environ, DESTDIR=str(root)),
                    check=True, capture_output=True)
-    platlib = sysconfig.get_path("platlib")  # e.g. /usr/local/lib/python3.11/dist-packages
-    relative = os.path.relpath(platlib, sysconfig.get_config_var("prefix"))
-    if relative.startswith("local/"):  # Debian's scheme for /usr/local
-        relative = relative[len("local/"):]
-    site = root / "opt" / "rrx" / relative
+    # Debian's python3: lib/python3/dist-packages for a /usr prefix (the
+    # .deb), lib/python3.X/dist-packages for any other (python/install_dir.py).
+    sites = list((root / "opt" / "rrx" / "lib").glob("python3*/dist-packages"))
+    assert len(sites) == 1, sites
+    site = sites[0]
     assert sorted(p.name.split(".")[0] for p in site.iterdir()) == ["rrx", "rrx"]
     script = (
         "import rrx\n"
