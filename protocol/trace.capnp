@@ -80,6 +80,9 @@ struct Event {
     echoCrc @5 :UInt32;
     # shmat: the size of the segment attached at the result address.
     shmSize @6 :UInt64;
+    # The call shrank a file the process maps shared: `addr` is in such a
+    # mapping, `len` the file's new size (replay shrinks its copy too).
+    shrunkFile @7 :MemRange;
   }
 
   struct Signal {

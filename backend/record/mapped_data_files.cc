@@ -78,7 +78,7 @@ int64_t MappedDataFiles::size_before(const Task& task, pid_t tgid, const Syscall
 
 void MappedDataFiles::changed_memory(const Task& task, pid_t tgid, const SyscallDesc& desc,
                                      const SyscallCall& call, int64_t size_before,
-                                     std::vector<MemWrite>* out) const {
+                                     std::vector<MemWrite>* out, MemRange* shrunk) const {
   const FileWrite& fw = desc.file_write;
   if (fw.fd_arg < 0 || call.result < 0) return;
   const int fd = static_cast<int>(call.args[fw.fd_arg]);
@@ -101,10 +101,18 @@ void MappedDataFiles::changed_memory(const Task& task, pid_t tgid, const Syscall
     }
     if (start >= 0) ranges.emplace_back(start, start + length);
   }
-  // Growing makes pages of the mappings valid (zeros); shrinking is not
-  // followed (see docs/architecture.md).
+  // Growing makes pages of the mappings valid (zeros); shrinking makes
+  // them fault (private mappings, whose pages replay maps from the trace's
+  // copy, are not followed: see docs/architecture.md).
   if (fw.sizes && size_before >= 0 && st.st_size > size_before) {
     ranges.emplace_back(size_before, st.st_size);
+  }
+  if (fw.sizes && size_before >= 0 && st.st_size < size_before) {
+    for (const Mapping& m : read_mappings(task.tid())) {
+      if (m.inode == st.st_ino && m.dev == st.st_dev && m.shared) {
+        *shrunk = {m.start, static_cast<uint64_t>(st.st_size)};
+      }
+    }
   }
   if (ranges.empty()) return;
   for (const Mapping& m : read_mappings(task.tid())) {

@@ -39,9 +39,11 @@ class MappedDataFiles {
   // After a syscall of `task` that changed a file (desc.file_write):
   // appends the memory of its process that shows bytes the call wrote or
   // a growth from `size_before` made valid.
+  // A shrink is noted in *shrunk (a shared mapping of the file, its new
+  // size): the pages past the end now fault, in replay too.
   void changed_memory(const Task& task, pid_t tgid, const SyscallDesc& desc,
                       const SyscallCall& call, int64_t size_before,
-                      std::vector<MemWrite>* out) const;
+                      std::vector<MemWrite>* out, MemRange* shrunk) const;
 
  private:
   using FileId = std::pair<uint64_t, uint64_t>;  // st_dev, st_ino

@@ -419,7 +419,8 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       event.echo_crc = crc = crc32(event.echo_data.data(), event.echo_data.size(), crc);
     }
     if (!t.deny_errno) {
-      mapped_files_.changed_memory(*t.task, t.tgid, *t.desc, t.call, t.size_before, &event.writes);
+      mapped_files_.changed_memory(*t.task, t.tgid, *t.desc, t.call, t.size_before, &event.writes,
+                                   &event.shrunk_file);
     }
     if (t.desc->replay == ReplayAction::kMmap && !is_syscall_error(regs.rax) &&
         (t.call.args[3] & MAP_SHARED) && (t.call.args[2] & PROT_WRITE)) {

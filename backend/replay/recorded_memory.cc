@@ -28,4 +28,12 @@ bool write_recorded_memory(Task& task, const MemWrite& w) {
   return covered == w.data.size();
 }
 
+bool shrink_mapped_file(Task& task, const MemRange& shrunk) {
+  for (const Mapping& m : read_mappings(task.tid())) {
+    if (shrunk.addr < m.start || shrunk.addr >= m.end) continue;
+    return m.shared && m.inode != 0 && truncate(m.path.c_str(), static_cast<off_t>(shrunk.len)) == 0;
+  }
+  return false;
+}
+
 }  // namespace rrx

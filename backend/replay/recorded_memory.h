@@ -12,4 +12,10 @@ namespace rrx {
 // is rrx's own copy (shared_file_copies.h). False if neither works.
 bool write_recorded_memory(Task& task, const MemWrite& w);
 
+// A file the recorded process mapped shared was shrunk to `shrunk.len`
+// bytes: shrinks the file behind the mapping at `shrunk.addr` (rrx's own
+// copy) the same, so its pages past the end fault as they did. False if
+// there is no such mapping or the file cannot be shrunk.
+bool shrink_mapped_file(Task& task, const MemRange& shrunk);
+
 }  // namespace rrx

@@ -704,6 +704,9 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
       return diverged(e, "cannot write recorded syscall output to memory");
     }
   }
+  if (e.shrunk_file.addr && !shrink_mapped_file(*t.task, e.shrunk_file)) {
+    return diverged(e, "cannot shrink the file mapped at " + std::to_string(e.shrunk_file.addr));
+  }
   if (e.echo_fd != 0) {
     // The trace says what to show; the program must have written exactly
     // that, and only to our stdout or stderr.

@@ -77,6 +77,8 @@ struct Event {
   // included (the order of the whole output, not just these bytes).
   uint32_t echo_crc = 0;
   uint64_t shm_size = 0;  // shmat: the attached segment's size
+  // The call shrank a file mapped shared at `addr` to `len` bytes.
+  MemRange shrunk_file;
   bool has_mapped_file = false;  // kSyscallExit of a file mmap
   MappedFile mapped_file;
 
