@@ -466,10 +466,12 @@ void Recorder::on_syscall_exit(RecordTask& t) {
 void Recorder::continue_syscall_exit(RecordTask& t) {
   const Registers& regs = t.exit_regs;
   int sig = 0;
-  // Inside the buffering code only its notify call takes signals: a handler
-  // run elsewhere there (at the exit of the buffer's announcement, before
-  // the preload library records it) would find no buffer and set up another.
-  bool may_deliver = !in_buffer_code(t, regs.rip) || regs.orig_rax == RRX_CALL_NOTIFY;
+  // Inside the buffering code only its notify call and the calls it makes
+  // for the program take signals: a handler run elsewhere there (at the
+  // exit of the buffer's announcement, before the preload library records
+  // it) would find no buffer and set up another.
+  bool may_deliver = !in_buffer_code(t, regs.rip) || regs.orig_rax == RRX_CALL_NOTIFY ||
+                     at_program_call_exit(t, regs);
   if (!t.deferred.empty() && !may_deliver) {
     set_buffer_notify(t, true);  // a buffer announced here starts without it
   } else if (!t.deferred.empty()) {

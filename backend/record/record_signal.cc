@@ -29,6 +29,12 @@ bool Recorder::buffer_locked(RecordTask& t) {
          t.task->read_mem(t.buffer + offsetof(rrx_buffer_hdr, locked), &locked, 1) && locked;
 }
 
+bool Recorder::at_program_call_exit(RecordTask& t, const Registers& regs) {
+  int nr = static_cast<int>(regs.orig_rax);
+  return t.buffer != 0 && nr != RRX_CALL_INIT_BUFFER && nr != RRX_CALL_MISMATCH && nr >= 0 &&
+         !buffer_locked(t);
+}
+
 void Recorder::set_buffer_notify(RecordTask& t, bool on) {
   uint8_t notify = on;
   if (t.buffer) t.task->write_mem(t.buffer + offsetof(rrx_buffer_hdr, notify), &notify, 1);
@@ -111,7 +117,9 @@ void Recorder::on_signal(RecordTask& t, int sig) {
       set_buffer_notify(t, false);
       t.warned_held = false;
     }
-  } else if (!synchronous && (buffer_locked(t) || in_buffer_code(t, regs.rip))) {
+  } else if (!synchronous && (buffer_locked(t) || in_buffer_code(t, regs.rip)) &&
+             !(t.have_exit_regs && diff_registers(t.exit_regs, regs).empty() &&
+               at_program_call_exit(t, regs))) {
     // Inside the buffering code, whose steps differ in replay: hold the
     // signal until the preload library's notify call (syscallbuf_abi.h).
     // Its code counts no ticks, so outside the locked part too two points

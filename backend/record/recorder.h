@@ -173,6 +173,13 @@ class Recorder {
     return pc >= t.buffer_code.start && pc < t.buffer_code.end;
   }
   void set_buffer_notify(RecordTask& t, bool on);
+  // At the exit (`regs`) of a syscall the preload library made on the
+  // program's behalf (one it could not buffer: a blocking poll, read...),
+  // on the program's stack with the buffer unlocked: a signal may be
+  // delivered there, as at any syscall; holding it until the library's
+  // next notify call would leave a call that waits for that signal (the
+  // self-pipe pattern) waiting for ever.
+  bool at_program_call_exit(RecordTask& t, const Registers& regs);
   void hold_signal(RecordTask& t, const siginfo_t& info);
   ExecSetup exec_setup() const;
   void fail(const std::string& message);
