@@ -1368,6 +1368,19 @@ bool ReplaySession::set_watchpoints(const std::vector<Watchpoint>& watchpoints) 
 
 // ---- Checkpoints ----
 
+// Not inside a syscall or signal delivery the replay started: a stop it has
+// collected, at a syscall's end, a signal or a job-control stop.
+bool ReplaySession::at_clean_stop(const ReplayTask& t) {
+  return t.stopped && t.resume_sig == 0 && !t.stepping_over &&
+         (t.stop_kind == StopKind::kSyscallExit || t.stop_kind == StopKind::kSignal ||
+          t.stop_kind == StopKind::kGroupStop);
+}
+
+bool ReplaySession::focus_at_clean_stop() const {
+  const ReplayTask* t = focus_state();
+  return t && at_clean_stop(*t);
+}
+
 std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error) {
   std::map<int32_t, int> threads_per_process;
   for (auto& [tid, t] : tasks_) {
@@ -1390,10 +1403,7 @@ std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error)
       }
       t->at_exit_early = true;
     }
-    bool clean = t->stopped && t->resume_sig == 0 && !t->stepping_over &&
-                 (t->stop_kind == StopKind::kSyscallExit || t->stop_kind == StopKind::kSignal ||
-                  t->stop_kind == StopKind::kGroupStop);
-    if (!clean) {
+    if (!at_clean_stop(*t)) {
       *error = "thread " + std::to_string(tid) + " is in the middle of a syscall or signal";
       return nullptr;
     }

@@ -97,6 +97,9 @@ class ReplaySession {
   const ReplayTask* task(int32_t tid) const;
   std::vector<int32_t> tids() const;
   Task* focus_task();
+  // Whether the focus thread sits in a stop the replay has collected where
+  // returning to user code is harmless (so it may be forked).
+  bool focus_at_clean_stop() const;
   // The last event of the focus thread that was replayed.
   uint64_t focus_event() const;
   // True while the focus thread has run no instruction since that event.
@@ -142,6 +145,7 @@ class ReplaySession {
   StepResult trapped(Event& event);
   StepResult reach(ReplayTask& t, Event& e, StopKind kind, int sig = 0);
   bool killed_after_syscall(ReplayTask& t);
+  static bool at_clean_stop(const ReplayTask& t);
   // The recording shows the syscall `tid` is entering end its process by
   // SIGSYS: a seccomp filter of the program's killed it.
   bool killed_by_program_filter(int32_t tid);

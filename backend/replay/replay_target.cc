@@ -179,7 +179,12 @@ bool ReplayTarget::divert(std::string* error) {
   if (diversion_) return true;
   Task* task = session_->focus_task();
   std::string why;
-  if (task) diversion_ = Diversion::start(*task, &why);
+  // The copy is forked by a syscall the thread makes: only from a stop the
+  // replay has collected and where returning to user code is harmless (not
+  // inside a syscall the replay let run, whose end it still waits for).
+  bool forkable = session_->focus_at_clean_stop();
+  if (task && !forkable) why = "the thread is inside a syscall";
+  if (task && forkable) diversion_ = Diversion::start(*task, &why);
   if (!diversion_) {
     *error = "rrx: cannot change the program here (" + (task ? why : "no thread") +
              "); the recorded history itself cannot change";

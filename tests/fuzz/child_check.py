@@ -92,13 +92,26 @@ def judge(ended, stderr, max_rss_kb, timeout):
     return None
 
 
+DIVERSION_START = b"rrx: the program is changed in a diversion"
+DIVERSION_END = (b"rrx: diversion discarded", b"rrx: the diversion's process ended")
+
+
 def judge_server(ended, stderr, max_rss_kb, timeout, program_lines):
     """judge_ending, and a server's stderr: the replayed program's output
-    (stdout is the protocol) and "rrx: ..." lines, one per refused request."""
+    (stdout is the protocol) and "rrx: ..." lines, one per refused request.
+    While a diversion runs (a copy of the program the debugger's writes
+    changed, running natively), the copy may print anything."""
     problem = judge_ending(ended, stderr, max_rss_kb, timeout)
     if problem:
         return problem
+    diverted = False
     for line in stderr.splitlines():
+        if line.startswith(DIVERSION_START):
+            diverted = True
+        elif line.startswith(DIVERSION_END):
+            diverted = False
+        elif diverted:
+            continue
         if not line.startswith(b"rrx: ") and line not in program_lines:
             return "stderr line that is neither the program's output nor 'rrx: ...': %r" % line[:200]
     return None
