@@ -11,7 +11,7 @@ packages=(
   libgtest-dev googletest python3-dev python3-pytest gdb gcc-12-plugin-dev
   lldb-19 liblldb-19-dev python3-lldb-19
   # used by the tests as real programs to record
-  python3 perl tar xz-utils coreutils gcc
+  python3 perl tar xz-utils coreutils gcc strace
   # python3's own test suite, run natively and recorded (dynamic ticks)
   libpython3.11-testsuite
   # tests/fuzz decompresses event chunks to damage them behind valid CRCs

@@ -18,4 +18,9 @@ inline bool is_synchronous_signal(const siginfo_t& info) {
   }
 }
 
+// The signals whose default action stops the thread group (group stop).
+inline bool is_stop_signal(int sig) {
+  return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
 }  // namespace rrx

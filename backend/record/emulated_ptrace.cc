@@ -213,14 +213,19 @@ bool Recorder::stop_at_event_for_tracer(RecordTask& t, int event, unsigned long 
   if (!t.ptrace.tracer || !(t.ptrace.options & option)) return false;
   // The kernel makes no exit stop for a thread SIGKILL ends.
   if (event == PTRACE_EVENT_EXIT && WIFSIGNALED(message) && WTERMSIG(message) == SIGKILL) return false;
+  t.ptrace.event_msg = message;
+  stop_for_tracer(t, event_stop_info(t, event), TracerStop::kEvent);
+  return true;
+}
+
+// The siginfo of a PTRACE_EVENT_* stop (its wait status is si_code << 8).
+siginfo_t Recorder::event_stop_info(const RecordTask& t, int event) {
   siginfo_t info = {};
   info.si_signo = SIGTRAP;
   info.si_code = SIGTRAP | (event << 8);
   info.si_pid = t.task->tid();
   info.si_uid = getuid();
-  t.ptrace.event_msg = message;
-  stop_for_tracer(t, info, TracerStop::kEvent);
-  return true;
+  return info;
 }
 
 void Recorder::inherit_tracer(const RecordTask& parent, RecordTask& child, int event) {
@@ -256,11 +261,19 @@ bool Recorder::stop_at_syscall_for_tracer(RecordTask& t, TracerStop kind) {
     // send it: we do (it then stops it for its tracer, after this stop).
     syscall(SYS_tgkill, t.tgid, t.task->tid(), SIGTRAP);
   }
-  if (!t.ptrace.syscall_stops) return false;
+  if (!t.ptrace.syscall_stops && !t.ptrace.interrupt_pending) return false;
   // rrx's own pseudo syscalls (preload/syscallbuf_abi.h) are no business
   // of the program's tracer.
   uint64_t nr = kind == TracerStop::kSyscallEntry ? t.call.number : t.exit_regs.orig_rax;
   if (nr >= RRX_CALL_INIT_BUFFER && nr <= RRX_CALL_MISMATCH) return false;
+  if (!t.ptrace.syscall_stops) {
+    // PTRACE_INTERRUPT takes effect here, a point replay holds the thread
+    // at too (the kernel would take it at once, wherever the thread is).
+    stop_for_tracer(t, event_stop_info(t, PTRACE_EVENT_STOP),
+                    kind == TracerStop::kSyscallEntry ? TracerStop::kInterruptAtEntry
+                                                      : TracerStop::kInterruptAtExit);
+    return true;
+  }
   siginfo_t info = {};
   info.si_signo = SIGTRAP;
   info.si_code = SIGTRAP | (t.ptrace.options & PTRACE_O_TRACESYSGOOD ? 0x80 : 0);
@@ -332,6 +345,7 @@ void Recorder::stop_for_tracer(RecordTask& t, const siginfo_t& info, TracerStop 
   t.ptrace.status = kind == TracerStop::kSignal ? stop_status(info.si_signo)
                                                 : (info.si_code << 8) | 0x7f;
   t.ptrace.reported = false;
+  t.ptrace.interrupt_pending = false;  // any stop answers it
   t.ptrace.siginfo = info;
   notify_tracer(t);
   for (auto& [tid, w] : tasks_) {
@@ -354,7 +368,8 @@ void Recorder::record_tracer_change(RecordTask& tracee, uint64_t addr, const voi
          std::to_string(event.tid) + " at an event stop (not supported); recording stopped");
     return;
   }
-  if (tracee.ptrace.stop == TracerStop::kSyscallEntry &&
+  if ((tracee.ptrace.stop == TracerStop::kSyscallEntry ||
+       tracee.ptrace.stop == TracerStop::kInterruptAtEntry) &&
       (static_cast<int>(r.orig_rax) != tracee.call.number ||
        memcmp(args, tracee.call.args, sizeof args) != 0)) {
     // The entry is recorded and its rules chosen already.
@@ -413,6 +428,14 @@ void Recorder::leave_tracer_stop(RecordTask& t, TracerStop stop) {
   switch (stop) {
     case TracerStop::kSyscallEntry: continue_syscall_entry(t); break;
     case TracerStop::kSyscallExit: continue_syscall_exit(t); break;
+    // The syscall stop the interrupt stop came before is the tracer's
+    // next if it follows syscalls now.
+    case TracerStop::kInterruptAtEntry:
+      if (!stop_at_syscall_for_tracer(t, TracerStop::kSyscallEntry)) continue_syscall_entry(t);
+      break;
+    case TracerStop::kInterruptAtExit:
+      if (!stop_at_syscall_for_tracer(t, TracerStop::kSyscallExit)) continue_syscall_exit(t);
+      break;
     case TracerStop::kSignal:
     case TracerStop::kEvent: resume_task(t); break;
     case TracerStop::kNone: break;
@@ -441,6 +464,14 @@ int64_t Recorder::ptrace_request(RecordTask& t) {
   RecordTask& c = it->second;
   if (request == PTRACE_KILL) {
     syscall(SYS_tgkill, c.tgid, pid, SIGKILL);
+    return 0;
+  }
+  if (request == PTRACE_INTERRUPT) {
+    if (!c.ptrace.seized) return -EIO;
+    if (c.ptrace.stop == TracerStop::kNone) {
+      c.ptrace.interrupt_pending = true;
+      set_all_traced(c, true);  // its next syscall must stop
+    }
     return 0;
   }
   if (c.ptrace.stop == TracerStop::kNone) return -ESRCH;
@@ -497,7 +528,11 @@ int64_t Recorder::ptrace_request(RecordTask& t) {
       errno = 0;
       long size = ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof info, &info);
       if (int64_t err = ptrace_errno(size)) return err;
-      if (c.ptrace.stop == TracerStop::kSyscallEntry && info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
+      if (c.ptrace.stop == TracerStop::kInterruptAtEntry || c.ptrace.stop == TracerStop::kInterruptAtExit) {
+        // The tracer's stop is an event stop, not our syscall stop.
+        info.op = PTRACE_SYSCALL_INFO_NONE;
+        size = offsetof(struct __ptrace_syscall_info, entry);
+      } else if (c.ptrace.stop == TracerStop::kSyscallEntry && info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
         // Under syscall buffering our entry stop is a seccomp stop; the
         // tracer's is a plain syscall-entry stop.
         info.op = PTRACE_SYSCALL_INFO_ENTRY;

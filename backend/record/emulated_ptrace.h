@@ -29,6 +29,11 @@ enum class TracerStop : uint8_t {
   kSyscallExit,
   // PTRACE_EVENT_EXEC / PTRACE_EVENT_EXIT stops: rrx holds it at its own.
   kEvent,
+  // PTRACE_INTERRUPT's PTRACE_EVENT_STOP, taken at the tracee's next
+  // syscall entry or exit stop (so replay holds it there too); leaving it
+  // goes on to that syscall stop.
+  kInterruptAtEntry,
+  kInterruptAtExit,
 };
 
 // One recorded thread's relation to its emulated tracer.
@@ -41,6 +46,9 @@ struct PtraceTracee {
   // Auto-attached at a fork, vfork or clone (PTRACE_O_TRACEFORK, ...): its
   // first stop is one for the tracer.
   bool start_pending = false;
+  // PTRACE_INTERRUPT of the running thread: its next stop is for the
+  // tracer (all its syscalls stop meanwhile, none buffered).
+  bool interrupt_pending = false;
   TracerStop stop = TracerStop::kNone;
   int status = 0;         // the wait status of that stop
   bool reported = false;  // a wait of the tracer has returned it

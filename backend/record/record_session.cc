@@ -251,6 +251,13 @@ void Recorder::handle(RecordTask& t, const Stop& stop) {
         start_if_ready(t);
         return;
       }
+      // A real group stop (SIGSTOP, SIGTSTP, ...): the thread stays
+      // stopped, as in the kernel, until SIGCONT (or SIGKILL) wakes it; a
+      // parent waiting for the stop may rely on that (strace does).
+      if (is_stop_signal(stop.sig)) {
+        ptrace(PTRACE_LISTEN, t.task->tid(), nullptr, nullptr);
+        return;
+      }
       resume_task(t);
       break;
     case StopKind::kVforkDone:

@@ -209,6 +209,7 @@ class Recorder {
   // At the first resume of a new thread: true if it stops for its tracer.
   bool stop_at_start_for_tracer(RecordTask& t);
   void leave_tracer_stop(RecordTask& t, TracerStop stop);
+  static siginfo_t event_stop_info(const RecordTask& t, int event);
   // The rest serve the above (emulated_ptrace.cc says what each does).
   int64_t ptrace_request(RecordTask& t);
   int64_t resume_tracee(RecordTask& tracer, RecordTask& tracee, long request, uint64_t sig);

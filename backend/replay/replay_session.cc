@@ -627,6 +627,9 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
   } else if (t.desc->replay == ReplayAction::kExit && ends_debugged_process(t, e)) {
     process_ending_ = true;
     focus_ = e.tid;
+  } else if (const Event* next = peek_for_tid(e.tid); next && next->kind == EventKind::kTracerChange) {
+    // Its emulated tracer changes it at this stop first (a PTRACE_INTERRUPT
+    // stop at a syscall entry): the exit event resumes it.
   } else {
     // Let the kernel run it now: others may wait on it (a vfork parent
     // resumes only once its child's execve is under way). The debugged
