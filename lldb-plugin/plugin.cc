@@ -3,6 +3,7 @@
 #include <lldb/API/LLDB.h>
 
 #include "last_write_command.h"
+#include "launch_command.h"
 #include "monitor_commands.h"
 #include "replay_commands.h"
 #include "reverse_commands.h"
@@ -14,6 +15,7 @@ __attribute__((visibility("default"))) bool PluginInitialize(lldb::SBDebugger de
   rrx::lldb_plugin::add_reverse_commands(debugger);
   rrx::lldb_plugin::add_monitor_commands(debugger);
   rrx::lldb_plugin::add_last_write_command(debugger);
+  rrx::lldb_plugin::add_launch_override(debugger);
   return true;
 }
 

@@ -43,11 +43,35 @@ bool run_reversed(lldb::SBDebugger debugger, const std::string& command, std::st
   return result.ok;
 }
 
-bool at_history_start(lldb::SBThread thread) {
+namespace {
+
+bool stopped_with(lldb::SBThread thread, const std::string& description) {
   if (thread.GetStopReason() != lldb::eStopReasonException) return false;
-  char description[128] = {};
-  thread.GetStopDescription(description, sizeof description);
-  return std::string(description).find("start of recorded history") != std::string::npos;
+  char text[128] = {};
+  thread.GetStopDescription(text, sizeof text);
+  return std::string(text).find(description) != std::string::npos;
+}
+
+}  // namespace
+
+bool at_history_start(lldb::SBThread thread) {
+  return stopped_with(thread, "start of recorded history");
+}
+
+bool at_history_end(lldb::SBThread thread) {
+  return stopped_with(thread, "end of recorded history");
+}
+
+void refresh_after_jump(lldb::SBDebugger debugger) {
+  lldb::SBThread thread = debugger.GetSelectedTarget().GetProcess().GetSelectedThread();
+  lldb::SBError error;
+  {
+    SynchronousMode synchronous(debugger);
+    thread.StepInstruction(false, error);
+    if (at_history_end(thread)) return;
+  }
+  ReverseDirection reverse(debugger);
+  if (reverse.ok()) thread.StepInstruction(false, error);
 }
 
 lldb::SBProcess stopped_process(lldb::SBDebugger debugger, std::string* error) {

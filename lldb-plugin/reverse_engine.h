@@ -37,8 +37,17 @@ class ReverseDirection {
 bool run_reversed(lldb::SBDebugger debugger, const std::string& command, std::string* output,
                   std::string* error);
 
-// The stop rrx reports when reverse execution reaches the beginning.
+// The stops rrx reports when reverse execution reaches the beginning, and
+// forward execution the end of the recording.
 bool at_history_start(lldb::SBThread thread);
+bool at_history_end(lldb::SBThread thread);
+
+// After the server jumped (to a checkpoint, to the start of the replay or
+// an event), lldb still shows the old state and lldb-19 has no SB call to
+// drop its caches: step one instruction forward and back again, so lldb
+// refreshes as after any stop and the replay is where it jumped to (not
+// back at the end of history, where the step forward did not move).
+void refresh_after_jump(lldb::SBDebugger debugger);
 
 // The process of the selected target if it can be resumed; else *error.
 lldb::SBProcess stopped_process(lldb::SBDebugger debugger, std::string* error);

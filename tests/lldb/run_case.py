@@ -459,7 +459,49 @@ def case_expression_write():
                  "p counter"], check)
 
 
+def case_process_launch():
+    """`run` (an alias of `process launch`) starts the replay over, the
+    breakpoint kept: the same first hit at the same event; `run N` past the
+    end is refused and leaves the replay at its start; `process launch -m`
+    stops at main, `process launch -s` at the first instruction (the start
+    of the recording)."""
+    def check(s, m, ctx):
+        first_hit = rf"stop reason = breakpoint 1\.1\n.*`add\(a=0, b=0\) at {ctx['src']}:{m['add_body']}"
+        events = s.numbers("when", EVENT)
+        out = s.out("run")
+        expect_in(r"^Process \d+ restarted from the start of the replay$", out, "run")
+        expect_in(first_hit, out, "run to the first hit")
+        expect(events[1] == events[0], f"run: first hit at event {events[1]}, before at {events[0]}")
+        expect_in(r"^\(int\) a = 0\n\(int\) b = 0\b", s.out("frame variable"), "values after run")
+        expect_in(r"error: rrx: event 99999999 is beyond the history", s.out("run 99999999"), "run past the end")
+        expect_in(first_hit, s.out("c", 2), "c after the refused run")
+        expect(events[2] == events[0], f"c after the refused run: event {events[2]}, not {events[0]}")
+        expect_in(rf"one-shot breakpoint \d+\n.*`main at {ctx['src']}:{m['main_body']}",
+                  s.out("process launch -m"), "process launch -m")
+        out = s.out("process launch -s")
+        expect_in(r"restarted from the start of the replay", out, "process launch -s")
+        expect_in(r"stop reason = start of recorded history\n.*`_start$", out, "at the first instruction")
+        expect(events[3] < events[0], f"process launch -s: event {events[3]}, not before {events[0]}")
+    return Case(["b {src}:{add_body}", "c", "when", "c", "run", "when", "frame variable",
+                 "run 99999999", "c", "when", "process launch -m", "process launch -s", "when"], check)
+
+
+def case_conditional_breakpoint():
+    """A condition lldb evaluates at each hit, forwards and backwards: the
+    hit where b == 2 (third call), back to where a == 0 (second call),
+    and forwards from there no other a == 0: the end of the recording."""
+    def check(s, m, ctx):
+        at = rf" at {ctx['src']}:{m['add_body']}"
+        expect_in(r"stop reason = breakpoint 1\.1\n.*`add\(a=1, b=2\)" + at, s.out("c"), "b == 2")
+        expect_in(r"stop reason = breakpoint 1\.1\n.*`add\(a=0, b=1\)" + at, s.out("rc"), "a == 0 backwards")
+        expect_in(r"stop reason = end of recorded history", s.out("c", 1), "no a == 0 ahead")
+    return Case(["breakpoint set -f {src} -l {add_body} -c 'b == 2'", "c",
+                 "breakpoint modify -c 'a == 0' 1", "rc", "c"], check)
+
+
 CASES = {
+    "real.process_launch": case_process_launch,
+    "real.conditional_breakpoint": case_conditional_breakpoint,
     "real.signal_segv": case_signal_segv,
     "real.expression_write": case_expression_write,
     "real.patched_loop": case_patched_loop,
