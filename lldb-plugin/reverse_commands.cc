@@ -12,6 +12,17 @@
 namespace rrx::lldb_plugin {
 namespace {
 
+// lldb cuts the output of an interrupted command short ("... Interrupted."
+// after its first line): after Ctrl-C, show where the run stopped directly.
+bool finish_run(lldb::SBDebugger debugger, lldb::SBCommandReturnObject& result, bool ok,
+                const std::string& output, const std::string& error) {
+  if (!InterruptForwarder::interrupted()) {
+    return finish_command(result, ok, output, error, "reverse execution failed");
+  }
+  print(debugger, output);
+  return finish_command(result, ok, "", error, "reverse execution failed");
+}
+
 // An lldb resume command run with the server in reverse.
 class ResumeBackwards : public lldb::SBCommandPluginInterface {
  public:
@@ -23,8 +34,7 @@ class ResumeBackwards : public lldb::SBCommandPluginInterface {
     if (std::string extra = join_words(args); !extra.empty()) line += " " + extra;
     std::string output, error;
     bool ok = run_reversed(debugger, line, &output, &error);
-    finish_command(result, ok, output, error, "reverse execution failed");
-    return ok;
+    return finish_run(debugger, result, ok, output, error);
   }
 
  private:
@@ -43,8 +53,7 @@ class SourceStepBackwards : public lldb::SBCommandPluginInterface {
     }
     std::string output, error;
     bool ok = reverse_source_step(debugger, kind_, &output, &error);
-    finish_command(result, ok, output, error, "reverse execution failed");
-    return ok;
+    return finish_run(debugger, result, ok, output, error);
   }
 
  private:

@@ -1,5 +1,9 @@
 #include "reverse_engine.h"
 
+#include <signal.h>
+
+#include <chrono>
+
 namespace rrx::lldb_plugin {
 namespace {
 
@@ -16,17 +20,62 @@ bool set_direction(lldb::SBDebugger debugger, bool reverse, std::string* error) 
 
 }  // namespace
 
+namespace {
+
+std::atomic<bool> sigint_seen{false};
+std::atomic<int> forwarders{0};  // nested ones share the first's handler
+struct sigaction previous_sigint;
+
+void note_sigint(int signo, siginfo_t* info, void* context) {
+  sigint_seen = true;
+  if (previous_sigint.sa_flags & SA_SIGINFO) {
+    previous_sigint.sa_sigaction(signo, info, context);
+  } else if (previous_sigint.sa_handler != SIG_DFL && previous_sigint.sa_handler != SIG_IGN) {
+    previous_sigint.sa_handler(signo);
+  }
+}
+
+}  // namespace
+
+InterruptForwarder::InterruptForwarder(lldb::SBDebugger debugger) {
+  if (forwarders++ == 0) {
+    sigint_seen = false;
+    struct sigaction action = {};
+    action.sa_sigaction = note_sigint;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous_sigint);
+  }
+  thread_ = std::thread([this, process = debugger.GetSelectedTarget().GetProcess()]() mutable {
+    while (!done_ && !sigint_seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (sigint_seen) process.SendAsyncInterrupt();  // harmless if it is stopped
+  });
+}
+
+InterruptForwarder::~InterruptForwarder() {
+  done_ = true;
+  thread_.join();
+  if (--forwarders == 0) sigaction(SIGINT, &previous_sigint, nullptr);
+}
+
+bool InterruptForwarder::interrupted() { return sigint_seen; }
+
 ReverseDirection::ReverseDirection(lldb::SBDebugger debugger)
-    : debugger_(debugger), synchronous_(debugger) {
+    : debugger_(debugger), synchronous_(debugger), interrupts_(debugger) {
   ok_ = set_direction(debugger_, true, &error_);
 }
 
 ReverseDirection::~ReverseDirection() {
   // A process that exited or disconnected meanwhile has no server to tell.
-  if (ok_ && debugger_.GetSelectedTarget().GetProcess().IsValid()) {
-    std::string ignored;
+  if (!ok_ || !debugger_.GetSelectedTarget().GetProcess().IsValid()) return;
+  std::string ignored;
+  if (!InterruptForwarder::interrupted()) {
     set_direction(debugger_, false, &ignored);
+    return;
   }
+  // After Ctrl-C lldb refuses every command on its input thread until the
+  // interrupted one ends ("... Interrupted"), but not on another thread.
+  std::thread([&] { set_direction(debugger_, false, &ignored); }).join();
 }
 
 bool run_reversed(lldb::SBDebugger debugger, const std::string& command, std::string* output,

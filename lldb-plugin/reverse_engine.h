@@ -4,7 +4,9 @@
 // stop), and flips it back once the process has stopped again.
 #pragma once
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include <lldb/API/LLDB.h>
 
@@ -12,8 +14,33 @@
 
 namespace rrx::lldb_plugin {
 
+// Ctrl-C while a plugin command runs the process synchronously only marks
+// the command interrupted, on lldb's input thread (lldb halts a process on
+// Ctrl-C only when no command runs): the plugin's long runs would go on to
+// their end. While an InterruptForwarder lives, SIGINT is also noted here
+// (the previous handler, lldb's, still runs) and a thread stops the running
+// process with an asynchronous interrupt (\x03: the server stops at the
+// next event or hit it replays, with SIGINT). An IDE's pause (`process
+// interrupt` through the SB API) needs none of this.
+class InterruptForwarder {
+ public:
+  explicit InterruptForwarder(lldb::SBDebugger debugger);
+  ~InterruptForwarder();
+  InterruptForwarder(const InterruptForwarder&) = delete;
+  InterruptForwarder& operator=(const InterruptForwarder&) = delete;
+
+  // True once Ctrl-C came while one lives: a command made of many runs (a
+  // reverse step) must not start another.
+  static bool interrupted();
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
 // Holds the server in reverse for its lifetime; forward again afterwards.
-// Also makes resumes synchronous, so "afterwards" is after the stop.
+// Also makes resumes synchronous, so "afterwards" is after the stop, and
+// forwards Ctrl-C to the running process.
 class ReverseDirection {
  public:
   explicit ReverseDirection(lldb::SBDebugger debugger);
@@ -28,6 +55,7 @@ class ReverseDirection {
  private:
   lldb::SBDebugger debugger_;
   SynchronousMode synchronous_;
+  InterruptForwarder interrupts_;
   bool ok_ = false;
   std::string error_;
 };

@@ -19,6 +19,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -119,7 +120,10 @@ def gdb_lines(transcript, commands):
 class Case:
     gdb = None  # (setup, [(lldb command, gdb command)]): compared by source line
     after_stop = []  # lldb -k commands: run once -b stopped at an exception stop
-    program = "main"  # "main" (--program), "static" (--static-program), "crash" (--crash-program)
+    program = "main"  # "main" (--program), "static" (--static-program), "crash" (--crash-program),
+    # "many" (--many-events-program)
+    record_flags = []  # for rrx record
+    interrupt = False  # SIGINT to lldb (as Ctrl-C) once the session created {work}/signal
     needs_server = False  # start `rrx replay --serve -s {port}` before lldb
     launcher = False  # run `rrx replay -d LLDB TRACE` with the commands on stdin
 
@@ -499,7 +503,28 @@ def case_conditional_breakpoint():
                  "breakpoint modify -c 'a == 0' 1", "rc", "c"], check)
 
 
+def case_interrupt_reverse_continue():
+    """Ctrl-C (SIGINT to lldb) during a long reverse-continue (from the end
+    back to main, over 30000 recorded syscalls) stops it with SIGINT on the
+    way: a sane position between the two (main's first store done), from
+    which the replay runs forwards to the end again, not backwards."""
+    def check(s, m, ctx):
+        expect_in(r"stop reason = signal SIGINT", s.out("reverse-continue"), "the interrupted run")
+        expect_in(r"^\(int\) 1$", s.out("p started"), "stopped after main's first line")
+        events = s.numbers("when", EVENT)
+        expect(events[1] < events[0], f"the interrupted run did not go back: {events}")
+        expect_in(r"stop reason = end of recorded history", s.out("c", 2), "forwards after it")
+        expect(events[2] == events[0], f"c after the interrupt ended at {events[2]}, not {events[0]}")
+    case = Case(["b main", "c", "c", "when", "platform shell touch {work}/signal", "reverse-continue",
+                 "p started", "when", "c", "when"], check)
+    case.program = "many"
+    case.record_flags = ["-n"]  # each getppid() an event: a long way back
+    case.interrupt = True
+    return case
+
+
 CASES = {
+    "real.interrupt_reverse_continue": case_interrupt_reverse_continue,
     "real.process_launch": case_process_launch,
     "real.conditional_breakpoint": case_conditional_breakpoint,
     "real.signal_segv": case_signal_segv,
@@ -535,14 +560,33 @@ CONNECTING = {"plugin_loads": False, "help": False, "real.replay_command": False
               "real.gdb_remote": False}
 
 
-def run_lldb(args, commands, env, after_stop=()):
-    argv = [args.lldb, "--no-lldbinit", "-b"]
+# After the session asks for the interrupt: long enough for the run to be
+# under way, far shorter than the run (not a timing assertion: an earlier
+# signal would find no run to stop, a later one only a longer run).
+INTERRUPT_DELAY = 0.5
+
+
+def run_lldb(args, commands, env, after_stop=(), interrupt_marker=None):
+    # Without -b when interrupting: lldb -b would end at the end of history.
+    argv = [args.lldb, "--no-lldbinit"] + ([] if interrupt_marker else ["-b"])
     for command in ["plugin load " + os.path.abspath(args.plugin)] + commands:
         argv += ["-o", command]
     for command in after_stop:
         argv += ["-k", command]
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=SESSION_TIMEOUT)
-    return proc.stdout, proc.stdout + proc.stderr + f"\n[lldb exit status {proc.returncode}]"
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        if interrupt_marker:
+            deadline = time.monotonic() + SESSION_TIMEOUT
+            while not os.path.exists(interrupt_marker) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(INTERRUPT_DELAY)
+            proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=SESSION_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+    return stdout, stdout + stderr + f"\n[lldb exit status {proc.returncode}]"
 
 
 def run_gdb(args, trace, setup, steps, values):
@@ -565,6 +609,7 @@ def main():
     parser.add_argument("--program", required=True, help="debuggee built from --source")
     parser.add_argument("--static-program", default="", help="static debuggee without libc")
     parser.add_argument("--crash-program", default="", help="debuggee that dies of SIGSEGV")
+    parser.add_argument("--many-events-program", default="", help="debuggee making 30000 syscalls")
     parser.add_argument("--source", required=True)
     parser.add_argument("--gdb", default="gdb")
     parser.add_argument("--gdb-plugin", default="", help="rrx.py, for the gdb comparisons")
@@ -594,14 +639,15 @@ def main():
 
 def run_case(args, case, m, work):
     trace = os.path.join(work, "trace")
-    program = {"static": args.static_program, "crash": args.crash_program}.get(case.program, args.program)
-    rec = subprocess.run([args.rrx, "record", "-o", trace, os.path.abspath(program)],
+    program = {"static": args.static_program, "crash": args.crash_program,
+               "many": args.many_events_program}.get(case.program, args.program)
+    rec = subprocess.run([args.rrx, "record", "-o", trace] + case.record_flags + [os.path.abspath(program)],
                          capture_output=True, text=True, timeout=SESSION_TIMEOUT)
     if not os.path.exists(os.path.join(trace, "complete")):
         print(f"FAIL {args.case}: rrx record failed ({rec.returncode}):\n{rec.stdout}{rec.stderr}")
         return 1
     exe = subprocess.run([args.rrx, "replay", "--info-exe", trace], capture_output=True, text=True).stdout.strip()
-    values = dict(m, trace=trace, port=free_port(), src=os.path.basename(args.source), exe=exe)
+    values = dict(m, trace=trace, port=free_port(), src=os.path.basename(args.source), exe=exe, work=work)
     commands = [c.format(**values) for c in case.commands]
     if args.case.startswith("real.") and CONNECTING.get(args.case, True) and not case.launcher:
         commands = ["replay " + trace] + commands
@@ -623,7 +669,8 @@ def run_case(args, case, m, work):
             transcript = proc.stdout + proc.stderr + f"\n[exit status {proc.returncode}]"
         else:
             after_stop = [c.format(**values) for c in case.after_stop]
-            stdout, transcript = run_lldb(args, commands, env, after_stop)
+            marker = os.path.join(work, "signal") if case.interrupt else None
+            stdout, transcript = run_lldb(args, commands, env, after_stop, marker)
     finally:
         if server:
             try:
