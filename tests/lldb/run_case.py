@@ -406,6 +406,20 @@ def case_launcher():
     return case
 
 
+def case_launcher_piped():
+    """Commands piped into `rrx replay -d lldb-19 TRACE` run one after the
+    other, each stop before the next command, as typed at a prompt: the
+    values at the first hit, on past the end of the recording, and back."""
+    def check(s, m, ctx):
+        expect_in(rf"`add\(a=0, b=0\) at {ctx['src']}:{m['add_body']}", s.out("c"), "c to the first hit")
+        expect_in(r"^\(int\) a = 0\n\(int\) b = 0\b", s.out("frame variable"), "values at the first hit")
+        expect_in(r"stop reason = end of recorded history", s.out("c", 4), "c to the end")
+        expect_in(rf"`add\(a=3, b=3\) at {ctx['src']}:{m['add_body']}", s.out("rc"), "rc from the end")
+    case = Case(["b {src}:{add_body}", "c", "frame variable", "c", "c", "c", "c", "rc"], check)
+    case.launcher = True
+    return case
+
+
 PATCHED_JCC = ("script t = lldb.debugger.GetSelectedTarget(); "
                "insns = t.FindFunctions('main')[0].GetSymbol().GetInstructions(t); "
                "jcc = [i for i in insns if i.GetMnemonic(t) == 'jle'][0]; "
@@ -531,6 +545,7 @@ CASES = {
     "real.expression_write": case_expression_write,
     "real.patched_loop": case_patched_loop,
     "real.launcher": case_launcher,
+    "real.launcher_piped": case_launcher_piped,
     "plugin_loads": case_plugin_loads,
     "help": case_help,
     "real.replay_command": lambda: connected("replay {trace}"),
