@@ -7,6 +7,7 @@
 #include "monitor_commands.h"
 #include "replay_commands.h"
 #include "reverse_commands.h"
+#include "watch_command.h"
 
 namespace lldb {
 
@@ -16,6 +17,7 @@ __attribute__((visibility("default"))) bool PluginInitialize(lldb::SBDebugger de
   rrx::lldb_plugin::add_monitor_commands(debugger);
   rrx::lldb_plugin::add_last_write_command(debugger);
   rrx::lldb_plugin::add_launch_override(debugger);
+  rrx::lldb_plugin::add_watch_size_override(debugger);
   return true;
 }
 

@@ -216,6 +216,26 @@ def case_watch_reverse():
                  "p counter", "c", "p counter"], check)
 
 
+def case_watch_expression():
+    """`watchpoint set expression -- &counter` watches counter's 4 bytes
+    (lldb-19 alone watches a pointer's 8); the first `c` runs on to the
+    first write (lldb prints the value at creation under a `Watchpoint 1
+    hit:` header on a live process too: that is no stop); from the next
+    breakpoint hit reverse-continue comes back to it."""
+    def check(s, m, ctx):
+        expect_in(r"^Watchpoint created: Watchpoint 1: addr = 0x[0-9a-f]+ size = 4 ",
+                  s.out("watchpoint set expression -- &counter"), "the watch size")
+        out = s.out("c", 1)
+        expect_in(rf"stop reason = watchpoint 1\n.*`add\(a=0, b=0\) at {ctx['src']}:{m['add_return']}", out,
+                  "c to the first write")
+        expect_in(r"^\(int\) 1$", s.out("p counter"), "counter after the first write")
+        expect_in(rf"stop reason = watchpoint 1\n.*`add\(a=0, b=0\) at {ctx['src']}:{m['add_write']}",
+                  s.out("rc"), "rc back before the write")
+        expect_in(r"^\(int\) 0$", s.out("p counter", 1), "counter before the first write")
+    return Case(["b {src}:{add_body}", "c", "watchpoint set expression -- &counter", "c", "p counter",
+                 "c", "rc", "p counter"], check)
+
+
 def case_watch_reverse_twice():
     """Two reverse-continues with a watchpoint: the second stops at the
     write before (known engine bug: it runs to the start of history)."""
@@ -556,6 +576,7 @@ CASES = {
     "real.break_continue": case_break_continue,
     "real.watch_reverse": case_watch_reverse,
     "real.watch_reverse_twice": case_watch_reverse_twice,
+    "real.watch_expression": case_watch_expression,
     "real.last_write": case_last_write,
     "real.reverse_step": case_reverse_step,
     "real.reverse_next": case_reverse_next,
