@@ -18,10 +18,6 @@ bool set_direction(lldb::SBDebugger debugger, bool reverse, std::string* error) 
   return false;
 }
 
-}  // namespace
-
-namespace {
-
 std::atomic<bool> sigint_seen{false};
 std::atomic<int> forwarders{0};  // nested ones share the first's handler
 struct sigaction previous_sigint;
