@@ -13,13 +13,14 @@ namespace rrx::lldb_plugin {
 namespace {
 
 // lldb cuts the output of an interrupted command short ("... Interrupted."
-// after its first line): after Ctrl-C, show where the run stopped directly.
+// after its first line, none when made after Ctrl-C): then show where the
+// run stopped directly.
 bool finish_run(lldb::SBDebugger debugger, lldb::SBCommandReturnObject& result, bool ok,
                 const std::string& output, const std::string& error) {
   if (!InterruptForwarder::interrupted()) {
     return finish_command(result, ok, output, error, "reverse execution failed");
   }
-  print(debugger, output);
+  print(debugger, run_despite_interrupt(debugger, "process status").output);
   return finish_command(result, ok, "", error, "reverse execution failed");
 }
 

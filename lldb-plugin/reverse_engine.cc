@@ -10,7 +10,7 @@ namespace {
 // `process plugin packet send` is the only way to send a raw packet on
 // lldb-19 (there is no SB call). It prints "response: OK" on success.
 bool set_direction(lldb::SBDebugger debugger, bool reverse, std::string* error) {
-  CommandResult result = run_command(
+  CommandResult result = run_despite_interrupt(
       debugger, std::string("process plugin packet send QRRXDirection:") +
                     (reverse ? "reverse" : "forward"));
   if (result.ok && result.output.find("response: OK") != std::string::npos) return true;
@@ -65,13 +65,14 @@ ReverseDirection::~ReverseDirection() {
   // A process that exited or disconnected meanwhile has no server to tell.
   if (!ok_ || !debugger_.GetSelectedTarget().GetProcess().IsValid()) return;
   std::string ignored;
-  if (!InterruptForwarder::interrupted()) {
-    set_direction(debugger_, false, &ignored);
-    return;
-  }
-  // After Ctrl-C lldb refuses every command on its input thread until the
-  // interrupted one ends ("... Interrupted"), but not on another thread.
-  std::thread([&] { set_direction(debugger_, false, &ignored); }).join();
+  set_direction(debugger_, false, &ignored);
+}
+
+CommandResult run_despite_interrupt(lldb::SBDebugger debugger, const std::string& line) {
+  if (!InterruptForwarder::interrupted()) return run_command(debugger, line);
+  CommandResult result;
+  std::thread([&] { result = run_command(debugger, line); }).join();
+  return result;
 }
 
 bool run_reversed(lldb::SBDebugger debugger, const std::string& command, std::string* output,

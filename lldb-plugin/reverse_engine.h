@@ -60,6 +60,11 @@ class ReverseDirection {
   std::string error_;
 };
 
+// Runs `line` as run_command does, also after Ctrl-C: lldb then refuses
+// every command on its input thread until the interrupted one ends ("...
+// Interrupted"), but not on another thread.
+CommandResult run_despite_interrupt(lldb::SBDebugger debugger, const std::string& line);
+
 // Runs a resuming lldb command (`process continue`, `thread step-inst ...`)
 // backwards; its usual output (the stop) goes to *output.
 bool run_reversed(lldb::SBDebugger debugger, const std::string& command, std::string* output,

@@ -557,8 +557,27 @@ def case_interrupt_reverse_continue():
     return case
 
 
+def case_interrupt_reverse_next():
+    """Ctrl-C during a reverse-next over the 30000-call loop (the plugin's
+    step back is many short runs) ends it with SIGINT inside the loop; the
+    replay then runs forwards to the same breakpoint and event again."""
+    def check(s, m, ctx):
+        expect_in(r"stop reason = signal SIGINT", s.out("reverse-next"), "the interrupted step")
+        events = s.numbers("when", EVENT)
+        expect(events[1] < events[0], f"the interrupted step did not go back: {events}")
+        expect_in(r"stop reason = breakpoint 1\.1\n.*`main at many_events\.c:\d+", s.out("c", 1), "forwards again")
+        expect(events[2] == events[0], f"c after the interrupt ended at {events[2]}, not {events[0]}")
+    case = Case(["breakpoint set -p LINE_PRINT -f many_events.c", "c", "when",
+                 "platform shell touch {work}/signal", "reverse-next", "when", "c", "when"], check)
+    case.program = "many"
+    case.record_flags = ["-n"]
+    case.interrupt = True
+    return case
+
+
 CASES = {
     "real.interrupt_reverse_continue": case_interrupt_reverse_continue,
+    "real.interrupt_reverse_next": case_interrupt_reverse_next,
     "real.process_launch": case_process_launch,
     "real.conditional_breakpoint": case_conditional_breakpoint,
     "real.signal_segv": case_signal_segv,
