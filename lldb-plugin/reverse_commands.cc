@@ -13,14 +13,15 @@ namespace rrx::lldb_plugin {
 namespace {
 
 // lldb cuts the output of an interrupted command short ("... Interrupted."
-// after its first line, none when made after Ctrl-C): then show where the
-// run stopped directly.
+// after its first line, none when made after Ctrl-C): then say so and
+// show where the run stopped (stop reason SIGINT, or that of the last of
+// a step's runs when Ctrl-C came between two).
 bool finish_run(lldb::SBDebugger debugger, lldb::SBCommandReturnObject& result, bool ok,
                 const std::string& output, const std::string& error) {
   if (!InterruptForwarder::interrupted()) {
     return finish_command(result, ok, output, error, "reverse execution failed");
   }
-  print(debugger, run_despite_interrupt(debugger, "process status").output);
+  print(debugger, "Interrupted.\n" + run_despite_interrupt(debugger, "process status").output);
   return finish_command(result, ok, "", error, "reverse execution failed");
 }
 

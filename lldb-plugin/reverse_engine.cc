@@ -42,9 +42,13 @@ InterruptForwarder::InterruptForwarder(lldb::SBDebugger debugger) {
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, &previous_sigint);
   }
+  // Again every 100 ms after Ctrl-C: one that came as a run was about to
+  // start found nothing to stop (lldb sends nothing to a stopped process).
   thread_ = std::thread([this, process = debugger.GetSelectedTarget().GetProcess()]() mutable {
-    while (!done_ && !sigint_seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (sigint_seen) process.SendAsyncInterrupt();  // harmless if it is stopped
+    while (!done_) {
+      if (sigint_seen) process.SendAsyncInterrupt();
+      std::this_thread::sleep_for(std::chrono::milliseconds(sigint_seen ? 100 : 10));
+    }
   });
 }
 
