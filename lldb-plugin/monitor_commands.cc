@@ -34,26 +34,6 @@ bool send_monitor(lldb::SBDebugger debugger, const std::string& command, std::st
   return false;
 }
 
-// After the server jumped to a checkpoint, lldb still shows the old state
-// and has no SB call to drop its caches: step back one instruction and
-// forward again (not forward at the start of history, where the step back
-// did not move), so lldb refreshes as after any stop.
-void refresh_after_jump(lldb::SBDebugger debugger) {
-  lldb::SBThread thread = debugger.GetSelectedTarget().GetProcess().GetSelectedThread();
-  lldb::SBError error;
-  bool at_start;
-  {
-    ReverseDirection reverse(debugger);
-    if (!reverse.ok()) return;
-    thread.StepInstruction(false, error);
-    at_start = at_history_start(thread);
-  }
-  if (!at_start) {
-    SynchronousMode synchronous(debugger);
-    thread.StepInstruction(false, error);
-  }
-}
-
 // A command whose words become the monitor command: `prefix args...`.
 class MonitorCommand : public lldb::SBCommandPluginInterface {
  public:

@@ -3,9 +3,11 @@
 #include <lldb/API/LLDB.h>
 
 #include "last_write_command.h"
+#include "launch_command.h"
 #include "monitor_commands.h"
 #include "replay_commands.h"
 #include "reverse_commands.h"
+#include "watch_command.h"
 
 namespace lldb {
 
@@ -14,6 +16,8 @@ __attribute__((visibility("default"))) bool PluginInitialize(lldb::SBDebugger de
   rrx::lldb_plugin::add_reverse_commands(debugger);
   rrx::lldb_plugin::add_monitor_commands(debugger);
   rrx::lldb_plugin::add_last_write_command(debugger);
+  rrx::lldb_plugin::add_launch_override(debugger);
+  rrx::lldb_plugin::add_watch_size_override(debugger);
   return true;
 }
 

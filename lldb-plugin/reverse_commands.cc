@@ -12,6 +12,19 @@
 namespace rrx::lldb_plugin {
 namespace {
 
+// lldb cuts the output of an interrupted command short ("... Interrupted."
+// after its first line, none when made after Ctrl-C): then say so and
+// show where the run stopped (stop reason SIGINT, or that of the last of
+// a step's runs when Ctrl-C came between two).
+bool finish_run(lldb::SBDebugger debugger, lldb::SBCommandReturnObject& result, bool ok,
+                const std::string& output, const std::string& error) {
+  if (!InterruptForwarder::interrupted()) {
+    return finish_command(result, ok, output, error, "reverse execution failed");
+  }
+  print(debugger, "Interrupted.\n" + run_despite_interrupt(debugger, "process status").output);
+  return finish_command(result, ok, "", error, "reverse execution failed");
+}
+
 // An lldb resume command run with the server in reverse.
 class ResumeBackwards : public lldb::SBCommandPluginInterface {
  public:
@@ -23,8 +36,7 @@ class ResumeBackwards : public lldb::SBCommandPluginInterface {
     if (std::string extra = join_words(args); !extra.empty()) line += " " + extra;
     std::string output, error;
     bool ok = run_reversed(debugger, line, &output, &error);
-    finish_command(result, ok, output, error, "reverse execution failed");
-    return ok;
+    return finish_run(debugger, result, ok, output, error);
   }
 
  private:
@@ -43,8 +55,7 @@ class SourceStepBackwards : public lldb::SBCommandPluginInterface {
     }
     std::string output, error;
     bool ok = reverse_source_step(debugger, kind_, &output, &error);
-    finish_command(result, ok, output, error, "reverse execution failed");
-    return ok;
+    return finish_run(debugger, result, ok, output, error);
   }
 
  private:

@@ -82,7 +82,8 @@ std::optional<addr_t> call_site(lldb::SBTarget target, addr_t return_address) {
 class Stepper {
  public:
   explicit Stepper(lldb::SBDebugger debugger)
-      : target_(debugger.GetSelectedTarget()),
+      : debugger_(debugger),
+        target_(debugger.GetSelectedTarget()),
         process_(target_.GetProcess()),
         thread_(process_.GetSelectedThread()) {}
 
@@ -99,6 +100,8 @@ class Stepper {
   }
 
   bool stepi() {
+    // Ctrl-C ends the step where it is (a step is many runs, each short).
+    if (InterruptForwarder::interrupted()) return false;
     lldb::SBError error;
     thread_.StepInstruction(false, error);
     if (error.Fail() || process_.GetState() != lldb::eStateStopped) return false;
@@ -123,7 +126,7 @@ class Stepper {
     }
     lldb::SBBreakpoint breakpoint = target_.BreakpointCreateByAddress(*site);
     bool reached = false;
-    for (;;) {
+    while (!InterruptForwarder::interrupted()) {
       process_.Continue();
       if (process_.GetState() != lldb::eStateStopped || !hit_only(breakpoint)) break;
       // A deeper recursive activation stops here too; keep going back.
@@ -148,6 +151,7 @@ class Stepper {
     return true;
   }
 
+  lldb::SBDebugger debugger_;
   lldb::SBTarget target_;
   lldb::SBProcess process_;
   lldb::SBThread thread_;

@@ -85,6 +85,10 @@ int launch_debugger(const DebuggerLaunch& launch) {
     // history stays there to go back through.
     if (launch.goto_exit) argv.insert(argv.end(), {"-O", "process continue"});
     if (!launch.script.empty()) argv.insert(argv.end(), {"-s", launch.script});
+    // lldb runs commands it reads from a pipe asynchronously (a `c` returns
+    // before the stop, and the next command finds the process running);
+    // those of a sourced file it runs one after the other.
+    if (!isatty(STDIN_FILENO)) argv.insert(argv.end(), {"-s", "/dev/stdin"});
   } else {
     argv = {path};
     if (launch.fullname) argv.push_back("--fullname");

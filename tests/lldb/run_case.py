@@ -19,6 +19,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -119,7 +120,10 @@ def gdb_lines(transcript, commands):
 class Case:
     gdb = None  # (setup, [(lldb command, gdb command)]): compared by source line
     after_stop = []  # lldb -k commands: run once -b stopped at an exception stop
-    program = "main"  # "main" (--program), "static" (--static-program), "crash" (--crash-program)
+    program = "main"  # "main" (--program), "static" (--static-program), "crash" (--crash-program),
+    # "many" (--many-events-program)
+    record_flags = []  # for rrx record
+    interrupt = False  # SIGINT to lldb (as Ctrl-C) once the session created {work}/signal
     needs_server = False  # start `rrx replay --serve -s {port}` before lldb
     launcher = False  # run `rrx replay -d LLDB TRACE` with the commands on stdin
 
@@ -210,6 +214,26 @@ def case_watch_reverse():
         expect_in(r"^\(int\) 3$", s.out("p counter", 1), "counter after the write")
     return Case(["b {src}:{twice_site}", "c", "watchpoint set variable counter", "reverse-continue",
                  "p counter", "c", "p counter"], check)
+
+
+def case_watch_expression():
+    """`watchpoint set expression -- &counter` watches counter's 4 bytes
+    (lldb-19 alone watches a pointer's 8); the first `c` runs on to the
+    first write (lldb prints the value at creation under a `Watchpoint 1
+    hit:` header on a live process too: that is no stop); from the next
+    breakpoint hit reverse-continue comes back to it."""
+    def check(s, m, ctx):
+        expect_in(r"^Watchpoint created: Watchpoint 1: addr = 0x[0-9a-f]+ size = 4 ",
+                  s.out("watchpoint set expression -- &counter"), "the watch size")
+        out = s.out("c", 1)
+        expect_in(rf"stop reason = watchpoint 1\n.*`add\(a=0, b=0\) at {ctx['src']}:{m['add_return']}", out,
+                  "c to the first write")
+        expect_in(r"^\(int\) 1$", s.out("p counter"), "counter after the first write")
+        expect_in(rf"stop reason = watchpoint 1\n.*`add\(a=0, b=0\) at {ctx['src']}:{m['add_write']}",
+                  s.out("rc"), "rc back before the write")
+        expect_in(r"^\(int\) 0$", s.out("p counter", 1), "counter before the first write")
+    return Case(["b {src}:{add_body}", "c", "watchpoint set expression -- &counter", "c", "p counter",
+                 "c", "rc", "p counter"], check)
 
 
 def case_watch_reverse_twice():
@@ -402,6 +426,20 @@ def case_launcher():
     return case
 
 
+def case_launcher_piped():
+    """Commands piped into `rrx replay -d lldb-19 TRACE` run one after the
+    other, each stop before the next command, as typed at a prompt: the
+    values at the first hit, on past the end of the recording, and back."""
+    def check(s, m, ctx):
+        expect_in(rf"`add\(a=0, b=0\) at {ctx['src']}:{m['add_body']}", s.out("c"), "c to the first hit")
+        expect_in(r"^\(int\) a = 0\n\(int\) b = 0\b", s.out("frame variable"), "values at the first hit")
+        expect_in(r"stop reason = end of recorded history", s.out("c", 4), "c to the end")
+        expect_in(rf"`add\(a=3, b=3\) at {ctx['src']}:{m['add_body']}", s.out("rc"), "rc from the end")
+    case = Case(["b {src}:{add_body}", "c", "frame variable", "c", "c", "c", "c", "rc"], check)
+    case.launcher = True
+    return case
+
+
 PATCHED_JCC = ("script t = lldb.debugger.GetSelectedTarget(); "
                "insns = t.FindFunctions('main')[0].GetSymbol().GetInstructions(t); "
                "jcc = [i for i in insns if i.GetMnemonic(t) == 'jle'][0]; "
@@ -459,11 +497,98 @@ def case_expression_write():
                  "p counter"], check)
 
 
+def case_process_launch():
+    """`run` (an alias of `process launch`) starts the replay over, the
+    breakpoint kept: the same first hit at the same event; `run N` past the
+    end is refused and leaves the replay at its start; `process launch -m`
+    stops at main, `process launch -s` at the first instruction (the start
+    of the recording)."""
+    def check(s, m, ctx):
+        first_hit = rf"stop reason = breakpoint 1\.1\n.*`add\(a=0, b=0\) at {ctx['src']}:{m['add_body']}"
+        events = s.numbers("when", EVENT)
+        out = s.out("run")
+        expect_in(r"^Process \d+ restarted from the start of the replay$", out, "run")
+        expect_in(first_hit, out, "run to the first hit")
+        expect(events[1] == events[0], f"run: first hit at event {events[1]}, before at {events[0]}")
+        expect_in(r"^\(int\) a = 0\n\(int\) b = 0\b", s.out("frame variable"), "values after run")
+        expect_in(r"error: rrx: event 99999999 is beyond the history", s.out("run 99999999"), "run past the end")
+        expect_in(first_hit, s.out("c", 2), "c after the refused run")
+        expect(events[2] == events[0], f"c after the refused run: event {events[2]}, not {events[0]}")
+        expect_in(rf"one-shot breakpoint \d+\n.*`main at {ctx['src']}:{m['main_body']}",
+                  s.out("process launch -m"), "process launch -m")
+        out = s.out("process launch -s")
+        expect_in(r"restarted from the start of the replay", out, "process launch -s")
+        expect_in(r"stop reason = start of recorded history\n.*`_start$", out, "at the first instruction")
+        expect(events[3] < events[0], f"process launch -s: event {events[3]}, not before {events[0]}")
+    return Case(["b {src}:{add_body}", "c", "when", "c", "run", "when", "frame variable",
+                 "run 99999999", "c", "when", "process launch -m", "process launch -s", "when"], check)
+
+
+def case_conditional_breakpoint():
+    """A condition lldb evaluates at each hit, forwards and backwards: the
+    hit where b == 2 (third call), back to where a == 0 (second call),
+    and forwards from there no other a == 0: the end of the recording."""
+    def check(s, m, ctx):
+        at = rf" at {ctx['src']}:{m['add_body']}"
+        expect_in(r"stop reason = breakpoint 1\.1\n.*`add\(a=1, b=2\)" + at, s.out("c"), "b == 2")
+        expect_in(r"stop reason = breakpoint 1\.1\n.*`add\(a=0, b=1\)" + at, s.out("rc"), "a == 0 backwards")
+        expect_in(r"stop reason = end of recorded history", s.out("c", 1), "no a == 0 ahead")
+    return Case(["breakpoint set -f {src} -l {add_body} -c 'b == 2'", "c",
+                 "breakpoint modify -c 'a == 0' 1", "rc", "c"], check)
+
+
+def case_interrupt_reverse_continue():
+    """Ctrl-C (SIGINT to lldb) during a long reverse-continue (from the end
+    back to main, over 30000 recorded syscalls) stops it with SIGINT on the
+    way: a sane position between the two (main's first store done), from
+    which the replay runs forwards to the end again, not backwards."""
+    def check(s, m, ctx):
+        expect_in(r"^Interrupted\.\n(.*\n)*.*stop reason = signal SIGINT", s.out("reverse-continue"),
+                  "the interrupted run")
+        expect_in(r"^\(int\) 1$", s.out("p started"), "stopped after main's first line")
+        events = s.numbers("when", EVENT)
+        expect(events[1] < events[0], f"the interrupted run did not go back: {events}")
+        expect_in(r"stop reason = end of recorded history", s.out("c", 2), "forwards after it")
+        expect(events[2] == events[0], f"c after the interrupt ended at {events[2]}, not {events[0]}")
+    case = Case(["b main", "c", "c", "when", "platform shell touch {work}/signal", "reverse-continue",
+                 "p started", "when", "c", "when"], check)
+    case.program = "many"
+    case.record_flags = ["-n"]  # each getppid() an event: a long way back
+    case.interrupt = True
+    return case
+
+
+def case_interrupt_reverse_next():
+    """Ctrl-C during a reverse-next over the 30000-call loop (the plugin's
+    step back is many short runs) ends it with SIGINT inside the loop; the
+    replay then runs forwards to the same breakpoint and event again."""
+    def check(s, m, ctx):
+        # (SIGINT, or the reason of the last of its runs if Ctrl-C came
+        # between two of them)
+        expect_in(r"^Interrupted\.\nProcess \d+ stopped\n\* thread #1, stop reason = ",
+                  s.out("reverse-next"), "the interrupted step")
+        events = s.numbers("when", EVENT)
+        expect(events[1] < events[0], f"the interrupted step did not go back: {events}")
+        expect_in(r"stop reason = breakpoint 1\.1\n.*`main at many_events\.c:\d+", s.out("c", 1), "forwards again")
+        expect(events[2] == events[0], f"c after the interrupt ended at {events[2]}, not {events[0]}")
+    case = Case(["breakpoint set -p LINE_PRINT -f many_events.c", "c", "when",
+                 "platform shell touch {work}/signal", "reverse-next", "when", "c", "when"], check)
+    case.program = "many"
+    case.record_flags = ["-n"]
+    case.interrupt = True
+    return case
+
+
 CASES = {
+    "real.interrupt_reverse_continue": case_interrupt_reverse_continue,
+    "real.interrupt_reverse_next": case_interrupt_reverse_next,
+    "real.process_launch": case_process_launch,
+    "real.conditional_breakpoint": case_conditional_breakpoint,
     "real.signal_segv": case_signal_segv,
     "real.expression_write": case_expression_write,
     "real.patched_loop": case_patched_loop,
     "real.launcher": case_launcher,
+    "real.launcher_piped": case_launcher_piped,
     "plugin_loads": case_plugin_loads,
     "help": case_help,
     "real.replay_command": lambda: connected("replay {trace}"),
@@ -474,6 +599,7 @@ CASES = {
     "real.break_continue": case_break_continue,
     "real.watch_reverse": case_watch_reverse,
     "real.watch_reverse_twice": case_watch_reverse_twice,
+    "real.watch_expression": case_watch_expression,
     "real.last_write": case_last_write,
     "real.reverse_step": case_reverse_step,
     "real.reverse_next": case_reverse_next,
@@ -493,14 +619,33 @@ CONNECTING = {"plugin_loads": False, "help": False, "real.replay_command": False
               "real.gdb_remote": False}
 
 
-def run_lldb(args, commands, env, after_stop=()):
-    argv = [args.lldb, "--no-lldbinit", "-b"]
+# After the session asks for the interrupt: long enough for the run to be
+# under way, far shorter than the run (not a timing assertion: an earlier
+# signal would find no run to stop, a later one only a longer run).
+INTERRUPT_DELAY = 0.5
+
+
+def run_lldb(args, commands, env, after_stop=(), interrupt_marker=None):
+    # Without -b when interrupting: lldb -b would end at the end of history.
+    argv = [args.lldb, "--no-lldbinit"] + ([] if interrupt_marker else ["-b"])
     for command in ["plugin load " + os.path.abspath(args.plugin)] + commands:
         argv += ["-o", command]
     for command in after_stop:
         argv += ["-k", command]
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=SESSION_TIMEOUT)
-    return proc.stdout, proc.stdout + proc.stderr + f"\n[lldb exit status {proc.returncode}]"
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        if interrupt_marker:
+            deadline = time.monotonic() + SESSION_TIMEOUT
+            while not os.path.exists(interrupt_marker) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(INTERRUPT_DELAY)
+            proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=SESSION_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+    return stdout, stdout + stderr + f"\n[lldb exit status {proc.returncode}]"
 
 
 def run_gdb(args, trace, setup, steps, values):
@@ -523,6 +668,7 @@ def main():
     parser.add_argument("--program", required=True, help="debuggee built from --source")
     parser.add_argument("--static-program", default="", help="static debuggee without libc")
     parser.add_argument("--crash-program", default="", help="debuggee that dies of SIGSEGV")
+    parser.add_argument("--many-events-program", default="", help="debuggee making 30000 syscalls")
     parser.add_argument("--source", required=True)
     parser.add_argument("--gdb", default="gdb")
     parser.add_argument("--gdb-plugin", default="", help="rrx.py, for the gdb comparisons")
@@ -552,14 +698,15 @@ def main():
 
 def run_case(args, case, m, work):
     trace = os.path.join(work, "trace")
-    program = {"static": args.static_program, "crash": args.crash_program}.get(case.program, args.program)
-    rec = subprocess.run([args.rrx, "record", "-o", trace, os.path.abspath(program)],
+    program = {"static": args.static_program, "crash": args.crash_program,
+               "many": args.many_events_program}.get(case.program, args.program)
+    rec = subprocess.run([args.rrx, "record", "-o", trace] + case.record_flags + [os.path.abspath(program)],
                          capture_output=True, text=True, timeout=SESSION_TIMEOUT)
     if not os.path.exists(os.path.join(trace, "complete")):
         print(f"FAIL {args.case}: rrx record failed ({rec.returncode}):\n{rec.stdout}{rec.stderr}")
         return 1
     exe = subprocess.run([args.rrx, "replay", "--info-exe", trace], capture_output=True, text=True).stdout.strip()
-    values = dict(m, trace=trace, port=free_port(), src=os.path.basename(args.source), exe=exe)
+    values = dict(m, trace=trace, port=free_port(), src=os.path.basename(args.source), exe=exe, work=work)
     commands = [c.format(**values) for c in case.commands]
     if args.case.startswith("real.") and CONNECTING.get(args.case, True) and not case.launcher:
         commands = ["replay " + trace] + commands
@@ -581,7 +728,8 @@ def run_case(args, case, m, work):
             transcript = proc.stdout + proc.stderr + f"\n[exit status {proc.returncode}]"
         else:
             after_stop = [c.format(**values) for c in case.after_stop]
-            stdout, transcript = run_lldb(args, commands, env, after_stop)
+            marker = os.path.join(work, "signal") if case.interrupt else None
+            stdout, transcript = run_lldb(args, commands, env, after_stop, marker)
     finally:
         if server:
             try:
