@@ -568,7 +568,9 @@ def case_interrupt_reverse_next():
         expect_in(r"^Interrupted\.\nProcess \d+ stopped\n\* thread #1, stop reason = ",
                   s.out("reverse-next"), "the interrupted step")
         events = s.numbers("when", EVENT)
-        expect(events[1] < events[0], f"the interrupted step did not go back: {events}")
+        # (How far back it got depends on when Ctrl-C came: maybe not past
+        # the last of the loop's events yet.)
+        expect(events[1] <= events[0], f"the interrupted step went forwards: {events}")
         expect_in(r"stop reason = breakpoint 1\.1\n.*`main at many_events\.c:\d+", s.out("c", 1), "forwards again")
         expect(events[2] == events[0], f"c after the interrupt ended at {events[2]}, not {events[0]}")
     case = Case(["breakpoint set -p LINE_PRINT -f many_events.c", "c", "when",
