@@ -315,7 +315,6 @@ void Recorder::on_syscall_entry(RecordTask& t) {
   event.tid = t.task->tid();
   event.kind = EventKind::kSyscallEntry;
   event.regs = regs;
-  event.regs.rdx = t.call.args[2];  // as the program made it (see install_program_filter)
   event.syscall_no = nr;
   emit(event);
   if (stop_at_syscall_for_tracer(t, TracerStop::kSyscallEntry)) return;
@@ -361,7 +360,7 @@ void Recorder::end_sink_write(pid_t tid) {
 
 // The program's seccomp filter goes in for real, behind rrx's prefix
 // (core/seccomp_filter.h): the call gets the prefixed copy instead.
-void Recorder::install_program_filter(RecordTask& t, Registers& regs) {
+void Recorder::install_program_filter(RecordTask& t, const Registers& regs) {
   std::string err;
   uint64_t filter = write_prefixed_program_filter(*t.task, t.call, &err);
   if (!filter) {
@@ -369,8 +368,9 @@ void Recorder::install_program_filter(RecordTask& t, Registers& regs) {
     t.deny_errno = EINVAL;
     return;
   }
-  regs.rdx = filter;
-  t.task->set_regs(regs);
+  Registers with_copy = regs;  // (the entry event keeps the program's)
+  with_copy.rdx = filter;
+  t.task->set_regs(with_copy);
 }
 
 void Recorder::on_syscall_exit(RecordTask& t) {

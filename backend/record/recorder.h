@@ -135,7 +135,7 @@ class Recorder {
   void handle(RecordTask& t, const Stop& stop);
   void on_syscall_entry(RecordTask& t);
   void on_syscall_exit(RecordTask& t);
-  void install_program_filter(RecordTask& t, Registers& regs);
+  void install_program_filter(RecordTask& t, const Registers& regs);
   // The rest of a syscall stop's work, after its event (and a stop for an
   // emulated tracer there): off into the kernel, or back to user code.
   void continue_syscall_entry(RecordTask& t);
