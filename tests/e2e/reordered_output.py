@@ -67,14 +67,7 @@ def reorder(rrx, trace):
             messages[k:k + 4] = [set_seq(m, seq + k + j) for j, m in enumerate(moved)]
             frames[i] = tc.frame_with_payload(tc.CODEC_ZSTD, b"".join(messages))
             new = b"".join(f.encode() for f in frames)
-            with open(os.path.join(trace, "complete"), "rb") as f:
-                marker = tc.refresh_marker(f.read(), old, new)
-            if marker is None:
-                return None
-            for name, data in (("events", new), ("complete", marker)):
-                with open(os.path.join(trace, name), "wb") as f:
-                    f.write(data)
-            return seq + k
+            return seq + k if tc.replace_events(trace, old, new) else None
         seq += len(messages)
     return None
 

@@ -29,15 +29,7 @@ def rewrite_echo(trace):
             frames[i] = tc.frame_with_payload(frame.codec, raw.replace(ORIGINAL, CHANGED))
             found = True
     new = b"".join(frame.encode() for frame in frames)
-    complete = os.path.join(trace, "complete")
-    with open(complete, "rb") as f:
-        marker = tc.refresh_marker(f.read(), old, new)
-    if not found or marker is None:
-        return False
-    for name, data in (("events", new), ("complete", marker)):
-        with open(os.path.join(trace, name), "wb") as f:
-            f.write(data)
-    return True
+    return found and tc.replace_events(trace, old, new)
 
 
 def main(rrx, hello, work):

@@ -4,6 +4,7 @@ and the `complete` marker's file digests. Only what mutating needs: the
 field layout of a message is found by walking its pointers, not from the
 schema."""
 
+import os
 import shutil
 import struct
 import subprocess
@@ -193,6 +194,20 @@ class MessageMap:
 
 def file_digest(data):
     return struct.pack("<QI", len(data), crc32(data))
+
+
+def replace_events(trace, old, new):
+    """Writes `new` as the `events` file of the trace directory (whose events
+    were `old`) with its `complete` marker made to match; False (nothing
+    written) if the marker cannot be refreshed."""
+    with open(os.path.join(trace, "complete"), "rb") as f:
+        marker = refresh_marker(f.read(), old, new)
+    if marker is None:
+        return False
+    for name, data in (("events", new), ("complete", marker)):
+        with open(os.path.join(trace, name), "wb") as f:
+            f.write(data)
+    return True
 
 
 def refresh_marker(marker, old_file, new_file):
