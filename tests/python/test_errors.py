@@ -167,7 +167,9 @@ def test_ctrl_c_stops_a_long_forward_run(trace_root):
         armed = False
 
         def on_alarm(signo, frame):
+            nonlocal armed
             if armed:
+                armed = False  # once per arming: never after its `with` ends
                 raise KeyboardInterrupt
 
         old = signal.signal(signal.SIGALRM, on_alarm)
