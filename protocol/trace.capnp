@@ -83,6 +83,10 @@ struct Event {
     # The call shrank a file the process maps shared: `addr` is in such a
     # mapping, `len` the file's new size (replay shrinks its copy too).
     shrunkFile @7 :MemRange;
+    # Non-zero: after the call rrx mapped a syscall buffer here for the
+    # thread's thread pointer (fs_base in regs) and entered it in the engine's
+    # table (backend/preload/syscallbuf_abi.h); replay does the same.
+    newBuffer @8 :UInt64;
   }
 
   struct Signal {

@@ -56,22 +56,6 @@ bool InterruptPoll::operator()() {
 
 namespace {
 
-// librrx_preload.so: in the build tree, build/python/../lib/rrx; once
-// installed, RRX_PRELOAD_FROM_MODULE (relative to the module's directory,
-// or absolute).
-std::string preload_library() {
-  std::string dir;
-  Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&preload_library), &info) && info.dli_fname) {
-    std::string self = info.dli_fname;
-    dir = self.substr(0, self.rfind('/') + 1);
-    std::string built = dir + "../lib/rrx/librrx_preload.so";
-    if (access(built.c_str(), R_OK) == 0) return built;
-  }
-  std::string installed = RRX_PRELOAD_FROM_MODULE;
-  return installed[0] == '/' ? installed : dir + installed;
-}
-
 bool parse_options(PyObject* kwargs, RecordOptions* options, bool* buffer) {
   if (!kwargs) return true;
   PyObject *key, *value;
@@ -157,13 +141,7 @@ PyObject* py_record(PyObject*, PyObject* args, PyObject* kwargs) {
   }
   Py_DECREF(seq);
   if (options.argv.empty()) return raise(RecordError, "no program given");
-  if (buffer) {
-    options.preload = preload_library();
-    if (access(options.preload.c_str(), R_OK) != 0) {
-      return raise(RecordError, "cannot find " + options.preload +
-                                    " (syscall buffering); record with syscall_buffer=False");
-    }
-  }
+  options.buffer_syscalls = buffer;
   std::string root, error;
   if (dir_obj != Py_None) {
     PyObject* path = PyOS_FSPath(dir_obj);

@@ -102,7 +102,7 @@ void define_record(CLI::App* sub, CommandLine* v) {
                 "initial process; processes it left running are killed)");
   sub->add_flag("-u,--unbound", a.unbound, "do not pin the recording to one CPU (slower)");
   sub->add_flag("-n,--no-syscall-buffer", a.no_buffer,
-                "trace every syscall (no in-process buffering by librrx_preload.so)");
+                "trace every syscall (no in-process syscall buffering)");
   sub->add_option("--env", a.env, "set NAME to VALUE in the recorded program's environment (repeatable)")
       ->type_name("NAME=VALUE")
       ->check([](const std::string& s) {

@@ -41,7 +41,6 @@ std::string quoted(const std::string& word) {
 
 }  // namespace
 
-std::string preload_library_path() { return install_prefix() + "/lib/rrx/librrx_preload.so"; }
 std::string gdb_plugin_path() { return install_prefix() + "/share/rrx/gdb/rrx.py"; }
 std::string lldb_plugin_path() {
   // The build tree keeps it beside bin/; `cmake --install` puts it where

@@ -27,8 +27,6 @@ int launch_debugger(const DebuggerLaunch& launch);
 // Where the debugger plugins live, relative to the running rrx binary
 // (build tree and install tree have the same layout).
 std::string gdb_plugin_path();
-// librrx_preload.so, beside the rrx executable's bin/ (build or install).
-std::string preload_library_path();
 std::string lldb_plugin_path();
 
 }  // namespace rrx

@@ -72,13 +72,7 @@ int record_command(const RecordArgs& args) {
   options.unbound = args.unbound;
   if (args.slice_ticks) options.slice_ticks = args.slice_ticks;
   options.trace_dir = args.out_dir;
-  if (!args.no_buffer) {
-    options.preload = preload_library_path();
-    if (access(options.preload.c_str(), R_OK) != 0) {
-      return usage_error("record: cannot find " + options.preload +
-                         " (syscall buffering); record with -n to go without");
-    }
-  }
+  options.buffer_syscalls = !args.no_buffer;
   options.argv = args.argv;
 
   std::string root;

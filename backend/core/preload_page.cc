@@ -1,18 +1,32 @@
 #include "core/preload_page.h"
 
 #include <linux/mman.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+
+#include <cstddef>
 
 #include "core/remote_syscall.h"
 #include "preload/syscallbuf_abi.h"
 
+extern "C" const uint8_t rrx_engine_image[];      // core/engine_image.S
+extern "C" const uint8_t rrx_engine_image_end[];
+
 namespace rrx {
+namespace {
+
+constexpr uint64_t kHwcap2Fsgsbase = 2;  // HWCAP2_FSGSBASE (asm/hwcap2.h)
+
+}  // namespace
 
 bool map_preload_page(Task& task, uint32_t mode, const struct stat* sinks) {
+  const uint64_t span = RRX_PRELOAD_PAGE_SIZE + RRX_ENGINE_SIZE;
   bool ok;
+  // Everything read+execute first; the engine's data pages become writable
+  // below. /proc/PID/mem writes through the missing write permission.
   int64_t addr = remote_syscall(task, SYS_mmap,
-                                {RRX_PRELOAD_PAGE_ADDR, RRX_PRELOAD_PAGE_SIZE, PROT_READ | PROT_EXEC,
+                                {RRX_PRELOAD_PAGE_ADDR, span, PROT_READ | PROT_EXEC,
                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, ~uint64_t{0}, 0},
                                 &ok);
   if (!ok || static_cast<uint64_t>(addr) != RRX_PRELOAD_PAGE_ADDR) return false;
@@ -20,14 +34,58 @@ bool map_preload_page(Task& task, uint32_t mode, const struct stat* sinks) {
   page.magic = RRX_PRELOAD_MAGIC;
   page.version = RRX_PRELOAD_VERSION;
   page.mode = mode;
+  page.fsgsbase = (getauxval(AT_HWCAP2) & kHwcap2Fsgsbase) != 0;
   for (int i = 0; sinks && i < 2; ++i) {
     page.sink_dev[i] = sinks[i].st_dev;
     page.sink_ino[i] = sinks[i].st_ino;
   }
   static const uint8_t kSyscallRet[] = {0x0f, 0x05, 0xc3};  // syscall; ret
-  // /proc/PID/mem writes through the page's missing write permission.
-  return task.write_mem(RRX_PRELOAD_PAGE_ADDR, &page, sizeof page) &&
-         task.write_mem(RRX_UNTRACED_SYSCALL_ADDR, kSyscallRet, sizeof kSyscallRet);
+  const uint64_t entry = RRX_ENGINE_ADDR;  // the image starts with the entry
+  size_t image_size = static_cast<size_t>(rrx_engine_image_end - rrx_engine_image);
+  if (!task.write_mem(RRX_PRELOAD_PAGE_ADDR, &page, sizeof page) ||
+      !task.write_mem(RRX_UNTRACED_SYSCALL_ADDR, kSyscallRet, sizeof kSyscallRet) ||
+      !task.write_mem(RRX_SITE_ENTRY_SLOT, &entry, sizeof entry) ||
+      !task.write_mem(RRX_ENGINE_ADDR, rrx_engine_image, image_size)) {
+    return false;
+  }
+  int64_t r = remote_syscall(task, SYS_mprotect,
+                             {RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE,
+                              RRX_ENGINE_SIZE - RRX_ENGINE_CODE_SIZE, PROT_READ | PROT_WRITE, 0, 0, 0},
+                             &ok);
+  return ok && r == 0;
+}
+
+bool buffer_wanted(Task& task, uint64_t fs) {
+  struct {
+    uint32_t wanted, count;
+    uint64_t fs;
+  } head;
+  static_assert(sizeof head == offsetof(rrx_engine_data, threads));
+  return task.read_mem(RRX_ENGINE_DATA_ADDR, &head, sizeof head) && head.wanted && head.fs == fs &&
+         head.count < RRX_ENGINE_THREADS_MAX;
+}
+
+bool give_thread_buffer(Task& task, uint64_t fs, uint64_t* addr) {
+  uint32_t count;
+  if (!task.read_mem(RRX_ENGINE_DATA_ADDR + offsetof(rrx_engine_data, num_threads), &count,
+                     sizeof count) ||
+      count >= RRX_ENGINE_THREADS_MAX) {
+    return false;
+  }
+  uint64_t flags = MAP_PRIVATE | MAP_ANONYMOUS | (*addr ? MAP_FIXED_NOREPLACE : 0);
+  bool ok;
+  int64_t got = remote_syscall(task, SYS_mmap,
+                               {*addr, RRX_BUFFER_SIZE, PROT_READ | PROT_WRITE, flags, ~uint64_t{0}, 0},
+                               &ok);
+  if (!ok || (got < 0 && got > -4096) || (*addr && static_cast<uint64_t>(got) != *addr)) return false;
+  *addr = static_cast<uint64_t>(got);
+  const uint64_t entry[2] = {fs, *addr};
+  const uint32_t wanted = 0, next = count + 1;
+  const uint64_t data = RRX_ENGINE_DATA_ADDR;
+  return task.write_mem(data + offsetof(rrx_engine_data, threads) + count * sizeof entry, entry,
+                        sizeof entry) &&
+         task.write_mem(data + offsetof(rrx_engine_data, num_threads), &next, sizeof next) &&
+         task.write_mem(data + offsetof(rrx_engine_data, buffer_wanted), &wanted, sizeof wanted);
 }
 
 }  // namespace rrx

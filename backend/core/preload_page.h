@@ -16,4 +16,14 @@ namespace rrx {
 // RRX_MODE_REPLAY) and, when recording, the recorder's stdout and stderr.
 bool map_preload_page(Task& task, uint32_t mode, const struct stat* sinks = nullptr);
 
+// Whether the engine in `task`'s process asks for a buffer for thread
+// pointer `fs` (syscallbuf_abi.h, THE PER-THREAD BUFFER).
+bool buffer_wanted(Task& task, uint64_t fs);
+
+// Maps a syscall buffer into `task`'s process (at a stop where an injected
+// syscall may run) and enters it in the engine's table for thread pointer
+// `fs`: where the kernel puts it (*addr 0, set on return) or exactly at
+// *addr (replay).
+bool give_thread_buffer(Task& task, uint64_t fs, uint64_t* addr);
+
 }  // namespace rrx

@@ -61,7 +61,7 @@ std::vector<sock_filter> rrx_syscalls_prefix(uint64_t syscall_ip) {
   return {
       /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kNr),
       /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, 7, 0),
-      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RRX_CALL_INIT_BUFFER, 0, 1),
+      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RRX_CALL_FIRST, 0, 1),
       /* 3 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RRX_CALL_MISMATCH + 1, 0, 5),
       /* 4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIp),
       /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(ip), 0, 2),

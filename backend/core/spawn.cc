@@ -39,16 +39,7 @@ struct ExecArgs {
 
 ExecArgs prepare_exec(const SpawnOptions& options) {
   ExecArgs a;
-  std::string preload_var;
-  if (!options.preload.empty()) {
-    const char* old = getenv("LD_PRELOAD");
-    preload_var = "LD_PRELOAD=" + options.preload + (old && *old ? std::string(" ") + old : "");
-  }
-  for (char** e = environ; *e; ++e) {
-    if (!preload_var.empty() && strncmp(*e, "LD_PRELOAD=", 11) == 0) continue;
-    a.env_storage.push_back(*e);
-  }
-  if (!preload_var.empty()) a.env_storage.push_back(preload_var);
+  for (char** e = environ; *e; ++e) a.env_storage.push_back(*e);
   for (const std::string& arg : options.argv) a.argv.push_back(const_cast<char*>(arg.c_str()));
   a.argv.push_back(nullptr);
   for (std::string& var : a.env_storage) a.envp.push_back(var.data());

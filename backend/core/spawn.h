@@ -15,8 +15,6 @@ struct SpawnOptions {
   // Resource limits to install before exec (index = RLIMIT_*); empty keeps
   // ours. Replay installs the recorded ones: RLIMIT_STACK moves mmap_base.
   std::vector<uint64_t> rlimit_cur, rlimit_max;
-  // Recording with syscall buffering: this library is added to LD_PRELOAD.
-  std::string preload;
   // Our seccomp filter is installed (core/seccomp_filter.h), so the
   // program's syscalls stop only where the filter says: recording and
   // replaying with syscall buffering.

@@ -1,29 +1,38 @@
 /*
- * rrx_site_entry: called from the stub of a patched libc syscall site
- * (site_patch.c) as
- *     lea -128(%rsp),%rsp; push $NR; call *slot
- * with the syscall's arguments in rdi, rsi, rdx, r10, r8, r9 as for the
- * `syscall` instruction. Builds a struct rrx_call, asks rrx_site_call and
- * returns with r11 = 1 and rax = the result if the call was buffered, else
- * r11 = 0. Every other register is as it was except rcx (zero), like
- * `syscall` clobbers rcx and r11; the flags are the stub's business.
+ * rrx_site_entry: the engine's entry, its first instruction (engine.ld
+ * puts .text.entry first, at RRX_ENGINE_ADDR). A patched site's stub calls
+ * it as `lea -128(%rsp),%rsp; call *RRX_SITE_ENTRY_SLOT` with the program's
+ * registers (see syscallbuf_abi.h, THE SITE ENTRY). Saves what C code may
+ * change, asks rrx_site_call, and returns with every register and the flags
+ * as they were except, by its verdict:
+ *   RRX_SITE_RUN      nothing: back to R, where the stub's syscall runs
+ *   RRX_SITE_HANDLED  rax = the result, back to R + RRX_SITE_HANDLED_SKIP
+ *   RRX_SITE_NOTIFY   rax = RRX_CALL_NOTIFY, back to R
  */
-        .text
+/* preload.h and syscallbuf_abi.h are C; syscallbuf.c checks these. */
+        .equ    SITE_HANDLED, 1         /* RRX_SITE_HANDLED */
+        .equ    SITE_NOTIFY, 2          /* RRX_SITE_NOTIFY */
+        .equ    HANDLED_SKIP, 12        /* RRX_SITE_HANDLED_SKIP */
+        .equ    CALL_NOTIFY, 0x5201     /* RRX_CALL_NOTIFY */
+
+        .section .text.entry, "ax", @progbits
         .globl  rrx_site_entry
-        .hidden rrx_site_entry
         .type   rrx_site_entry, @function
 rrx_site_entry:
-        pushq   %rdi
-        pushq   %rsi
+        pushfq
+        pushq   %rax
+        pushq   %rcx
         pushq   %rdx
-        pushq   %r10
+        pushq   %rsi
+        pushq   %rdi
         pushq   %r8
         pushq   %r9
+        pushq   %r10
+        pushq   %r11
         pushq   %rbp
-        movq    %rsp, %rbp
-        andq    $-16, %rsp
+        movq    %rsp, %rbp              /* saved: rax at 72(%rbp), R at 88 */
+        andq    $-16, %rsp              /* a site's stack may be unaligned */
         subq    $64, %rsp               /* struct rrx_call {nr, args[6], ret} */
-        movq    64(%rbp), %rax          /* NR, pushed by the stub */
         movq    %rax, 0(%rsp)
         movq    %rdi, 8(%rsp)
         movq    %rsi, 16(%rsp)
@@ -34,17 +43,27 @@ rrx_site_entry:
         movq    $0, 56(%rsp)
         movq    %rsp, %rdi
         call    rrx_site_call
-        movl    %eax, %r11d
+        cmpl    $SITE_HANDLED, %eax
+        jne     1f
         movq    56(%rsp), %rax
-        movq    %rbp, %rsp
+        movq    %rax, 72(%rbp)
+        addq    $HANDLED_SKIP, 88(%rbp)
+        jmp     2f
+1:      cmpl    $SITE_NOTIFY, %eax
+        jne     2f
+        movq    $CALL_NOTIFY, 72(%rbp)
+2:      movq    %rbp, %rsp
         popq    %rbp
+        popq    %r11
+        popq    %r10
         popq    %r9
         popq    %r8
-        popq    %r10
-        popq    %rdx
-        popq    %rsi
         popq    %rdi
-        xorl    %ecx, %ecx
+        popq    %rsi
+        popq    %rdx
+        popq    %rcx
+        popq    %rax
+        popfq
         ret
         .size   rrx_site_entry, .-rrx_site_entry
 

@@ -1,14 +1,18 @@
 /*
- * The buffering engine of librrx_preload.so (see syscallbuf_abi.h for the
- * protocol with the recorder and replayer).
+ * The buffering engine (see syscallbuf_abi.h for the protocol with the
+ * recorder and replayer): built freestanding into one image at a fixed
+ * address that rrx copies into every process it records or replays. No
+ * libc, no TLS, no constructor: its state is its data pages and each
+ * thread's buffer.
  *
  * Everything that differs between recording and replay runs in
  * rrx_buffered_call, on the private stack (switch_stack.S); the code on the
  * program's stack takes the same path in both, so the program's memory and
  * registers never tell them apart. Built with -mgeneral-regs-only (no
- * vector register is touched) and without libc calls on the private stack.
+ * vector register is touched).
  */
 #define _GNU_SOURCE
+#include <asm/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -26,17 +30,15 @@ _Static_assert(offsetof(struct rrx_buffer_hdr, saved_rsp) == 16, "switch_stack.S
 _Static_assert(RRX_BUFFER_SIZE == 0x100000, "switch_stack.S");
 _Static_assert(sizeof(struct rrx_buffer_hdr) <= RRX_BUFFER_DATA_OFF, "layout");
 _Static_assert(sizeof(struct rrx_record) % 8 == 0, "records are 8-aligned");
+_Static_assert(sizeof(struct rrx_engine_data) <= 0x2000, "engine.ld");
+_Static_assert(RRX_SITE_HANDLED == 1 && RRX_SITE_NOTIFY == 2, "site_entry.S");
+_Static_assert(RRX_SITE_HANDLED_SKIP == 12 && RRX_CALL_NOTIFY == 0x5201, "site_entry.S");
 
 /* kPartial: buffered, but only part of a write was done (RRX_RECORD_PARTIAL). */
 enum { kNotBuffered = 0, kBuffered = 1, kMismatch = 2, kPartial = 3 };
 
 int rrx_switch_call(struct rrx_buffer_hdr* hdr, struct rrx_call* call);
 int rrx_buffered_call(struct rrx_buffer_hdr* hdr, struct rrx_call* call);
-
-static __thread struct rrx_buffer_hdr* tls_buffer
-    __attribute__((tls_model("initial-exec")));
-static __thread int tls_buffer_failed __attribute__((tls_model("initial-exec")));
-static unsigned rrx_mode; /* enum rrx_preload_mode, from the page */
 
 static long traced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   register long r10 __asm__("r10") = a3;
@@ -71,40 +73,56 @@ static void copy_bytes(void* dst, const void* src, uint64_t n) {
 
 #define PAGE ((const struct rrx_preload_page*)RRX_PRELOAD_PAGE_ADDR)
 
-/* rrx_buffered_syscalls by number, filled at start. */
+/* rrx_buffered_syscalls by number, filled at the process's first call
+   (the data pages start zeroed at exec; fork copies them). */
 #define MAX_BUFFERED_NR 512
 static const struct rrx_buffered_syscall* buffered_by_nr[MAX_BUFFERED_NR];
+static int buffered_by_nr_ready;
 
 static const struct rrx_buffered_syscall* find_buffered(long nr) {
+  if (!buffered_by_nr_ready) {
+    for (size_t i = 0; i < sizeof rrx_buffered_syscalls / sizeof rrx_buffered_syscalls[0]; ++i) {
+      if (rrx_buffered_syscalls[i].nr < MAX_BUFFERED_NR)
+        buffered_by_nr[rrx_buffered_syscalls[i].nr] = &rrx_buffered_syscalls[i];
+    }
+    buffered_by_nr_ready = 1;
+  }
   return nr >= 0 && nr < MAX_BUFFERED_NR ? buffered_by_nr[nr] : 0;
 }
 
-__attribute__((constructor)) static void rrx_preload_start(void) {
-  for (size_t i = 0; i < sizeof rrx_buffered_syscalls / sizeof rrx_buffered_syscalls[0]; ++i) {
-    if (rrx_buffered_syscalls[i].nr < MAX_BUFFERED_NR)
-      buffered_by_nr[rrx_buffered_syscalls[i].nr] = &rrx_buffered_syscalls[i];
+/* The calling thread's thread pointer: what tells threads apart here. */
+static uint64_t thread_pointer(void) {
+  uint64_t fs = 0;
+  if (PAGE->fsgsbase) {
+    __asm__ volatile("rdfsbase %0" : "=r"(fs));
+  } else {
+    long args[6] = {ARCH_GET_FS, (long)&fs, 0, 0, 0, 0};
+    untraced_syscall(SYS_arch_prctl, args);
   }
-  /* msync says whether the page is mapped: under rrx only. */
-  if (traced_syscall(SYS_msync, RRX_PRELOAD_PAGE_ADDR, RRX_PRELOAD_PAGE_SIZE, MS_ASYNC, 0, 0, 0) != 0)
-    return;
-  if (PAGE->magic == RRX_PRELOAD_MAGIC && PAGE->version == RRX_PRELOAD_VERSION)
-    rrx_mode = PAGE->mode;
-  if (rrx_mode != RRX_MODE_OFF) rrx_patch_libc_sites();
+  return fs;
 }
 
-int rrx_buffers(long nr) { return find_buffered(nr) != 0; }
+#define DATA ((struct rrx_engine_data*)RRX_ENGINE_DATA_ADDR)
+static unsigned last_thread; /* where the last caller's entry was */
 
+/* The calling thread's buffer; 0 (and the call runs traced) if it has
+   none yet, or the table is full. */
 static struct rrx_buffer_hdr* thread_buffer(void) {
-  if (tls_buffer || tls_buffer_failed || rrx_mode == RRX_MODE_OFF) return tls_buffer;
-  long addr = traced_syscall(SYS_mmap, 0, RRX_BUFFER_SIZE, PROT_READ | PROT_WRITE,
-                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (rrx_is_error(addr)) {
-    tls_buffer_failed = 1;
-    return 0;
+  if (PAGE->mode == RRX_MODE_OFF) return 0;
+  struct rrx_engine_data* d = DATA;
+  uint64_t fs = thread_pointer();
+  if (last_thread < d->num_threads && d->threads[last_thread].fs == fs)
+    return (struct rrx_buffer_hdr*)d->threads[last_thread].buffer;
+  for (unsigned i = 0; i < d->num_threads; ++i) {
+    if (d->threads[i].fs == fs) {
+      last_thread = i;
+      return (struct rrx_buffer_hdr*)d->threads[i].buffer;
+    }
   }
-  traced_syscall(RRX_CALL_INIT_BUFFER, addr, RRX_BUFFER_SIZE, 0, 0, 0, 0);
-  tls_buffer = (struct rrx_buffer_hdr*)addr;
-  return tls_buffer;
+  /* rrx maps one at this call's exit stop (syscallbuf_abi.h). */
+  d->wanted_fs = fs;
+  d->buffer_wanted = 1;
+  return 0;
 }
 
 static uint64_t align8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
@@ -347,24 +365,23 @@ static int replay_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
 int rrx_buffered_call(struct rrx_buffer_hdr* h, struct rrx_call* c) {
   const struct rrx_buffered_syscall* b = find_buffered(c->nr);
   if (!b) return kNotBuffered;
-  return rrx_mode == RRX_MODE_RECORD ? record_call(h, c, b) : replay_call(h, c, b);
+  return PAGE->mode == RRX_MODE_RECORD ? record_call(h, c, b) : replay_call(h, c, b);
 }
 
-/* Runs the call buffered if this thread can: 1 with c->ret set, else 0. */
-static int try_buffered(struct rrx_call* c) {
+/* Whether the call is handled here (c->ret set): RRX_SITE_RUN,
+   RRX_SITE_HANDLED or RRX_SITE_NOTIFY (handled; the stub makes the notify
+   call, c->ret in notify_ret). */
+int rrx_site_call(struct rrx_call* c) {
+  if (!find_buffered(c->nr)) return RRX_SITE_RUN;
   struct rrx_buffer_hdr* h = thread_buffer();
-  if (!h || h->locked || h->all_traced) return 0;
+  if (!h || h->locked || h->all_traced) return RRX_SITE_RUN;
   long nr = c->nr;
   int how = rrx_switch_call(h, c);
   if (how == kMismatch) {
     traced_syscall(RRX_CALL_MISMATCH, c->args[0], nr, 0, 0, 0, 0);
-    return 0;
+    return RRX_SITE_RUN;
   }
-  if (how != kBuffered && how != kPartial) return 0;
-  if (h->fire) {
-    h->fire = 0;
-    traced_syscall(RRX_CALL_NOTIFY, 0, 0, 0, 0, 0, 0);
-  }
+  if (how != kBuffered && how != kPartial) return RRX_SITE_RUN;
   if (how == kPartial) {
     /* The blocking write goes on with the rest; an error there leaves the
        count written so far, as the kernel reports it. */
@@ -372,13 +389,10 @@ static int try_buffered(struct rrx_call* c) {
                                0, 0, 0);
     if (rest > 0) c->ret += rest;
   }
-  return 1;
+  if (h->fire) {
+    h->fire = 0;
+    h->notify_ret = c->ret;
+    return RRX_SITE_NOTIFY;
+  }
+  return RRX_SITE_HANDLED;
 }
-
-long rrx_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
-  struct rrx_call c = {nr, {a0, a1, a2, a3, a4, a5}, 0};
-  if (try_buffered(&c)) return c.ret;
-  return traced_syscall(nr, a0, a1, a2, a3, a4, a5);
-}
-
-int rrx_site_call(struct rrx_call* c) { return try_buffered(c); }

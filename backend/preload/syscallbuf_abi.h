@@ -2,13 +2,21 @@
  * syscallbuf_abi.h - what librrx_preload.so, the recorder and the replayer
  * agree on for in-process syscall buffering (C and C++).
  *
- * THE PRELOAD PAGE
+ * THE PRELOAD PAGE AND THE ENGINE
  *   When a recording buffers syscalls, rrx maps one page at the fixed
  *   address RRX_PRELOAD_PAGE_ADDR into every process right after exec, in
  *   recording and replay alike, read+execute:
  *     +0     struct rrx_preload_page   mode, the recorder's output sinks, the
  *                                      data files the process has mapped
  *     +0x800 `syscall; ret`            the untraced syscall instruction
+ *   and right after it the buffering engine (backend/preload/: linked at
+ *   RRX_ENGINE_ADDR, embedded in rrx, copied in by rrx): its code,
+ *   read+execute, in the first RRX_ENGINE_CODE_SIZE bytes, its data,
+ *   read+write, in the rest. The engine is no library: the program's link
+ *   map, symbol lookups and environment never show it. Programs reach it
+ *   from the stubs rrx patches over their `syscall` instructions
+ *   (backend/instrument/), through the entry address in the page's slot
+ *   RRX_SITE_ENTRY_SLOT; its first instruction is that entry.
  *   The recorder's seccomp filter lets syscalls whose instruction pointer is
  *   RRX_UNTRACED_SYSCALL_IP (just after that `syscall`) run with no ptrace
  *   stop; every other syscall stops (SECCOMP_RET_TRACE). The address never
@@ -16,9 +24,14 @@
  *   inherited by every child and across every exec, stays right.
  *
  * THE PER-THREAD BUFFER
- *   Each thread's preload code maps RRX_BUFFER_SIZE bytes (an ordinary,
- *   recorded mmap) and announces it with the pseudo syscall
- *   RRX_CALL_INIT_BUFFER(addr, size). Layout:
+ *   The engine finds a thread's buffer by the thread's fs base (its thread
+ *   pointer, which fork and rrx's checkpoints keep) in the table of struct
+ *   rrx_engine_data: a forked child goes on with its copy, threads that
+ *   share a thread pointer share a buffer. A thread with none asks for one
+ *   (buffer_wanted, wanted_fs) and has its call run traced; at that call's
+ *   exit stop rrx maps RRX_BUFFER_SIZE bytes into the process and adds them
+ *   to the table (the trace says where: SyscallExit.newBuffer), in
+ *   recording and replay alike. Layout:
  *     +0                      struct rrx_buffer_hdr
  *     +RRX_BUFFER_DATA_OFF    records, one after another
  *     last RRX_BUFFER_STACK_SIZE bytes: the stack the buffering code runs on
@@ -37,9 +50,24 @@
  *   The recorder cannot deliver a signal while a thread is inside the
  *   buffering code (replay could not find that point again). It sets
  *   `notify` and holds the signal; after its current (or next) buffered
- *   call the preload code makes the traced pseudo syscall RRX_CALL_NOTIFY,
- *   where the signal is delivered. In replay the flush before that stop
- *   sets notify, and the call is made once the last record is consumed.
+ *   call the engine has the site's stub make the traced pseudo syscall
+ *   RRX_CALL_NOTIFY in place of the program's syscall, with the program's
+ *   registers, and leaves the call's result in `notify_ret`: the recorder
+ *   delivers the signal there and makes rax that result at the exit, as if
+ *   the program's own syscall had stopped. In replay the flush before that
+ *   stop sets notify, and the call is made once the last record is
+ *   consumed; the recorded exit registers carry the result.
+ *
+ * THE SITE ENTRY
+ *   A patched site's stub (backend/instrument/stub_emitter.h) calls the
+ *   engine through RRX_SITE_ENTRY_SLOT with every program register intact
+ *   (rax the syscall number, the arguments in rdi, rsi, rdx, r10, r8, r9)
+ *   and its return address R on the stack, 128 bytes below the program's
+ *   red zone. The engine returns to R + RRX_SITE_HANDLED_SKIP with rax the
+ *   result when it took the call, or to R, where the stub's own `syscall`
+ *   runs traced with the registers as the engine left them: the program's,
+ *   or rax = RRX_CALL_NOTIFY (above). Every other register and the flags
+ *   are the program's on return.
  */
 #ifndef RRX_PRELOAD_SYSCALLBUF_ABI_H
 #define RRX_PRELOAD_SYSCALLBUF_ABI_H
@@ -50,9 +78,16 @@
 #define RRX_PRELOAD_PAGE_ADDR 0x70001000UL
 #define RRX_PRELOAD_PAGE_SIZE 4096UL
 #define RRX_PRELOAD_MAGIC 0x62755352u /* "RSub" in memory */
-#define RRX_PRELOAD_VERSION 1u
+#define RRX_PRELOAD_VERSION 2u
 #define RRX_UNTRACED_SYSCALL_ADDR (RRX_PRELOAD_PAGE_ADDR + 0x800)
 #define RRX_UNTRACED_SYSCALL_IP (RRX_UNTRACED_SYSCALL_ADDR + 2)
+/* The engine's entry address, filled in by rrx with the page; 8 bytes. */
+#define RRX_SITE_ENTRY_SLOT (RRX_PRELOAD_PAGE_ADDR + 0x7f8)
+/* Bytes from a stub's return address to where a handled call resumes. */
+#define RRX_SITE_HANDLED_SKIP 12
+#define RRX_ENGINE_ADDR (RRX_PRELOAD_PAGE_ADDR + RRX_PRELOAD_PAGE_SIZE)
+#define RRX_ENGINE_CODE_SIZE 0xc000UL
+#define RRX_ENGINE_SIZE 0x10000UL /* code, then data (engine.ld) */
 
 #define RRX_MAPPED_FILES_MAX 48
 
@@ -62,7 +97,7 @@ struct rrx_preload_page {
   uint32_t magic;
   uint32_t version;
   uint32_t mode; /* enum rrx_preload_mode */
-  uint32_t reserved;
+  uint32_t fsgsbase; /* 1: `rdfsbase` works here (AT_HWCAP2 has FSGSBASE) */
   /* The recorder's stdout and stderr (st_dev, st_ino): writes to them are
      never buffered, so replay can re-emit them. */
   uint64_t sink_dev[2];
@@ -78,10 +113,25 @@ struct rrx_preload_page {
   uint64_t mapped_ino[RRX_MAPPED_FILES_MAX];
 };
 
-/* Pseudo syscalls (numbers the kernel does not have: it says ENOSYS). */
-#define RRX_CALL_INIT_BUFFER 0x5200 /* (buffer address, size) */
-#define RRX_CALL_NOTIFY 0x5201      /* a held signal may be delivered here */
-#define RRX_CALL_MISMATCH 0x5202    /* replay: (recorded nr, actual nr) */
+/* Pseudo syscalls (numbers the kernel does not have: it says ENOSYS).
+   0x5200 announced a buffer in traces before version 6. */
+#define RRX_CALL_FIRST 0x5201
+#define RRX_CALL_NOTIFY 0x5201   /* a held signal may be delivered here */
+#define RRX_CALL_MISMATCH 0x5202 /* replay: (recorded nr, actual nr) */
+
+/* The start of the engine's data pages, shared with rrx. */
+#define RRX_ENGINE_DATA_ADDR (RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE)
+#define RRX_ENGINE_THREADS_MAX 496
+
+struct rrx_engine_data {
+  uint32_t buffer_wanted; /* a thread found no buffer: wanted_fs's */
+  uint32_t num_threads;   /* entries of threads[] in use */
+  uint64_t wanted_fs;
+  struct {
+    uint64_t fs;     /* a thread pointer */
+    uint64_t buffer; /* its buffer */
+  } threads[RRX_ENGINE_THREADS_MAX];
+};
 
 #define RRX_BUFFER_SIZE (1UL << 20)
 #define RRX_BUFFER_STACK_SIZE (64UL << 10)
@@ -100,6 +150,7 @@ struct rrx_buffer_hdr {
   uint8_t all_traced;
   uint8_t reserved[4];
   uint64_t saved_rsp; /* private: the thread's own stack pointer */
+  int64_t notify_ret; /* the buffered result an RRX_CALL_NOTIFY stands for */
 };
 
 /* One buffered syscall. Followed by `nout` outputs, each a

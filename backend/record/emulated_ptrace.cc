@@ -265,7 +265,7 @@ bool Recorder::stop_at_syscall_for_tracer(RecordTask& t, TracerStop kind) {
   // rrx's own pseudo syscalls (preload/syscallbuf_abi.h) are no business
   // of the program's tracer.
   uint64_t nr = kind == TracerStop::kSyscallEntry ? t.call.number : t.exit_regs.orig_rax;
-  if (nr >= RRX_CALL_INIT_BUFFER && nr <= RRX_CALL_MISMATCH) return false;
+  if (nr >= RRX_CALL_FIRST && nr <= RRX_CALL_MISMATCH) return false;
   if (!t.ptrace.syscall_stops) {
     // PTRACE_INTERRUPT takes effect here, a point replay holds the thread
     // at too (the kernel would take it at once, wherever the thread is).

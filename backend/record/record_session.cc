@@ -30,6 +30,7 @@
 
 #include "core/cpu_binding.h"
 #include "core/exec_setup.h"
+#include "core/preload_page.h"
 #include "core/instruction.h"
 #include "core/printable.h"
 #include "core/proc_maps.h"
@@ -105,6 +106,40 @@ void Recorder::flush_buffer(RecordTask& t, bool at_notify) {
   t.task->write_mem(t.buffer + offsetof(rrx_buffer_hdr, used), &used, sizeof used);
 }
 
+// The engine finds a thread's buffer by its thread pointer
+// (syscallbuf_abi.h); so does the recorder, for a thread that has not
+// announced one itself: a new thread, or one whose thread pointer changed.
+void Recorder::adopt_buffer(RecordTask& t) {
+  auto known = thread_buffers_.find(t.tgid);
+  if (known == thread_buffers_.end()) return;
+  Registers regs;
+  t.task->get_regs(&regs);
+  auto it = known->second.find(regs.fs_base);
+  if (it != known->second.end()) t.buffer = it->second;
+}
+
+// The engine found no buffer for t's thread pointer and ran its call
+// traced (syscallbuf_abi.h): give it one here, at the call's exit.
+void Recorder::give_buffer_if_wanted(RecordTask& t, const Registers& regs, Event* event) {
+  if (!buffer_wanted(*t.task, regs.fs_base)) return;
+  uint64_t addr = 0;
+  if (!give_thread_buffer(*t.task, regs.fs_base, &addr)) return;  // its calls stay traced
+  t.buffer = addr;
+  thread_buffers_[t.tgid][regs.fs_base] = addr;
+  event->new_buffer = addr;
+}
+
+// An RRX_CALL_NOTIFY stands for the program's syscall the engine ran
+// buffered: its result is the call's (syscallbuf_abi.h, NOTIFY).
+void Recorder::take_notify_result(RecordTask& t, Registers* regs) {
+  int64_t ret;
+  if (!t.buffer || !t.task->read_mem(t.buffer + offsetof(rrx_buffer_hdr, notify_ret), &ret, sizeof ret)) {
+    return;
+  }
+  regs->rax = static_cast<uint64_t>(ret);
+  t.task->set_regs(*regs);
+}
+
 void Recorder::emit(Event& event) {
   event.seq = ++seq_;
   std::string err;
@@ -123,8 +158,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   SpawnOptions spawn;
   spawn.path = path;
   spawn.argv = options.argv;
-  spawn.preload = options.preload;
-  spawn.syscall_filter = !options.preload.empty();
+  spawn.syscall_filter = options.buffer_syscalls;
   spawn.ignored_signals = options.ignored_signals;
   int cpu = options.unbound ? -1 : bind_to_cpu(-1);
   pid_t pid = spawn_traced(spawn, &result.error);
@@ -238,6 +272,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
 }
 
 void Recorder::handle(RecordTask& t, const Stop& stop) {
+  if (buffering_ && !t.buffer && stop.kind != StopKind::kExited) adopt_buffer(t);
   switch (stop.kind) {
     case StopKind::kSyscallEntry: on_syscall_entry(t); break;
     case StopKind::kSyscallExit: on_syscall_exit(t); break;
@@ -285,12 +320,6 @@ void Recorder::on_syscall_entry(RecordTask& t) {
   uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
   memcpy(t.call.args, args, sizeof args);
   flush_buffer(t, nr == RRX_CALL_NOTIFY);
-  if (nr == RRX_CALL_INIT_BUFFER && buffering_) {
-    t.buffer = args[0];
-    for (const Mapping& m : read_mappings(t.task->tid())) {
-      if (regs.rip >= m.start && regs.rip < m.end) t.buffer_code = {m.start, m.end};
-    }
-  }
   t.deny_errno = 0;
   t.unsupported_if_succeeds.clear();
   if (desc->record == RecordPolicy::kDenyENOSYS) {
@@ -401,6 +430,10 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       t.task->set_regs(regs);
       t.emulated_result.reset();
     }
+    if (t.call.number == RRX_CALL_NOTIFY) take_notify_result(t, &regs);
+    if (t.call.number == SYS_arch_prctl && t.call.args[0] == ARCH_SET_FS) {
+      t.buffer = 0;  // another thread pointer: the engine's buffer for it, if any
+    }
     t.call.result = static_cast<int64_t>(regs.rax);
     if (!t.unsupported_if_succeeds.empty() && !is_syscall_error(regs.rax)) {
       fail("unsupported " + t.unsupported_if_succeeds + " in process " +
@@ -460,6 +493,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     // A syscall exit with no entry we saw: only the first exec can be one.
     event.syscall_no = static_cast<int>(regs.orig_rax);
   }
+  if (buffering_ && !t.buffer) give_buffer_if_wanted(t, regs, &event);
   event.regs = regs;
   emit(event);
   t.desc = nullptr;
@@ -549,7 +583,7 @@ void Recorder::on_exec(RecordTask& t) {
     return;
   }
   t.buffer = 0;  // gone with the old image
-  t.buffer_code = {};
+  thread_buffers_.erase(t.tgid);
   Event event;
   event.tid = exec_tid;
   if (exec_tid != tid) event.leader_tid = tid;
@@ -603,12 +637,16 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
 
   RecordTask& c = tasks_[child];
   if (!c.task) c.task = std::make_unique<Task>(child);
+  c.task->syscall_gadget = t.task->syscall_gadget;  // the same vdso
   c.tgid = (event.clone_flags & CLONE_THREAD) ? t.tgid : child;
   c.parent_tgid = (event.clone_flags & (CLONE_THREAD | CLONE_PARENT)) ? t.parent_tgid : t.tgid;
-  // A forked child runs on a copy of the parent thread's TLS, so it uses
-  // the copy of its buffer (vfork: the buffer itself); a thread gets its own.
+  // A forked child keeps the parent thread's thread pointer, so it uses
+  // the copy of its buffer (vfork: the buffer itself); a thread finds the
+  // one for its thread pointer at its first stop (adopt_buffer).
   c.buffer = (event.clone_flags & CLONE_THREAD) ? 0 : t.buffer;
-  c.buffer_code = t.buffer_code;
+  if (!(event.clone_flags & CLONE_THREAD) && thread_buffers_.count(t.tgid)) {
+    thread_buffers_[child] = thread_buffers_[t.tgid];
+  }
   c.announced = true;
   if (!(event.clone_flags & CLONE_THREAD)) {
     if (instrumenter_) instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);

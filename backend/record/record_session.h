@@ -25,9 +25,9 @@ struct RecordOptions {
   // (ptrace stops across CPUs), and without cpuid faulting the cpuid
   // results a program sees depend on the CPU it happened to run on.
   bool unbound = false;
-  // librrx_preload.so, whose in-process syscall buffering spares most
-  // syscalls a ptrace stop; empty: no buffering (-n).
-  std::string preload;
+  // Buffer syscalls in-process (the engine, preload/syscallbuf_abi.h),
+  // sparing most of them a ptrace stop; false: -n.
+  bool buffer_syscalls = true;
   // Signals the program starts with ignored (bit sig-1): those rrx was
   // started with ignored, not the ones it ignores itself.
   uint64_t ignored_signals = 0;

@@ -31,7 +31,7 @@ bool Recorder::buffer_locked(RecordTask& t) {
 
 bool Recorder::at_program_call_exit(RecordTask& t, const Registers& regs) {
   int nr = static_cast<int>(regs.orig_rax);
-  return t.buffer != 0 && nr != RRX_CALL_INIT_BUFFER && nr != RRX_CALL_MISMATCH && nr >= 0 &&
+  return t.buffer != 0 && nr != RRX_CALL_MISMATCH && nr >= 0 &&
          !buffer_locked(t);
 }
 

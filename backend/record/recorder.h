@@ -27,6 +27,7 @@
 #include "core/registers.h"
 #include "core/stop.h"
 #include "core/task.h"
+#include "preload/syscallbuf_abi.h"
 #include "record/code_instrumenter.h"
 #include "record/emulated_ptrace.h"
 #include "record/mapped_data_files.h"
@@ -67,10 +68,6 @@ struct RecordTask {
   bool exec_exit_pending = false;
   // Its syscall buffer (preload/syscallbuf_abi.h), 0 if it has none.
   uint64_t buffer = 0;
-  // The preload library's code in its process (found at the buffer's
-  // announcement): it takes other paths in replay, so no asynchronous
-  // signal is delivered there, locked or not.
-  MapRange buffer_code = {};
   // A new thread's first stop must wait until its parent's fork event is
   // in the trace, so the child's events never precede its creation.
   bool announced = false;
@@ -123,7 +120,7 @@ class Recorder {
         slice_ticks_(options.slice_ticks),
         soft_ticks_(options.ticks != "none"),
         dynamic_ticks_(options.ticks == "soft"),
-        buffering_(!options.preload.empty()),
+        buffering_(options.buffer_syscalls),
         wait_all_(options.wait_all),
         random_(std::random_device{}()) {
     if (dynamic_ticks_) instrumenter_ = std::make_unique<CodeInstrumenter>(*writer_);
@@ -169,9 +166,15 @@ class Recorder {
   void step_out_of_glue(RecordTask& t, Registers* regs);
   void flush_buffer(RecordTask& t, bool at_notify = false);
   bool buffer_locked(RecordTask& t);
-  static bool in_buffer_code(const RecordTask& t, uint64_t pc) {
-    return pc >= t.buffer_code.start && pc < t.buffer_code.end;
+  // The engine's code (and the preload page's untraced syscall): it takes
+  // other paths in replay, so no asynchronous signal is delivered there,
+  // locked or not.
+  bool in_buffer_code(const RecordTask&, uint64_t pc) const {
+    return buffering_ && pc >= RRX_PRELOAD_PAGE_ADDR && pc < RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE;
   }
+  void adopt_buffer(RecordTask& t);
+  void give_buffer_if_wanted(RecordTask& t, const Registers& regs, Event* event);
+  void take_notify_result(RecordTask& t, Registers* regs);
   void set_buffer_notify(RecordTask& t, bool on);
   // At the exit (`regs`) of a syscall the preload library made on the
   // program's behalf (one it could not buffer: a blocking poll, read...),
@@ -247,6 +250,9 @@ class Recorder {
   const bool soft_ticks_;
   const bool dynamic_ticks_;  // patch uninstrumented code to count
   const bool buffering_;
+  // Per process: thread pointer -> syscall buffer, as the engine's own
+  // table has them (adopt_buffer).
+  std::map<pid_t, std::map<uint64_t, uint64_t>> thread_buffers_;
   const bool wait_all_;
   bool root_exited_ = false;
   bool shared_memory_ = false;

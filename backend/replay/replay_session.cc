@@ -19,6 +19,7 @@
 
 #include "core/cpu_binding.h"
 #include "core/exec_setup.h"
+#include "core/preload_page.h"
 #include "core/seccomp_filter.h"
 #include "core/instruction.h"
 #include "core/registers.h"
@@ -127,6 +128,11 @@ bool ReplaySession::spawn_root() {
   const TraceHeader& header = reader_->header();
   if (header.ticks == "soft" && header.version < 3) {
     error_ = reader_->dir() + " counted soft ticks with the counter of trace version " +
+             std::to_string(header.version) + ", which this rrx no longer provides; record it again";
+    return false;
+  }
+  if (header.syscall_buffer && header.version < 6) {
+    error_ = reader_->dir() + " buffered syscalls with the preload library of trace version " +
              std::to_string(header.version) + ", which this rrx no longer provides; record it again";
     return false;
   }
@@ -732,6 +738,12 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     return diverged(e, "at the syscall's end, " + diff_registers(e.regs, now));
   }
   t.task->set_regs(e.regs);
+  if (e.new_buffer) {
+    uint64_t addr = e.new_buffer;
+    if (!give_thread_buffer(*t.task, e.regs.fs_base, &addr)) {
+      return diverged(e, "cannot map the syscall buffer the recording gave the thread");
+    }
+  }
   if (t.emulated) restart_like_the_kernel(t, e);
   t.desc = nullptr;
   // Going backwards re-runs events from checkpoints: show output only once.

@@ -570,9 +570,8 @@ constexpr SyscallDesc kTable[] = {
     deny(NR(lsm_set_self_attr)),
     deny(NR(lsm_list_modules)),
     deny(NR(mseal)),
-    // librrx_preload.so's pseudo syscalls (preload/syscallbuf_abi.h): the
+    // The buffering engine's pseudo syscalls (preload/syscallbuf_abi.h): the
     // kernel answers ENOSYS; the recorder and replayer act on them.
-    record(RRX_CALL_INIT_BUFFER, "rrx_init_buffer"),
     record(RRX_CALL_NOTIFY, "rrx_notify"),
     record(RRX_CALL_MISMATCH, "rrx_buffer_mismatch"),
 };

@@ -13,9 +13,10 @@ namespace rrx {
 // 2: buffered mmap/munmap, which replay runs again in-process under the
 // syscall filter. 3: tick page ABI 2 and dynamic instrumentation events
 // (docs/trace-format.md, "Versions"). 5: emulated ptrace (tracer-change
-// events, Signal.tracer). Reads 1 to 5 (soft-tick traces only from 3:
-// their tick counter changed).
-inline constexpr uint32_t kTraceVersion = 5;
+// events, Signal.tracer). 6: the buffering engine is rrx's own, no
+// preload library (SyscallExit.newBuffer). Reads 1 to 6 (soft-tick traces
+// only from 3: their tick counter changed; buffered ones only from 6).
+inline constexpr uint32_t kTraceVersion = 6;
 
 using Registers = user_regs_struct;
 
@@ -79,6 +80,8 @@ struct Event {
   uint64_t shm_size = 0;  // shmat: the attached segment's size
   // The call shrank a file mapped shared at `addr` to `len` bytes.
   MemRange shrunk_file;
+  // The thread got a syscall buffer here after the call (syscallbuf_abi.h).
+  uint64_t new_buffer = 0;
   bool has_mapped_file = false;  // kSyscallExit of a file mmap
   MappedFile mapped_file;
 

@@ -59,6 +59,7 @@ void encode_event(const Event& e, proto::Event::Builder out) {
       x.setEchoData(as_data(e.echo_data));
       x.setEchoCrc(e.echo_crc);
       x.setShmSize(e.shm_size);
+      x.setNewBuffer(e.new_buffer);
       if (e.shrunk_file.addr) {
         x.initShrunkFile().setAddr(e.shrunk_file.addr);
         x.getShrunkFile().setLen(e.shrunk_file.len);
@@ -151,6 +152,7 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
       e->echo_data = to_string(x.getEchoData());
       e->echo_crc = x.getEchoCrc();
       e->shm_size = x.getShmSize();
+      e->new_buffer = x.getNewBuffer();
       if (x.hasShrunkFile()) e->shrunk_file = {x.getShrunkFile().getAddr(), x.getShrunkFile().getLen()};
       e->has_mapped_file = x.hasMappedFile();
       if (e->has_mapped_file) {

@@ -16,7 +16,7 @@ deb="$(ls "$work"/rrx_*_amd64.deb)"
 prefix="$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")"
 
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/files"
-for f in "$prefix/bin/rrx" "$prefix/lib/rrx/librrx_preload.so" "$prefix/lib/rrx/rrx_ticks_gcc.so" \
+for f in "$prefix/bin/rrx" "$prefix/lib/rrx/rrx_ticks_gcc.so" \
   "$prefix/share/rrx/gdb/rrx.py" "$prefix/share/man/man1/rrx.1" \
   "$prefix/share/bash-completion/completions/rrx" /etc/gdb/gdbinit.d/rrx.gdb \
   /usr/lib/lldb/plugins/liblldb-rrx.so; do

@@ -17,7 +17,7 @@ DESTDIR="$work/dest" cmake --install "$build" >"$work/install.log" ||
   fail "cmake --install failed: $(tail -n 5 "$work/install.log")"
 prefix="$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")"
 installed="$work/dest$prefix"
-for f in bin/rrx lib/rrx/librrx_preload.so share/rrx/gdb/rrx.py share/man/man1/rrx.1 \
+for f in bin/rrx share/rrx/gdb/rrx.py share/man/man1/rrx.1 \
   share/bash-completion/completions/rrx; do
   [[ -f "$installed/$f" ]] || fail "the install has no $prefix/$f"
 done
