@@ -78,6 +78,7 @@ void print_event(const Event& e) {
   size_t bytes = 0;
   for (const MemWrite& w : e.writes) bytes += w.data.size();
   if (bytes) printf(" [%zu bytes written]", bytes);
+  if (e.new_buffer) printf(" [syscall buffer 0x%" PRIx64 "]", e.new_buffer);
   printf(" rip 0x%llx\n", e.regs.rip);
 }
 
@@ -93,6 +94,7 @@ Json event_json(const Event& e) {
       j["result"] = static_cast<int64_t>(e.regs.rax);
       if (e.echo_fd) j["output"] = {{"fd", e.echo_fd}, {"bytes", e.echo_data.size()}};
       if (e.has_mapped_file) j["maps"] = e.mapped_file.saved_name;
+      if (e.new_buffer) j["syscall_buffer"] = e.new_buffer;
       break;
     case EventKind::kSignal:
       j["signal"] = signal_name(e.signo);
