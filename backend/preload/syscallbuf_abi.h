@@ -54,6 +54,20 @@
 #define RRX_UNTRACED_SYSCALL_ADDR (RRX_PRELOAD_PAGE_ADDR + 0x800)
 #define RRX_UNTRACED_SYSCALL_IP (RRX_UNTRACED_SYSCALL_ADDR + 2)
 
+/* Patched syscall sites (backend/instrument/stub_emitter.h) call the
+   buffering engine through this 8-byte slot, which holds the engine's entry
+   address: `call *RRX_SITE_ENTRY_SLOT` (an absolute, sign-extended 32-bit
+   address). The engine is entered with the program's registers (rax = the
+   syscall number, arguments in rdi rsi rdx r10 r8 r9), 128 bytes below the
+   program's red zone, with [rsp] = R, the stub's address after the call.
+   It returns to R to have the stub run its own (traced) `syscall` with the
+   registers it leaves, or to R + RRX_SITE_HANDLED_SKIP with rax = the
+   call's result when it made the call itself; every other register and
+   the flags are preserved either way. */
+#define RRX_SITE_ENTRY_SLOT (RRX_PRELOAD_PAGE_ADDR + 0x7f8)
+/* R: lea 128(%rsp),%rsp (8 bytes); syscall (2); jmp +8 (2) - skipped. */
+#define RRX_SITE_HANDLED_SKIP 12
+
 #define RRX_MAPPED_FILES_MAX 48
 
 enum rrx_preload_mode { RRX_MODE_OFF = 0, RRX_MODE_RECORD = 1, RRX_MODE_REPLAY = 2 };
