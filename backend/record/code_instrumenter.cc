@@ -152,6 +152,18 @@ bool write_private_file(const std::string& path, const std::string& contents) {
   return false;
 }
 
+// Whether jcc site `s` covers any of the 12 bytes after a `syscall`
+// (0f 05 ending in [S - 12, E)), which librrx_preload.so's site matcher
+// reads. Conservative: a 0f 05 inside another instruction counts too.
+bool near_syscall_end(const uint8_t* file, const instrument::BranchSite& s) {
+  constexpr uint64_t kMatchedBytes = 12;
+  uint64_t from = s.start >= kMatchedBytes + 2 ? s.start - kMatchedBytes - 2 : 0;
+  for (uint64_t p = from; p + 2 <= s.end(); ++p) {
+    if (file[p] == 0x0f && file[p + 1] == 0x05) return true;
+  }
+  return false;
+}
+
 bool never_patched(const Mapping& m) {
   // Its buffering code takes other paths in replay than when recording:
   // counting there would make the counts differ.
@@ -190,10 +202,11 @@ uint64_t& patched_counter(uint64_t& rel8, uint64_t& rel32, uint64_t& sys,
 }
 }  // namespace
 
-CodeInstrumenter::CodeInstrumenter(TraceWriter& writer, bool jcc_sites, bool syscall_sites)
+CodeInstrumenter::CodeInstrumenter(TraceWriter& writer, const Options& options)
     : writer_(writer),
-      jcc_sites_(jcc_sites),
-      syscall_sites_(syscall_sites),
+      jcc_sites_(options.jcc_sites),
+      syscall_sites_(options.syscall_sites),
+      keep_after_syscall_(options.keep_after_syscall),
       totals_(std::make_unique<Totals>()) {}
 CodeInstrumenter::~CodeInstrumenter() = default;
 
@@ -265,7 +278,8 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   // patch made once serves them all.
   std::string key = identity + "@" + std::to_string(m.start) + "-" + std::to_string(m.end) + "+" +
                     std::to_string(m.offset) + ">" + std::to_string(stubs_at) +
-                    (jcc_sites_ ? "j" : "") + (syscall_sites_ ? "s" : "");
+                    (jcc_sites_ ? "j" : "") + (syscall_sites_ ? "s" : "") +
+                    (keep_after_syscall_ ? "k" : "");
   if (auto known = patches_.find(key); known != patches_.end()) return known->second;
   auto patch = std::make_shared<Patch>();
   auto map = std::make_shared<instrument::PatchMap>();
@@ -298,7 +312,10 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
                                   [](const instrument::BranchSite& s, uint64_t at) { return s.start < at; });
     std::vector<instrument::BranchSite> sites;
     for (auto it = first; it != scan.sites.end() && it->end() <= hi; ++it) {
-      if (it->form == instrument::StubForm::kSyscall ? syscall_sites_ : jcc_sites_) sites.push_back(*it);
+      bool wanted = it->form == instrument::StubForm::kSyscall
+                        ? syscall_sites_
+                        : jcc_sites_ && !(keep_after_syscall_ && near_syscall_end(file.data(), *it));
+      if (wanted) sites.push_back(*it);
     }
     if (sites.empty()) return nullptr;
     if (!emit(m, file.data(), file.size(), sites.data(), sites.size(), stubs_at, room, map.get(),

@@ -31,10 +31,18 @@ namespace rrx {
 
 class CodeInstrumenter {
  public:
-  // `jcc_sites`: patch conditional branches to count ticks (not in objects
-  // the rrx GCC plugin instrumented). `syscall_sites`: patch syscalls to
-  // call the buffering engine (in every object).
-  CodeInstrumenter(TraceWriter& writer, bool jcc_sites, bool syscall_sites);
+  struct Options {
+    // Patch conditional branches to count ticks (not in objects the rrx
+    // GCC plugin instrumented).
+    bool jcc_sites = false;
+    // Patch syscalls to call the buffering engine (in every object).
+    bool syscall_sites = false;
+    // Transitional, until preload/site_patch.c goes: librrx_preload.so
+    // patches libc's `mov $NR,%eax; syscall; cmp` sites itself and matches
+    // the bytes after each `syscall`, so no jcc site may cover them.
+    bool keep_after_syscall = false;
+  };
+  CodeInstrumenter(TraceWriter& writer, const Options& options);
   ~CodeInstrumenter();
 
   // A new image in process `tgid`: the old stubs are gone.
@@ -81,7 +89,7 @@ class CodeInstrumenter {
   std::string save_blob(const std::string& blob, std::string* error);
 
   TraceWriter& writer_;
-  const bool jcc_sites_, syscall_sites_;
+  const bool jcc_sites_, syscall_sites_, keep_after_syscall_;
   std::map<pid_t, std::shared_ptr<AddressSpace>> spaces_;
   // Patches made, by file identity, placement and stub address: every run
   // of a program maps the same files at the same addresses.

@@ -133,7 +133,13 @@ class Recorder {
         wait_all_(options.wait_all),
         random_(std::random_device{}()) {
     if (dynamic_ticks_ || syscall_sites_) {
-      instrumenter_ = std::make_unique<CodeInstrumenter>(*writer_, dynamic_ticks_, syscall_sites_);
+      CodeInstrumenter::Options o;
+      o.jcc_sites = dynamic_ticks_;
+      o.syscall_sites = syscall_sites_;
+      // (The preload library patches libc's syscall sites itself unless
+      // rrx does.)
+      o.keep_after_syscall = buffering_ && !syscall_sites_;
+      instrumenter_ = std::make_unique<CodeInstrumenter>(*writer_, o);
     }
   }
 
