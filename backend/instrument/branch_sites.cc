@@ -31,20 +31,21 @@ struct Load {
 struct Insn {
   uint32_t offset;
   uint8_t length;
-  uint8_t flags;
   uint8_t riprel_at;  // see RelocatedInsn
   uint8_t cond;       // jcc only
+  uint16_t flags;
 };
 
-enum : uint8_t {
+enum : uint16_t {
   kPlain = 1,          // may be moved into a stub
   kFullSetter = 2,     // writes every status flag, reads none
-  kAfterSyscall = 4,   // starts within 12 bytes after a `syscall`
+  kSyscall = 4,        // `syscall`
   kJcc = 8,            // a 7x / 0f 8x conditional branch
   kJccRel32 = 16,
   kRipRelBad = 32,     // rip-relative operand we refuse to fix up
   kJccOdd = 64,        // jcc with an operand-size prefix (AMD truncates)
   kInvalid = 128,      // undecodable byte: a break in the sweep
+  kMovSigreturn = 256, // mov $15 (SYS_rt_sigreturn), %eax or %rax
 };
 
 class Scanner {
@@ -91,6 +92,34 @@ class Scanner {
   void sweep(const Load& seg, uint64_t begin, uint64_t end);
   void jump_tables();
   void make_sites();
+  void make_syscall_sites();
+  void make_jcc_sites();
+  bool target_inside(uint64_t s, uint64_t e) const {  // in (s, e)
+    auto it = std::upper_bound(targets_.begin(), targets_.end(), s);
+    return it != targets_.end() && *it < e;
+  }
+  bool is_target(uint64_t at) const {
+    return std::binary_search(targets_.begin(), targets_.end(), at);
+  }
+  // Whether [lo, hi) touches a syscall site's range.
+  bool in_syscall_site(uint64_t lo, uint64_t hi) const {
+    auto it = std::upper_bound(syscall_ranges_.begin(), syscall_ranges_.end(),
+                               std::pair<uint64_t, uint64_t>{lo, UINT64_MAX});
+    if (it != syscall_ranges_.begin() && std::prev(it)->second > lo) return true;
+    return it != syscall_ranges_.end() && it->first < hi;
+  }
+  // Whether instruction p may be moved into a stub, p ending at
+  // (backwards) or starting at (forwards) `joint`; else why not in *r.
+  bool usable(const Insn& p, bool backwards, uint64_t joint, SkipReason* r) const {
+    bool contiguous = backwards ? uint64_t{p.offset} + p.length == joint : p.offset == joint;
+    if (p.flags & kInvalid || !contiguous || !(p.flags & kPlain) ||
+        in_syscall_site(p.offset, uint64_t{p.offset} + p.length)) {
+      *r = SkipReason::kUnrelocatable;
+      return false;
+    }
+    if (p.flags & kRipRelBad) { *r = SkipReason::kRipRel; return false; }
+    return true;
+  }
 
   const uint8_t* file_;
   size_t size_;
@@ -107,6 +136,9 @@ class Scanner {
   std::vector<size_t> insn_load_;  // parallel: index into loads_ per range
   struct JccRef { size_t insn; size_t load; int64_t taken_vaddr; };
   std::vector<JccRef> jccs_;
+  struct SyscallRef { size_t insn; size_t load; };
+  std::vector<SyscallRef> syscalls_;
+  std::vector<std::pair<uint64_t, uint64_t>> syscall_ranges_;  // [S, E), sorted
   ZydisDecoder decoder_{};
 };
 
@@ -166,7 +198,6 @@ bool Scanner::run(std::string* error) {
       out_->statically_instrumented = true;
     if (sh.sh_type == SHT_NOTE) parse_notes(sh.sh_offset, sh.sh_size);
   }
-  if (out_->statically_instrumented) return true;
 
   ZydisDecoderInit(&decoder_, ZYDIS_MACHINE_MODE_LONG_64,
                    ZYDIS_STACK_WIDTH_64);
@@ -232,24 +263,29 @@ void Scanner::sweep(const Load& seg, uint64_t begin, uint64_t end) {
   constexpr ZydisAccessedFlagsMask kStatus =
       ZYDIS_CPUFLAG_CF | ZYDIS_CPUFLAG_PF | ZYDIS_CPUFLAG_AF |
       ZYDIS_CPUFLAG_ZF | ZYDIS_CPUFLAG_SF | ZYDIS_CPUFLAG_OF;
-  insns_.push_back({static_cast<uint32_t>(begin), 0, kInvalid, 0, 0});
-  // Bytes right after a `syscall` stay as they are: rrx's preload library
-  // matches `syscall; [mov %eax,%edx;] cmp $-409x,%rax` there.
-  constexpr uint64_t kSyscallCheckBytes = 12;
-  uint64_t syscall_end = 0;  // 0: none seen yet
+  insns_.push_back({static_cast<uint32_t>(begin), 0, 0, 0, kInvalid});
   ZydisDecoderContext ctx;
   ZydisDecodedInstruction in;
   for (uint64_t off = begin; off < end;) {
     const uint64_t ip = off - seg.offset + seg.vaddr;
     if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(
             &decoder_, &ctx, file_ + off, end - off, &in))) {
-      insns_.push_back({static_cast<uint32_t>(off), 1, kInvalid, 0, 0});
+      insns_.push_back({static_cast<uint32_t>(off), 1, 0, 0, kInvalid});
       ++off;
       continue;
     }
     Insn rec{static_cast<uint32_t>(off), in.length, 0, 0, 0};
-    if (syscall_end && off < syscall_end + kSyscallCheckBytes) rec.flags |= kAfterSyscall;
-    if (in.mnemonic == ZYDIS_MNEMONIC_SYSCALL) syscall_end = off + in.length;
+    if (in.mnemonic == ZYDIS_MNEMONIC_SYSCALL) {
+      rec.flags |= kSyscall;
+      syscalls_.push_back({insns_.size(), li});
+    }
+    // mov $15 into %eax or %rax: b8+0 imm32, REX.W b8+0 imm64, or
+    // (REX.W) c7 /0 with a register operand.
+    if (in.mnemonic == ZYDIS_MNEMONIC_MOV && in.operand_width >= 32 && !in.raw.rex.B &&
+        in.raw.imm[0].size && in.raw.imm[0].value.u == 15 &&
+        (in.opcode == 0xb8 ||
+         (in.opcode == 0xc7 && in.raw.modrm.mod == 3 && in.raw.modrm.rm == 0)))
+      rec.flags |= kMovSigreturn;
     const uint64_t next = ip + in.length;
 
     // Direct branch targets (jmp, jcc, call, loop, jrcxz, xbegin).
@@ -315,7 +351,7 @@ void Scanner::sweep(const Load& seg, uint64_t begin, uint64_t end) {
     insns_.push_back(rec);
     off += in.length;
   }
-  insns_.push_back({static_cast<uint32_t>(end), 0, kInvalid, 0, 0});
+  insns_.push_back({static_cast<uint32_t>(end), 0, 0, 0, kInvalid});
 }
 
 void Scanner::collect_symbols_and_relocs() {
@@ -564,10 +600,77 @@ void Scanner::jump_tables() {
 }
 
 void Scanner::make_sites() {
-  auto target_inside = [&](uint64_t s, uint64_t e) {
-    auto it = std::upper_bound(targets_.begin(), targets_.end(), s);
-    return it != targets_.end() && *it < e;
-  };
+  // Syscall sites first: a buffered syscall saves a ptrace stop, far more
+  // than a counted branch; jcc sites then keep out of their ranges.
+  make_syscall_sites();
+  if (!out_->statically_instrumented) make_jcc_sites();
+  std::sort(out_->sites.begin(), out_->sites.end(),
+            [](const BranchSite& a, const BranchSite& b) { return a.start < b.start; });
+}
+
+// A syscall site: the plain instructions right before the `syscall` (up to
+// the nearest possible target: S may be one, nothing after it), then those
+// right after it if the range is still shorter than the 5-byte jmp.
+void Scanner::make_syscall_sites() {
+  std::sort(syscalls_.begin(), syscalls_.end(), [&](const SyscallRef& a, const SyscallRef& b) {
+    return insns_[a.insn].offset < insns_[b.insn].offset;
+  });
+  uint64_t prev_stop = 0;
+  for (const SyscallRef& ref : syscalls_) {  // in sweep (address) order
+    const Insn& sc = insns_[ref.insn];
+    SegmentStats& st = out_->segments[loads_[ref.load].stats_index];
+    st.syscall_found++;
+    auto skip = [&](SkipReason r) { st.skipped[static_cast<int>(r)]++; };
+    if (sc.length != 2) { skip(SkipReason::kUnrelocatable); continue; }  // prefixed
+    const Insn& before = insns_[ref.insn - 1];  // a kInvalid marker at worst
+    if ((before.flags & kMovSigreturn) && uint64_t{before.offset} + before.length == sc.offset) {
+      skip(SkipReason::kSigreturn);
+      continue;
+    }
+    size_t k = 0, after = 0;
+    uint64_t start = sc.offset, stop = uint64_t{sc.offset} + sc.length;
+    SkipReason why = SkipReason::kUnrelocatable;
+    bool at_target = false;  // a walk stopped at a possible target
+    while (stop - start < 5 && k < kMaxRelocated) {
+      if (is_target(start)) { at_target = true; break; }
+      const Insn& p = insns_[ref.insn - 1 - k];
+      if (!usable(p, true, start, &why) || p.offset < prev_stop) break;
+      if (stop - p.offset > kMaxRangeBytes) break;
+      start = p.offset;
+      ++k;
+    }
+    while (stop - start < 5 && k + after < kMaxRelocated && ref.insn + 1 + after < insns_.size()) {
+      const Insn& n = insns_[ref.insn + 1 + after];
+      if (is_target(stop)) { at_target = true; break; }
+      if (!usable(n, false, stop, &why)) break;
+      if (uint64_t{n.offset} + n.length - start > kMaxRangeBytes) break;
+      stop = uint64_t{n.offset} + n.length;
+      ++after;
+    }
+    if (stop - start < 5) { skip(at_target ? SkipReason::kTargetInRange : why); continue; }
+    // (The walks stop at targets on instruction starts; this catches those
+    // inside an instruction.)
+    if (target_inside(start, stop)) { skip(SkipReason::kTargetInRange); continue; }
+    prev_stop = stop;
+    BranchSite s;
+    s.start = start;
+    s.length = static_cast<uint8_t>(stop - start);
+    s.jcc_length = sc.length;
+    s.form = StubForm::kSyscall;
+    s.num_relocated = static_cast<uint8_t>(k);
+    s.num_after = static_cast<uint8_t>(after);
+    for (size_t i = 0; i < k + after; ++i) {
+      const Insn& p = insns_[i < k ? ref.insn - k + i : ref.insn + 1 + (i - k)];
+      s.relocated[i] = {p.offset, p.length, p.riprel_at};
+    }
+    out_->sites.push_back(s);
+    syscall_ranges_.push_back({start, stop});
+    st.syscall_patched++;
+  }
+  std::sort(syscall_ranges_.begin(), syscall_ranges_.end());
+}
+
+void Scanner::make_jcc_sites() {
   // In address order, so that a site's range may end after its jcc: the
   // next site then starts no earlier than prev_stop.
   std::sort(jccs_.begin(), jccs_.end(), [&](const JccRef& a, const JccRef& b) {
@@ -592,23 +695,6 @@ void Scanner::make_sites() {
     size_t k = 0, after = 0;
     uint64_t start = jcc.offset, stop = end;
     SkipReason why = SkipReason::kUnrelocatable;
-    // Whether instruction p may be moved, p ending at (backwards) or
-    // starting at (forwards) `joint`.
-    auto usable = [&](const Insn& p, bool backwards, uint64_t joint, SkipReason* r) {
-      bool contiguous = backwards ? uint64_t{p.offset} + p.length == joint : p.offset == joint;
-      if (p.flags & kInvalid || !contiguous) {
-        *r = SkipReason::kUnrelocatable;
-        return false;
-      }
-      if (p.flags & kAfterSyscall) { *r = SkipReason::kAfterSyscall; return false; }
-      if (!(p.flags & kPlain)) { *r = SkipReason::kUnrelocatable; return false; }
-      if (p.flags & kRipRelBad) { *r = SkipReason::kRipRel; return false; }
-      return true;
-    };
-    if (jcc.flags & kAfterSyscall) {
-      skip(SkipReason::kAfterSyscall);
-      continue;
-    }
     if (rel32) {
       const Insn& p = insns_[j.insn - 1];
       SkipReason r;
@@ -658,8 +744,6 @@ void Scanner::make_sites() {
     out_->sites.push_back(s);
     (rel32 ? st.rel32_patched : st.rel8_patched)++;
   }
-  std::sort(out_->sites.begin(), out_->sites.end(),
-            [](const BranchSite& a, const BranchSite& b) { return a.start < b.start; });
 }
 
 }  // namespace

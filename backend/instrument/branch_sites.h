@@ -18,6 +18,13 @@
 // lea, symbols, relocation addends and (non-PIE) absolute code pointers in
 // data and code, and exception landing pads. See branch_sites.cc.
 //
+// The same sweep finds syscall sites: a range [S, E) around one `syscall`
+// (usually with the `mov $NR,%eax` before it) becomes a jmp to a stub that
+// offers the call to the in-process buffering engine first and runs the
+// `syscall` itself, traced, when the engine declines (stub_emitter.h). The
+// same possible-target rules apply; syscall sites are chosen first and jcc
+// sites never overlap them.
+//
 // All positions are FILE OFFSETS, so one scan serves every mapping of the
 // file: the runtime address of file offset `o` in a mapping is o + bias (see
 // stub_emitter.h).
@@ -33,10 +40,10 @@ namespace rrx::instrument {
 
 // Bump when the scan rules or the descriptor layout change: cached scans of
 // another version are then ignored (site_cache.h).
-inline constexpr uint32_t kScanRulesVersion = 5;
+inline constexpr uint32_t kScanRulesVersion = 6;
 
-// At most this many instructions are relocated around a jcc, and at most
-// this many bytes are overwritten per site.
+// At most this many instructions are relocated around a jcc or a syscall,
+// and at most this many bytes are overwritten per site.
 inline constexpr int kMaxRelocated = 4;
 inline constexpr int kMaxRangeBytes = 24;
 
@@ -49,6 +56,10 @@ enum class StubForm : uint8_t {
   // spill slot with lea/jrcxz, which touch no flag. Four instructions: see
   // PatchMap::to_original's in_glue for what the tracer must respect.
   kFlagFree = 1,
+  // A syscall site (not a jcc): the stub calls the buffering engine through
+  // RRX_SITE_ENTRY_SLOT, then runs the `syscall` unless the engine did.
+  // jcc_length is the syscall's length (2), cond, rel32 and taken are 0.
+  kSyscall = 2,
 };
 
 // One instruction moved into the stub.
@@ -60,7 +71,8 @@ struct RelocatedInsn {
   uint8_t riprel_at = 0;
 };
 
-// One patchable conditional branch.
+// One patchable conditional branch, or (form kSyscall) one patchable
+// `syscall`: then "the jcc" below names the syscall instruction.
 struct BranchSite {
   uint64_t start = 0;        // S: first overwritten byte (file offset)
   uint8_t length = 0;        // E - S, >= 5; E is the end of the jcc
@@ -92,7 +104,9 @@ struct BranchSite {
 enum class SkipReason : uint8_t {
   kTargetInRange = 0,   // a possible target lies in (S, E)
   kUnrelocatable = 1,   // a needed neighbour is not plain (branch, nop, ...)
-  kAfterSyscall = 2,    // a needed instruction directly follows `syscall`
+  kSigreturn = 2,       // syscall site: `mov $15,%eax` (rt_sigreturn) right
+                        // before it; debuggers and unwinders recognise the
+                        // signal trampoline by these bytes
   kRipRel = 3,          // a needed instruction has a rip-relative operand
                         // that cannot be fixed up (eip-relative, ...)
   kCount = 4,
@@ -104,16 +118,20 @@ struct SegmentStats {
   uint64_t vaddr = 0;        // p_vaddr
   uint32_t rel8_found = 0, rel8_patched = 0;
   uint32_t rel32_found = 0, rel32_patched = 0;
+  uint32_t syscall_found = 0, syscall_patched = 0;
+  // Why found jccs and syscalls were not patched (both kinds together).
   uint32_t skipped[static_cast<int>(SkipReason::kCount)] = {};
 };
 
 struct ScanResult {
   // The object carries the static plugin's marker section
-  // (RRX_TICK_MARKER_SECTION): its branches already count; no sites.
+  // (RRX_TICK_MARKER_SECTION): its branches already count; no jcc sites
+  // (its syscall sites are found all the same).
   bool statically_instrumented = false;
   std::string build_id;  // raw bytes of NT_GNU_BUILD_ID, empty if none
   std::vector<SegmentStats> segments;  // executable PT_LOADs, file order
-  std::vector<BranchSite> sites;       // sorted by start, disjoint ranges
+  std::vector<BranchSite> sites;       // jcc and syscall sites, sorted by
+                                       // start, disjoint ranges
   // Diagnostics: distinct possible targets, and how many of them are
   // exception landing pads (from .eh_frame's LSDAs).
   uint64_t possible_targets = 0;

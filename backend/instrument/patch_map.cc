@@ -8,6 +8,17 @@ namespace rrx::instrument {
 StubLayout stub_layout(StubForm form, int k, int a, const uint8_t* len) {
   StubLayout L{};
   uint32_t p = 0;
+  if (form == StubForm::kSyscall) {
+    for (int i = 0; i < k; ++i) { L.relocated_at[i] = p; p += len[i]; }
+    L.count_at = p;
+    L.count_end = L.resume_at = p + kSiteCallBytes;  // R
+    L.jcc_at = L.resume_at + kSiteLeaBytes;
+    p = L.jcc_at + 2 + kSiteSkipJmpBytes + kSiteLeaBytes;  // syscall; jmp +8; lea
+    for (int i = 0; i < a; ++i) { L.after_at[i] = p; p += len[k + i]; }
+    L.exit_jmp_at = p;
+    L.trap_at = L.length = p + 5;
+    return L;
+  }
   if (form == StubForm::kCountBeforeSetter && k > 0) {
     for (int i = 0; i < k - 1; ++i) { L.relocated_at[i] = p; p += len[i]; }
     L.count_at = p;
@@ -37,8 +48,10 @@ uint32_t PatchEntry::stub_length() const {
 bool PatchEntry::consistent() const {
   if (num_relocated + num_after > kMaxRelocated || orig_length < 5 ||
       orig_length > kMaxRangeBytes || jcc_length < 2 ||
-      (form != StubForm::kFlagFree && form != StubForm::kCountBeforeSetter) ||
-      (form == StubForm::kCountBeforeSetter && num_relocated == 0))
+      (form != StubForm::kFlagFree && form != StubForm::kCountBeforeSetter &&
+       form != StubForm::kSyscall) ||
+      (form == StubForm::kCountBeforeSetter && num_relocated == 0) ||
+      (form == StubForm::kSyscall && jcc_length != 2))
     return false;
   uint32_t sum = jcc_length;
   for (int i = 0; i < num_relocated + num_after; ++i) {
@@ -118,6 +131,20 @@ PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
     a += e->relocated_length[i];
   }
   if (n == k) jcc = a;
+  if (e->form == StubForm::kSyscall) {
+    const uint32_t jmp8 = L.jcc_at + 2;
+    if (off >= L.exit_jmp_at) return {e->orig_end(), true};
+    for (int i = n - 1; i >= k; --i)
+      if (off >= L.after_at[i - k]) return {orig[i] + (off - L.after_at[i - k]), false};
+    if (off >= jmp8 + kSiteSkipJmpBytes) return {jcc + 2, true};  // lea at R + 12
+    if (off >= jmp8) return {jcc + 2, false, true};
+    if (off >= L.jcc_at) return {jcc + (off - L.jcc_at), false};
+    if (off >= L.count_at) {
+      PatchMap::Translation t{jcc, true};
+      if (off == L.count_at + 5) t.engine_return = e->stub_start + L.resume_at;
+      return t;
+    }
+  }
   if (off >= L.trap_at || (off >= L.count_at && off < L.count_end))
     return {e->form == StubForm::kCountBeforeSetter ? orig[k - 1] : jcc, true};
   if (off >= L.exit_jmp_at) return {e->orig_end(), true};
@@ -172,7 +199,9 @@ bool PatchMap::overlaps_patch(uint64_t addr, size_t len) const {
 // Format: "RRXPMAP\0", u32 version, u32 count, count records, u64 FNV-1a
 // of everything before it. Records are fixed-size little-endian; version 2
 // appends num_after to each (version 1, from traces made before sites
-// could move instructions after their jcc, still reads).
+// could move instructions after their jcc, still reads). Syscall stubs
+// (form 2) need no new field: earlier versions of rrx reject them as
+// inconsistent.
 namespace {
 constexpr char kMagic[8] = {'R', 'R', 'X', 'P', 'M', 'A', 'P', 0};
 constexpr uint32_t kVersion = 2;

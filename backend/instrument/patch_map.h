@@ -24,7 +24,7 @@ struct PatchEntry {
   uint64_t orig_start = 0;  // S, runtime address
   uint64_t stub_start = 0;  // runtime address of the site's stub
   uint8_t orig_length = 0;  // E - S
-  uint8_t jcc_length = 0;
+  uint8_t jcc_length = 0;   // of the jcc, or (form kSyscall) of the syscall
   StubForm form = StubForm::kFlagFree;
   uint8_t num_relocated = 0;  // before the jcc, then num_after after it
   uint8_t num_after = 0;
@@ -32,7 +32,7 @@ struct PatchEntry {
   uint8_t original[kMaxRangeBytes] = {};  // bytes of [S, E) before patching
 
   uint64_t orig_end() const { return orig_start + orig_length; }
-  uint64_t jcc_start() const {  // runtime address of the original jcc
+  uint64_t jcc_start() const {  // runtime address of the original jcc/syscall
     uint64_t at = orig_start;
     for (int i = 0; i < num_relocated; ++i) at += relocated_length[i];
     return at;
@@ -44,7 +44,11 @@ struct PatchEntry {
 };
 
 // Offsets inside a stub, from the entry's form and lengths (stub_emitter.cc
-// emits exactly this layout).
+// emits exactly this layout). For form kSyscall the "count sequence" is
+// the engine call (lea -128(%rsp),%rsp; call *slot), resume_at is R (where
+// the engine returns: lea 128(%rsp),%rsp), jcc_at the `syscall` copy, then
+// `jmp +8` and at R + RRX_SITE_HANDLED_SKIP the lea the engine returns to
+// when it made the call; there is no trap block (trap_at == length).
 struct StubLayout {
   uint32_t relocated_at[kMaxRelocated];  // copy of relocated i
   uint32_t count_at, count_end;           // glue: the count sequence
@@ -55,6 +59,10 @@ struct StubLayout {
   uint32_t trap_at;                       // glue: trap block
   uint32_t length;
 };
+// The fixed parts of a syscall stub (stub_emitter.h).
+inline constexpr uint32_t kSiteCallBytes = 5 + 7;     // lea; call *slot
+inline constexpr uint32_t kSiteLeaBytes = 8;          // lea 128(%rsp),%rsp
+inline constexpr uint32_t kSiteSkipJmpBytes = 2;      // jmp +8
 // `relocated_length` holds num_relocated + num_after lengths.
 StubLayout stub_layout(StubForm form, int num_relocated, int num_after,
                        const uint8_t* relocated_length);
@@ -69,8 +77,18 @@ class PatchMap {
     // flag-free count sequence keeps the program's %rcx in the tick page's
     // spill slot and count in %rcx: a thread inside it must neither be
     // switched out for another thread of the process nor get a signal
-    // handler run before it leaves the glue.
+    // handler run before it leaves the glue. In a syscall stub, glue is
+    // where %rsp is 128 below the program's (around the engine call).
     bool in_glue;
+    // Syscall stubs only. On the jump right after the `syscall` copy (where
+    // a thread stands at the syscall's exit): the registers are the
+    // program's and orig_pc is the instruction after the syscall, but no
+    // program instruction runs from here before that one's image - a
+    // single step from here is not yet a program instruction.
+    bool after_syscall = false;
+    // On the `call` of the engine: R, the address it returns to (the
+    // thread's stack pointer is then back to its value at the call).
+    uint64_t engine_return = 0;
   };
 
   // Adds entries (any order; they must not overlap existing ones).
@@ -85,7 +103,8 @@ class PatchMap {
 
   // Real pc (what the cpu reports) -> program pc. Pcs in no stub and pcs in
   // original code map to themselves, not in glue, except S (the patch jmp:
-  // {S, true}).
+  // {S, true}). In a syscall stub the `syscall` copy maps to the original
+  // syscall and the jump after it to the syscall's end, not in glue.
   Translation to_original(uint64_t real_pc) const;
   // Program instruction address -> where it really executes. Addresses in
   // no patched range and S itself map to themselves; an instruction inside

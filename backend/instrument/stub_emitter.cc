@@ -25,6 +25,10 @@ void put32(uint8_t* p, uint32_t v) { memcpy(p, &v, 4); }
 
 bool fits32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
+// The engine's "handled" return skips the lea at R, the syscall and the
+// jmp over the second lea.
+static_assert(RRX_SITE_HANDLED_SKIP == kSiteLeaBytes + 2 + kSiteSkipJmpBytes);
+
 // The fixed sequences (see stub_emitter.h); the tests decode them.
 struct Seq {
   uint8_t b[16];
@@ -102,12 +106,15 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
       moved += ri.length;
     }
     sane = sane && moved + s.jcc_length == s.length &&
-           (s.form == StubForm::kFlagFree || s.num_relocated > 0);
+           (s.form == StubForm::kFlagFree || s.num_relocated > 0 || s.form == StubForm::kSyscall);
     if (sane) {
       const uint8_t* j = req.file + s.jcc_offset();
-      sane = s.rel32 ? (j[s.jcc_length - 6] == 0x0f &&
-                        j[s.jcc_length - 5] == (0x80 | s.cond))
-                     : j[s.jcc_length - 2] == (0x70 | s.cond);
+      if (s.form == StubForm::kSyscall)
+        sane = s.jcc_length == 2 && j[0] == 0x0f && j[1] == 0x05;
+      else
+        sane = s.rel32 ? (j[s.jcc_length - 6] == 0x0f &&
+                          j[s.jcc_length - 5] == (0x80 | s.cond))
+                       : j[s.jcc_length - 2] == (0x70 | s.cond);
     }
     if (!sane) { skip(EmitSkip::kBadSite); continue; }
 
@@ -129,8 +136,10 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
     const int64_t taken = s.taken + req.bias;
     const int64_t stub_s = static_cast<int64_t>(stub);
 
+    const bool syscall_site = s.form == StubForm::kSyscall;
     bool reach = fits32(stub_s - (S + 5)) &&
-                 fits32(taken - (stub_s + L.jcc_at + 6)) &&
+                 (syscall_site ? fits32(static_cast<int64_t>(req.site_entry_slot))
+                               : fits32(taken - (stub_s + L.jcc_at + 6))) &&
                  fits32(E - (stub_s + L.exit_jmp_at + 5));
     Out o(buf);
     const int last = s.num_relocated - 1;
@@ -147,7 +156,19 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
         put32(o.at(at + ri.riprel_at), static_cast<uint32_t>(nd));
       }
     };
-    if (s.form == StubForm::kCountBeforeSetter) {
+    if (syscall_site) {
+      for (int r = 0; r <= last; ++r) relocate(r);
+      o.put({0x48, 0x8d, 0x64, 0x24, 0x80});             // lea -128(%rsp),%rsp
+      o.put({0xff, 0x14, 0x25});                         // call *slot
+      o.rel32(static_cast<int64_t>(req.site_entry_slot));  // (absolute)
+      o.put({0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00});  // R: lea 128(%rsp),%rsp
+      o.put({0x0f, 0x05});                                       // syscall
+      o.put({0xeb, static_cast<uint8_t>(kSiteLeaBytes)});       // jmp +8
+      o.put({0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00});  // R+12: lea 128(%rsp),%rsp
+      for (int r = s.num_relocated; r < num_moved; ++r) relocate(r);
+      o.put({0xe9});
+      o.rel32(E - (stub_s + L.exit_jmp_at + 5));
+    } else if (s.form == StubForm::kCountBeforeSetter) {
       for (int r = 0; r < last; ++r) relocate(r);
       o.put(addq_count());
       o.put({0x74, static_cast<uint8_t>(L.trap_at - L.count_end)});
@@ -161,16 +182,18 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
       o.put({0xe3, static_cast<uint8_t>(L.trap_at - (o.pos() + 2))});
       o.put(mov_rcx(false, RRX_TICK_OFF_SPILL));
     }
-    o.put({0x0f, static_cast<uint8_t>(0x80 | s.cond)});
-    o.rel32(taken - (stub_s + L.jcc_at + 6));
-    for (int r = s.num_relocated; r < num_moved; ++r) relocate(r);
-    o.put({0xe9});
-    o.rel32(E - (stub_s + L.exit_jmp_at + 5));
-    if (s.form == StubForm::kFlagFree) o.put(mov_rcx(false, RRX_TICK_OFF_SPILL));
-    o.put(movq_trap_pending());
-    o.put({0xcc});
-    o.put({0xeb, static_cast<uint8_t>(static_cast<int>(L.resume_at) -
-                                      static_cast<int>(o.pos() + 2))});
+    if (!syscall_site) {
+      o.put({0x0f, static_cast<uint8_t>(0x80 | s.cond)});
+      o.rel32(taken - (stub_s + L.jcc_at + 6));
+      for (int r = s.num_relocated; r < num_moved; ++r) relocate(r);
+      o.put({0xe9});
+      o.rel32(E - (stub_s + L.exit_jmp_at + 5));
+      if (s.form == StubForm::kFlagFree) o.put(mov_rcx(false, RRX_TICK_OFF_SPILL));
+      o.put(movq_trap_pending());
+      o.put({0xcc});
+      o.put({0xeb, static_cast<uint8_t>(static_cast<int>(L.resume_at) -
+                                        static_cast<int>(o.pos() + 2))});
+    }
     if (!reach) { skip(EmitSkip::kOutOfReach); continue; }
     if (o.pos() != L.length) { skip(EmitSkip::kBadSite); continue; }  // cannot happen
 

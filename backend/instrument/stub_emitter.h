@@ -24,6 +24,21 @@
 // resume:j<cc> taken ; <relocated after the jcc> ; jmp E
 // trap:  mov  0x70000020, %rcx ; movq $1, 0x70000010 ; int3 ; jmp resume
 // Neither touches the stack (red zone) nor uses lock or pushf.
+//
+// Syscall stub (StubForm::kSyscall):
+//        <relocated before the syscall, 0..k>
+//        lea  -128(%rsp),%rsp           48 8d 64 24 80   (past the red zone)
+//        call *RRX_SITE_ENTRY_SLOT      ff 14 25 <abs32>
+// R:     lea  128(%rsp),%rsp            48 8d a4 24 80 00 00 00
+//        syscall                        0f 05            (traced)
+//        jmp  +8                        eb 08
+// R+12:  lea  128(%rsp),%rsp            (the engine made the call: rax = result)
+//        <relocated after the syscall, 0..a>
+//        jmp  E                         e9 rel32
+// The engine (syscallbuf_abi.h) is entered with the program's registers
+// and returns to R (the stub's syscall then runs, traced) or to
+// R + RRX_SITE_HANDLED_SKIP, preserving every register but rax and the
+// flags. lea, not add/sub, leaves the flags alone.
 #ifndef RRX_INSTRUMENT_STUB_EMITTER_H
 #define RRX_INSTRUMENT_STUB_EMITTER_H
 
@@ -33,6 +48,7 @@
 
 #include "instrument/branch_sites.h"
 #include "instrument/patch_map.h"
+#include "preload/syscallbuf_abi.h"
 
 namespace rrx::instrument {
 
@@ -47,6 +63,10 @@ struct EmitRequest {
   size_t file_size = 0;
   uint64_t stub_base = 0;     // runtime address of the stub area
   size_t stub_capacity = 0;   // bytes available from stub_base
+  // Where syscall stubs find the engine's entry (an absolute address that
+  // must fit a sign-extended disp32). Tests run stubs against a slot of
+  // their own.
+  uint64_t site_entry_slot = RRX_SITE_ENTRY_SLOT;
 };
 
 struct CodeWrite {
@@ -58,7 +78,8 @@ struct CodeWrite {
 enum class EmitSkip : uint8_t {
   kNoSpace = 0,    // stub area full: retry with more space
   kOutOfReach = 1, // taken target, E or a rip-relative operand not rel32
-                   // reachable from the stub (or the stub from S)
+                   // reachable from the stub (or the stub from S), or a
+                   // site entry slot beyond a sign-extended disp32
   kBadSite = 2,    // descriptor does not match the file bytes
 };
 

@@ -81,13 +81,16 @@
 #define RRX_PRELOAD_VERSION 2u
 #define RRX_UNTRACED_SYSCALL_ADDR (RRX_PRELOAD_PAGE_ADDR + 0x800)
 #define RRX_UNTRACED_SYSCALL_IP (RRX_UNTRACED_SYSCALL_ADDR + 2)
-/* The engine's entry address, filled in by rrx with the page; 8 bytes. */
-#define RRX_SITE_ENTRY_SLOT (RRX_PRELOAD_PAGE_ADDR + 0x7f8)
-/* Bytes from a stub's return address to where a handled call resumes. */
-#define RRX_SITE_HANDLED_SKIP 12
 #define RRX_ENGINE_ADDR (RRX_PRELOAD_PAGE_ADDR + RRX_PRELOAD_PAGE_SIZE)
 #define RRX_ENGINE_CODE_SIZE 0xc000UL
 #define RRX_ENGINE_SIZE 0x10000UL /* code, then data (engine.ld) */
+
+/* The 8-byte slot holding the engine's entry address, filled in by rrx
+   with the page: a patched site's stub calls `call *RRX_SITE_ENTRY_SLOT`
+   (an absolute, sign-extended 32-bit address). See THE SITE ENTRY. */
+#define RRX_SITE_ENTRY_SLOT (RRX_PRELOAD_PAGE_ADDR + 0x7f8)
+/* R: lea 128(%rsp),%rsp (8 bytes); syscall (2); jmp +8 (2) - skipped. */
+#define RRX_SITE_HANDLED_SKIP 12
 
 #define RRX_MAPPED_FILES_MAX 48
 

@@ -152,6 +152,18 @@ bool write_private_file(const std::string& path, const std::string& contents) {
   return false;
 }
 
+// Whether jcc site `s` covers any of the 12 bytes after a `syscall`
+// (0f 05 ending in [S - 12, E)), which librrx_preload.so's site matcher
+// reads. Conservative: a 0f 05 inside another instruction counts too.
+bool near_syscall_end(const uint8_t* file, const instrument::BranchSite& s) {
+  constexpr uint64_t kMatchedBytes = 12;
+  uint64_t from = s.start >= kMatchedBytes + 2 ? s.start - kMatchedBytes - 2 : 0;
+  for (uint64_t p = from; p + 2 <= s.end(); ++p) {
+    if (file[p] == 0x0f && file[p + 1] == 0x05) return true;
+  }
+  return false;
+}
+
 bool never_patched(const Mapping& m) {
   // Its buffering code takes other paths in replay than when recording:
   // counting there would make the counts differ.
@@ -176,11 +188,26 @@ struct CodeInstrumenter::Totals {
   std::set<std::string> objects;  // patched, by path
   std::set<std::string> static_objects;
   uint64_t rel8_found = 0, rel8_patched = 0, rel32_found = 0, rel32_patched = 0;
-  uint64_t rel8_decoded_patched = 0, rel32_decoded_patched = 0;  // of rel*_found
+  uint64_t syscall_found = 0, syscall_patched = 0;
+  // Of *_found: patched in the files decoded now.
+  uint64_t rel8_decoded_patched = 0, rel32_decoded_patched = 0, syscall_decoded_patched = 0;
 };
 
-CodeInstrumenter::CodeInstrumenter(TraceWriter& writer)
-    : writer_(writer), totals_(std::make_unique<Totals>()) {}
+namespace {
+// Which counter of Totals a patched site adds to.
+uint64_t& patched_counter(uint64_t& rel8, uint64_t& rel32, uint64_t& sys,
+                          const instrument::PatchEntry& e) {
+  if (e.form == instrument::StubForm::kSyscall) return sys;
+  return e.jcc_length == 2 ? rel8 : rel32;
+}
+}  // namespace
+
+CodeInstrumenter::CodeInstrumenter(TraceWriter& writer, const Options& options)
+    : writer_(writer),
+      jcc_sites_(options.jcc_sites),
+      syscall_sites_(options.syscall_sites),
+      keep_after_syscall_(options.keep_after_syscall),
+      totals_(std::make_unique<Totals>()) {}
 CodeInstrumenter::~CodeInstrumenter() = default;
 
 CodeInstrumenter::AddressSpace& CodeInstrumenter::space(pid_t tgid) {
@@ -250,7 +277,9 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   // Every run of a program maps the same files at the same places: the
   // patch made once serves them all.
   std::string key = identity + "@" + std::to_string(m.start) + "-" + std::to_string(m.end) + "+" +
-                    std::to_string(m.offset) + ">" + std::to_string(stubs_at);
+                    std::to_string(m.offset) + ">" + std::to_string(stubs_at) +
+                    (jcc_sites_ ? "j" : "") + (syscall_sites_ ? "s" : "") +
+                    (keep_after_syscall_ ? "k" : "");
   if (auto known = patches_.find(key); known != patches_.end()) return known->second;
   auto patch = std::make_shared<Patch>();
   auto map = std::make_shared<instrument::PatchMap>();
@@ -275,31 +304,36 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
     }
     if (!cached) return nullptr;
     const instrument::ScanResult& scan = *cached;
-    if (scan.statically_instrumented) {
-      totals_->static_objects.insert(m.path);
-      return nullptr;
-    }
+    // (A statically instrumented object's scan has syscall sites only.)
+    if (scan.statically_instrumented) totals_->static_objects.insert(m.path);
     uint64_t lo = m.offset, hi = m.offset + (m.end - m.start);
-    // The sites inside the mapping (the scan is sorted by start).
+    // The wanted sites inside the mapping (the scan is sorted by start).
     auto first = std::lower_bound(scan.sites.begin(), scan.sites.end(), lo,
                                   [](const instrument::BranchSite& s, uint64_t at) { return s.start < at; });
-    auto last = first;
-    while (last != scan.sites.end() && last->end() <= hi) ++last;
-    if (first == last) return nullptr;
-    const instrument::BranchSite* sites = &*first;
-    size_t count = static_cast<size_t>(last - first);
-    if (!emit(m, file.data(), file.size(), sites, count, stubs_at, room, map.get(), &layout,
-              cached_file, &patch->saved_name, error)) {
+    std::vector<instrument::BranchSite> sites;
+    for (auto it = first; it != scan.sites.end() && it->end() <= hi; ++it) {
+      bool wanted = it->form == instrument::StubForm::kSyscall
+                        ? syscall_sites_
+                        : jcc_sites_ && !(keep_after_syscall_ && near_syscall_end(file.data(), *it));
+      if (wanted) sites.push_back(*it);
+    }
+    if (sites.empty()) return nullptr;
+    if (!emit(m, file.data(), file.size(), sites.data(), sites.size(), stubs_at, room, map.get(),
+              &layout, cached_file, &patch->saved_name, error)) {
       return nullptr;
     }
     for (const instrument::SegmentStats& seg : scan.segments) {
       if (seg.file_offset < hi && lo < seg.file_offset + seg.file_size) {
-        totals_->rel8_found += seg.rel8_found;
-        totals_->rel32_found += seg.rel32_found;
+        if (jcc_sites_) {
+          totals_->rel8_found += seg.rel8_found;
+          totals_->rel32_found += seg.rel32_found;
+        }
+        if (syscall_sites_) totals_->syscall_found += seg.syscall_found;
       }
     }
     for (const instrument::PatchEntry& e : map->entries()) {
-      (e.jcc_length == 2 ? totals_->rel8_decoded_patched : totals_->rel32_decoded_patched)++;
+      patched_counter(totals_->rel8_decoded_patched, totals_->rel32_decoded_patched,
+                      totals_->syscall_decoded_patched, e)++;
     }
   }
   if (patch->saved_name.empty()) return nullptr;
@@ -308,7 +342,7 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   patch->map = map;
   totals_->objects.insert(m.path);
   for (const instrument::PatchEntry& e : map->entries()) {
-    (e.jcc_length == 2 ? totals_->rel8_patched : totals_->rel32_patched)++;
+    patched_counter(totals_->rel8_patched, totals_->rel32_patched, totals_->syscall_patched, e)++;
   }
   patches_[key] = patch;
   return patch;
@@ -397,20 +431,34 @@ bool CodeInstrumenter::instrument(Task& task, pid_t tgid, uint64_t lo, uint64_t 
 std::string CodeInstrumenter::summary() const {
   const Totals& t = *totals_;
   if (t.objects.empty()) return "";
-  char line[320];
-  int n = snprintf(line, sizeof line,
-                   "ticks: %zu objects patched to count %" PRIu64 " short and %" PRIu64
-                   " near conditional branches",
-                   t.objects.size(), t.rel8_patched, t.rel32_patched);
-  // Only objects decoded in this recording know how many they have.
-  if (t.rel8_found + t.rel32_found && n > 0) {
-    n += snprintf(line + n, sizeof line - n, " (of those decoded now: short %" PRIu64 "/%" PRIu64
-                  ", near %" PRIu64 "/%" PRIu64 ")",
-                  t.rel8_decoded_patched, t.rel8_found, t.rel32_decoded_patched, t.rel32_found);
+  std::string line = std::to_string(t.objects.size()) + " objects patched:";
+  char part[200];
+  // Only objects decoded in this recording know how many sites they have.
+  if (jcc_sites_) {
+    snprintf(part, sizeof part, " %" PRIu64 " short and %" PRIu64 " near conditional branches count ticks",
+             t.rel8_patched, t.rel32_patched);
+    line += part;
+    if (t.rel8_found + t.rel32_found) {
+      snprintf(part, sizeof part, " (of those decoded now: short %" PRIu64 "/%" PRIu64 ", near %" PRIu64
+               "/%" PRIu64 ")",
+               t.rel8_decoded_patched, t.rel8_found, t.rel32_decoded_patched, t.rel32_found);
+      line += part;
+    }
   }
-  if (!t.static_objects.empty() && n > 0) {
-    snprintf(line + n, sizeof line - n, "; %zu statically instrumented objects count themselves",
+  if (syscall_sites_) {
+    snprintf(part, sizeof part, "%s %" PRIu64 " syscall sites call the buffering engine",
+             jcc_sites_ ? ";" : "", t.syscall_patched);
+    line += part;
+    if (t.syscall_found) {
+      snprintf(part, sizeof part, " (of those decoded now: %" PRIu64 "/%" PRIu64 ")",
+               t.syscall_decoded_patched, t.syscall_found);
+      line += part;
+    }
+  }
+  if (jcc_sites_ && !t.static_objects.empty()) {
+    snprintf(part, sizeof part, "; %zu statically instrumented objects count themselves",
              t.static_objects.size());
+    line += part;
   }
   return line;
 }

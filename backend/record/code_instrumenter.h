@@ -1,8 +1,10 @@
-// Dynamic tick instrumentation while recording: patches the conditional
-// branches of every file-backed executable mapping of the recorded
-// processes so they count into the tick page (backend/instrument/ decides
-// what to patch and makes the bytes), and describes each step as an
-// `instrument` event that replay repeats without decoding anything.
+// Code patching while recording: patches the conditional branches of every
+// file-backed executable mapping of the recorded processes so they count
+// into the tick page (dynamic ticks), and/or its `syscall` instructions so
+// they offer each call to the buffering engine first (syscall buffering);
+// backend/instrument/ decides what to patch and makes the bytes. Each step
+// is described as an `instrument` event that replay repeats without
+// decoding anything.
 //
 // Per address space it keeps the stub areas it mapped and the map from
 // stub addresses back to program instructions (for signals that arrive
@@ -29,7 +31,18 @@ namespace rrx {
 
 class CodeInstrumenter {
  public:
-  explicit CodeInstrumenter(TraceWriter& writer);
+  struct Options {
+    // Patch conditional branches to count ticks (not in objects the rrx
+    // GCC plugin instrumented).
+    bool jcc_sites = false;
+    // Patch syscalls to call the buffering engine (in every object).
+    bool syscall_sites = false;
+    // Transitional, until preload/site_patch.c goes: librrx_preload.so
+    // patches libc's `mov $NR,%eax; syscall; cmp` sites itself and matches
+    // the bytes after each `syscall`, so no jcc site may cover them.
+    bool keep_after_syscall = false;
+  };
+  CodeInstrumenter(TraceWriter& writer, const Options& options);
   ~CodeInstrumenter();
 
   // A new image in process `tgid`: the old stubs are gone.
@@ -56,8 +69,9 @@ class CodeInstrumenter {
   // moved on before a signal is delivered to it.
   bool in_glue(pid_t tgid, uint64_t pc) const;
 
-  // One line for the user: how many conditional branches were patched, of
-  // how many in the files decoded now; "" if nothing was instrumented.
+  // One line for the user: how many conditional branches and syscall sites
+  // were patched, of how many in the files decoded now; "" if nothing was
+  // instrumented.
   std::string summary() const;
 
  private:
@@ -75,6 +89,7 @@ class CodeInstrumenter {
   std::string save_blob(const std::string& blob, std::string* error);
 
   TraceWriter& writer_;
+  const bool jcc_sites_, syscall_sites_, keep_after_syscall_;
   std::map<pid_t, std::shared_ptr<AddressSpace>> spaces_;
   // Patches made, by file identity, placement and stub address: every run
   // of a program maps the same files at the same addresses.

@@ -161,6 +161,10 @@ void Recorder::wall_clock_preempt(RecordTask& t) {
   if (instrumenter_ && instrumenter_->in_glue(t.tgid, regs.rip)) {
     step_out_of_glue(t, &regs);
     if (!error_.empty()) return;
+    if (in_buffer_code(t, regs.rip)) {  // a syscall stub called the engine
+      resume_task(t);
+      return;
+    }
   }
   if (!(t.have_exit_regs && diff_registers(t.exit_regs, regs).empty())) {
     flush_buffer(t);

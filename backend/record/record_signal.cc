@@ -134,6 +134,11 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     if (instrumenter_ && instrumenter_->in_glue(t.tgid, regs.rip)) {
       step_out_of_glue(t, &regs);
       if (!error_.empty()) return;
+      // A syscall stub's glue leads into the buffering engine's code.
+      if (in_buffer_code(t, regs.rip)) {
+        hold_signal(t, info);
+        return;
+      }
       t.task->set_siginfo(info);  // delivered from the step's stop
     }
     mid_computation_ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
@@ -171,7 +176,8 @@ void Recorder::on_signal(RecordTask& t, int sig) {
 // An asynchronous signal found `t` on instrumentation glue (backend/
 // instrument/ stubs): a handler must not run there (it would count through
 // the same spill slot) and the point must be one a debugger can be shown.
-// Single-steps to the next program instruction, keeping the signal for
+// Single-steps to the next program instruction (or, from a syscall stub's
+// call, into the buffering engine's code), keeping the signal for
 // the caller to deliver there. A counter trap met on the way is passed
 // (the slice then ends at the thread's next resume); another signal
 // arriving meanwhile is sent again afterwards.

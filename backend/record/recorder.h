@@ -111,6 +111,11 @@ constexpr std::chrono::milliseconds kWallClockSlice{250};
 constexpr long kSliceCheckNs = 50'000'000;
 constexpr int kPreemptSignal = SIGSTKFLT;
 constexpr std::chrono::seconds kHeldSignalWarning{2};
+// Whether a recording that buffers syscalls patches the program's `syscall`
+// instructions into stubs that call the buffering engine through
+// RRX_SITE_ENTRY_SLOT (stub_emitter.h). Off until the engine that fills
+// that slot lands: a stub calling an empty slot would crash the program.
+constexpr bool kPatchSyscallSites = false;
 
 class Recorder {
  public:
@@ -121,9 +126,18 @@ class Recorder {
         soft_ticks_(options.ticks != "none"),
         dynamic_ticks_(options.ticks == "soft"),
         buffering_(options.buffer_syscalls),
+        syscall_sites_(buffering_ && kPatchSyscallSites),
         wait_all_(options.wait_all),
         random_(std::random_device{}()) {
-    if (dynamic_ticks_) instrumenter_ = std::make_unique<CodeInstrumenter>(*writer_);
+    if (dynamic_ticks_ || syscall_sites_) {
+      CodeInstrumenter::Options o;
+      o.jcc_sites = dynamic_ticks_;
+      o.syscall_sites = syscall_sites_;
+      // (The preload library patches libc's syscall sites itself unless
+      // rrx does.)
+      o.keep_after_syscall = buffering_ && !syscall_sites_;
+      instrumenter_ = std::make_unique<CodeInstrumenter>(*writer_, o);
+    }
   }
 
   RecordResult run(const RecordOptions& options);
@@ -232,7 +246,8 @@ class Recorder {
   void record_tracer_change(RecordTask& tracee, uint64_t addr, const void* data, size_t len);
 
   std::unique_ptr<TraceWriter> writer_;
-  std::unique_ptr<CodeInstrumenter> instrumenter_;  // dynamic ticks only
+  // Dynamic ticks or syscall sites only.
+  std::unique_ptr<CodeInstrumenter> instrumenter_;
   MappedDataFiles mapped_files_;
   RecordedSegments segments_;  // SysV shared memory
   std::map<pid_t, RecordTask> tasks_;
@@ -253,6 +268,7 @@ class Recorder {
   // Per process: thread pointer -> syscall buffer, as the engine's own
   // table has them (adopt_buffer).
   std::map<pid_t, std::map<uint64_t, uint64_t>> thread_buffers_;
+  const bool syscall_sites_;  // patch syscall sites (kPatchSyscallSites)
   const bool wait_all_;
   bool root_exited_ = false;
   bool shared_memory_ = false;

@@ -1337,18 +1337,23 @@ void ReplaySession::request_single_step(bool on) {
   ReplayTask& t = *it->second;
   t.single_step = on;
   Registers regs;
+  t.step_engine_return = 0;
   if (on && t.patches && t.task->get_regs(&regs)) {
     auto where = t.patches->to_original(regs.rip);
     t.step_origin = where.orig_pc;
-    t.step_from_glue = where.in_glue;
+    // From the jump after a syscall stub's syscall the next program
+    // instruction is still ahead, as from glue.
+    t.step_from_glue = where.in_glue || where.after_syscall;
   } else {
     t.step_from_glue = false;
   }
 }
 
-// A single step of `t` ended on tick instrumentation, or (having started on
-// the jump into a stub) at the stub's copy of the same instruction: to the
-// debugger a step is one program instruction, so it goes on.
+// A single step of `t` ended on instrumentation (tick or syscall stub
+// glue, or inside the buffering engine a syscall stub called), or (having
+// started on the jump into a stub) at the stub's copy of the same
+// instruction: to the debugger a step is one program instruction, so it
+// goes on.
 bool ReplaySession::step_continues_in_stub(ReplayTask& t) {
   siginfo_t info;
   Registers regs;
@@ -1356,7 +1361,18 @@ bool ReplaySession::step_continues_in_stub(ReplayTask& t) {
       !t.task->get_regs(&regs)) {
     return false;
   }
+  if (t.step_engine_return) {
+    bool back = regs.rsp == t.step_engine_rsp &&
+                (regs.rip == t.step_engine_return ||
+                 regs.rip == t.step_engine_return + RRX_SITE_HANDLED_SKIP);
+    if (!back) return true;
+    t.step_engine_return = 0;
+  }
   auto where = t.patches->to_original(regs.rip);
+  if (where.engine_return) {  // the next step enters the engine
+    t.step_engine_return = where.engine_return;
+    t.step_engine_rsp = regs.rsp;
+  }
   return where.in_glue || (t.step_from_glue && where.orig_pc == t.step_origin);
 }
 

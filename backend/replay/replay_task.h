@@ -45,6 +45,11 @@ struct ReplayTaskState {
   // (tick stubs are stepped through: see ReplaySession::request_single_step).
   uint64_t step_origin = 0;
   bool step_from_glue = false;
+  // A step that went into the buffering engine from a syscall stub goes on
+  // until the engine returns to this stub address (R, or R plus
+  // RRX_SITE_HANDLED_SKIP) with %rsp back at step_engine_rsp; 0: none.
+  uint64_t step_engine_return = 0;
+  uint64_t step_engine_rsp = 0;
 
   // From the thread's last exec: the stack the kernel built (auxv is in
   // there) and the executable's saved copy.

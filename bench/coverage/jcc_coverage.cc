@@ -131,8 +131,15 @@ int main(int argc, char** argv) {
       uint64_t sk[4] = {};
       for (const auto& seg : o.scan.segments)
         for (int r = 0; r < 4; ++r) sk[r] += seg.skipped[r];
-      printf("\n%s [target-in-range %lu, unrelocatable %lu, after-syscall %lu, rip-rel %lu]\n",
-             short_name(path).c_str(), sk[0], sk[1], sk[2], sk[3]);
+      uint64_t sys_found = 0, sys_patched = 0;
+      for (const auto& seg : o.scan.segments) {
+        sys_found += seg.syscall_found;
+        sys_patched += seg.syscall_patched;
+      }
+      // (The scanner's counts cover jccs and syscalls together.)
+      printf("\n%s [target-in-range %lu, unrelocatable %lu, sigreturn %lu, rip-rel %lu; "
+             "syscall sites %lu/%lu]\n",
+             short_name(path).c_str(), sk[0], sk[1], sk[2], sk[3], sys_patched, sys_found);
       printf("  %-52s %7s %8s%s\n", "reason", "all", "executed", t.counts ? "  executions" : "");
       for (const auto& [w, c] : why) {
         printf("  %-52s %7lu %8lu", w.c_str(), c[0], c[1]);

@@ -63,7 +63,6 @@ void sweep(Object* o) {
       uint64_t e = std::min<uint64_t>(sh.sh_offset + sh.sh_size, lend);
       if (b >= e) continue;
       o->insns.push_back(Insn{b, 0, true});
-      uint64_t syscall_end = 0;
       for (uint64_t off = b; off < e;) {
         ZydisDecodedInstruction in;
         if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, nullptr, f + off, e - off, &in))) {
@@ -80,8 +79,6 @@ void sweep(Object* o) {
         r.riprel_bad = (in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 &&
                        in.raw.modrm.rm == 5 && !(in.attributes & ZYDIS_ATTRIB_HAS_SIB) &&
                        (in.address_width != 64 || in.raw.disp.size != 32 || in.raw.disp.offset == 0);
-        r.after_syscall = syscall_end && off < syscall_end + 12;
-        if (in.mnemonic == ZYDIS_MNEMONIC_SYSCALL) syscall_end = off + in.length;
         const uint64_t next_vaddr = off - l.p_offset + l.p_vaddr + in.length;
         for (int i = 0; i < 2; ++i)
           if (in.raw.imm[i].size && in.raw.imm[i].is_relative)
@@ -130,7 +127,6 @@ bool taken(uint8_t cond, uint64_t eflags) {
 std::string classify(const Object& o, size_t i) {
   const Insn& j = o.insns[i];
   if (j.odd) return "unreloc: jcc with operand-size prefix";
-  if (j.after_syscall) return "after-syscall: jcc itself";
   const uint64_t end = j.offset + j.length;
   uint64_t start = j.offset;
   // What blocked the walk, and how many bytes (of the 5 needed) it had.
@@ -142,7 +138,7 @@ std::string classify(const Object& o, size_t i) {
     const Insn& p = o.insns[i - 1 - k];
     if (p.invalid)
       return blocked(p.length ? "unreloc: undecodable byte before" : "unreloc: start of code section");
-    if (p.after_syscall) return blocked("after-syscall: neighbour");
+    if (p.in_syscall_site) return blocked("unreloc: in a syscall site");
     if (!p.plain) {
       switch (p.category) {
         case ZYDIS_CATEGORY_COND_BR: return blocked("unreloc: jcc/loop before");
@@ -178,7 +174,19 @@ bool load_object(const std::string& path, Object* o) {
   if (!ins::load_or_scan(path, &o->scan)) return false;
   sweep(o);
   std::set<uint64_t> sites;
-  for (const auto& s : o->scan.sites) sites.insert(s.jcc_offset());
+  std::vector<std::pair<uint64_t, uint64_t>> syscall_sites;  // sorted by start
+  for (const auto& s : o->scan.sites) {
+    if (s.form == ins::StubForm::kSyscall) {
+      syscall_sites.push_back({s.start, s.end()});
+    } else {
+      sites.insert(s.jcc_offset());
+    }
+  }
+  for (Insn& in : o->insns) {
+    auto it = std::upper_bound(syscall_sites.begin(), syscall_sites.end(),
+                               std::pair<uint64_t, uint64_t>{in.offset, UINT64_MAX});
+    in.in_syscall_site = !in.invalid && it != syscall_sites.begin() && std::prev(it)->second > in.offset;
+  }
   for (size_t i : o->jccs) o->patched.push_back(sites.count(o->insns[i].offset) != 0);
   // The sweep must see the scanner's jccs.
   uint64_t found = 0;

@@ -41,7 +41,7 @@ struct Insn {
   ZydisInstructionCategory category = ZYDIS_CATEGORY_INVALID;
   bool plain = false;       // the scanner's kPlain (copied rule)
   bool riprel_bad = false;  // the scanner's kRipRelBad
-  bool after_syscall = false;
+  bool in_syscall_site = false;  // moved into a syscall site's stub
   bool jcc = false, rel32 = false, odd = false;
   uint8_t cond = 0;  // jcc: the low nibble of 7x / 0f 8x
   int32_t disp = 0;  // jcc: taken target - end
