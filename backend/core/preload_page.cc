@@ -60,7 +60,7 @@ bool buffer_wanted(Task& task, uint64_t fs) {
     uint32_t wanted, count;
     uint64_t fs;
   } head;
-  static_assert(sizeof head == offsetof(rrx_engine_data, threads));
+  static_assert(sizeof head == offsetof(rrx_engine_data, all_traced));
   return task.read_mem(RRX_ENGINE_DATA_ADDR, &head, sizeof head) && head.wanted && head.fs == fs &&
          head.count < RRX_ENGINE_THREADS_MAX;
 }
@@ -86,6 +86,11 @@ bool give_thread_buffer(Task& task, uint64_t fs, uint64_t* addr) {
                         sizeof entry) &&
          task.write_mem(data + offsetof(rrx_engine_data, num_threads), &next, sizeof next) &&
          task.write_mem(data + offsetof(rrx_engine_data, buffer_wanted), &wanted, sizeof wanted);
+}
+
+bool trace_all_calls(Task& task) {
+  const uint32_t on = 1;
+  return task.write_mem(RRX_ENGINE_DATA_ADDR + offsetof(rrx_engine_data, all_traced), &on, sizeof on);
 }
 
 }  // namespace rrx

@@ -26,4 +26,8 @@ bool buffer_wanted(Task& task, uint64_t fs);
 // *addr (replay).
 bool give_thread_buffer(Task& task, uint64_t fs, uint64_t* addr);
 
+// Recording: the engine in `task`'s process buffers no more calls (the
+// process has a seccomp filter of its own).
+bool trace_all_calls(Task& task);
+
 }  // namespace rrx

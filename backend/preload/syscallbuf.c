@@ -277,6 +277,7 @@ static long without_waiting(const struct rrx_call* c) {
 
 static int record_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
                        const struct rrx_buffered_syscall* b) {
+  if (DATA->all_traced) return kNotBuffered;
   int how = worth_buffering(h, c);
   if (how == kSkip) return kNotBuffered;
   struct rrx_out_shape shapes[2];

@@ -130,6 +130,12 @@ struct rrx_engine_data {
   uint32_t buffer_wanted; /* a thread found no buffer: wanted_fs's */
   uint32_t num_threads;   /* entries of threads[] in use */
   uint64_t wanted_fs;
+  /* Recording: set by rrx once the process has a seccomp filter of its own
+     (kept across exec): its calls are all traced, so the filter judges
+     each, and the engine makes no syscall of its own it could refuse.
+     Replay needs no flag: those calls left no records. */
+  uint32_t all_traced;
+  uint32_t reserved;
   struct {
     uint64_t fs;     /* a thread pointer */
     uint64_t buffer; /* its buffer */

@@ -420,6 +420,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       fail("process " + std::to_string(t.task->tid()) + ": " + err);
       return;
     }
+    if (self_filtered_.count(t.tgid)) trace_all_calls(*t.task);  // the filter stays
     event.syscall_no = t.desc ? t.call.number : SYS_execve;
     code_range = {0, ~uint64_t{0}};
   } else if (t.desc) {
@@ -444,6 +445,10 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     if (installs_program_filter(t.call) && !t.deny_errno) {
       regs.rdx = t.call.args[2];  // the program's own filter pointer back
       t.task->set_regs(regs);
+      if (buffering_ && !is_syscall_error(regs.rax)) {
+        self_filtered_.insert(t.tgid);
+        trace_all_calls(*t.task);
+      }
     }
     std::vector<MemRegion> regions;
     if (t.desc->outputs && !t.deny_errno) t.desc->outputs(t.call, *t.task, regions);
@@ -647,6 +652,7 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
   if (!(event.clone_flags & CLONE_THREAD) && thread_buffers_.count(t.tgid)) {
     thread_buffers_[child] = thread_buffers_[t.tgid];
   }
+  if (!(event.clone_flags & CLONE_THREAD) && self_filtered_.count(t.tgid)) self_filtered_.insert(child);
   c.announced = true;
   if (!(event.clone_flags & CLONE_THREAD)) {
     if (instrumenter_) instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);

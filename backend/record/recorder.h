@@ -269,6 +269,9 @@ class Recorder {
   // table has them (adopt_buffer).
   std::map<pid_t, std::map<uint64_t, uint64_t>> thread_buffers_;
   const bool syscall_sites_;  // patch syscall sites (kPatchSyscallSites)
+  // Processes with a seccomp filter of their own: the engine buffers none
+  // of their calls (rrx_engine_data.all_traced).
+  std::set<pid_t> self_filtered_;
   const bool wait_all_;
   bool root_exited_ = false;
   bool shared_memory_ = false;
