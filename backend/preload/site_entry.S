@@ -52,7 +52,22 @@ rrx_site_entry:
 1:      cmpl    $SITE_NOTIFY, %eax
         jne     2f
         movq    $CALL_NOTIFY, 72(%rbp)
-2:      movq    %rbp, %rsp
+2:      /* The program's flags back without popf: a popf that a debugger
+           single-steps makes the kernel take the trap flag for the
+           program's own, which then stays set (and shows in r11 at the
+           stub's syscall, unlike in the recording). sahf restores SF ZF
+           AF PF CF; OF is made by an add that overflows or a test. */
+        movq    80(%rbp), %rax
+        testl   $0x800, %eax
+        jz      3f
+        movb    $0x7f, %ah
+        addb    $1, %ah                 /* OF = 1 */
+        jmp     4f
+3:      testl   %eax, %eax              /* OF = 0 */
+4:      movq    80(%rbp), %rax
+        movb    %al, %ah
+        sahf
+        movq    %rbp, %rsp
         popq    %rbp
         popq    %r11
         popq    %r10
@@ -63,7 +78,7 @@ rrx_site_entry:
         popq    %rdx
         popq    %rcx
         popq    %rax
-        popfq
+        leaq    8(%rsp), %rsp           /* the saved flags */
         ret
         .size   rrx_site_entry, .-rrx_site_entry
 

@@ -115,7 +115,7 @@ constexpr std::chrono::seconds kHeldSignalWarning{2};
 // instructions into stubs that call the buffering engine through
 // RRX_SITE_ENTRY_SLOT (stub_emitter.h). Off until the engine that fills
 // that slot lands: a stub calling an empty slot would crash the program.
-constexpr bool kPatchSyscallSites = false;
+constexpr bool kPatchSyscallSites = true;
 
 class Recorder {
  public:
