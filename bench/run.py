@@ -244,7 +244,7 @@ def gdb_argv(argv):
 
 def mode_argvs(w: Workload, argv, cfg: Config, trace: Path, soft_trace: Path):
     modes = {"native": argv,
-             "record": [cfg.rrx, "record", *w.record_flags, "-o", str(trace), *argv],
+             "record": [cfg.rrx, "record", "-q", *w.record_flags, "-o", str(trace), *argv],
              "replay": [cfg.rrx, "replay", "-a", str(trace)]}
     if w.with_gdb:
         modes["gdb"] = gdb_argv(argv)

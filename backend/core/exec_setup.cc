@@ -10,9 +10,9 @@
 
 namespace rrx {
 
-bool setup_at_exec_event(Task& task, std::string* error) {
+bool setup_at_exec_event(Task& task, bool buffering, std::string* error) {
   task.reopen_mem();
-  return patch_vdso(task, error);
+  return patch_vdso(task, buffering, error);
 }
 
 bool setup_at_exec_exit(Task& task, const ExecSetup& setup, std::string* error) {

@@ -12,8 +12,9 @@
 namespace rrx {
 
 // At the exec event: the new address space is there, no instruction has
-// run. Reopens its memory and patches the vdso's clock functions.
-bool setup_at_exec_event(Task& task, std::string* error);
+// run. Reopens its memory and patches the vdso's clock functions (to go
+// through the buffering engine when `buffering`).
+bool setup_at_exec_event(Task& task, bool buffering, std::string* error);
 
 // What a recording uses, so every new image gets it.
 struct ExecSetup {

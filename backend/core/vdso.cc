@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/proc_maps.h"
+#include "preload/syscallbuf_abi.h"
 
 namespace rrx {
 
@@ -28,14 +29,29 @@ constexpr VdsoFunction kPatched[] = {
     {"__vdso_clock_getres", SYS_clock_getres},   {"clock_getres", SYS_clock_getres},
 };
 
-// mov eax, imm32; syscall; ret
-std::string syscall_stub(int number) {
-  std::string stub = "\xb8";
-  for (int i = 0; i < 4; ++i) stub.push_back(static_cast<char>((number >> (8 * i)) & 0xff));
-  stub += "\x0f\x05\xc3";
-  return stub;
+std::string le32(uint32_t v) {
+  std::string s;
+  for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  return s;
 }
+
+// mov eax, imm32; syscall; ret
+std::string syscall_stub(int number) { return "\xb8" + le32(number) + "\x0f\x05\xc3"; }
 constexpr uint64_t kSyscallOffsetInStub = 5;
+
+// mov eax, imm32, then what a patched syscall site's stub does around its
+// `syscall` (stub_emitter.h), then ret: the buffering engine may take the
+// call, else the `syscall` here runs it, traced.
+std::string buffered_stub(int number) {
+  return "\xb8" + le32(number) +
+         std::string("\x48\x8d\x64\x24\x80", 5) +                  // lea -128(%rsp),%rsp
+         "\xff\x14\x25" + le32(RRX_SITE_ENTRY_SLOT) +               // call *slot
+         std::string("\x48\x8d\xa4\x24\x80\x00\x00\x00", 8) +      // lea 128(%rsp),%rsp
+         "\x0f\x05\xeb\x08" +                                      // syscall; jmp +8
+         std::string("\x48\x8d\xa4\x24\x80\x00\x00\x00", 8) +      // lea 128(%rsp),%rsp
+         "\xc3";
+}
+constexpr uint64_t kSyscallOffsetInBufferedStub = 25;
 
 // Finds the dynamic symbol table of the vdso image in `image`.
 bool find_dynsym(const std::string& image, const Elf64_Sym** syms, size_t* count,
@@ -63,7 +79,7 @@ bool find_dynsym(const std::string& image, const Elf64_Sym** syms, size_t* count
 
 }  // namespace
 
-bool patch_vdso(Task& task, std::string* error) {
+bool patch_vdso(Task& task, bool buffering, std::string* error) {
   auto vdso = find_named_mapping(task.tid(), "[vdso]");
   if (!vdso) {
     *error = "no [vdso] mapping";
@@ -88,12 +104,13 @@ bool patch_vdso(Task& task, std::string* error) {
     for (const VdsoFunction& fn : kPatched) {
       if (strcmp(name, fn.name) != 0) continue;
       uint64_t addr = vdso->start + syms[i].st_value;
-      std::string stub = syscall_stub(fn.syscall_no);
+      bool through_engine = buffering && syms[i].st_size >= buffered_stub(0).size();
+      std::string stub = through_engine ? buffered_stub(fn.syscall_no) : syscall_stub(fn.syscall_no);
       if (!task.write_mem(addr, stub.data(), stub.size())) {
         *error = std::string("cannot patch vdso function ") + name;
         return false;
       }
-      task.syscall_gadget = addr + kSyscallOffsetInStub;
+      task.syscall_gadget = addr + (through_engine ? kSyscallOffsetInBufferedStub : kSyscallOffsetInStub);
     }
   }
   if (task.syscall_gadget == 0) {

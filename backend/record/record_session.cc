@@ -583,7 +583,7 @@ void Recorder::on_exec(RecordTask& t) {
   if (instrumenter_) instrumenter_->on_exec(t.tgid);
   mapped_files_.forget(t.tgid);
   // First: it reopens the memory of the new image, read below.
-  if (!setup_at_exec_event(*t.task, &err)) {
+  if (!setup_at_exec_event(*t.task, buffering_, &err)) {
     fail("process " + std::to_string(tid) + ": " + err);
     return;
   }

@@ -913,7 +913,7 @@ ReplaySession::StepResult ReplaySession::replay_exec(ReplayTask& t, Event& e) {
                                                         : reach(t, e, StopKind::kExec);
   if (r != StepResult::kEvent) return r;
   std::string err;
-  if (!setup_at_exec_event(*t.task, &err)) return diverged(e, err);
+  if (!setup_at_exec_event(*t.task, filtered_, &err)) return diverged(e, err);
   // Put back the stack the kernel built when recording (argv, envp,
   // auxv, AT_RANDOM): the replay exec'd a different path, and AT_RANDOM
   // differs on every exec.
