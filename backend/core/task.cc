@@ -1,5 +1,7 @@
 #include "core/task.h"
 
+#include "core/hw_tick_source.h"
+
 #include <fcntl.h>
 #include <sys/ptrace.h>
 #include <elf.h>
@@ -16,6 +18,7 @@ namespace rrx {
 Task::Task(pid_t tid) : tid_(tid) { reopen_mem(); }
 
 Task::~Task() {
+  hw_ticks.reset();  // before the tid's memory file: a simulated counter uses it
   if (mem_fd_ >= 0) close(mem_fd_);
 }
 
@@ -93,11 +96,13 @@ std::string Task::read_string(uint64_t addr, size_t max) const {
 }
 
 bool Task::resume(int sig) {
+  hw_thread_ticks(*this);  // counting from the thread's first instruction
   return ptrace(PTRACE_SYSCALL, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
 
 bool Task::cont(int sig) {
+  hw_thread_ticks(*this);  // counting from the thread's first instruction
   return ptrace(PTRACE_CONT, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
@@ -107,6 +112,7 @@ bool Task::cont(int sig) {
 namespace rrx {
 
 bool Task::single_step(int sig) {
+  hw_thread_ticks(*this);  // counting from the thread's first instruction
   return ptrace(PTRACE_SINGLESTEP, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }

@@ -6,12 +6,15 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "syscalls/syscall_table.h"
 #include "trace/event.h"
 
 namespace rrx {
+
+class HwThreadTicks;
 
 class Task final : public TraceeMemory {
  public:
@@ -60,6 +63,10 @@ class Task final : public TraceeMemory {
   // Address of a `syscall` instruction usable for injected syscalls (set
   // once the vdso is patched), 0 if none yet.
   uint64_t syscall_gadget = 0;
+
+  // The thread's hardware tick counter when the session counts hardware
+  // ticks (core/hw_tick_source.h owns it; opened before the first resume).
+  mutable std::unique_ptr<HwThreadTicks> hw_ticks;
 
  private:
   pid_t tid_;

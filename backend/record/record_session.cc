@@ -30,6 +30,8 @@
 
 #include "core/cpu_binding.h"
 #include "core/exec_setup.h"
+#include "core/hw_tick_check.h"
+#include "core/hw_tick_source.h"
 #include "core/instruction.h"
 #include "core/printable.h"
 #include "core/proc_maps.h"
@@ -61,7 +63,7 @@ void Recorder::fail(const std::string& message) {
 ExecSetup Recorder::exec_setup() const {
   ExecSetup setup;
   setup.cpuid_faulting = cpuid_faulting_;
-  setup.soft_ticks = soft_ticks_;
+  setup.soft_ticks = tick_page_;
   setup.preload_mode = buffering_ ? RRX_MODE_RECORD : RRX_MODE_OFF;
   setup.sinks = sinks_.stats();
   return setup;
@@ -107,6 +109,7 @@ void Recorder::flush_buffer(RecordTask& t, bool at_notify) {
 
 void Recorder::emit(Event& event) {
   event.seq = ++seq_;
+  if (hw_ticks_) note_ticks(event);
   std::string err;
   if (!writer_->append(event, &err)) fail(err);
 }
@@ -120,6 +123,11 @@ RecordResult Recorder::run(const RecordOptions& options) {
   }
   result.error = why_not_recordable(path);
   if (!result.error.empty()) return result;
+  std::string tick_microarch;
+  if (!use_record_tick_counters(options.ticks, &tick_microarch, &result.error)) {
+    result.error = "--ticks=" + options.ticks + ": " + result.error + "; use --ticks=soft";
+    return result;
+  }
   SpawnOptions spawn;
   spawn.path = path;
   spawn.argv = options.argv;
@@ -138,6 +146,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   header.root_tid = pid;
   header.cpuid_faulting = cpuid_faulting_;
   header.ticks = options.ticks;
+  header.tick_microarch = tick_microarch;
   header.bound_cpu = cpu;
   header.cpu_signature = cpu_signature();
   header.syscall_buffer = buffering_;
@@ -511,6 +520,8 @@ pid_t Recorder::take_over_leader(RecordTask& leader) {
   // The kernel killed the old leader without an exit report; its tid now
   // names the exec'ing thread, whose syscall state (inside execve) is kept.
   RecordTask successor = std::move(former->second);
+  // Hardware ticks: the count goes on from the exec'ing thread's.
+  carry_ticks(*successor.task, *leader.task);
   successor.task = std::move(leader.task);
   successor.stop_kind = leader.stop_kind;
   tasks_.erase(former);

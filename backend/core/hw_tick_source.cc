@@ -1,0 +1,129 @@
+#include "core/hw_tick_source.h"
+
+#include "core/perf_counter_device.h"
+#include "core/sim_counter_device.h"
+#include "core/task.h"
+
+namespace rrx {
+
+uint64_t HwThreadTicks::ticks() {
+  uint64_t count = 0;
+  std::string why;
+  if (!error_.empty()) return base_;
+  if (!device_->read(&count, &why)) {
+    failed(why);
+    return base_;
+  }
+  last_ = base_ + count;
+  return last_;
+}
+
+bool HwThreadTicks::restart(uint64_t after) {
+  if (!error_.empty()) return false;
+  uint64_t now = ticks();
+  std::string why;
+  if (!error_.empty()) return false;
+  if (!device_->set_overflow(after, &why)) {
+    failed(why);
+    return false;
+  }
+  base_ = now;
+  armed_ = after > 0;
+  return true;
+}
+
+bool HwThreadTicks::arm_after(uint64_t n) { return restart(n); }
+
+bool HwThreadTicks::arm_by(uint64_t target) {
+  uint64_t now = ticks();
+  uint64_t margin = device_->skid_bound();
+  if (target <= now || target - now <= margin) {
+    disarm();
+    return false;
+  }
+  return restart(target - now - margin);
+}
+
+bool HwThreadTicks::take_interrupt(int sig) {
+  if (!device_->take_interrupt(sig)) return false;
+  armed_ = false;
+  return true;
+}
+
+namespace {
+
+TickCounterKind chosen_kind = TickCounterKind::kNone;
+HwBranchEvent chosen_event;
+std::string first_failure;
+
+// Stands in for a counter that would not open: every read fails with why.
+class UnopenedDevice final : public CounterDevice {
+ public:
+  explicit UnopenedDevice(std::string why) : why_(std::move(why)) {}
+  bool read(uint64_t*, std::string* why) override {
+    *why = why_;
+    return false;
+  }
+  bool set_overflow(uint64_t, std::string* why) override { return read(nullptr, why); }
+  void disable() override {}
+  bool take_interrupt(int) override { return false; }
+  int interrupt_signal() const override { return kHwTickSignal; }
+  uint64_t skid_bound() const override { return 0; }
+
+ private:
+  std::string why_;
+};
+
+}  // namespace
+
+void HwThreadTicks::failed(const std::string& why) {
+  error_ = why;
+  if (first_failure.empty()) first_failure = "the hardware tick counter failed: " + why;
+}
+
+void use_tick_counters(TickCounterKind kind, const HwBranchEvent& event) {
+  chosen_kind = kind;
+  chosen_event = event;
+  first_failure.clear();
+}
+
+TickCounterKind tick_counter_kind() { return chosen_kind; }
+
+namespace {
+
+std::unique_ptr<CounterDevice> open_device(const Task& task, std::string* why) {
+  if (chosen_kind == TickCounterKind::kPerf) return open_perf_counter(chosen_event, task, why);
+  return open_sim_counter(const_cast<Task&>(task));
+}
+
+}  // namespace
+
+HwThreadTicks* hw_thread_ticks(const Task& task) {
+  if (chosen_kind == TickCounterKind::kNone) return nullptr;
+  if (!task.hw_ticks) start_ticks_at(task, 0);
+  return task.hw_ticks.get();
+}
+
+void start_ticks_at(const Task& task, uint64_t ticks) {
+  if (chosen_kind == TickCounterKind::kNone) return;
+  std::string why;
+  std::unique_ptr<CounterDevice> device = open_device(task, &why);
+  // A thread that cannot be counted fails the session (hw_tick_failure,
+  // from its first read); callers need no null checks.
+  if (!device) {
+    device = std::make_unique<UnopenedDevice>("cannot open the counter of thread " +
+                                              std::to_string(task.tid()) + ": " + why);
+  }
+  task.hw_ticks = std::make_unique<HwThreadTicks>(std::move(device), ticks);
+  task.hw_ticks->ticks();
+}
+
+void carry_ticks(const Task& from, const Task& to) {
+  if (from.hw_ticks) start_ticks_at(to, from.hw_ticks->last_read());
+}
+
+const std::string& hw_tick_failure() { return first_failure; }
+
+bool is_hw_tick_source(const std::string& ticks) { return ticks == "hw" || ticks == "hw-sim"; }
+
+}  // namespace rrx
