@@ -36,6 +36,11 @@ class CounterDevice {
   virtual int interrupt_signal() const = 0;
   // How many branches late the interrupt may be.
   virtual uint64_t skid_bound() const = 0;
+  // Around each run of the thread (from Task's resume calls, and from the
+  // sessions' waits through note_tracee_stop): the simulated device counts
+  // per thread by watching them; the PMU needs neither.
+  virtual void before_resume() {}
+  virtual void after_stop() {}
 };
 
 }  // namespace rrx

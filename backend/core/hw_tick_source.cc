@@ -1,10 +1,34 @@
 #include "core/hw_tick_source.h"
 
+#include <unordered_map>
+
 #include "core/perf_counter_device.h"
 #include "core/sim_counter_device.h"
 #include "core/task.h"
 
 namespace rrx {
+
+namespace {
+// The live counters by tid, for note_tracee_stop.
+std::unordered_map<pid_t, HwThreadTicks*> by_tid;
+}  // namespace
+
+HwThreadTicks::HwThreadTicks(std::unique_ptr<CounterDevice> device, uint64_t start, pid_t tid)
+    : device_(std::move(device)), tid_(tid), base_(start), last_(start) {
+  if (tid_) by_tid[tid_] = this;
+}
+
+HwThreadTicks::~HwThreadTicks() {
+  device_->disable();
+  auto it = by_tid.find(tid_);
+  if (it != by_tid.end() && it->second == this) by_tid.erase(it);
+}
+
+void note_tracee_stop(pid_t tid) {
+  if (by_tid.empty()) return;
+  auto it = by_tid.find(tid);
+  if (it != by_tid.end()) it->second->after_stop();
+}
 
 uint64_t HwThreadTicks::ticks() {
   uint64_t count = 0;
@@ -114,7 +138,8 @@ void start_ticks_at(const Task& task, uint64_t ticks) {
     device = std::make_unique<UnopenedDevice>("cannot open the counter of thread " +
                                               std::to_string(task.tid()) + ": " + why);
   }
-  task.hw_ticks = std::make_unique<HwThreadTicks>(std::move(device), ticks);
+  task.hw_ticks.reset();  // a replaced counter leaves the registry first
+  task.hw_ticks = std::make_unique<HwThreadTicks>(std::move(device), ticks, task.tid());
   task.hw_ticks->ticks();
 }
 

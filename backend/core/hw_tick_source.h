@@ -16,6 +16,8 @@
 // it (a different count is a divergence, found at the first event after it).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,9 +33,9 @@ class HwThreadTicks {
  public:
   // `start`: the thread's count when the device was opened (0 for a new
   // thread; a checkpoint copy's goes on from its original's).
-  HwThreadTicks(std::unique_ptr<CounterDevice> device, uint64_t start)
-      : device_(std::move(device)), base_(start), last_(start) {}
-  ~HwThreadTicks() { device_->disable(); }
+  // `tid`: the thread, for note_tracee_stop (0: none, as in unit tests).
+  HwThreadTicks(std::unique_ptr<CounterDevice> device, uint64_t start, pid_t tid = 0);
+  ~HwThreadTicks();
   HwThreadTicks(const HwThreadTicks&) = delete;
   HwThreadTicks& operator=(const HwThreadTicks&) = delete;
 
@@ -54,6 +56,8 @@ class HwThreadTicks {
   bool take_interrupt(int sig);
   int interrupt_signal() const { return device_->interrupt_signal(); }
   uint64_t skid_bound() const { return device_->skid_bound(); }
+  void before_resume() { device_->before_resume(); }
+  void after_stop() { device_->after_stop(); }
   bool armed() const { return armed_; }
   const std::string& error() const { return error_; }
 
@@ -62,6 +66,7 @@ class HwThreadTicks {
   void failed(const std::string& why);
 
   std::unique_ptr<CounterDevice> device_;
+  pid_t tid_;
   uint64_t base_;
   uint64_t last_ = 0;
   bool armed_ = false;
@@ -88,6 +93,9 @@ void carry_ticks(const Task& from, const Task& to);
 // The first failure of any thread's counter ("" if none): the recorder
 // fails with it, replay reports it as a divergence.
 const std::string& hw_tick_failure();
+// Every wait that returns a tracee's stop tells the thread's counter
+// (core/stop.h's wait_for does; so does the recorder's wait for any).
+void note_tracee_stop(pid_t tid);
 
 // The trace header's names: "hw" (the PMU), "hw-sim" (the simulation,
 // for tests), and whether a source is one of those.

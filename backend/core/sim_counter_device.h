@@ -11,13 +11,15 @@
 // SIGTRAP in the branch stub; the recorder and replayer then step out of
 // the stub, as for any asynchronous stop there).
 //
-// Differences from the PMU that matter: the count is the process's (the
-// page is shared by its threads, which under rrx run one at a time, so it
-// is as deterministic as a per-thread count, only larger); code the soft
-// patcher leaves out (the vdso, JITs) is not counted; the tick page is
-// re-created at exec, which the device notices (the count falls) and
-// bridges with the count it last read (every event reads it, and
-// execve's entry is an event).
+// Counting per thread: the page is the process's, but under rrx only one
+// thread of a process runs user code at a time, so the page's growth over
+// one of the thread's runs in user code (resume to stop, see
+// before_resume/after_stop) is that thread's. Runs that start inside a
+// syscall count nothing (other threads may run user code meanwhile).
+//
+// Differences from the PMU that remain: code the soft patcher leaves out
+// (the vdso, JITs, the preload library) is not counted; the interrupt
+// always lands in a branch stub (the PMU's anywhere); the skid is small.
 #pragma once
 
 #include <cstdint>

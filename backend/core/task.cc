@@ -96,13 +96,13 @@ std::string Task::read_string(uint64_t addr, size_t max) const {
 }
 
 bool Task::resume(int sig) {
-  hw_thread_ticks(*this);  // counting from the thread's first instruction
+  if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
   return ptrace(PTRACE_SYSCALL, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
 
 bool Task::cont(int sig) {
-  hw_thread_ticks(*this);  // counting from the thread's first instruction
+  if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
   return ptrace(PTRACE_CONT, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
@@ -112,7 +112,7 @@ bool Task::cont(int sig) {
 namespace rrx {
 
 bool Task::single_step(int sig) {
-  hw_thread_ticks(*this);  // counting from the thread's first instruction
+  if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
   return ptrace(PTRACE_SINGLESTEP, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }

@@ -170,6 +170,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
          !(root_exited_ && !wait_all_)) {
     int status;
     pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid > 0) note_tracee_stop(tid);
     if (tid < 0 && errno == EINTR) {  // the slice timer, or a user's signal
       check_wall_clock_slices();
       warn_about_held_signals();
