@@ -33,10 +33,10 @@ void note_tracee_stop(pid_t tid) {
 uint64_t HwThreadTicks::ticks() {
   uint64_t count = 0;
   std::string why;
-  if (!error_.empty()) return base_;
+  if (!error_.empty()) return last_;
   if (!device_->read(&count, &why)) {
     failed(why);
-    return base_;
+    return last_;
   }
   last_ = base_ + count;
   return last_;
