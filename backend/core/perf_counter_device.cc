@@ -15,10 +15,16 @@ class PerfCounterDevice final : public CounterDevice {
     return counter_.start(after, why);
   }
   void disable() override { counter_.close(); }
+  // The kernel re-arms a sampling event's period after each overflow;
+  // the device's interrupt is one-shot, so the period goes once taken.
   bool take_interrupt(int sig) override {
-    if (sig != kHwTickSignal) return false;
     siginfo_t info;
-    return task_.get_siginfo(&info) && counter_.is_interrupt(info);
+    if (sig != kHwTickSignal || !task_.get_siginfo(&info) || !counter_.is_interrupt(info)) {
+      return false;
+    }
+    std::string why;
+    counter_.disarm(&why);  // at worst a later interrupt, taken and dropped like this one
+    return true;
   }
   int interrupt_signal() const override { return kHwTickSignal; }
   uint64_t skid_bound() const override { return skid_; }

@@ -409,7 +409,16 @@ TEST(PerfCounterDevice, ReplayApproachAndSliceOnATracedChild) {
   ASSERT_EQ(continue_to_stop(task), kHwTickSignal);
   EXPECT_TRUE(ticks.take_interrupt(kHwTickSignal));
   EXPECT_GE(ticks.ticks(), before + 60);
-  ASSERT_TRUE(ticks.disarm());
+  // One-shot: the kernel's reloaded period sends no second interrupt; our
+  // SIGALRM is the next stop, many faults later.
+  before = ticks.ticks();
+  ASSERT_TRUE(task.cont());
+  usleep(50 * 1000);
+  kill(child, SIGALRM);
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSTOPPED(status));
+  EXPECT_EQ(WSTOPSIG(status), SIGALRM);
+  EXPECT_GT(ticks.ticks(), before + 120);
   syscall(SYS_tgkill, child, child, kHwTickSignal);
   ASSERT_EQ(continue_to_stop(task), kHwTickSignal);
   EXPECT_FALSE(ticks.take_interrupt(kHwTickSignal)) << "a tgkill'd SIGSTKFLT";
