@@ -9,8 +9,42 @@
 namespace rrx {
 
 namespace {
+
+// The session's choice (use_tick_counters).
+TickCounterKind chosen_kind = TickCounterKind::kNone;
+HwBranchEvent chosen_event;
+std::string first_failure;
 // The live counters by tid, for note_tracee_stop.
 std::unordered_map<pid_t, HwThreadTicks*> by_tid;
+
+// Stands in for a counter that would not open: every read fails with why.
+class UnopenedDevice final : public CounterDevice {
+ public:
+  explicit UnopenedDevice(std::string why) : why_(std::move(why)) {}
+  bool read(uint64_t*, std::string* why) override {
+    *why = why_;
+    return false;
+  }
+  bool set_overflow(uint64_t, std::string* why) override {
+    *why = why_;
+    return false;
+  }
+  void disable() override {}
+  bool take_interrupt(int) override { return false; }
+  int interrupt_signal() const override { return kHwTickSignal; }
+  uint64_t skid_bound() const override { return 0; }
+
+ private:
+  std::string why_;
+};
+
+std::unique_ptr<CounterDevice> open_device(const Task& task, std::string* why) {
+  if (chosen_kind == TickCounterKind::kPerf) return open_perf_counter(chosen_event, task, why);
+  // The simulation writes the tracee's tick page: the tracee changes, not
+  // the Task object.
+  return open_sim_counter(const_cast<Task&>(task));
+}
+
 }  // namespace
 
 HwThreadTicks::HwThreadTicks(std::unique_ptr<CounterDevice> device, uint64_t start, pid_t tid)
@@ -74,31 +108,6 @@ bool HwThreadTicks::take_interrupt(int sig) {
   return true;
 }
 
-namespace {
-
-TickCounterKind chosen_kind = TickCounterKind::kNone;
-HwBranchEvent chosen_event;
-std::string first_failure;
-
-// Stands in for a counter that would not open: every read fails with why.
-class UnopenedDevice final : public CounterDevice {
- public:
-  explicit UnopenedDevice(std::string why) : why_(std::move(why)) {}
-  bool read(uint64_t*, std::string* why) override {
-    *why = why_;
-    return false;
-  }
-  bool set_overflow(uint64_t, std::string* why) override { return read(nullptr, why); }
-  void disable() override {}
-  bool take_interrupt(int) override { return false; }
-  int interrupt_signal() const override { return kHwTickSignal; }
-  uint64_t skid_bound() const override { return 0; }
-
- private:
-  std::string why_;
-};
-
-}  // namespace
 
 void HwThreadTicks::failed(const std::string& why) {
   error_ = why;
@@ -113,14 +122,6 @@ void use_tick_counters(TickCounterKind kind, const HwBranchEvent& event) {
 
 TickCounterKind tick_counter_kind() { return chosen_kind; }
 
-namespace {
-
-std::unique_ptr<CounterDevice> open_device(const Task& task, std::string* why) {
-  if (chosen_kind == TickCounterKind::kPerf) return open_perf_counter(chosen_event, task, why);
-  return open_sim_counter(const_cast<Task&>(task));
-}
-
-}  // namespace
 
 HwThreadTicks* hw_thread_ticks(const Task& task) {
   if (chosen_kind == TickCounterKind::kNone) return nullptr;
