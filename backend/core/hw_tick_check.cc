@@ -196,7 +196,8 @@ HwTickCheck check_hw_ticks() {
 
 namespace {
 
-bool use_perf_counters(std::string* microarch, std::string* why) {
+bool use_perf_counters(TickCounters* counters, std::string* microarch, std::string* why) {
+  *counters = TickCounters();
   HwTickCheck check = check_hw_ticks();
   if (!check.verdict.usable) {
     *why = check.verdict.refusal;
@@ -205,39 +206,40 @@ bool use_perf_counters(std::string* microarch, std::string* why) {
   for (const std::string& w : check.verdict.warnings) {
     fprintf(stderr, "rrx: warning: hardware ticks: %s\n", w.c_str());
   }
-  use_tick_counters(TickCounterKind::kPerf, check.event);
+  counters->kind = TickCounterKind::kPerf;
+  counters->event = check.event;
   *microarch = check.microarch;
   return true;
 }
 
 }  // namespace
 
-bool use_record_tick_counters(const std::string& ticks, std::string* microarch, std::string* why) {
-  if (ticks == "hw") return use_perf_counters(microarch, why);
-  if (ticks == "hw-sim") {
-    use_tick_counters(TickCounterKind::kSim);
-    *microarch = "simulated";
-    return true;
-  }
-  use_tick_counters(TickCounterKind::kNone);
+bool use_record_tick_counters(const std::string& ticks, TickCounters* counters,
+                              std::string* microarch, std::string* why) {
+  if (ticks == "hw") return use_perf_counters(counters, microarch, why);
+  *counters = TickCounters();
   microarch->clear();
+  if (ticks == "hw-sim") {
+    counters->kind = TickCounterKind::kSim;
+    *microarch = "simulated";
+  }
   return true;
 }
 
 bool use_replay_tick_counters(const std::string& ticks, const std::string& microarch,
-                              std::string* why) {
+                              TickCounters* counters, std::string* why) {
   if (ticks != "hw") {
     std::string ignored;
-    return use_record_tick_counters(ticks, &ignored, why);
+    return use_record_tick_counters(ticks, counters, &ignored, why);
   }
   std::string here;
-  if (!use_perf_counters(&here, why)) {
+  if (!use_perf_counters(counters, &here, why)) {
     *why = "was recorded with hardware ticks (on " + microarch +
            "), which replay only with hardware ticks, and here there are none: " + *why;
     return false;
   }
   if (here != microarch) {
-    use_tick_counters(TickCounterKind::kNone);
+    *counters = TickCounters();
     *why = "was recorded with hardware ticks on " + microarch + " and this CPU is " + here +
            ": a hardware-tick trace replays only on the same microarchitecture";
     return false;

@@ -54,13 +54,16 @@ struct HwTickCheck {
 // few times and with an overflow inside it, and judges.
 HwTickCheck check_hw_ticks();
 
-// Sets up this process's tick counters for recording with `ticks` ("hw",
-// "hw-sim" or a soft source): *microarch gets what the header records.
+struct TickCounters;
+
+// A recording session's counters for tick source `ticks` ("hw", "hw-sim"
+// or a soft one) into *counters; *microarch gets what the header records.
 // Warnings go to stderr. False with *why if hw ticks cannot be used.
-bool use_record_tick_counters(const std::string& ticks, std::string* microarch, std::string* why);
+bool use_record_tick_counters(const std::string& ticks, TickCounters* counters,
+                              std::string* microarch, std::string* why);
 // The same for replaying a trace recorded with `ticks` on `microarch`: a
 // hw trace needs working hardware ticks on the same microarchitecture.
 bool use_replay_tick_counters(const std::string& ticks, const std::string& microarch,
-                              std::string* why);
+                              TickCounters* counters, std::string* why);
 
 }  // namespace rrx

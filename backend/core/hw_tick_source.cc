@@ -10,10 +10,6 @@ namespace rrx {
 
 namespace {
 
-// The session's choice (use_tick_counters).
-TickCounterKind chosen_kind = TickCounterKind::kNone;
-HwBranchEvent chosen_event;
-std::string first_failure;
 // The live counters by tid, for note_tracee_stop.
 std::unordered_map<pid_t, HwThreadTicks*> by_tid;
 
@@ -39,7 +35,8 @@ class UnopenedDevice final : public CounterDevice {
 };
 
 std::unique_ptr<CounterDevice> open_device(const Task& task, std::string* why) {
-  if (chosen_kind == TickCounterKind::kPerf) return open_perf_counter(chosen_event, task, why);
+  const TickCounters& counters = *task.tick_counters;
+  if (counters.kind == TickCounterKind::kPerf) return open_perf_counter(counters.event, task, why);
   // The simulation writes the tracee's tick page: the tracee changes, not
   // the Task object.
   return open_sim_counter(const_cast<Task&>(task));
@@ -47,8 +44,9 @@ std::unique_ptr<CounterDevice> open_device(const Task& task, std::string* why) {
 
 }  // namespace
 
-HwThreadTicks::HwThreadTicks(std::unique_ptr<CounterDevice> device, uint64_t start, pid_t tid)
-    : device_(std::move(device)), tid_(tid), base_(start), last_(start) {
+HwThreadTicks::HwThreadTicks(std::unique_ptr<CounterDevice> device, uint64_t start, pid_t tid,
+                             std::string* failure)
+    : device_(std::move(device)), tid_(tid), failure_(failure), base_(start), last_(start) {
   if (tid_) by_tid[tid_] = this;
 }
 
@@ -111,44 +109,35 @@ bool HwThreadTicks::take_interrupt(int sig) {
 
 void HwThreadTicks::failed(const std::string& why) {
   error_ = why;
-  if (first_failure.empty()) first_failure = "the hardware tick counter failed: " + why;
+  if (failure_ && failure_->empty()) *failure_ = "the hardware tick counter failed: " + why;
 }
-
-void use_tick_counters(TickCounterKind kind, const HwBranchEvent& event) {
-  chosen_kind = kind;
-  chosen_event = event;
-  first_failure.clear();
-}
-
-TickCounterKind tick_counter_kind() { return chosen_kind; }
 
 
 HwThreadTicks* hw_thread_ticks(const Task& task) {
-  if (chosen_kind == TickCounterKind::kNone) return nullptr;
+  if (!task.tick_counters || task.tick_counters->kind == TickCounterKind::kNone) return nullptr;
   if (!task.hw_ticks) start_ticks_at(task, 0);
   return task.hw_ticks.get();
 }
 
 void start_ticks_at(const Task& task, uint64_t ticks) {
-  if (chosen_kind == TickCounterKind::kNone) return;
+  if (!task.tick_counters || task.tick_counters->kind == TickCounterKind::kNone) return;
   std::string why;
   std::unique_ptr<CounterDevice> device = open_device(task, &why);
-  // A thread that cannot be counted fails the session (hw_tick_failure,
+  // A thread that cannot be counted fails the session (TickCounters::failure,
   // from its first read); callers need no null checks.
   if (!device) {
     device = std::make_unique<UnopenedDevice>("cannot open the counter of thread " +
                                               std::to_string(task.tid()) + ": " + why);
   }
   task.hw_ticks.reset();  // a replaced counter leaves the registry first
-  task.hw_ticks = std::make_unique<HwThreadTicks>(std::move(device), ticks, task.tid());
+  task.hw_ticks = std::make_unique<HwThreadTicks>(std::move(device), ticks, task.tid(),
+                                                 &task.tick_counters->failure);
   task.hw_ticks->ticks();
 }
 
 void carry_ticks(const Task& from, const Task& to) {
   if (from.hw_ticks) start_ticks_at(to, from.hw_ticks->last_read());
 }
-
-const std::string& hw_tick_failure() { return first_failure; }
 
 bool is_hw_tick_source(const std::string& ticks) { return ticks == "hw" || ticks == "hw-sim"; }
 

@@ -34,7 +34,9 @@ class HwThreadTicks {
   // `start`: the thread's count when the device was opened (0 for a new
   // thread; a checkpoint copy's goes on from its original's).
   // `tid`: the thread, for note_tracee_stop (0: none, as in unit tests).
-  HwThreadTicks(std::unique_ptr<CounterDevice> device, uint64_t start, pid_t tid = 0);
+  // `failure`: where the first failure of the device goes (may be null).
+  HwThreadTicks(std::unique_ptr<CounterDevice> device, uint64_t start, pid_t tid = 0,
+                std::string* failure = nullptr);
   ~HwThreadTicks();
   HwThreadTicks(const HwThreadTicks&) = delete;
   HwThreadTicks& operator=(const HwThreadTicks&) = delete;
@@ -67,32 +69,34 @@ class HwThreadTicks {
 
   std::unique_ptr<CounterDevice> device_;
   pid_t tid_;
+  std::string* failure_;
   uint64_t base_;
   uint64_t last_ = 0;
   bool armed_ = false;
   std::string error_;
 };
 
-// Which counter this process's Tasks count with: the record or replay
-// session chooses once, before its first tracee runs.
+// A record or replay session's choice of counter for its threads (every
+// Task it makes points at it), and the first failure of any of them.
 enum class TickCounterKind { kNone, kPerf, kSim };
-void use_tick_counters(TickCounterKind kind, const HwBranchEvent& event = {});
-TickCounterKind tick_counter_kind();
+struct TickCounters {
+  TickCounterKind kind = TickCounterKind::kNone;
+  HwBranchEvent event;   // kPerf: what to open
+  std::string failure;   // "" while every counter works; the recorder fails
+                         // with it, replay reports it as a divergence
+};
 
 // `task`'s hardware ticks (opened at the first call, normally from the
 // thread's first resume so that every branch it runs is counted); null when
-// the session uses no hardware ticks.
+// its session counts no hardware ticks.
 HwThreadTicks* hw_thread_ticks(const Task& task);
-// A thread that goes on under a new Task (a checkpoint's copy, a thread
-// taking over its leader's tid at exec) counts on from `ticks`.
+// A thread that goes on under a new Task (a checkpoint's copy) counts on
+// from `ticks`.
 void start_ticks_at(const Task& task, uint64_t ticks);
 // A thread that took over its leader's tid at exec (now under `to`): its
 // count goes on from the last one read under `from` (at its execve entry
 // event; no user code has run since).
 void carry_ticks(const Task& from, const Task& to);
-// The first failure of any thread's counter ("" if none): the recorder
-// fails with it, replay reports it as a divergence.
-const std::string& hw_tick_failure();
 // Every wait that returns a tracee's stop tells the thread's counter
 // (core/stop.h's wait_for does; so does the recorder's wait for any).
 void note_tracee_stop(pid_t tid);

@@ -15,7 +15,9 @@
 
 namespace rrx {
 
-Task::Task(pid_t tid) : tid_(tid) { reopen_mem(); }
+Task::Task(pid_t tid, TickCounters* tick_counters) : tick_counters(tick_counters), tid_(tid) {
+  reopen_mem();
+}
 
 Task::~Task() {
   hw_ticks.reset();  // before the tid's memory file: a simulated counter uses it

@@ -15,10 +15,13 @@
 namespace rrx {
 
 class HwThreadTicks;
+struct TickCounters;
 
 class Task final : public TraceeMemory {
  public:
-  explicit Task(pid_t tid);
+  // `tick_counters`: the session's hardware tick choice (hw_tick_source.h),
+  // if it counts hardware ticks; it must outlive the Task.
+  explicit Task(pid_t tid, TickCounters* tick_counters = nullptr);
   ~Task();
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
@@ -66,6 +69,7 @@ class Task final : public TraceeMemory {
 
   // The thread's hardware tick counter when the session counts hardware
   // ticks (core/hw_tick_source.h owns it; opened before the first resume).
+  TickCounters* const tick_counters;
   mutable std::unique_ptr<HwThreadTicks> hw_ticks;
 
  private:

@@ -124,7 +124,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   result.error = why_not_recordable(path);
   if (!result.error.empty()) return result;
   std::string tick_microarch;
-  if (!use_record_tick_counters(options.ticks, &tick_microarch, &result.error)) {
+  if (!use_record_tick_counters(options.ticks, &tick_counters_, &tick_microarch, &result.error)) {
     result.error = "--ticks=" + options.ticks + ": " + result.error + "; use --ticks=soft";
     return result;
   }
@@ -159,7 +159,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   }
 
   RecordTask& root = tasks_[pid];
-  root.task = std::make_unique<Task>(pid);
+  root.task = std::make_unique<Task>(pid, &tick_counters_);
   root.tgid = pid;
   root.announced = root.started = true;
 
@@ -183,7 +183,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
     if (it == tasks_.end()) {
       // A new thread stopped before its parent's fork event: hold it.
       RecordTask& t = tasks_[tid];
-      t.task = std::make_unique<Task>(tid);
+      t.task = std::make_unique<Task>(tid, &tick_counters_);
       t.started = true;
       continue;
     }
@@ -614,7 +614,7 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
   emit(event);
 
   RecordTask& c = tasks_[child];
-  if (!c.task) c.task = std::make_unique<Task>(child);
+  if (!c.task) c.task = std::make_unique<Task>(child, &tick_counters_);
   c.tgid = (event.clone_flags & CLONE_THREAD) ? t.tgid : child;
   c.parent_tgid = (event.clone_flags & (CLONE_THREAD | CLONE_PARENT)) ? t.parent_tgid : t.tgid;
   // A forked child runs on a copy of the parent thread's TLS, so it uses

@@ -21,7 +21,7 @@ void Recorder::note_ticks(Event& event) {
   auto it = tasks_.find(event.tid);
   if (it == tasks_.end() || !it->second.task) return;
   event.ticks_at_event = read_ticks(*it->second.task);
-  if (!hw_tick_failure().empty()) fail(hw_tick_failure());
+  if (!tick_counters_.failure.empty()) fail(tick_counters_.failure);
 }
 
 }  // namespace rrx

@@ -236,6 +236,7 @@ class Recorder {
   std::unique_ptr<CodeInstrumenter> instrumenter_;  // dynamic ticks only
   MappedDataFiles mapped_files_;
   RecordedSegments segments_;  // SysV shared memory
+  TickCounters tick_counters_;  // hardware ticks: every Task points here (outlives them)
   std::map<pid_t, RecordTask> tasks_;
   std::map<pid_t, ThreadGroup> groups_;  // by tgid
   pid_t root_ = 0;

@@ -58,7 +58,7 @@ bool ReplaySession::step_focus_to_ticks(ReplayTask& t, uint64_t ticks,
 ReplaySession::StepResult ReplaySession::check_ticks_at_event(ReplayTask& t, const Event& e) {
   if (!hw_thread_ticks(*t.task)) return StepResult::kEvent;
   uint64_t now = read_ticks(*t.task);
-  if (!hw_tick_failure().empty()) return diverged(e, hw_tick_failure());
+  if (!tick_counters_.failure.empty()) return diverged(e, tick_counters_.failure);
   if (now == e.ticks_at_event) return StepResult::kEvent;
   return diverged(e, "the thread's hardware tick count is " + std::to_string(now) +
                          ", recorded " + std::to_string(e.ticks_at_event) +

@@ -138,7 +138,7 @@ bool ReplaySession::spawn_root() {
              "', which this rrx cannot provide";
     return false;
   }
-  if (!use_replay_tick_counters(header.ticks, header.tick_microarch, &error_)) {
+  if (!use_replay_tick_counters(header.ticks, header.tick_microarch, &tick_counters_, &error_)) {
     error_ = reader_->dir() + " " + error_;
     return false;
   }
@@ -171,7 +171,7 @@ bool ReplaySession::spawn_root() {
   pid_t pid = spawn_traced(spawn, &error_);
   if (pid < 0) return false;
   auto root = std::make_unique<ReplayTask>();
-  root->task = std::make_unique<Task>(pid);
+  root->task = std::make_unique<Task>(pid, &tick_counters_);
   root->tid = header.root_tid;
   root->stopped = false;  // running towards its exec event
   root->tgid = header.root_tid;
@@ -883,7 +883,7 @@ ReplaySession::StepResult ReplaySession::take_over_leader(ReplayTask& t, Event& 
   if (t.stopped && !resume(t)) return diverged(e, "cannot resume the thread");
   pid_t tid = leader->second->task->tid();
   tasks_.erase(leader);
-  auto task = std::make_unique<Task>(tid);
+  auto task = std::make_unique<Task>(tid, &tick_counters_);
   carry_ticks(*t.task, *task);  // hardware ticks: this thread's count, not the leader's
   t.task = std::move(task);
   // The exec stop comes under the leader's tid, after whatever stops the
@@ -935,7 +935,7 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   if (StepResult r = reach(t, e, StopKind::kNewTask); r != StepResult::kEvent) return r;
   pid_t real = static_cast<pid_t>(t.task->event_msg());
   auto child = std::make_unique<ReplayTask>();
-  child->task = std::make_unique<Task>(real);
+  child->task = std::make_unique<Task>(real, &tick_counters_);
   child->task->syscall_gadget = t.task->syscall_gadget;
   child->initial_stack = t.initial_stack;
   child->exe_saved_name = t.exe_saved_name;
@@ -1463,7 +1463,7 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
     if (copy < 0) return false;
     auto t = std::make_unique<ReplayTask>();
     static_cast<ReplayTaskState&>(*t) = tc.state;
-    t->task = std::make_unique<Task>(copy);
+    t->task = std::make_unique<Task>(copy, &tick_counters_);
     t->task->syscall_gadget = tc.gadget;
     start_ticks_at(*t->task, tc.ticks);  // hardware ticks: the copy counts on from there
     t->stopped = true;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/hw_tick_source.h"
 #include "replay/breakpoints.h"
 #include "replay/replay_segments.h"
 #include "replay/shared_file_copies.h"
@@ -196,6 +197,7 @@ class ReplaySession {
   bool filtered_ = false;
   SharedFileCopies shared_copies_;  // outlives tasks_: declared first
   ReplaySegments segments_;         // SysV shared memory
+  TickCounters tick_counters_;  // hardware ticks: every Task points here (outlives them)
   std::map<int32_t, std::unique_ptr<ReplayTask>> tasks_;  // by recorded tid
   std::deque<Event> lookahead_;
   std::map<std::string, std::shared_ptr<const instrument::PatchMap>> patch_maps_;  // by saved name

@@ -25,6 +25,8 @@
 #include "core/perf_counter_device.h"
 #include "core/pmu.h"
 #include "core/task.h"
+#include "replay/replay_session.h"
+#include "trace/trace_writer.h"
 
 namespace rrx {
 namespace {
@@ -176,20 +178,20 @@ TEST(HwThreadTicks, OnlyItsOwnInterrupt) {
 }
 
 TEST(HwThreadTicks, DeviceFailureIsStickyAndReported) {
-  use_tick_counters(TickCounterKind::kNone);  // clears hw_tick_failure
   FakeThread thread;
-  auto ticks = fake_ticks(&thread);
+  std::string session_failure;
+  auto ticks = std::make_unique<HwThreadTicks>(std::make_unique<FakeCounter>(&thread, kBound), 0,
+                                               0, &session_failure);
   thread.run(42);
   EXPECT_EQ(ticks->ticks(), 42u);
   thread.broken = true;
   thread.run(10);
   EXPECT_EQ(ticks->ticks(), 42u) << "the last good total";
   EXPECT_NE(ticks->error().find("taken"), std::string::npos);
-  EXPECT_NE(hw_tick_failure().find("taken"), std::string::npos);
+  EXPECT_NE(session_failure.find("taken"), std::string::npos) << "the session hears of it";
   EXPECT_FALSE(ticks->arm_after(5));
   thread.broken = false;
   EXPECT_EQ(ticks->ticks(), 42u) << "a failed counter stays failed";
-  use_tick_counters(TickCounterKind::kNone);
 }
 
 // ----------------------------------------- the self-check's judgement
@@ -313,16 +315,17 @@ TEST(HwTickJudge, QuirksThatOnlyWarnSayWhatToDo) {
 
 TEST(HwTickChoice, SourcesAndTheirCounters) {
   std::string microarch, why;
-  ASSERT_TRUE(use_record_tick_counters("hw-sim", &microarch, &why)) << why;
-  EXPECT_EQ(tick_counter_kind(), TickCounterKind::kSim);
+  TickCounters counters;
+  ASSERT_TRUE(use_record_tick_counters("hw-sim", &counters, &microarch, &why)) << why;
+  EXPECT_EQ(counters.kind, TickCounterKind::kSim);
   EXPECT_EQ(microarch, "simulated");
-  ASSERT_TRUE(use_record_tick_counters("soft", &microarch, &why)) << why;
-  EXPECT_EQ(tick_counter_kind(), TickCounterKind::kNone);
+  ASSERT_TRUE(use_record_tick_counters("soft", &counters, &microarch, &why)) << why;
+  EXPECT_EQ(counters.kind, TickCounterKind::kNone);
   EXPECT_TRUE(microarch.empty());
-  ASSERT_TRUE(use_replay_tick_counters("hw-sim", "simulated", &why)) << why;
-  EXPECT_EQ(tick_counter_kind(), TickCounterKind::kSim);
-  ASSERT_TRUE(use_replay_tick_counters("none", "", &why)) << why;
-  EXPECT_EQ(tick_counter_kind(), TickCounterKind::kNone);
+  ASSERT_TRUE(use_replay_tick_counters("hw-sim", "simulated", &counters, &why)) << why;
+  EXPECT_EQ(counters.kind, TickCounterKind::kSim);
+  ASSERT_TRUE(use_replay_tick_counters("none", "", &counters, &why)) << why;
+  EXPECT_EQ(counters.kind, TickCounterKind::kNone);
   EXPECT_TRUE(is_hw_tick_source("hw"));
   EXPECT_TRUE(is_hw_tick_source("hw-sim"));
   EXPECT_FALSE(is_hw_tick_source("soft"));
@@ -332,12 +335,40 @@ TEST(HwTickChoice, SourcesAndTheirCounters) {
 // line that says why (no counter here, or another microarchitecture).
 TEST(HwTickChoice, HwTraceNeedsTheSameMicroarchitecture) {
   std::string why;
-  EXPECT_FALSE(use_replay_tick_counters("hw", "no_such_uarch", &why));
-  EXPECT_EQ(tick_counter_kind(), TickCounterKind::kNone);
+  TickCounters counters;
+  counters.kind = TickCounterKind::kSim;
+  EXPECT_FALSE(use_replay_tick_counters("hw", "no_such_uarch", &counters, &why));
+  EXPECT_EQ(counters.kind, TickCounterKind::kNone);
   EXPECT_NE(why.find("hardware ticks"), std::string::npos) << why;
   EXPECT_NE(why.find("no_such_uarch"), std::string::npos) << why;
   EXPECT_EQ(why.find('\n'), std::string::npos) << why;
   std::cout << "refusal: " << why << "\n";
+}
+
+// The same through a replay: a finished trace whose header says it was
+// counted with hardware ticks on another microarchitecture is refused
+// before anything runs, in one line naming the trace.
+TEST(HwTickChoice, ReplayOfAHwTraceFromElsewhereIsRefused) {
+  char dir_template[] = "/tmp/rrx-hw-trace-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir_template));
+  std::string dir = std::string(dir_template) + "/trace";
+  std::string error;
+  auto writer = TraceWriter::create(dir, &error);
+  ASSERT_TRUE(writer) << error;
+  TraceHeader header;
+  header.argv = {"/bin/true"};
+  header.exe_saved_name = "true-0";
+  header.ticks = "hw";
+  header.tick_microarch = "no_such_uarch";
+  ASSERT_TRUE(writer->write_header(header, &error)) << error;
+  ASSERT_TRUE(writer->finish(TraceSummary{}, &error)) << error;
+  writer.reset();
+  EXPECT_FALSE(ReplaySession::start(dir, &error));
+  EXPECT_NE(error.find(dir + " was recorded with hardware ticks"), std::string::npos) << error;
+  EXPECT_NE(error.find("no_such_uarch"), std::string::npos) << error;
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  std::string rm = std::string("rm -rf ") + dir_template;
+  EXPECT_EQ(system(rm.c_str()), 0);
 }
 
 // ----------------- the perf_event device on a traced child (stand-in event)
