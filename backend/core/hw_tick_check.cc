@@ -196,7 +196,9 @@ HwTickCheck check_hw_ticks() {
 
 namespace {
 
-bool use_perf_counters(TickCounters* counters, std::string* microarch, std::string* why) {
+// Warnings are for the user who records; replay reports a drift itself.
+bool use_perf_counters(TickCounters* counters, bool warn, std::string* microarch,
+                       std::string* why) {
   *counters = TickCounters();
   HwTickCheck check = check_hw_ticks();
   if (!check.verdict.usable) {
@@ -204,7 +206,7 @@ bool use_perf_counters(TickCounters* counters, std::string* microarch, std::stri
     return false;
   }
   for (const std::string& w : check.verdict.warnings) {
-    fprintf(stderr, "rrx: warning: hardware ticks: %s\n", w.c_str());
+    if (warn) fprintf(stderr, "rrx: warning: hardware ticks: %s\n", w.c_str());
   }
   counters->kind = TickCounterKind::kPerf;
   counters->event = check.event;
@@ -216,7 +218,7 @@ bool use_perf_counters(TickCounters* counters, std::string* microarch, std::stri
 
 bool use_record_tick_counters(const std::string& ticks, TickCounters* counters,
                               std::string* microarch, std::string* why) {
-  if (ticks == "hw") return use_perf_counters(counters, microarch, why);
+  if (ticks == "hw") return use_perf_counters(counters, true, microarch, why);
   *counters = TickCounters();
   microarch->clear();
   if (ticks == "hw-sim") {
@@ -233,7 +235,7 @@ bool use_replay_tick_counters(const std::string& ticks, const std::string& micro
     return use_record_tick_counters(ticks, counters, &ignored, why);
   }
   std::string here;
-  if (!use_perf_counters(counters, &here, why)) {
+  if (!use_perf_counters(counters, false, &here, why)) {
     *why = "was recorded with hardware ticks (on " + microarch +
            "), which replay only with hardware ticks, and here there are none: " + *why;
     return false;

@@ -58,7 +58,8 @@ struct TickCounters;
 
 // A recording session's counters for tick source `ticks` ("hw", "hw-sim"
 // or a soft one) into *counters; *microarch gets what the header records.
-// Warnings go to stderr. False with *why if hw ticks cannot be used.
+// The quirks' warnings go to stderr. False with *why if hw ticks cannot be
+// used.
 bool use_record_tick_counters(const std::string& ticks, TickCounters* counters,
                               std::string* microarch, std::string* why);
 // The same for replaying a trace recorded with `ticks` on `microarch`: a
