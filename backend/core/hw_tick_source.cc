@@ -65,7 +65,7 @@ void note_tracee_stop(pid_t tid) {
 uint64_t HwThreadTicks::ticks() {
   uint64_t count = 0;
   std::string why;
-  if (!error_.empty()) return last_;
+  if (broken_) return last_;
   if (!device_->read(&count, &why)) {
     failed(why);
     return last_;
@@ -75,16 +75,15 @@ uint64_t HwThreadTicks::ticks() {
 }
 
 bool HwThreadTicks::restart(uint64_t after) {
-  if (!error_.empty()) return false;
+  if (broken_) return false;
   uint64_t now = ticks();
   std::string why;
-  if (!error_.empty()) return false;
+  if (broken_) return false;
   if (!device_->set_overflow(after, &why)) {
     failed(why);
     return false;
   }
   base_ = now;
-  armed_ = after > 0;
   return true;
 }
 
@@ -100,15 +99,11 @@ bool HwThreadTicks::arm_by(uint64_t target) {
   return restart(target - now - margin);
 }
 
-bool HwThreadTicks::take_interrupt(int sig) {
-  if (!device_->take_interrupt(sig)) return false;
-  armed_ = false;
-  return true;
-}
+bool HwThreadTicks::take_interrupt(int sig) { return device_->take_interrupt(sig); }
 
 
 void HwThreadTicks::failed(const std::string& why) {
-  error_ = why;
+  broken_ = true;
   if (failure_ && failure_->empty()) *failure_ = "the hardware tick counter failed: " + why;
 }
 

@@ -42,7 +42,7 @@ class HwThreadTicks {
   HwThreadTicks& operator=(const HwThreadTicks&) = delete;
 
   // The thread's total. After a device failure, the last good total (and
-  // error() says why).
+  // the session's TickCounters::failure says why).
   uint64_t ticks();
   // The total at the last ticks(), without reading the device.
   uint64_t last_read() const { return last_; }
@@ -57,11 +57,8 @@ class HwThreadTicks {
   // session already gave up is still ours (and still suppressed).
   bool take_interrupt(int sig);
   int interrupt_signal() const { return device_->interrupt_signal(); }
-  uint64_t skid_bound() const { return device_->skid_bound(); }
   void before_resume() { device_->before_resume(); }
   void after_stop() { device_->after_stop(); }
-  bool armed() const { return armed_; }
-  const std::string& error() const { return error_; }
 
  private:
   bool restart(uint64_t after);
@@ -72,8 +69,7 @@ class HwThreadTicks {
   std::string* failure_;
   uint64_t base_;
   uint64_t last_ = 0;
-  bool armed_ = false;
-  std::string error_;
+  bool broken_ = false;  // the device failed: the count stays at last_
 };
 
 // A record or replay session's choice of counter for its threads (every
