@@ -27,6 +27,10 @@ struct TraceHeader {
   boundCpu @10 :Int32;         # the CPU recording ran on (-1: unpinned)
   syscallBuffer @11 :Bool;     # programs buffered syscalls in-process
   ignoredSignals @12 :UInt64;  # bit sig-1: ignored when the program started
+  # ticks "hw" (or "hw-sim"): the CPU microarchitecture the counter ran on
+  # (libpfm4's PMU name and the cpuid family/model, core/hw_tick_check.h);
+  # a hw trace replays only on the same one.
+  tickMicroarch @13 :Text;
 }
 
 # Bytes to put into tracee memory at `addr`.
@@ -64,6 +68,12 @@ struct Event {
     instrument @12 :Instrument;
     tracerChange @13 :TracerChange;
   }
+
+  # Hardware ticks only (header ticks "hw"/"hw-sim"): the thread's tick
+  # count at this event, for syscall entries and exits, signals, schedule
+  # and instruction events (0 elsewhere, and before its first branch).
+  # Replay checks it at every such event.
+  ticksAtEvent @14 :UInt64;
 
   struct SyscallEntry {
     syscallNo @0 :Int32;

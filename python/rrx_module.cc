@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/hw_tick_check.h"
+#include "core/hw_tick_source.h"
 #include "core/spawn.h"
 #include "module.h"
 #include "record/record_session.h"
@@ -69,9 +71,10 @@ bool parse_options(PyObject* kwargs, RecordOptions* options, bool* buffer) {
     } else if (name == "ticks") {
       const char* source = PyUnicode_Check(value) ? PyUnicode_AsUTF8(value) : nullptr;
       std::string s = source ? source : "";
-      if (s == "auto") s = "soft";
-      if (s != "soft" && s != "static" && s != "none") {
-        raise(RecordError, "ticks must be 'auto', 'soft', 'static' or 'none'");
+      // auto: hardware ticks where the counter passes the self-check.
+      if (s == "auto") s = check_hw_ticks().verdict.usable ? "hw" : "soft";
+      if (s != "soft" && s != "static" && s != "none" && s != "hw") {
+        raise(RecordError, "ticks must be 'auto', 'soft', 'static', 'none' or 'hw'");
         return false;
       }
       options->ticks = s;
@@ -124,6 +127,9 @@ PyObject* py_record(PyObject*, PyObject* args, PyObject* kwargs) {
   RecordOptions options;
   bool buffer = true;
   if (!parse_options(kwargs, &options, &buffer)) return nullptr;
+  // The PMU counts the buffering engine's branches too, which differ in
+  // replay: hardware ticks record without in-process buffering.
+  if (is_hw_tick_source(options.ticks)) buffer = false;
   PyObject* seq = PySequence_Fast(argv_obj, "argv must be a list of strings");
   if (!seq) return nullptr;
   for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); ++i) {
@@ -212,7 +218,8 @@ PyMethodDef kMethods[] = {
      "and returns the trace directory. Without trace_dir the trace goes where\n"
      "`rrx record` puts it ($RRX_TRACE_DIR, ...) and becomes the latest trace.\n"
      "Options: chaos=True (random short time slices), ticks='soft'|'static'|\n"
-     "'none', slice_ticks=N, unbound=True (not pinned to one CPU),\n"
+     "'none'|'hw' (default 'auto': hw where the CPU's counter works),\n"
+     "slice_ticks=N, unbound=True (not pinned to one CPU),\n"
      "syscall_buffer=False (no in-process syscall buffering). The program's\n"
      "exit status is in Trace(path).processes[0].exit_status. Ctrl-C ends the\n"
      "recording (the program is killed, the trace finished) and raises\n"

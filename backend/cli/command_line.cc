@@ -87,9 +87,11 @@ void define_record(CLI::App* sub, CommandLine* v) {
   auto* ticks = sub->add_option("--ticks", a.ticks,
                                 "tick source: soft (dynamic: patch every program's branches), "
                                 "static (only code built with the GCC plugin), none, "
-                                "hw (hardware counter: not used yet), auto (= soft here)")
+                                "hw (the CPU's branch counter; no syscall buffering), auto (hw "
+                                "where the counter passes a self-check, else soft); hw-sim is "
+                                "for rrx's tests only (hw's logic over a simulated counter)")
                     ->type_name("SOURCE")
-                    ->check(CLI::IsMember({"auto", "hw", "soft", "static", "none"}));
+                    ->check(CLI::IsMember({"auto", "hw", "soft", "static", "none", "hw-sim"}));
   sub->add_flag_callback("-W", [&a] { a.ticks = "soft"; }, "same as --ticks=soft (rr's flag)")
       ->excludes(ticks);
   sub->add_option("-c,--num-cpu-ticks", a.slice_ticks,

@@ -79,12 +79,14 @@ void print_event(const Event& e) {
   for (const MemWrite& w : e.writes) bytes += w.data.size();
   if (bytes) printf(" [%zu bytes written]", bytes);
   if (e.new_buffer) printf(" [syscall buffer 0x%" PRIx64 "]", e.new_buffer);
+  if (e.ticks_at_event) printf(" [thread at tick %" PRIu64 "]", e.ticks_at_event);
   printf(" rip 0x%llx\n", e.regs.rip);
 }
 
 // The same facts as print_event, as one JSON object.
 Json event_json(const Event& e) {
   Json j = {{"seq", e.seq}, {"tid", e.tid}, {"kind", event_kind_name(e.kind)}};
+  if (e.ticks_at_event) j["ticks_at_event"] = e.ticks_at_event;
   switch (e.kind) {
     case EventKind::kSyscallEntry:
       j["syscall"] = syscall_name(e.syscall_no);

@@ -8,7 +8,8 @@
 
 #include "cli/commands.h"
 #include "cli/debugger_launch.h"
-#include "core/pmu.h"
+#include "core/hw_tick_check.h"
+#include "core/hw_tick_source.h"
 #include "core/printable.h"
 #include "core/spawn.h"
 #include "record/record_session.h"
@@ -21,19 +22,22 @@ namespace rrx {
 
 namespace {
 
-// --ticks as the recorder takes it ("" + an error for hw, not used yet).
-std::string tick_source(const std::string& asked, std::string* error) {
-  if (asked == "auto") return "soft";
-  if (asked != "hw") return asked;
-  std::string why;
-  if (!hardware_branch_counter_available(&why)) {
-    *error = "record: --ticks=hw: no usable hardware branch counter on this machine: " + why +
-             "; use --ticks=soft";
-  } else {
-    *error = "record: --ticks=hw: the hardware branch counter works here, "
-             "but the recorder does not use it yet; use --ticks=soft";
+// --ticks as the recorder takes it: auto is hw where the counter passes
+// the start-up self-check (core/hw_tick_check.h), soft elsewhere (said on
+// a terminal). "" and *error when hw was asked for and cannot be had.
+std::string tick_source(const std::string& asked, bool quiet, std::string* error) {
+  if (asked != "auto" && asked != "hw") return asked;
+  HwTickCheck check = check_hw_ticks();
+  if (check.verdict.usable) return "hw";
+  if (asked == "hw") {
+    *error = "record: --ticks=hw: " + check.verdict.refusal + "; use --ticks=soft";
+    return "";
   }
-  return "";
+  if (!quiet && isatty(STDERR_FILENO)) {
+    fprintf(stderr, "rrx: soft ticks (no hardware ticks: %s)\n",
+            printable(check.verdict.refusal).c_str());
+  }
+  return "soft";
 }
 
 // A trace whose files hardlinked to their originals come to at most this
@@ -65,14 +69,16 @@ void pack_if_small(const std::string& dir, bool quiet) {
 int record_command(const RecordArgs& args) {
   RecordOptions options;
   std::string error;
-  options.ticks = tick_source(args.ticks, &error);
+  options.ticks = tick_source(args.ticks, args.quiet, &error);
   if (options.ticks.empty()) return usage_error(error);
   options.chaos = args.chaos;
   options.wait_all = args.wait_all;
   options.unbound = args.unbound;
   if (args.slice_ticks) options.slice_ticks = args.slice_ticks;
   options.trace_dir = args.out_dir;
-  options.buffer_syscalls = !args.no_buffer;
+  // Hardware ticks count every branch, and the buffering engine's take
+  // other paths in replay: no in-process buffering with them.
+  options.buffer_syscalls = !args.no_buffer && !is_hw_tick_source(options.ticks);
   options.argv = args.argv;
 
   std::string root;

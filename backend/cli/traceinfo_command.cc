@@ -39,6 +39,7 @@ int traceinfo_command(const std::string& arg) {
       {"complete", !reader->cut_short()},
       {"events", events},
   };
+  if (!h.tick_microarch.empty()) info["cpu"]["tick_microarch"] = h.tick_microarch;
   if (!reader->cut_short()) {
     int status = reader->summary().exit_status;
     Json end = Json::object();

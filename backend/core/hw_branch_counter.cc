@@ -187,6 +187,13 @@ bool HwBranchCounter::start(uint64_t interrupt_after, std::string* why) {
   return false;
 }
 
+bool HwBranchCounter::disarm(std::string* why) {
+  uint64_t period = kNoInterruptPeriod;
+  if (ioctl(fd_, PERF_EVENT_IOC_PERIOD, &period) == 0) return true;
+  *why = errno_text("PERF_EVENT_IOC_PERIOD");
+  return false;
+}
+
 bool HwBranchCounter::stop(std::string* why) {
   if (ioctl(fd_, PERF_EVENT_IOC_DISABLE, 0) == 0) return true;
   *why = errno_text("PERF_EVENT_IOC_DISABLE");

@@ -91,6 +91,9 @@ class HwBranchCounter {
   bool start(uint64_t interrupt_after, std::string* why);
   // Disables counting (the count is kept for read()).
   bool stop(std::string* why);
+  // No more interrupts (the kernel would otherwise send one every
+  // `interrupt_after` events); counting goes on, the count is kept.
+  bool disarm(std::string* why);
   // Events counted since the last start().
   bool read(uint64_t* count, std::string* why) const;
   // Whether a signal the thread stopped with is this counter's interrupt.

@@ -1,5 +1,7 @@
 #include "core/stop.h"
 
+#include "core/hw_tick_source.h"
+
 #include <dirent.h>
 #include <signal.h>
 #include <string.h>
@@ -61,6 +63,7 @@ Stop decode_stop(pid_t tid, int status) {
 pid_t wait_for(pid_t tid, int* status) {
   for (;;) {
     pid_t got = waitpid(tid, status, __WALL);
+    if (got > 0) note_tracee_stop(got);
     if (got >= 0 || errno != EINTR) return got;
   }
 }

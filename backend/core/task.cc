@@ -1,5 +1,7 @@
 #include "core/task.h"
 
+#include "core/hw_tick_source.h"
+
 #include <fcntl.h>
 #include <sys/ptrace.h>
 #include <elf.h>
@@ -13,9 +15,12 @@
 
 namespace rrx {
 
-Task::Task(pid_t tid) : tid_(tid) { reopen_mem(); }
+Task::Task(pid_t tid, TickCounters* tick_counters) : tick_counters(tick_counters), tid_(tid) {
+  reopen_mem();
+}
 
 Task::~Task() {
+  hw_ticks.reset();  // before the tid's memory file: a simulated counter uses it
   if (mem_fd_ >= 0) close(mem_fd_);
 }
 
@@ -93,11 +98,13 @@ std::string Task::read_string(uint64_t addr, size_t max) const {
 }
 
 bool Task::resume(int sig) {
+  if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
   return ptrace(PTRACE_SYSCALL, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
 
 bool Task::cont(int sig) {
+  if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
   return ptrace(PTRACE_CONT, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
@@ -107,6 +114,7 @@ bool Task::cont(int sig) {
 namespace rrx {
 
 bool Task::single_step(int sig) {
+  if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
   return ptrace(PTRACE_SINGLESTEP, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }

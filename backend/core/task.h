@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "syscalls/syscall_table.h"
@@ -13,9 +14,14 @@
 
 namespace rrx {
 
+class HwThreadTicks;
+struct TickCounters;
+
 class Task final : public TraceeMemory {
  public:
-  explicit Task(pid_t tid);
+  // `tick_counters`: the session's hardware tick choice (hw_tick_source.h),
+  // if it counts hardware ticks; it must outlive the Task.
+  explicit Task(pid_t tid, TickCounters* tick_counters = nullptr);
   ~Task();
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
@@ -60,6 +66,11 @@ class Task final : public TraceeMemory {
   // Address of a `syscall` instruction usable for injected syscalls (set
   // once the vdso is patched), 0 if none yet.
   uint64_t syscall_gadget = 0;
+
+  // The thread's hardware tick counter when the session counts hardware
+  // ticks (core/hw_tick_source.h owns it; opened before the first resume).
+  TickCounters* const tick_counters;
+  mutable std::unique_ptr<HwThreadTicks> hw_ticks;
 
  private:
   pid_t tid_;

@@ -1,10 +1,12 @@
 #include "core/tick_counter.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/mman.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#include "core/hw_tick_source.h"
 #include "core/remote_syscall.h"
 #include "ticks/tick_page.h"
 
@@ -26,14 +28,14 @@ bool map_tick_page(Task& task) {
 }
 
 // count and target are adjacent: one read or write moves both.
-uint64_t read_ticks(const Task& task) {
+uint64_t page_ticks(const Task& task) {
   uint64_t fields[2] = {};  // count, target
   if (!task.read_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_COUNT, fields, sizeof fields)) return 0;
   return fields[0] + fields[1];
 }
 
-bool set_tick_target(Task& task, uint64_t target) {
-  uint64_t fields[2] = {read_ticks(task) - target, target};
+bool set_page_target(Task& task, uint64_t target) {
+  uint64_t fields[2] = {page_ticks(task) - target, target};
   return task.write_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_COUNT, fields, sizeof fields);
 }
 
@@ -63,7 +65,7 @@ bool map_tick_patch(Task& task, const std::string& path, uint64_t code_addr, uin
   return ok && static_cast<uint64_t>(code) == code_addr && static_cast<uint64_t>(stubs) == stubs_addr;
 }
 
-bool take_tick_trap(Task& task) {
+bool take_page_trap(Task& task) {
   uint64_t pending = 0;
   if (!task.read_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_TRAP_PENDING, &pending, sizeof pending) ||
       pending != 1) {
@@ -71,7 +73,45 @@ bool take_tick_trap(Task& task) {
   }
   pending = 0;
   task.write_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_TRAP_PENDING, &pending, sizeof pending);
-  return set_tick_target(task, UINT64_MAX);
+  return set_page_target(task, UINT64_MAX);
 }
+
+// ---- The thread's tick source: the hardware one if the session chose it.
+
+uint64_t read_ticks(const Task& task) {
+  HwThreadTicks* hw = hw_thread_ticks(task);
+  return hw ? hw->ticks() : page_ticks(task);
+}
+
+bool set_tick_target(Task& task, uint64_t target) {
+  HwThreadTicks* hw = hw_thread_ticks(task);
+  if (!hw) return set_page_target(task, target);
+  if (target == UINT64_MAX) return hw->disarm();
+  return hw->arm_by(target);
+}
+
+bool arm_tick_slice(Task& task, uint64_t ticks) {
+  if (HwThreadTicks* hw = hw_thread_ticks(task)) return hw->arm_after(ticks);
+  return set_page_target(task, ticks ? page_ticks(task) + ticks : UINT64_MAX);
+}
+
+bool arm_ticks_by(Task& task, uint64_t target) {
+  if (HwThreadTicks* hw = hw_thread_ticks(task)) return hw->arm_by(target);
+  return page_ticks(task) < target && set_page_target(task, target);
+}
+
+bool take_tick_interrupt(Task& task, int sig) {
+  if (HwThreadTicks* hw = hw_thread_ticks(task)) return hw->take_interrupt(sig);
+  return sig == SIGTRAP && take_page_trap(task);
+}
+
+bool take_tick_trap(Task& task) { return take_tick_interrupt(task, SIGTRAP); }
+
+int tick_interrupt_signal(Task& task) {
+  HwThreadTicks* hw = hw_thread_ticks(task);
+  return hw ? hw->interrupt_signal() : SIGTRAP;
+}
+
+bool tick_interrupts_exact(Task& task) { return hw_thread_ticks(task) == nullptr; }
 
 }  // namespace rrx

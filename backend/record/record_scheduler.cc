@@ -55,12 +55,13 @@ void Recorder::start_sharing_memory() {
 // Resumes `t` into user code as its process's running thread. In a
 // soft-tick program with other threads, the tick counter's target ends its
 // slice (the process's threads share the counter: only one runs at a time).
+// Hardware ticks count every program, from its first branch; their slice
+// ends a few branches late, wherever the interrupt lands.
 void Recorder::run_user_code(RecordTask& t, int sig) {
   ThreadGroup& group = groups_[group_of(t)];
   group.running = t.task->tid();
   group.running_since = std::chrono::steady_clock::now();
-  uint64_t ticks = soft_ticks_ ? read_ticks(*t.task) : 0;
-  if (ticks > 0) {
+  if (hw_ticks_ || (soft_ticks_ && read_ticks(*t.task) > 0)) {
     bool others = false;
     for (auto& [tid, other] : tasks_) others |= group_of(other) == group_of(t) && tid != t.task->tid();
     // Chaos: slices log-uniform in 1..4000 ticks: preemption lands almost
@@ -70,7 +71,7 @@ void Recorder::run_user_code(RecordTask& t, int sig) {
       std::uniform_real_distribution<double> exponent(0, std::log(4000.0));
       slice = static_cast<uint64_t>(std::exp(exponent(random_)));
     }
-    set_tick_target(*t.task, others ? ticks + slice : UINT64_MAX);
+    arm_tick_slice(*t.task, others ? slice : 0);
   }
   // Buffering: the seccomp filter decides which syscalls stop.
   if (buffering_) {
@@ -80,21 +81,29 @@ void Recorder::run_user_code(RecordTask& t, int sig) {
   }
 }
 
-// At the tick counter's trap: the running thread's slice is over. If
-// another thread of its process waits, record the switch point and let it
-// run; else go on. Returns false if this was not the counter's trap.
-bool Recorder::preempt(RecordTask& t) {
-  if (!take_tick_trap(*t.task)) return false;
+// At the tick counter's interrupt (signal `sig`): the running thread's
+// slice is over. If another thread of its process waits, record the switch
+// point and let it run; else go on. Returns false if this was not the
+// counter's interrupt. A late (hardware) interrupt can stop the thread in a
+// tick stub of hw-sim's counting: the point is then moved on to the next
+// program instruction, where replay's breakpoint can find it.
+bool Recorder::preempt(RecordTask& t, int sig) {
+  if (!take_tick_interrupt(*t.task, sig)) return false;
   ThreadGroup& group = groups_[group_of(t)];
   if (group.waiting.empty()) {
     resume_task(t);
     return true;
   }
-  flush_buffer(t);
   Event event;
+  t.task->get_regs(&event.regs);
+  if (!tick_interrupts_exact(*t.task) && instrumenter_ &&
+      instrumenter_->in_glue(t.tgid, event.regs.rip)) {
+    step_out_of_glue(t, &event.regs);
+    if (!error_.empty()) return true;
+  }
+  flush_buffer(t);
   event.tid = t.task->tid();
   event.kind = EventKind::kSchedule;
-  t.task->get_regs(&event.regs);
   event.ticks = read_ticks(*t.task);
   emit(event);
   group.waiting.emplace_back(t.task->tid(), 0);  // schedule() picks the next

@@ -30,6 +30,8 @@
 
 #include "core/cpu_binding.h"
 #include "core/exec_setup.h"
+#include "core/hw_tick_check.h"
+#include "core/hw_tick_source.h"
 #include "core/preload_page.h"
 #include "core/instruction.h"
 #include "core/printable.h"
@@ -62,7 +64,7 @@ void Recorder::fail(const std::string& message) {
 ExecSetup Recorder::exec_setup() const {
   ExecSetup setup;
   setup.cpuid_faulting = cpuid_faulting_;
-  setup.soft_ticks = soft_ticks_;
+  setup.soft_ticks = tick_page_;
   setup.preload_mode = buffering_ ? RRX_MODE_RECORD : RRX_MODE_OFF;
   setup.sinks = sinks_.stats();
   return setup;
@@ -142,6 +144,7 @@ void Recorder::take_notify_result(RecordTask& t, Registers* regs) {
 
 void Recorder::emit(Event& event) {
   event.seq = ++seq_;
+  if (hw_ticks_) note_ticks(event);
   std::string err;
   if (!writer_->append(event, &err)) fail(err);
 }
@@ -155,6 +158,11 @@ RecordResult Recorder::run(const RecordOptions& options) {
   }
   result.error = why_not_recordable(path);
   if (!result.error.empty()) return result;
+  std::string tick_microarch;
+  if (!use_record_tick_counters(options.ticks, &tick_counters_, &tick_microarch, &result.error)) {
+    result.error = "--ticks=" + options.ticks + ": " + result.error + "; use --ticks=soft";
+    return result;
+  }
   SpawnOptions spawn;
   spawn.path = path;
   spawn.argv = options.argv;
@@ -172,6 +180,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   header.root_tid = pid;
   header.cpuid_faulting = cpuid_faulting_;
   header.ticks = options.ticks;
+  header.tick_microarch = tick_microarch;
   header.bound_cpu = cpu;
   header.cpu_signature = cpu_signature();
   header.syscall_buffer = buffering_;
@@ -184,7 +193,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   }
 
   RecordTask& root = tasks_[pid];
-  root.task = std::make_unique<Task>(pid);
+  root.task = std::make_unique<Task>(pid, &tick_counters_);
   root.tgid = pid;
   root.announced = root.started = true;
 
@@ -195,6 +204,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
          !(root_exited_ && !wait_all_)) {
     int status;
     pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid > 0) note_tracee_stop(tid);
     if (tid < 0 && errno == EINTR) {  // the slice timer, or a user's signal
       check_wall_clock_slices();
       warn_about_held_signals();
@@ -207,7 +217,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
     if (it == tasks_.end()) {
       // A new thread stopped before its parent's fork event: hold it.
       RecordTask& t = tasks_[tid];
-      t.task = std::make_unique<Task>(tid);
+      t.task = std::make_unique<Task>(tid, &tick_counters_);
       t.started = true;
       continue;
     }
@@ -550,6 +560,8 @@ pid_t Recorder::take_over_leader(RecordTask& leader) {
   // The kernel killed the old leader without an exit report; its tid now
   // names the exec'ing thread, whose syscall state (inside execve) is kept.
   RecordTask successor = std::move(former->second);
+  // Hardware ticks: the count goes on from the exec'ing thread's.
+  carry_ticks(*successor.task, *leader.task);
   successor.task = std::move(leader.task);
   successor.stop_kind = leader.stop_kind;
   tasks_.erase(former);
@@ -641,7 +653,7 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
   emit(event);
 
   RecordTask& c = tasks_[child];
-  if (!c.task) c.task = std::make_unique<Task>(child);
+  if (!c.task) c.task = std::make_unique<Task>(child, &tick_counters_);
   c.task->syscall_gadget = t.task->syscall_gadget;  // the same vdso
   c.tgid = (event.clone_flags & CLONE_THREAD) ? t.tgid : child;
   c.parent_tgid = (event.clone_flags & (CLONE_THREAD | CLONE_PARENT)) ? t.parent_tgid : t.tgid;

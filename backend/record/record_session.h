@@ -18,8 +18,10 @@ struct RecordOptions {
   uint64_t slice_ticks = 200000;
   // The tick source: "soft" (code built with our GCC plugin counts its own
   // ticks, every other file-backed executable mapping is patched to count:
-  // backend/instrument/), "static" (only the plugin's counting) or "none".
-  // ("hw" and "auto" are resolved by the CLI.)
+  // backend/instrument/), "static" (only the plugin's counting), "hw" (the
+  // PMU's retired-conditional-branch counter, core/hw_tick_source.h),
+  // "hw-sim" (the hw source's logic over a simulated counter: tests only)
+  // or "none". ("auto" is resolved by the CLI.)
   std::string ticks = "soft";
   // Leave the recorder and tracees free to run on any CPU (-u). Slower
   // (ptrace stops across CPUs), and without cpuid faulting the cpuid

@@ -79,7 +79,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   Registers regs;
   t.task->get_regs(&regs);
 
-  if (sig == SIGTRAP && info.si_code == SI_KERNEL && preempt(t)) return;
+  if ((sig != SIGTRAP || info.si_code == SI_KERNEL) && preempt(t, sig)) return;
   if (sig == kPreemptSignal && info.si_code == SI_TKILL && info.si_pid == getpid()) {
     wall_clock_preempt(t);
     return;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/exec_setup.h"
+#include "core/hw_tick_source.h"
 #include "core/instruction.h"
 #include "core/proc_maps.h"
 #include "core/registers.h"
@@ -124,7 +125,9 @@ class Recorder {
         chaos_(options.chaos),
         slice_ticks_(options.slice_ticks),
         soft_ticks_(options.ticks != "none"),
-        dynamic_ticks_(options.ticks == "soft"),
+        hw_ticks_(is_hw_tick_source(options.ticks)),
+        tick_page_(options.ticks != "none" && options.ticks != "hw"),
+        dynamic_ticks_(options.ticks == "soft" || options.ticks == "hw-sim"),
         buffering_(options.buffer_syscalls),
         syscall_sites_(buffering_ && kPatchSyscallSites),
         wait_all_(options.wait_all),
@@ -168,7 +171,8 @@ class Recorder {
   // writable (a fork passes it on).
   pid_t group_of(const RecordTask& t) const { return shared_memory_ ? 0 : t.tgid; }
   void start_sharing_memory();
-  bool preempt(RecordTask& t);
+  bool preempt(RecordTask& t, int sig);
+  void note_ticks(Event& event);
   void start_slice_timer();
   void stop_slice_timer();
   void check_wall_clock_slices();
@@ -250,6 +254,7 @@ class Recorder {
   std::unique_ptr<CodeInstrumenter> instrumenter_;
   MappedDataFiles mapped_files_;
   RecordedSegments segments_;  // SysV shared memory
+  TickCounters tick_counters_;  // hardware ticks: every Task points here (outlives them)
   std::map<pid_t, RecordTask> tasks_;
   std::map<pid_t, ThreadGroup> groups_;  // by tgid
   pid_t root_ = 0;
@@ -262,7 +267,9 @@ class Recorder {
   const bool cpuid_faulting_ = cpuid_faulting_available();
   const bool chaos_;
   const uint64_t slice_ticks_;
-  const bool soft_ticks_;
+  const bool soft_ticks_;     // threads count ticks (any source but none)
+  const bool hw_ticks_;       // ... with a hardware counter (hw_tick_source.h)
+  const bool tick_page_;      // ... through the tick page (soft, or hw-sim's)
   const bool dynamic_ticks_;  // patch uninstrumented code to count
   const bool buffering_;
   // Per process: thread pointer -> syscall buffer, as the engine's own

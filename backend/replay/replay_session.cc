@@ -19,6 +19,8 @@
 
 #include "core/cpu_binding.h"
 #include "core/exec_setup.h"
+#include "core/hw_tick_check.h"
+#include "core/hw_tick_source.h"
 #include "core/preload_page.h"
 #include "core/seccomp_filter.h"
 #include "core/instruction.h"
@@ -136,9 +138,14 @@ bool ReplaySession::spawn_root() {
              std::to_string(header.version) + ", which this rrx no longer provides; record it again";
     return false;
   }
-  if (header.ticks != "soft" && header.ticks != "static" && header.ticks != "none") {
+  if (!is_hw_tick_source(header.ticks) && header.ticks != "soft" && header.ticks != "static" &&
+      header.ticks != "none") {
     error_ = reader_->dir() + " was recorded with tick source '" + header.ticks +
              "', which this rrx cannot provide";
+    return false;
+  }
+  if (!use_replay_tick_counters(header.ticks, header.tick_microarch, &tick_counters_, &error_)) {
+    error_ = reader_->dir() + " " + error_;
     return false;
   }
   if (header.cpuid_faulting && !cpuid_faulting_available()) {
@@ -170,7 +177,7 @@ bool ReplaySession::spawn_root() {
   pid_t pid = spawn_traced(spawn, &error_);
   if (pid < 0) return false;
   auto root = std::make_unique<ReplayTask>();
-  root->task = std::make_unique<Task>(pid);
+  root->task = std::make_unique<Task>(pid, &tick_counters_);
   root->tid = header.root_tid;
   root->stopped = false;  // running towards its exec event
   root->tgid = header.root_tid;
@@ -483,6 +490,7 @@ ReplaySession::StepResult ReplaySession::step() {
     return StepResult::kFocusEnd;
   }
   StepResult result = replay_event(t, e);
+  if (result == StepResult::kEvent && e.ticks_at_event) result = check_ticks_at_event(t, e);
   if (result != StepResult::kEvent) return result;
   seq_ = e.seq;
   seq_tid_ = e.tid;
@@ -672,7 +680,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     std::string err;
     ExecSetup setup;
     setup.cpuid_faulting = reader_->header().cpuid_faulting;
-    setup.soft_ticks = reader_->header().ticks != "none";
+    setup.soft_ticks = reader_->header().ticks != "none" && reader_->header().ticks != "hw";
     setup.preload_mode = reader_->header().syscall_buffer ? RRX_MODE_REPLAY : RRX_MODE_OFF;
     if (!setup_at_exec_exit(*t.task, setup, &err)) {
       return diverged(e, err);
@@ -887,7 +895,9 @@ ReplaySession::StepResult ReplaySession::take_over_leader(ReplayTask& t, Event& 
   if (t.stopped && !resume(t)) return diverged(e, "cannot resume the thread");
   pid_t tid = leader->second->task->tid();
   tasks_.erase(leader);
-  t.task = std::make_unique<Task>(tid);
+  auto task = std::make_unique<Task>(tid, &tick_counters_);
+  carry_ticks(*t.task, *task);  // hardware ticks: this thread's count, not the leader's
+  t.task = std::move(task);
   // The exec stop comes under the leader's tid, after whatever stops the
   // old leader reports on its way out (the exec killed it): let it go.
   for (;;) {
@@ -937,7 +947,7 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   if (StepResult r = reach(t, e, StopKind::kNewTask); r != StepResult::kEvent) return r;
   pid_t real = static_cast<pid_t>(t.task->event_msg());
   auto child = std::make_unique<ReplayTask>();
-  child->task = std::make_unique<Task>(real);
+  child->task = std::make_unique<Task>(real, &tick_counters_);
   child->task->syscall_gadget = t.task->syscall_gadget;
   child->initial_stack = t.initial_stack;
   child->exe_saved_name = t.exe_saved_name;
@@ -984,16 +994,16 @@ Registers mid_computation(Registers recorded, const Registers& now) {
 }  // namespace
 
 // Runs `t` to the point of event `e` in the middle of computation (a
-// signal's arrival, a wall-clock preemption): first to tick count ticks-1
-// with the counter's own trap (a signal may have come inside the counting
-// sequence of branch `ticks`), then to the recorded pc with a temporary
-// breakpoint, until the count, all registers and (without ticks) the stack
-// fingerprint match.
+// signal's arrival, a wall-clock preemption, a hardware tick interrupt):
+// first to tick count ticks-1 with the counter's own interrupt (a signal
+// may have come inside the counting sequence of branch `ticks`; hardware
+// ticks stop up to their skid short of it), then to the recorded pc with a
+// temporary breakpoint, until the count, all registers and (without
+// ticks) the stack fingerprint match.
 ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const Event& e,
                                                        std::string* what) {
   Task& task = *t.task;
-  bool armed = read_ticks(task) + 1 < e.ticks;
-  if (armed) set_tick_target(task, e.ticks - 1);
+  bool armed = e.ticks > 1 && arm_ticks_by(task, e.ticks - 1);
   uint64_t pc = e.regs.rip;
   uint8_t original = 0, int3 = 0xcc;
   bool placed = false, stepping_off = false;
@@ -1023,6 +1033,11 @@ ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const
     Stop stop = decode_stop(task.tid(), status);
     t.stopped = stop.kind != StopKind::kExited;
     t.stop_kind = stop.kind;
+    if (stop.kind == StopKind::kSignal && stop.sig != SIGTRAP && take_tick_interrupt(task, stop.sig)) {
+      armed = false;  // the hardware counter's (SIGTRAP is the soft one's, below)
+      if (!placed) place();
+      continue;
+    }
     if (stop.kind == StopKind::kSignal && stop.sig == SIGTRAP) {
       Registers regs;
       task.get_regs(&regs);
@@ -1033,7 +1048,7 @@ ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const
       }
       if (take_tick_trap(task)) {
         armed = false;
-        place();
+        if (!placed) place();
         continue;
       }
       if (placed && regs.rip == pc + 1) {
@@ -1175,9 +1190,10 @@ std::shared_ptr<const instrument::PatchMap> ReplaySession::patch_map(const std::
 
 // The recorder preempted the thread when its tick count reached e.ticks:
 // arm the same target and let the counter's own trap stop it there. With
-// no ticks (a wall-clock slice) the point is found by registers and stack.
+// no ticks (a wall-clock slice) the point is found by registers and stack;
+// with hardware ticks, whose interrupt lands late, by count and registers.
 ReplaySession::StepResult ReplaySession::replay_schedule(ReplayTask& t, Event& e) {
-  if (e.ticks == 0 || e.stack_hash != 0) {  // a wall-clock slice
+  if (e.ticks == 0 || e.stack_hash != 0 || !tick_interrupts_exact(*t.task)) {
     std::string what;
     switch (run_to_recorded_point(t, e, &what)) {
       case Advance::kOk: return StepResult::kEvent;
@@ -1295,7 +1311,10 @@ bool ReplaySession::focus_can_run_to_ticks(uint64_t ticks) {
 bool ReplaySession::run_focus_to_ticks(uint64_t ticks, const std::function<void()>& on_debugger_trap) {
   if (!focus_can_run_to_ticks(ticks)) return false;
   ReplayTask& t = *tasks_.at(focus_);
-  if (!set_tick_target(*t.task, ticks)) return false;
+  // Hardware ticks stop short (their skid) and single-step the rest.
+  bool exact = tick_interrupts_exact(*t.task);
+  bool armed = exact ? set_tick_target(*t.task, ticks) : arm_ticks_by(*t.task, ticks - 1);
+  if (exact && !armed) return false;
   // Without a callback the debugger's breakpoints and watchpoints are
   // lifted for the run: a loop would otherwise stop at each of them on
   // every iteration.
@@ -1307,21 +1326,23 @@ bool ReplaySession::run_focus_to_ticks(uint64_t ticks, const std::function<void(
     program_watchpoints(*t.task, {});
   }
   bool reached = false;
-  for (;;) {
+  while (armed) {
     Stop stop;
     std::string what;
-    Advance a = advance(t, StopKind::kSignal, SIGTRAP, &stop, &what);
+    Advance a = advance(t, StopKind::kSignal, tick_interrupt_signal(*t.task), &stop, &what);
     if (a == Advance::kTrapped) {
       if (on_debugger_trap) on_debugger_trap();
       continue;
     }
-    if (a == Advance::kFailed || !take_tick_trap(*t.task)) break;
+    if (a == Advance::kFailed || !take_tick_interrupt(*t.task, stop.sig)) break;
+    armed = false;
     if (read_ticks(*t.task) == ticks) {
       t.at_event = false;
       reached = true;
       break;
     }
   }
+  if (!exact && !armed) reached = step_focus_to_ticks(t, ticks, on_debugger_trap);
   if (!reached) set_tick_target(*t.task, UINT64_MAX);
   if (lift) {
     std::swap(lifted, breakpoints_);
@@ -1449,6 +1470,7 @@ std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error)
     tc.state = *t;  // ReplayTaskState part
     tc.pid = copy;
     tc.gadget = t->task->syscall_gadget;
+    tc.ticks = hw_thread_ticks(*t->task) ? read_ticks(*t->task) : 0;
     cp->tasks.emplace(tid, std::move(tc));
   }
   if (focus) breakpoints_.install(*focus);
@@ -1469,8 +1491,9 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
     if (copy < 0) return false;
     auto t = std::make_unique<ReplayTask>();
     static_cast<ReplayTaskState&>(*t) = tc.state;
-    t->task = std::make_unique<Task>(copy);
+    t->task = std::make_unique<Task>(copy, &tick_counters_);
     t->task->syscall_gadget = tc.gadget;
+    start_ticks_at(*t->task, tc.ticks);  // hardware ticks: the copy counts on from there
     t->stopped = true;
     tasks_[tid] = std::move(t);
   }

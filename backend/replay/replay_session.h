@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/hw_tick_source.h"
 #include "replay/breakpoints.h"
 #include "replay/replay_segments.h"
 #include "replay/shared_file_copies.h"
@@ -124,7 +125,8 @@ class ReplaySession {
   // Runs the focus thread on (from a stop in user code, no signal to
   // deliver, no tick target of the replay's own armed) until its process's
   // tick count reaches `ticks`, which must lie before the thread's next
-  // event. Without `on_debugger_trap` the debugger's breakpoints and
+  // event. (Hardware ticks: the thread's count, at the first instruction
+  // after the branch that made it `ticks`.) Without `on_debugger_trap` the debugger's breakpoints and
   // watchpoints are lifted meanwhile; with it they stay, and it is called
   // at each of their traps (trap() says which). False if the thread stopped
   // elsewhere first: the session must then be restored.
@@ -153,6 +155,11 @@ class ReplaySession {
   bool resume(ReplayTask& t);
   bool run_user_code(Task& task, int sig);
   Advance run_to_recorded_point(ReplayTask& t, const Event& e, std::string* what);
+  // Hardware ticks (replay_hw_ticks.cc): the end of run_focus_to_ticks by
+  // single steps; the count at every event checked against the recording.
+  bool step_focus_to_ticks(ReplayTask& t, uint64_t ticks,
+                           const std::function<void()>& on_debugger_trap);
+  StepResult check_ticks_at_event(ReplayTask& t, const Event& e);
   bool classify_trap(ReplayTask& t);
   bool step_continues_in_stub(ReplayTask& t);
   void kill_all();
@@ -190,6 +197,7 @@ class ReplaySession {
   bool filtered_ = false;
   SharedFileCopies shared_copies_;  // outlives tasks_: declared first
   ReplaySegments segments_;         // SysV shared memory
+  TickCounters tick_counters_;  // hardware ticks: every Task points here (outlives them)
   std::map<int32_t, std::unique_ptr<ReplayTask>> tasks_;  // by recorded tid
   std::deque<Event> lookahead_;
   std::map<std::string, std::shared_ptr<const instrument::PatchMap>> patch_maps_;  // by saved name

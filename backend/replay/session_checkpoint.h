@@ -17,6 +17,7 @@ struct SessionCheckpoint {
     ReplayTaskState state;
     pid_t pid = 0;        // the stopped copy; never runs, only forked again
     uint64_t gadget = 0;  // its syscall instruction for injected syscalls
+    uint64_t ticks = 0;   // hardware ticks: the thread's count when copied
   };
   std::map<int32_t, TaskCopy> tasks;  // by recorded tid
   uint64_t seq = 0;

@@ -63,6 +63,8 @@ struct MappedFile {
 struct Event {
   uint64_t seq = 0;  // global event number, from 1, strictly increasing
   int32_t tid = 0;   // recorded tid
+  // Hardware ticks: the thread's count at this event (see trace.capnp).
+  uint64_t ticks_at_event = 0;
   EventKind kind = EventKind::kSyscallEntry;
   Registers regs = {};
 
@@ -129,6 +131,8 @@ struct TraceHeader {
   std::string cwd;
   std::string exe_saved_name;     // first program, saved under files/
   std::string ticks = "none";     // tick source used while recording
+  // With hardware ticks, the CPU microarchitecture they were counted on.
+  std::string tick_microarch;
   int32_t root_tid = 0;
   // getrlimit() values for RLIMIT_* 0..15 at record time: the address space
   // layout depends on some of them (RLIMIT_STACK sets the mmap base).

@@ -45,6 +45,7 @@ std::vector<uint64_t> decode_u64s(capnp::List<uint64_t>::Reader in) {
 
 void encode_event(const Event& e, proto::Event::Builder out) {
   out.setSeq(e.seq);
+  out.setTicksAtEvent(e.ticks_at_event);
   out.setTid(e.tid);
   out.setRegs({reinterpret_cast<const kj::byte*>(&e.regs), sizeof e.regs});
   switch (e.kind) {
@@ -128,6 +129,7 @@ void encode_event(const Event& e, proto::Event::Builder out) {
 bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
   *e = Event();
   e->seq = in.getSeq();
+  e->ticks_at_event = in.getTicksAtEvent();
   e->tid = in.getTid();
   auto regs = in.getRegs();
   if (regs.size() != sizeof e->regs) {
@@ -243,6 +245,7 @@ void encode_header(const TraceHeader& h, proto::TraceHeader::Builder out) {
   out.setCwd(as_data(h.cwd));
   out.setExeSavedName(h.exe_saved_name);
   out.setTicks(h.ticks);
+  out.setTickMicroarch(h.tick_microarch);
   out.setRootTid(h.root_tid);
   encode_u64s(h.rlimit_cur, out.initRlimitCur(h.rlimit_cur.size()));
   encode_u64s(h.rlimit_max, out.initRlimitMax(h.rlimit_max.size()));
@@ -265,6 +268,7 @@ bool decode_header(proto::TraceHeader::Reader in, TraceHeader* h,
   h->cwd = to_string(in.getCwd());
   h->exe_saved_name = in.getExeSavedName();
   h->ticks = in.getTicks();
+  h->tick_microarch = in.getTickMicroarch();
   h->root_tid = in.getRootTid();
   h->rlimit_cur = decode_u64s(in.getRlimitCur());
   h->rlimit_max = decode_u64s(in.getRlimitMax());

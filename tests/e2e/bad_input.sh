@@ -302,7 +302,12 @@ case_tick_source() {
   run_rrx record --ticks=bogus -o "$work/t1" "$hello"
   check_user_error "record with an unknown tick source" || true
   run_rrx record --ticks=hw -o "$work/t2" "$hello"
-  check_user_error "record with --ticks=hw (no PMU here; hw ticks not implemented)" || true
+  if ((status == 0)); then
+    echo "ok   --ticks=hw recorded: this machine's branch counter passed the self-check"
+    rm -rf "$work/t2"
+  else
+    check_user_error "record with --ticks=hw (no usable PMU here)" || true
+  fi
   if [[ -e "$work/t1" || -e "$work/t2" ]]; then
     failures=$((failures + 1))
     echo "FAIL a refused recording left a trace directory behind"

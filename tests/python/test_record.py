@@ -68,6 +68,22 @@ def test_options(trace_root):
     assert rrx.Trace(path).processes[0].exit_status == 0
 
 
+def test_hardware_ticks_or_the_reason_why_not(trace_root):
+    # These machines have no PMU: ticks="hw" is refused, naming why; where
+    # the counter works the recording is made with it (docs/hardware-ticks.md).
+    import pytest
+
+    try:
+        path = rrx.record([program("write_target")], trace_dir=trace_root / "hw", ticks="hw")
+    except rrx.RecordError as e:
+        assert "--ticks=hw: " in str(e) and "use --ticks=soft" in str(e)
+        assert "\n" not in str(e)
+        pytest.skip("no hardware ticks here: %s" % e)
+    assert rrx.Trace(path).processes[0].exit_status == 0
+    with rrx.Replay(path) as r:
+        assert r.cont().reason == "end"
+
+
 def test_ctrl_c_ends_a_recording(trace_root):
     # The program would sleep 60 s; a KeyboardInterrupt raised while
     # record() waits ends the recording as SIGTERM ends `rrx record`: the
