@@ -189,6 +189,17 @@ static int unmaps_rrx_memory(const struct rrx_buffer_hdr* h, const struct rrx_ca
          (lo < buf + RRX_BUFFER_SIZE && hi > buf);
 }
 
+/* fcntl commands that only read or set an fd's flags or duplicate it:
+   they write no memory and never wait. */
+static int fcntl_is_plain(long cmd) {
+  return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC || cmd == F_GETFD || cmd == F_SETFD ||
+         cmd == F_GETFL || cmd == F_SETFL;
+}
+
+/* readv's iovec arrays longer than this stay traced (their records' room
+   is counted iovec by iovec). */
+#define RRX_IOVEC_MAX 64
+
 static const struct rrx_buffered_ioctl* buffered_ioctl(long request) {
   for (size_t i = 0; i < sizeof rrx_buffered_ioctls / sizeof rrx_buffered_ioctls[0]; ++i) {
     if (rrx_buffered_ioctls[i].request == (uint32_t)request) return &rrx_buffered_ioctls[i];
@@ -216,7 +227,22 @@ static int worth_buffering(const struct rrx_buffer_hdr* h, const struct rrx_call
       }
     case SYS_pread64:
     case SYS_pwrite64:
-      return fd_kind(c->args[0], c->nr == SYS_pwrite64) == kFdFile;
+    case SYS_preadv:
+    case SYS_pwritev:
+      return fd_kind(c->args[0], c->nr == SYS_pwrite64 || c->nr == SYS_pwritev) == kFdFile;
+    case SYS_readv:
+      if (c->args[2] > RRX_IOVEC_MAX) return kSkip;
+      switch (fd_kind(c->args[0], 0)) {
+        case kFdFile: return kRun;
+        case kFdMayWait: return kRunWithoutWaiting;
+        default: return kSkip;
+      }
+    case SYS_writev: /* (a partial write of an iovec is not worth its rest) */
+      return fd_kind(c->args[0], 1) == kFdFile;
+    case SYS_fcntl:
+      return fcntl_is_plain(c->args[1]);
+    case SYS_futex:
+      return (c->args[1] & 0x7f) == 1 /* FUTEX_WAKE */ || (c->args[1] & 0x7f) == 10 /* _BITSET */;
     case SYS_copy_file_range:
       return fd_kind(c->args[2], 1) != kFdTraced;
     case SYS_ftruncate: /* growing a mapped file makes its pages valid */
@@ -260,6 +286,14 @@ static uint64_t output_room(const struct rrx_out_shape shapes[2], const struct r
     const uint64_t* args = (const uint64_t*)c->args;
     uint64_t count = shapes[i].kind == RRX_OUT_FIXED ? 1 : args[shapes[i].len];
     if (count > RRX_BUFFER_DATA_CAP) return RRX_BUFFER_SIZE;
+    if (shapes[i].kind == RRX_OUT_IOVEC) {
+      const struct iovec* iov = (const struct iovec*)args[shapes[i].ptr];
+      for (uint64_t k = 0; k < count; ++k) {
+        if (iov[k].iov_len > RRX_BUFFER_DATA_CAP) return RRX_BUFFER_SIZE;
+        room += sizeof(struct rrx_output) + align8(iov[k].iov_len);
+      }
+      continue;
+    }
     room += sizeof(struct rrx_output) + align8(rrx_out_room(&shapes[i], args));
   }
   return room;
@@ -272,7 +306,34 @@ static uint64_t output_room(const struct rrx_out_shape shapes[2], const struct r
 static long without_waiting(const struct rrx_call* c) {
   struct iovec iov = {(void*)c->args[1], (size_t)c->args[2]};
   long args[6] = {c->args[0], (long)&iov, 1, -1, -1, RWF_NOWAIT};
-  return untraced_syscall(c->nr == SYS_read ? SYS_preadv2 : SYS_pwritev2, args);
+  if (c->nr == SYS_readv) { /* its own iovecs */
+    args[1] = c->args[1];
+    args[2] = c->args[2];
+  }
+  return untraced_syscall(c->nr == SYS_write ? SYS_pwritev2 : SYS_preadv2, args);
+}
+
+/* Appends the `len` bytes at `addr` to record `rec` at p, if any. */
+static char* add_output(struct rrx_record* rec, char* p, uint64_t addr, uint64_t len) {
+  if (len == 0) return p;
+  struct rrx_output* out = (struct rrx_output*)p;
+  out->addr = addr;
+  out->len = len;
+  copy_bytes(out + 1, (const void*)addr, len);
+  rec->nout++;
+  return p + sizeof *out + align8(len);
+}
+
+/* The `ret` bytes a readv spread over its iovecs. */
+static char* add_iovec_outputs(struct rrx_record* rec, char* p, const struct iovec* iov,
+                               uint64_t count, long ret) {
+  uint64_t left = ret > 0 ? (uint64_t)ret : 0;
+  for (uint64_t k = 0; k < count && left; ++k) {
+    uint64_t len = iov[k].iov_len < left ? iov[k].iov_len : left;
+    p = add_output(rec, p, (uint64_t)iov[k].iov_base, len);
+    left -= len;
+  }
+  return p;
 }
 
 static int record_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
@@ -303,15 +364,11 @@ static int record_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
   char* p = (char*)(rec + 1);
   for (int i = 0; i < 2; ++i) {
     const struct rrx_out_shape* s = &shapes[i];
-    uint64_t addr = (uint64_t)c->args[s->ptr];
-    uint64_t len = rrx_out_len(s, (const uint64_t*)c->args, ret);
-    if (len == 0) continue;
-    struct rrx_output* out = (struct rrx_output*)p;
-    out->addr = addr;
-    out->len = len;
-    copy_bytes(out + 1, (const void*)addr, len);
-    p += sizeof *out + align8(len);
-    rec->nout++;
+    if (s->kind == RRX_OUT_IOVEC) {
+      p = add_iovec_outputs(rec, p, (const struct iovec*)c->args[s->ptr], c->args[s->len], ret);
+      continue;
+    }
+    p = add_output(rec, p, (uint64_t)c->args[s->ptr], rrx_out_len(s, (const uint64_t*)c->args, ret));
   }
   rec->size = (uint32_t)(p - (char*)rec);
   h->used += rec->size; /* commits the record */

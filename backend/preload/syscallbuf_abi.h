@@ -193,6 +193,9 @@ enum rrx_out_kind {
   /* args[ptr] gets args[len] * elem bytes, if the call succeeded or was
      interrupted (poll's revents) */
   RRX_OUT_ARRAY = 3,
+  /* args[ptr] is an iovec array of args[len] entries, filled in order with
+     result bytes (readv): one output per iovec touched */
+  RRX_OUT_IOVEC = 4,
 };
 
 struct rrx_out_shape {
@@ -253,6 +256,10 @@ struct rrx_buffered_syscall {
 
 static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
     {SYS_read, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_readv, {{RRX_OUT_IOVEC, 1, 2, 0}, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_preadv, {{RRX_OUT_IOVEC, 1, 2, 0}, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_writev, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_pwritev, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_pread64, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_write, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_pwrite64, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
@@ -313,6 +320,10 @@ static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
     {SYS_getgid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_getegid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_getdents64, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
+    /* fcntl only for the commands that write no memory and never wait
+       (syscallbuf.c); futex only to wake (it never waits then). */
+    {SYS_fcntl, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_futex, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_ioctl, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
     /* With a zero timeout only (see syscallbuf.c): struct pollfd is 8
        bytes, struct epoll_event 12. */
