@@ -141,7 +141,7 @@ PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
     if (off >= L.jcc_at) return {jcc + (off - L.jcc_at), false};
     if (off >= L.count_at) {
       PatchMap::Translation t{jcc, true};
-      if (off == L.count_at + 5) t.engine_return = e->stub_start + L.resume_at;
+      if (off == L.count_at + kSiteLeaDownBytes) t.engine_return = e->stub_start + L.resume_at;
       return t;
     }
   }

@@ -60,7 +60,8 @@ struct StubLayout {
   uint32_t length;
 };
 // The fixed parts of a syscall stub (stub_emitter.h).
-inline constexpr uint32_t kSiteCallBytes = 5 + 7;     // lea; call *slot
+inline constexpr uint32_t kSiteLeaDownBytes = 5;      // lea -128(%rsp),%rsp
+inline constexpr uint32_t kSiteCallBytes = kSiteLeaDownBytes + 7;  // lea; call *slot
 inline constexpr uint32_t kSiteLeaBytes = 8;          // lea 128(%rsp),%rsp
 inline constexpr uint32_t kSiteSkipJmpBytes = 2;      // jmp +8
 // `relocated_length` holds num_relocated + num_after lengths.
