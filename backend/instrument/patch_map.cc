@@ -139,6 +139,11 @@ PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
     if (off >= jmp8 + kSiteSkipJmpBytes) return {jcc + 2, true};  // lea at R + 12
     if (off >= jmp8) return {jcc + 2, false, true};
     if (off >= L.jcc_at) return {jcc + (off - L.jcc_at), false};
+    if (off == L.count_at) {
+      PatchMap::Translation t{jcc, false};
+      t.site_entry = true;
+      return t;
+    }
     if (off >= L.count_at) {
       PatchMap::Translation t{jcc, true};
       if (off == L.count_at + kSiteLeaDownBytes) t.engine_return = e->stub_start + L.resume_at;
@@ -166,7 +171,7 @@ std::optional<uint64_t> PatchMap::to_real(uint64_t orig_pc) const {
     if (orig_pc == a) return e->stub_start + L.relocated_at[i];
     a += e->relocated_length[i];
   }
-  if (orig_pc == a) return e->stub_start + L.jcc_at;
+  if (orig_pc == a) return e->stub_start + (e->form == StubForm::kSyscall ? L.count_at : L.jcc_at);
   a += e->jcc_length;
   for (int i = 0; i < e->num_after; ++i) {
     if (orig_pc == a) return e->stub_start + L.after_at[i];

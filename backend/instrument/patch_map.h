@@ -90,6 +90,13 @@ class PatchMap {
     // On the `call` of the engine: R, the address it returns to (the
     // thread's stack pointer is then back to its value at the call).
     uint64_t engine_return = 0;
+    // On the stub's first instruction, where the program's `syscall`
+    // begins (to_real gives this address for the syscall, so a breakpoint
+    // there stops every call, buffered or not): the registers are the
+    // program's, orig_pc is the syscall, and a single step from here goes
+    // on through the engine, and the stub's syscall copy, to the syscall's
+    // end.
+    bool site_entry = false;
   };
 
   // Adds entries (any order; they must not overlap existing ones).

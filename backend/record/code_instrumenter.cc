@@ -152,24 +152,6 @@ bool write_private_file(const std::string& path, const std::string& contents) {
   return false;
 }
 
-// Whether jcc site `s` covers any of the 12 bytes after a `syscall`
-// (0f 05 ending in [S - 12, E)), which librrx_preload.so's site matcher
-// reads. Conservative: a 0f 05 inside another instruction counts too.
-bool near_syscall_end(const uint8_t* file, const instrument::BranchSite& s) {
-  constexpr uint64_t kMatchedBytes = 12;
-  uint64_t from = s.start >= kMatchedBytes + 2 ? s.start - kMatchedBytes - 2 : 0;
-  for (uint64_t p = from; p + 2 <= s.end(); ++p) {
-    if (file[p] == 0x0f && file[p + 1] == 0x05) return true;
-  }
-  return false;
-}
-
-bool never_patched(const Mapping& m) {
-  // Its buffering code takes other paths in replay than when recording:
-  // counting there would make the counts differ.
-  return m.path.find("librrx_preload.so") != std::string::npos;
-}
-
 }  // namespace
 
 struct CodeInstrumenter::AddressSpace {
@@ -206,7 +188,6 @@ CodeInstrumenter::CodeInstrumenter(TraceWriter& writer, const Options& options)
     : writer_(writer),
       jcc_sites_(options.jcc_sites),
       syscall_sites_(options.syscall_sites),
-      keep_after_syscall_(options.keep_after_syscall),
       totals_(std::make_unique<Totals>()) {}
 CodeInstrumenter::~CodeInstrumenter() = default;
 
@@ -278,8 +259,7 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   // patch made once serves them all.
   std::string key = identity + "@" + std::to_string(m.start) + "-" + std::to_string(m.end) + "+" +
                     std::to_string(m.offset) + ">" + std::to_string(stubs_at) +
-                    (jcc_sites_ ? "j" : "") + (syscall_sites_ ? "s" : "") +
-                    (keep_after_syscall_ ? "k" : "");
+                    (jcc_sites_ ? "j" : "") + (syscall_sites_ ? "s" : "");
   if (auto known = patches_.find(key); known != patches_.end()) return known->second;
   auto patch = std::make_shared<Patch>();
   auto map = std::make_shared<instrument::PatchMap>();
@@ -312,9 +292,7 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
                                   [](const instrument::BranchSite& s, uint64_t at) { return s.start < at; });
     std::vector<instrument::BranchSite> sites;
     for (auto it = first; it != scan.sites.end() && it->end() <= hi; ++it) {
-      bool wanted = it->form == instrument::StubForm::kSyscall
-                        ? syscall_sites_
-                        : jcc_sites_ && !(keep_after_syscall_ && near_syscall_end(file.data(), *it));
+      bool wanted = it->form == instrument::StubForm::kSyscall ? syscall_sites_ : jcc_sites_;
       if (wanted) sites.push_back(*it);
     }
     if (sites.empty()) return nullptr;
@@ -393,11 +371,11 @@ bool CodeInstrumenter::instrument(Task& task, pid_t tgid, uint64_t lo, uint64_t 
   AddressSpace& as = space(tgid);
   std::vector<Mapping> maps = read_mappings(task.tid());
   for (const Mapping& m : maps) {
-    // A writable mapping is about to be written by the program (the
-    // preload library's own syscall-site patches, text relocations): it is
-    // patched when it is made read-only and executable again.
+    // A writable mapping is about to be written by the program (text
+    // relocations, a JIT's own code): it is patched when it is made
+    // read-only and executable again.
     if (m.end <= lo || m.start >= hi || !m.exec || m.write || m.shared || m.inode == 0 ||
-        as.patched.count(m.start) || never_patched(m)) {
+        as.patched.count(m.start)) {
       continue;
     }
     as.patched.insert(m.start);

@@ -37,10 +37,6 @@ class CodeInstrumenter {
     bool jcc_sites = false;
     // Patch syscalls to call the buffering engine (in every object).
     bool syscall_sites = false;
-    // Transitional, until preload/site_patch.c goes: librrx_preload.so
-    // patches libc's `mov $NR,%eax; syscall; cmp` sites itself and matches
-    // the bytes after each `syscall`, so no jcc site may cover them.
-    bool keep_after_syscall = false;
   };
   CodeInstrumenter(TraceWriter& writer, const Options& options);
   ~CodeInstrumenter();
@@ -89,7 +85,7 @@ class CodeInstrumenter {
   std::string save_blob(const std::string& blob, std::string* error);
 
   TraceWriter& writer_;
-  const bool jcc_sites_, syscall_sites_, keep_after_syscall_;
+  const bool jcc_sites_, syscall_sites_;
   std::map<pid_t, std::shared_ptr<AddressSpace>> spaces_;
   // Patches made, by file identity, placement and stub address: every run
   // of a program maps the same files at the same addresses.

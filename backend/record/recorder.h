@@ -112,11 +112,6 @@ constexpr std::chrono::milliseconds kWallClockSlice{250};
 constexpr long kSliceCheckNs = 50'000'000;
 constexpr int kPreemptSignal = SIGSTKFLT;
 constexpr std::chrono::seconds kHeldSignalWarning{2};
-// Whether a recording that buffers syscalls patches the program's `syscall`
-// instructions into stubs that call the buffering engine through
-// RRX_SITE_ENTRY_SLOT (stub_emitter.h). Off until the engine that fills
-// that slot lands: a stub calling an empty slot would crash the program.
-constexpr bool kPatchSyscallSites = true;
 
 class Recorder {
  public:
@@ -129,16 +124,14 @@ class Recorder {
         tick_page_(options.ticks != "none" && options.ticks != "hw"),
         dynamic_ticks_(options.ticks == "soft" || options.ticks == "hw-sim"),
         buffering_(options.buffer_syscalls),
-        syscall_sites_(buffering_ && kPatchSyscallSites),
         wait_all_(options.wait_all),
         random_(std::random_device{}()) {
-    if (dynamic_ticks_ || syscall_sites_) {
+    // Buffering reaches the engine through the program's patched syscall
+    // sites (syscallbuf_abi.h, THE SITE ENTRY).
+    if (dynamic_ticks_ || buffering_) {
       CodeInstrumenter::Options o;
       o.jcc_sites = dynamic_ticks_;
-      o.syscall_sites = syscall_sites_;
-      // (The preload library patches libc's syscall sites itself unless
-      // rrx does.)
-      o.keep_after_syscall = buffering_ && !syscall_sites_;
+      o.syscall_sites = buffering_;
       instrumenter_ = std::make_unique<CodeInstrumenter>(*writer_, o);
     }
   }
@@ -275,7 +268,6 @@ class Recorder {
   // Per process: thread pointer -> syscall buffer, as the engine's own
   // table has them (adopt_buffer).
   std::map<pid_t, std::map<uint64_t, uint64_t>> thread_buffers_;
-  const bool syscall_sites_;  // patch syscall sites (kPatchSyscallSites)
   // Processes with a seccomp filter of their own: the engine buffers none
   // of their calls (rrx_engine_data.all_traced).
   std::set<pid_t> self_filtered_;

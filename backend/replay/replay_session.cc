@@ -1363,8 +1363,9 @@ void ReplaySession::request_single_step(bool on) {
     auto where = t.patches->to_original(regs.rip);
     t.step_origin = where.orig_pc;
     // From the jump after a syscall stub's syscall the next program
-    // instruction is still ahead, as from glue.
-    t.step_from_glue = where.in_glue || where.after_syscall;
+    // instruction is still ahead, as from glue; from a stub's entry the
+    // syscall still is (its copy maps to the same program address).
+    t.step_from_glue = where.in_glue || where.after_syscall || where.site_entry;
   } else {
     t.step_from_glue = false;
   }

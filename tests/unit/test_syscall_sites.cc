@@ -335,7 +335,8 @@ TEST(SyscallStubs, PatchMapTranslatesEveryOffset) {
   struct Want { uint32_t from, to; uint64_t orig; bool glue, after_syscall; bool inside; };
   const Want want[] = {
       {0, 2, S, false, false, true},        // mov copy (byte i -> S + i)
-      {2, 22, SC, true, false, false},      // lea, call, lea at R
+      {2, 3, SC, false, false, false},      // the stub's entry: where the syscall begins
+      {3, 22, SC, true, false, false},      // lea, call, lea at R
       {22, 24, SC, false, false, true},     // the syscall copy
       {24, 26, AFTER, false, true, false},  // jmp +8
       {26, 34, AFTER, true, false, false},  // lea at R + 12
@@ -349,13 +350,16 @@ TEST(SyscallStubs, PatchMapTranslatesEveryOffset) {
       EXPECT_EQ(t.in_glue, w.glue) << off;
       EXPECT_EQ(t.after_syscall, w.after_syscall) << off;
       EXPECT_EQ(t.engine_return, off == 7 ? stub + 14 : 0) << off;
+      EXPECT_EQ(t.site_entry, off == 2) << off;
     }
   }
   EXPECT_EQ(m.to_original(stub + 43).orig_pc, stub + 43);  // past the stub
   // Program side: S is the jmp (glue), the rest of the range is not code.
   EXPECT_TRUE(m.to_original(S).in_glue);
   EXPECT_EQ(m.to_real(S), S);
-  EXPECT_EQ(m.to_real(SC), stub + 22);
+  // The syscall runs from the stub's entry: a breakpoint there stops calls
+  // the engine takes too.
+  EXPECT_EQ(m.to_real(SC), stub + 2);
   EXPECT_EQ(m.to_real(AFTER), stub + 34);
   EXPECT_EQ(m.to_real(S + 1), std::nullopt);
   EXPECT_EQ(m.to_real(SC + 1), std::nullopt);
