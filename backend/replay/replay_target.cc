@@ -694,7 +694,9 @@ bool ReplayTarget::replay_events_to(uint64_t event, const std::function<void()>&
     for (uint64_t address : user_breakpoints_) session_->breakpoints().insert(*task, address);
   }
   session_->set_watchpoints(watchpoints_);
-  return ok && session_->current_event() == event;
+  // (A step past an event also applies the code patches made at its stop,
+  // events of their own at the same place: it may end past `event`.)
+  return ok && session_->current_event() >= event;
 }
 
 // The focus process's tick count after each event from the restored
@@ -933,6 +935,7 @@ StopReason ReplayTarget::reverse_step() {
 
 bool ReplayTarget::restart(uint64_t event, std::string* error) {
   end_diversion();
+  interrupted_ = false;  // (an earlier run's stop, not this one's)
   if (!restore(auto_checkpoints_.front())) {
     *error = "rrx: cannot go back to the start of the replay";
     return false;
