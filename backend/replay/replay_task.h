@@ -6,6 +6,7 @@
 #include "core/stop.h"
 #include "core/task.h"
 #include "instrument/patch_set.h"
+#include "syscalls/buffered_records.h"
 #include "syscalls/syscall_table.h"
 #include "trace/event.h"
 
@@ -34,6 +35,11 @@ struct ReplayTaskState {
   bool signal_sent = false;  // the next recorded signal was already sent
   int exit_status = -1;      // wait status, once the thread is gone
   bool tick_target_armed = false;  // replay_schedule set the counter's target
+  // Its syscall buffer (0 before the first flush), and the calls of the
+  // last flush not yet counted in the fd tables (replay/fd_table.h): they
+  // run before the thread's next event.
+  uint64_t syscall_buffer = 0;
+  std::vector<BufferedCall> uncounted_calls;
 
   // Debugging (focus thread only).
   uint64_t last_seq = 0;     // its last replayed event
