@@ -124,8 +124,9 @@ bool read_source(Task& src, Source* s, SpunOff* out, std::string* error) {
 }
 
 // Starts the saved executable stopped at its execve exit (nothing of it
-// has run), with a patched vdso for injected syscalls.
-pid_t start_blank(ReplaySession& session, const ReplayTask& t, std::string* error) {
+// has run), with a patched vdso for injected syscalls (*gadget).
+pid_t start_blank(ReplaySession& session, const ReplayTask& t, uint64_t* gadget,
+                  std::string* error) {
   const TraceHeader& h = session.trace().header();
   SpawnOptions spawn;
   spawn.path = session.saved_file_path(t.exe_saved_name);
@@ -148,6 +149,7 @@ pid_t start_blank(ReplaySession& session, const ReplayTask& t, std::string* erro
     kill_tracee(pid);
     return -1;
   }
+  *gadget = task.syscall_gadget;
   return pid;
 }
 
@@ -206,7 +208,7 @@ bool transplant_memory(Task& src, Task& dst, const std::vector<Mapping>& maps, u
   for (const Mapping& m : own) {
     if (kernel_special(m) || find_exact(maps, m)) continue;
     if (is_error(inject(SYS_munmap, {m.start, m.end - m.start}))) {
-      *error = "cannot clear the copy's address space";
+      *error = "cannot clear the copy's address space at " + std::to_string(m.start);
       return false;
     }
   }
@@ -268,6 +270,9 @@ bool transplant_thread(Task& dst, const Source& s, std::string* error) {
     if (name) inject(SYS_prctl, {PR_SET_NAME, name});
   }
   inject(SYS_prctl, {PR_SET_TSC, PR_TSC_ENABLE});  // the replay traps rdtsc
+  // A session of its own: a stopped process whose process group is
+  // orphaned when rrx exits would get SIGHUP (and die) from the kernel.
+  inject(SYS_setsid, {});
   inject(SYS_close_range, {3, ~0U, 0});             // rrx's own fds
   if (!inject.ok) *error = "the copy died while its thread state was set up";
   return inject.ok;
@@ -286,7 +291,7 @@ void make_pass_through(Task& dst, uint64_t buffer, const std::vector<Mapping>& m
   }
   for (const Mapping& m : maps) {
     if (m.start != RRX_TICK_PAGE_ADDR) continue;
-    rrx_tick_page page;
+    struct rrx_tick_page page;
     if (dst.read_mem(m.start, &page, sizeof page) && page.magic == RRX_TICK_PAGE_MAGIC) {
       uint64_t ticks = page.count + page.target;
       page.target = UINT64_MAX;
@@ -391,12 +396,14 @@ bool spin_off(ReplaySession& session, bool live, SpunOff* out, std::string* erro
   Source source;
   bool ok = read_source(src, &source, out, error);
   out->maps = read_mappings(src.tid());
-  pid_t pid = ok ? start_blank(session, *t, error) : -1;
+  uint64_t gadget = 0;
+  pid_t pid = ok ? start_blank(session, *t, &gadget, error) : -1;
   if (pid < 0) {
     session.breakpoints().install(src);
     return false;
   }
   Task dst(pid);
+  dst.syscall_gadget = gadget;
   ok = transplant_memory(src, dst, out->maps, out->brk, error);
   session.breakpoints().install(src);
   Registers regs = source.regs;
@@ -417,7 +424,7 @@ bool spin_off(ReplaySession& session, bool live, SpunOff* out, std::string* erro
       if (m.path == "[heap]") out->brk_start = m.start;
       if (m.path == "[stack]") out->stack = {m.start, m.end};
     }
-    rrx_tick_page page;
+    struct rrx_tick_page page;
     if (src.read_mem(RRX_TICK_PAGE_ADDR, &page, sizeof page) && page.magic == RRX_TICK_PAGE_MAGIC) {
       out->ticks = page.count + page.target;
     }
