@@ -378,7 +378,11 @@ bool detach_stopped(Task& dst) {
     if (stop.kind == StopKind::kSignal && stop.sig == SIGSTOP) break;
     sig = stop.kind == StopKind::kSignal ? stop.sig : 0;
   }
-  return ptrace(PTRACE_DETACH, dst.tid(), nullptr, reinterpret_cast<void*>(SIGSTOP)) == 0;
+  if (ptrace(PTRACE_DETACH, dst.tid(), nullptr, reinterpret_cast<void*>(SIGSTOP)) != 0) return false;
+  // Untraced, it still has to take the SIGSTOP: say its pid once it has
+  // (we are its parent, so its stop is reported to us).
+  int status;
+  return waitpid(dst.tid(), &status, WUNTRACED) == dst.tid() && WIFSTOPPED(status);
 }
 
 }  // namespace
