@@ -302,13 +302,21 @@ void make_pass_through(Task& dst, uint64_t buffer, const std::vector<Mapping>& m
   }
 }
 
-// --live: the recorded fd table, rebuilt in the copy. Regular files are
-// opened again at their path (never created or truncated), flags and
-// offset; the recorder's stdio becomes rrx's; the rest is /dev/null.
-bool restore_fds(Task& dst, std::vector<SpunOff::Fd>* fds, std::string* error) {
+// --live: the recorded working directory and fd table, rebuilt in the
+// copy. Regular files are opened again at their path (never created or
+// truncated), flags and offset; the recorder's stdio becomes rrx's; the
+// rest is /dev/null.
+bool restore_fds(Task& dst, const std::string& cwd, std::vector<SpunOff::Fd>* fds,
+                 std::string* error) {
   Injector inject{dst};
   StackScratch scratch(dst);
   uint64_t devnull = scratch.push("/dev/null");
+  // Relative paths the program opens from here on mean what they meant.
+  uint64_t dir = cwd.empty() ? 0 : scratch.push(cwd);
+  if (dir && is_error(inject(SYS_chdir, {dir}))) {
+    *error = "cannot go to the recorded working directory " + cwd;
+    return false;
+  }
   int top = 2;
   for (const SpunOff::Fd& f : *fds) top = std::max(top, f.entry.fd);
   // rrx's stdio, out of the way of the fds being placed.
@@ -435,7 +443,7 @@ bool spin_off(ReplaySession& session, bool live, SpunOff* out, std::string* erro
   }
   if (ok && live) {
     make_pass_through(dst, t->syscall_buffer, out->maps);
-    ok = restore_fds(dst, &out->fds, error);
+    ok = restore_fds(dst, session.fd_tables().cwd(t->tid), &out->fds, error);
   }
   // Wherever the replay runs pinned, the copy may run anywhere.
   cpu_set_t all;
