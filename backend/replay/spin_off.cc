@@ -15,7 +15,9 @@
 
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/exec_setup.h"
@@ -121,6 +123,20 @@ bool read_source(Task& src, Source* s, SpunOff* out, std::string* error) {
   std::ifstream comm("/proc/" + std::to_string(src.tid()) + "/comm");
   std::getline(comm, s->comm);
   return true;
+}
+
+// Where the process's heap starts (/proc/PID/stat field 47), 0 if unknown.
+uint64_t start_brk(pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(tid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(paren + 2));  // from field 3, the state
+  std::string field;
+  for (int n = 3; fields >> field; ++n) {
+    if (n == 47) return std::stoull(field);
+  }
+  return 0;
 }
 
 // Starts the saved executable stopped at its execve exit (nothing of it
@@ -433,9 +449,9 @@ bool spin_off(ReplaySession& session, bool live, SpunOff* out, std::string* erro
     out->handlers = source.handlers;
     for (const FdEntry& e : session.fd_tables().table(t->tid)) out->fds.push_back({e, "", ""});
     for (const Mapping& m : out->maps) {
-      if (m.path == "[heap]") out->brk_start = m.start;
       if (m.path == "[stack]") out->stack = {m.start, m.end};
     }
+    out->brk_start = start_brk(src.tid());
     struct rrx_tick_page page;
     if (src.read_mem(RRX_TICK_PAGE_ADDR, &page, sizeof page) && page.magic == RRX_TICK_PAGE_MAGIC) {
       out->ticks = page.count + page.target;
