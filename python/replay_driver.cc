@@ -352,7 +352,7 @@ bool ReplayDriver::checkpoint(int* id, std::string* error) {
 bool ReplayDriver::spin_off(bool live, int* pid, std::string* json, std::string* error) {
   disarm();
   SpunOff state;
-  if (!target_->spin_off(live, &state, error)) return false;
+  if (!target_->spin_off(live, true, &state, error)) return false;
   *pid = state.pid;
   *json = spin_off_json(state);
   return true;

@@ -34,7 +34,7 @@ int spin_off_command(const SpinOffArgs& args) {
     }
   }
   SpunOff state;
-  if (!target->spin_off(args.live, &state, &error)) return usage_error("spin-off: " + error);
+  if (!target->spin_off(args.live, true, &state, &error)) return usage_error("spin-off: " + error);
   std::string json = spin_off_json(state);
   if (!args.json_file.empty()) {
     std::ofstream out(args.json_file);

@@ -1019,9 +1019,9 @@ bool ReplayTarget::memory_region(uint64_t address, MemoryRegion* region) {
 
 // ---- spinning off ----
 
-bool ReplayTarget::spin_off(bool live, SpunOff* out, std::string* error) {
+bool ReplayTarget::spin_off(bool live, bool own_stdio, SpunOff* out, std::string* error) {
   end_diversion();
-  return rrx::spin_off(*session_, live, out, error);
+  return rrx::spin_off(*session_, live, own_stdio, out, error);
 }
 
 bool ReplayTarget::finish(std::string* error) {
@@ -1088,7 +1088,9 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
     }
     SpunOff state;
     std::string error;
-    if (!spin_off(rest == "--live", &state, &error)) {
+    // Our stdin and stdout may be the debugger's channel, stderr its
+    // terminal or a pipe it waits on: the copy gets none of them.
+    if (!spin_off(rest == "--live", false, &state, &error)) {
       *output = "rrx: cannot spin off here: " + error + "\n";
       return false;
     }

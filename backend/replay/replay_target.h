@@ -62,7 +62,7 @@ class ReplayTarget final : public DebugTarget {
   std::string exe_path();
   // Spins off the debugged thread where the replay is (replay/spin_off.h);
   // a diversion is discarded first: the copy is of the recording.
-  bool spin_off(bool live, SpunOff* out, std::string* error);
+  bool spin_off(bool live, bool own_stdio, SpunOff* out, std::string* error);
   // Replays on to the end of the trace with nothing debugged; false and
   // *error if the replay fails.
   bool finish(std::string* error);

@@ -259,7 +259,7 @@ bool transplant_memory(Task& src, Task& dst, const std::vector<Mapping>& maps, u
 }
 
 // The thread's signal state, robust list, name; rdtsc back to native.
-bool transplant_thread(Task& dst, const Source& s, std::string* error) {
+bool transplant_thread(Task& dst, const Source& s, bool own_stdio, std::string* error) {
   if (!s.xstate.empty()) {
     iovec iov = {const_cast<char*>(s.xstate.data()), s.xstate.size()};
     ptrace(PTRACE_SETREGSET, dst.tid(), NT_X86_XSTATE, &iov);
@@ -290,6 +290,14 @@ bool transplant_thread(Task& dst, const Source& s, std::string* error) {
   // orphaned when rrx exits would get SIGHUP (and die) from the kernel.
   inject(SYS_setsid, {});
   inject(SYS_close_range, {3, ~0U, 0});             // rrx's own fds
+  if (!own_stdio) {
+    uint64_t devnull = scratch.push("/dev/null");
+    int64_t null = devnull ? inject(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), devnull, O_RDWR, 0}) : -1;
+    for (uint64_t fd = 0; fd < 3 && !is_error(null); ++fd) {
+      if (static_cast<uint64_t>(null) != fd) inject(SYS_dup2, {static_cast<uint64_t>(null), fd});
+    }
+    if (null > 2) inject(SYS_close, {static_cast<uint64_t>(null)});
+  }
   if (!inject.ok) *error = "the copy died while its thread state was set up";
   return inject.ok;
 }
@@ -322,8 +330,8 @@ void make_pass_through(Task& dst, uint64_t buffer, const std::vector<Mapping>& m
 // copy. Regular files are opened again at their path (never created or
 // truncated), flags and offset; the recorder's stdio becomes rrx's; the
 // rest is /dev/null.
-bool restore_fds(Task& dst, const std::string& cwd, std::vector<SpunOff::Fd>* fds,
-                 std::string* error) {
+bool restore_fds(Task& dst, const std::string& cwd, bool own_stdio,
+                 std::vector<SpunOff::Fd>* fds, std::string* error) {
   Injector inject{dst};
   StackScratch scratch(dst);
   uint64_t devnull = scratch.push("/dev/null");
@@ -353,6 +361,8 @@ bool restore_fds(Task& dst, const std::string& cwd, std::vector<SpunOff::Fd>* fd
       for (const SpunOff::Fd& other : *fds) {
         if (other.entry.fd == again->second) f.restored = other.restored, f.why = other.why;
       }
+    } else if (file.kind == "stdio" && !own_stdio) {
+      f.why = "rrx's stdio is its debugger's";
     } else if (file.kind == "stdio" && file.stdio >= 0 && std_copy[file.stdio] >= 0) {
       got = inject(SYS_dup2, {static_cast<uint64_t>(std_copy[file.stdio]), fd});
       f.restored = "rrx's own";
@@ -411,7 +421,8 @@ bool detach_stopped(Task& dst) {
 
 }  // namespace
 
-bool spin_off(ReplaySession& session, bool live, SpunOff* out, std::string* error) {
+bool spin_off(ReplaySession& session, bool live, bool own_stdio, SpunOff* out,
+              std::string* error) {
   if (!session.focus_ready_to_copy(error)) return false;
   const ReplayTask* t = session.task(session.focus());
   Task& src = *t->task;
@@ -443,7 +454,7 @@ bool spin_off(ReplaySession& session, bool live, SpunOff* out, std::string* erro
     regs.orig_rax = static_cast<uint64_t>(-1);
   }
   out->regs = regs;
-  ok = ok && dst.set_regs(regs) && transplant_thread(dst, source, error);
+  ok = ok && dst.set_regs(regs) && transplant_thread(dst, source, own_stdio, error);
   if (ok) {
     out->blocked = source.blocked;
     out->handlers = source.handlers;
@@ -459,7 +470,7 @@ bool spin_off(ReplaySession& session, bool live, SpunOff* out, std::string* erro
   }
   if (ok && live) {
     make_pass_through(dst, t->syscall_buffer, out->maps);
-    ok = restore_fds(dst, session.fd_tables().cwd(t->tid), &out->fds, error);
+    ok = restore_fds(dst, session.fd_tables().cwd(t->tid), own_stdio, &out->fds, error);
   }
   // Wherever the replay runs pinned, the copy may run anywhere.
   cpu_set_t all;

@@ -48,16 +48,19 @@ struct SpunOff {
   struct Fd {
     FdEntry entry;
     // --live: "reopened", "rrx's own" (stdio), "/dev/null" (with `why`);
-    // otherwise "" (the copy has rrx's stdio only).
+    // otherwise "" (the copy has rrx's stdio, or /dev/null, only).
     std::string restored;
     std::string why;
   };
   std::vector<Fd> fds;
 };
 
-// Spins off the replay's focus thread where it is. False and *error (one
-// line) if it cannot; nothing is then left running.
-bool spin_off(ReplaySession& session, bool live, SpunOff* out, std::string* error);
+// Spins off the replay's focus thread where it is. `own_stdio`: the copy's
+// stdin, stdout and stderr are rrx's (else /dev/null: a debugger's rrx
+// talks to it on them). False and *error (one line) if it cannot; nothing
+// is then left running.
+bool spin_off(ReplaySession& session, bool live, bool own_stdio, SpunOff* out,
+              std::string* error);
 
 // The state as a JSON object on one line (docs/spin-off.md).
 std::string spin_off_json(const SpunOff& state);
