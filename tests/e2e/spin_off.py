@@ -12,6 +12,9 @@ to its output file after a second.
   snapshot          spun off without --live: stopped, untraced, with the
                     recorded pc and syscall result (PTRACE_GETREGS), and
                     no output file written
+  ticks             spun off at a tick count (--ticks) read from a copy
+                    made at the first uname's exit: the second copy's state
+                    has that count, at that event or before
   bad.past_end, bad.unknown_pid, bad.incomplete, bad.no_event
                     one `rrx: ...` line, non-zero exit, no process left
 
@@ -186,6 +189,31 @@ def snapshot(rrx, prog, work):
     return 0
 
 
+def ticks(rrx, prog, work):
+    trace = record(rrx, prog, work, [])
+    event = first_uname_exit(rrx, trace)["seq"]
+    states = []
+    for args in (["-g", str(event)], None):
+        if args is None:
+            args = ["-g", str(event - 10), "--ticks", str(states[0]["ticks"])]
+        state_file = os.path.join(work, "state%d.json" % len(states))
+        code, out, err = spin_off(rrx, trace, args + ["--json", state_file], work)
+        if code != 0:
+            return fail("rrx spin-off %s exited %d: %s" % (args, code, err.read()))
+        with open(state_file) as f:
+            states.append(json.load(f))
+        os.kill(states[-1]["pid"], signal.SIGKILL)
+        os.waitpid(states[-1]["pid"], 0)
+    first, second = states
+    if first["ticks"] == 0:
+        return fail("the program counts no ticks (recorded with --ticks=soft?)")
+    if second["ticks"] != first["ticks"] or second["event"] > first["event"]:
+        return fail("at tick %d event %d; asked for tick %d (event %d)" %
+                    (second["ticks"], second["event"], first["ticks"], first["event"]))
+    print("PASS: tick %d at event %d" % (second["ticks"], second["event"]))
+    return 0
+
+
 def bad(rrx, prog, work, case):
     trace = record(rrx, prog, work, [])
     args = {"past_end": ["-g", "999999"],
@@ -228,6 +256,8 @@ def main(rrx, prog, work_root, case):
             return live(rrx, prog, work, ["-n"])
         if case == "snapshot":
             return snapshot(rrx, prog, work)
+        if case == "ticks":
+            return ticks(rrx, prog, work)
         if case.startswith("bad."):
             return bad(rrx, prog, work, case[4:])
         return fail("unknown case " + case)
