@@ -9,7 +9,7 @@ import signal
 import pytest
 import rrx
 
-from conftest import to_int
+from conftest import program, to_int
 
 PTRACE_GETREGS, PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 12, 17, 0x4206, 0x4207
 REGS = ("r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs eflags "
@@ -113,3 +113,25 @@ def test_live_copy_runs_to_the_recorded_end(replay):
 def test_spin_off_takes_only_live(replay):
     with pytest.raises(TypeError):
         replay.spin_off(True, 2)
+
+
+def test_fd_table_follows_the_replay_backwards(tmp_path):
+    """The recorded fd table is the one of the replay's point, also after
+    going back to a checkpoint: spin_files.c has read 2 bytes of its input
+    at its first uname(), all of it at its second."""
+    (tmp_path / "in.txt").write_bytes(b"0123456789")
+    trace = rrx.record([program("spin_files"), tmp_path / "in.txt", tmp_path / "out.txt"],
+                       trace_dir=tmp_path / "trace")
+    unames = [e.number for e in rrx.Trace(trace).events()
+              if e.kind == "syscall_exit" and e.syscall == "uname"]
+    assert len(unames) == 2
+    offsets = []
+    with rrx.Replay(trace) as replay:
+        for event in (unames[1], unames[0]):  # the second is reached going back
+            replay.seek(event)
+            pid, state = replay.spin_off()
+            kill(pid)
+            files = [f for f in state["fds"] if f["kind"] == "file"]
+            assert [f["path"] for f in files] == [str(tmp_path / "in.txt")]
+            offsets.append(files[0]["offset"])
+    assert offsets == [10, 2]  # the whole 10-byte file, then the 2 bytes read first
