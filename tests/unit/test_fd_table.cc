@@ -3,6 +3,7 @@
 #include "replay/fd_table.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -127,6 +128,22 @@ TEST_F(FdTableTest, ForkCopiesThreadsShareExecClosesCloexec) {
   call(kRoot, SYS_chdir, {0x1000}, 0);
   EXPECT_EQ(tables.cwd(kRoot), "/home/u/a");
   EXPECT_EQ(tables.cwd(101), "/home/u");
+}
+
+TEST_F(FdTableTest, CloseRangeAndPathsRelativeToADirectoryFd) {
+  memory.strings[0x1000] = "/srv/data";
+  memory.strings[0x1100] = "x/y.txt";
+  call(kRoot, SYS_openat, {static_cast<uint64_t>(AT_FDCWD), 0x1000, O_RDONLY | O_DIRECTORY}, 3);
+  call(kRoot, SYS_openat, {3, 0x1100, O_WRONLY | O_APPEND}, 4);
+  EXPECT_EQ(find(kRoot, 4)->file->path, "/srv/data/x/y.txt");
+  call(kRoot, SYS_close_range, {4, ~0U, CLOSE_RANGE_CLOEXEC}, 0);
+  EXPECT_TRUE(find(kRoot, 4)->cloexec);
+  EXPECT_FALSE(find(kRoot, 3)->cloexec);
+  call(kRoot, SYS_close_range, {1, 3, 0}, 0);
+  auto t = tables.table(kRoot);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].fd, 0);
+  EXPECT_EQ(t[1].fd, 4);
 }
 
 TEST_F(FdTableTest, CloneSharesNothingWithTheOriginal) {
