@@ -12,6 +12,9 @@ to its output file after a second.
   snapshot          spun off without --live: stopped, untraced, with the
                     recorded pc and syscall result (PTRACE_GETREGS), and
                     no output file written
+  threads           threads_race.c spun off at the exit of its first
+                    clone3, with a thread running: a one-thread copy at the
+                    recorded pc and result (the recorded tid)
   ticks             spun off at a tick count (--ticks) read from a copy
                     made at the first uname's exit: the second copy's state
                     has that count, at that event or before
@@ -21,7 +24,7 @@ to its output file after a second.
 The test makes itself a child subreaper, so every process rrx leaves
 behind becomes its child: "no process left" is checked on its children.
 
-usage: spin_off.py RRX SPIN_FILES WORK_DIR CASE"""
+usage: spin_off.py RRX SPIN_FILES WORK_DIR CASE [THREADS_RACE]"""
 import ctypes
 import json
 import os
@@ -61,14 +64,18 @@ def record(rrx, prog, work, flags):
     return trace
 
 
-def first_uname_exit(rrx, trace):
+def first_exit(rrx, trace, syscall):
     dump = subprocess.run([rrx, "dump", "--json", trace], stdout=subprocess.PIPE, check=True,
                           timeout=60).stdout.decode()
     for line in dump.splitlines():
         e = json.loads(line)
-        if e["kind"] == "syscall-exit" and e.get("syscall") == "uname":
+        if e["kind"] == "syscall-exit" and e.get("syscall") == syscall:
             return e
-    raise SystemExit(fail("no uname exit in the trace"))
+    raise SystemExit(fail("no %s exit in the trace" % syscall))
+
+
+def first_uname_exit(rrx, trace):
+    return first_exit(rrx, trace, "uname")
 
 
 def children():
@@ -162,9 +169,15 @@ def live(rrx, prog, work, flags):
     return 0
 
 
-def snapshot(rrx, prog, work):
-    trace = record(rrx, prog, work, [])
-    event = first_uname_exit(rrx, trace)
+def snapshot(rrx, prog, work, threads=None):
+    if threads:
+        trace = os.path.join(work, "trace")
+        subprocess.run([rrx, "record", "-q", "-o", trace, threads], check=True,
+                       stdout=subprocess.DEVNULL, timeout=60)
+        event = first_exit(rrx, trace, "clone3")
+    else:
+        trace = record(rrx, prog, work, [])
+        event = first_uname_exit(rrx, trace)
     code, out, err = spin_off(rrx, trace, ["-g", str(event["seq"])], work)
     if code != 0:
         return fail("rrx spin-off exited %d: %s" % (code, err.read()))
@@ -179,6 +192,11 @@ def snapshot(rrx, prog, work):
                         (regs["rip"], regs["rax"], event["rip"], event["result"]))
     if not os.path.exists("/proc/%d/mem" % pid) or os.path.exists(os.path.join(work, "out.txt")):
         problems.append("the copy is gone, or something wrote the output file")
+    if len(os.listdir("/proc/%d/task" % pid)) != 1:
+        problems.append("the copy has several threads")
+    said = [line for line in err.read().decode(errors="replace").splitlines() if line.startswith("rrx:")]
+    if said:  # (the rest is the replay's echo of the program's output)
+        problems.append("rrx said: %r" % said)
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     for p in problems:
@@ -244,7 +262,7 @@ def bad(rrx, prog, work, case):
     return 0
 
 
-def main(rrx, prog, work_root, case):
+def main(rrx, prog, work_root, case, *_):
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         return fail("cannot become a child subreaper")
     os.makedirs(work_root, exist_ok=True)
@@ -256,6 +274,8 @@ def main(rrx, prog, work_root, case):
             return live(rrx, prog, work, ["-n"])
         if case == "snapshot":
             return snapshot(rrx, prog, work)
+        if case == "threads":
+            return snapshot(rrx, prog, work, threads=sys.argv[5])
         if case == "ticks":
             return ticks(rrx, prog, work)
         if case.startswith("bad."):
