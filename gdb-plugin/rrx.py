@@ -4,6 +4,7 @@
 #   seek-ticks N                                  go to tick N
 #   checkpoint, info checkpoints, delete checkpoint N, restart N
 #   last-write EXPR                               back to the write that last changed EXPR
+#   spin-off [--live]                             copy the process here into one of its own
 #   (`monitor help` lists the backend's commands)
 # Reverse execution (reverse-continue, reverse-step, reverse-next,
 # reverse-finish, reverse-stepi, watchpoints backwards) is gdb's own,
@@ -212,6 +213,16 @@ line. Repeat it to walk further back through the writes."""
         gdb.execute("frame", from_tty=from_tty)
 
 
+class SpinOff(MonitorCommand):
+    """Copy the debugged process, as it is here, into a process of its own,
+left stopped by SIGSTOP for another tool to attach: spin-off [--live].
+Prints its pid and its state as JSON; --live makes its syscalls run for
+real and opens its files again (docs/spin-off.md). The replay stays here."""
+
+    def __init__(self):
+        super().__init__("spin-off", category=gdb.COMMAND_RUNNING)
+
+
 RrReplay()
 When()
 WhenTicks()
@@ -223,3 +234,4 @@ InfoCheckpoints()
 DeleteCheckpoint()
 Restart()
 LastWrite()
+SpinOff()

@@ -92,6 +92,22 @@ class CheckpointCommand : public lldb::SBCommandPluginInterface {
   }
 };
 
+// `spin-off [--live]`: a copy of the process here (docs/spin-off.md).
+class SpinOffCommand : public lldb::SBCommandPluginInterface {
+ public:
+  bool DoExecute(lldb::SBDebugger debugger, char** args,
+                 lldb::SBCommandReturnObject& result) override {
+    std::string word = args && *args ? *args : "";
+    if ((!word.empty() && word != "--live") || (args && *args && args[1])) {
+      result.SetError("usage: spin-off [--live]");
+      return false;
+    }
+    MonitorCommand command(word.empty() ? "spin-off" : "spin-off --live",
+                           MonitorCommand::Arguments::kNone);
+    return command.DoExecute(debugger, nullptr, result);
+  }
+};
+
 }  // namespace
 
 void add_monitor_commands(lldb::SBDebugger debugger) {
@@ -112,6 +128,10 @@ void add_monitor_commands(lldb::SBDebugger debugger) {
                          "Make a checkpoint of the current point of the replay (go back to it "
                          "with `restart N`); `checkpoint list` lists the checkpoints.",
                          "checkpoint [list]");
+  interpreter.AddCommand("spin-off", new SpinOffCommand(),
+                         "Copy the debugged process here into a process of its own, stopped "
+                         "(--live: its syscalls run for real); prints its pid and state as JSON.",
+                         "spin-off [--live]");
   interpreter.AddCommand("restart", new MonitorCommand("restart", Arguments::kNumber, true),
                          "Move the replay to checkpoint N.", "restart N");
   lldb::SBCommand info = interpreter.AddMultiwordCommand("info", "rrx: gdb-style info commands.");

@@ -349,6 +349,15 @@ bool ReplayDriver::checkpoint(int* id, std::string* error) {
   return true;
 }
 
+bool ReplayDriver::spin_off(bool live, int* pid, std::string* json, std::string* error) {
+  disarm();
+  SpunOff state;
+  if (!target_->spin_off(live, true, &state, error)) return false;
+  *pid = state.pid;
+  *json = spin_off_json(state);
+  return true;
+}
+
 bool ReplayDriver::restart(int id, std::string* error) {
   disarm();
   auto it = checkpoints_.find(id);

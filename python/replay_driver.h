@@ -70,6 +70,9 @@ class ReplayDriver {
   bool read(uint64_t address, size_t size, std::vector<uint8_t>* out, std::string* error);
 
   bool checkpoint(int* id, std::string* error);
+  // Spins off the current process here (replay/spin_off.h): its pid and
+  // its state as JSON.
+  bool spin_off(bool live, int* pid, std::string* json, std::string* error);
   bool restart(int id, std::string* error);
 
   // The run-time address of `name` in the executable or a loaded library.

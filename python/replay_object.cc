@@ -404,6 +404,28 @@ PyObject* replay_checkpoint(ReplayObject* self, PyObject*) {
   return PyLong_FromLong(id);
 }
 
+PyObject* replay_spin_off(ReplayObject* self, PyObject* args, PyObject* kwargs) {
+  static const char* kKeywords[] = {"live", nullptr};
+  ReplayDriver* d = usable(self);
+  int live = 0;
+  if (!d || !PyArg_ParseTupleAndKeywords(args, kwargs, "|p:spin_off", const_cast<char**>(kKeywords),
+                                         &live)) {
+    return nullptr;
+  }
+  int pid = 0;
+  std::string json, error;
+  bool ok;
+  without_gil([&] { ok = d->spin_off(live, &pid, &json, &error); });
+  if (!ok) return raise(ReplayError, "cannot spin off here: " + error);
+  PyObject* json_module = PyImport_ImportModule("json");
+  if (!json_module) return nullptr;
+  PyObject* state = PyObject_CallMethod(json_module, "loads", "s#", json.data(),
+                                        static_cast<Py_ssize_t>(json.size()));
+  Py_DECREF(json_module);
+  if (!state) return nullptr;
+  return Py_BuildValue("(iN)", pid, state);
+}
+
 PyObject* replay_restart(ReplayObject* self, PyObject* arg) {
   ReplayDriver* d = usable(self);
   if (!d) return nullptr;
@@ -554,6 +576,12 @@ PyMethodDef kReplayMethods[] = {
      "function_at(addr) -> str or None\n\nThe name of the symbol whose extent holds addr."},
     {"checkpoint", reinterpret_cast<PyCFunction>(replay_checkpoint), METH_NOARGS,
      "checkpoint() -> int\n\nRemembers this point of the replay; returns its id."},
+    {"spin_off", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(replay_spin_off)),
+     METH_VARARGS | METH_KEYWORDS,
+     "spin_off(live=False) -> (pid, state)\n\nCopies the current process here into a process of\n"
+     "its own, left stopped by SIGSTOP and untraced (docs/spin-off.md); returns its pid and its\n"
+     "state (registers, memory map, signal handlers, fds as recorded) as a dict. live=True:\n"
+     "its syscalls run for real and its files are opened again. The replay stays where it is."},
     {"restart", reinterpret_cast<PyCFunction>(replay_restart), METH_O,
      "restart(id)\n\nGoes back (or forwards) to a checkpoint."},
     {"last_write", reinterpret_cast<PyCFunction>(replay_last_write), METH_VARARGS,

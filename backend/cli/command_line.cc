@@ -207,6 +207,32 @@ void define_dump(CLI::App* sub, CommandLine* v) {
   add_trace(sub, &a.trace);
 }
 
+void define_spin_off(CLI::App* sub, CommandLine* v) {
+  SpinOffArgs& a = v->spin_off;
+  sub->add_option("-p,--process", a.process, "the recorded pid of the process to copy (default: the first)")
+      ->type_name("PID")
+      ->check(whole_number(true));
+  sub->add_option("-g,--goto", a.event, "replay to this event first")
+      ->type_name("EVENT")
+      ->required()
+      ->check(whole_number(false));
+  sub->add_option_function<std::string>(
+         "--ticks",
+         [&a](const std::string& text) {
+           a.has_ticks = true;
+           a.ticks = std::stoull(text);
+         },
+         "then on to where the process's soft tick count is TICKS")
+      ->type_name("TICKS")
+      ->check(whole_number(false));
+  sub->add_flag("--live", a.live,
+                "the copy runs for real: its syscalls execute, its files are opened again");
+  sub->add_option("--json", a.json_file, "write the copy's state (registers, memory map, fds) to FILE")
+      ->type_name("FILE");
+  add_trace(sub, &a.trace);
+  sub->footer("Prints the pid of the copy, stopped by SIGSTOP and untraced, then replays on to the end.");
+}
+
 // One subcommand: its name, one line of help, options, and what it runs.
 struct Command {
   const char* name;
@@ -222,6 +248,8 @@ const Command kCommands[] = {
      define_replay, [](const CommandLine& v) { return replay_command(v.replay); }},
     {"dump", "list the events of a trace", define_dump,
      [](const CommandLine& v) { return dump_command(v.dump); }},
+    {"spin-off", "copy a process at a point of a replay into a live process of its own",
+     define_spin_off, [](const CommandLine& v) { return spin_off_command(v.spin_off); }},
     {"ls", "list the traces in the trace root",
      [](CLI::App* sub, CommandLine* v) {
        sub->add_flag("--json", v->ls.json, "one JSON object per trace, one per line");

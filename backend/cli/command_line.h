@@ -16,6 +16,7 @@ struct CommandLine {
   RecordArgs record;
   ReplayArgs replay;
   DumpArgs dump;
+  SpinOffArgs spin_off;
   TraceQueryArgs query;   // ps, sources
   LsArgs ls;
   MvArgs mv;

@@ -62,6 +62,16 @@ struct TraceQueryArgs {
   bool json = false;
 };
 
+struct SpinOffArgs {
+  std::string trace;
+  std::string process;     // -p: recorded pid (default: the first process)
+  uint64_t event = 0;      // -g
+  bool has_ticks = false;  // --ticks: then on to this tick count
+  uint64_t ticks = 0;
+  bool live = false;       // --live
+  std::string json_file;   // --json
+};
+
 struct LsArgs {
   bool json = false;
 };
@@ -81,6 +91,7 @@ int ps_command(const TraceQueryArgs& args);
 int traceinfo_command(const std::string& trace);
 int pack_command(const std::string& trace);
 int sources_command(const TraceQueryArgs& args);
+int spin_off_command(const SpinOffArgs& args);
 
 enum class DebuggerKind { kGdb, kLldb };
 // Prints the init-file line that loads our plugin into that debugger.

@@ -44,7 +44,9 @@
  *   header {used = their size, consumed = 0, notify}; the preload code then
  *   takes each call's result and output bytes from the next record instead
  *   of running it, and makes a real (traced) syscall when none is left -
- *   exactly the calls that were traced when recording.
+ *   exactly the calls that were traced when recording. A live spin-off
+ *   copy (docs/spin-off.md) has the page's mode set to RRX_MODE_OFF: its
+ *   engine takes no call, each runs for real at its site.
  *
  * NOTIFY
  *   The recorder cannot deliver a signal while a thread is inside the

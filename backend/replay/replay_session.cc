@@ -167,6 +167,7 @@ bool ReplaySession::spawn_root() {
   spawn.path = reader_->saved_file_path(header.exe_saved_name, &error_);
   if (spawn.path.empty()) return false;
   spawn.argv = header.argv;
+  fds_.start(header.root_tid, header.cwd);
   spawn.rlimit_cur = header.rlimit_cur;
   spawn.rlimit_max = header.rlimit_max;
   spawn.ignored_signals = header.ignored_signals;
@@ -492,6 +493,7 @@ ReplaySession::StepResult ReplaySession::step() {
   StepResult result = replay_event(t, e);
   if (result == StepResult::kEvent && e.ticks_at_event) result = check_ticks_at_event(t, e);
   if (result != StepResult::kEvent) return result;
+  track_fds(e);
   seq_ = e.seq;
   seq_tid_ = e.tid;
   last_event_ = {e.seq, e.kind, e.tid, e.syscall_no, e.signo};
@@ -1138,7 +1140,7 @@ ReplaySession::StepResult ReplaySession::replay_instruction(ReplayTask& t, Event
 }
 
 // The syscalls the thread ran in-process before its next event: put them
-// back into its buffer, where the preload library takes them from.
+// back into its buffer, where the buffering engine takes them from.
 ReplaySession::StepResult ReplaySession::replay_buffer_flush(ReplayTask& t, Event& e) {
   for (const MemWrite& w : e.writes) {
     if (!t.task->write_mem(w.addr, w.data.data(), w.data.size())) {
@@ -1434,6 +1436,36 @@ bool ReplaySession::focus_at_clean_stop() const {
   return t && at_clean_stop(*t);
 }
 
+bool ReplaySession::to_clean_stop(ReplayTask& t, std::string* error) {
+  // A thread waiting at the entry of an emulated syscall (a parent in
+  // wait4 for its child's whole life) goes on to the syscall's exit
+  // stop now: the kernel skips it either way, and there it can be forked.
+  if (t.stopped && t.stop_kind == StopKind::kSyscallEntry && t.emulated && t.desc &&
+      !t.at_exit_early) {
+    Stop stop;
+    std::string what;
+    if (advance(t, StopKind::kSyscallExit, 0, &stop, &what) != Advance::kOk) {
+      *error = "thread " + std::to_string(t.tid) + ": " + what;
+      return false;
+    }
+    t.at_exit_early = true;
+  }
+  if (!at_clean_stop(t)) {
+    *error = "thread " + std::to_string(t.tid) + " is in the middle of a syscall or signal";
+    return false;
+  }
+  return true;
+}
+
+bool ReplaySession::focus_ready_to_copy(std::string* error) {
+  auto it = tasks_.find(focus_);
+  if (it == tasks_.end() || !it->second->task) {
+    *error = "no thread to copy here";
+    return false;
+  }
+  return to_clean_stop(*it->second, error);
+}
+
 std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error) {
   std::map<int32_t, int> threads_per_process;
   for (auto& [tid, t] : tasks_) {
@@ -1443,23 +1475,7 @@ std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error)
     }
   }
   for (auto& [tid, t] : tasks_) {
-    // A thread waiting at the entry of an emulated syscall (a parent in
-    // wait4 for its child's whole life) goes on to the syscall's exit
-    // stop now: the kernel skips it either way, and there it can be forked.
-    if (t->stopped && t->stop_kind == StopKind::kSyscallEntry && t->emulated && t->desc &&
-        !t->at_exit_early) {
-      Stop stop;
-      std::string what;
-      if (advance(*t, StopKind::kSyscallExit, 0, &stop, &what) != Advance::kOk) {
-        *error = "thread " + std::to_string(tid) + ": " + what;
-        return nullptr;
-      }
-      t->at_exit_early = true;
-    }
-    if (!at_clean_stop(*t)) {
-      *error = "thread " + std::to_string(tid) + " is in the middle of a syscall or signal";
-      return nullptr;
-    }
+    if (!to_clean_stop(*t, error)) return nullptr;
   }
   auto cp = std::make_shared<SessionCheckpoint>();
   Task* focus = focus_task();
@@ -1480,6 +1496,7 @@ std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error)
   cp->lookahead = lookahead_;
   cp->reader_position = reader_->tell();
   cp->focus = focus_;
+  cp->fds = fds_.clone();
   return cp;
 }
 
@@ -1502,6 +1519,7 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
   seq_tid_ = 0;
   last_event_ = {};
   lookahead_ = cp.lookahead;
+  fds_ = cp.fds.clone();
   set_focus(cp.focus);
   process_ending_ = false;
   if (!reader_->seek(cp.reader_position, error)) return false;

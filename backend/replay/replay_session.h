@@ -16,6 +16,7 @@
 
 #include "core/hw_tick_source.h"
 #include "replay/breakpoints.h"
+#include "replay/fd_table.h"
 #include "replay/replay_segments.h"
 #include "replay/shared_file_copies.h"
 #include "instrument/patch_set.h"
@@ -135,6 +136,13 @@ class ReplaySession {
   bool focus_can_run_to_ticks(uint64_t ticks);
   bool restore(const SessionCheckpoint& checkpoint, std::string* error);
 
+  // ---- Spinning off (replay/spin_off.h) ----
+  // The recorded processes' fd tables, as replayed up to now.
+  const FdTables& fd_tables() const { return fds_; }
+  // Brings the focus thread to a stop where it can be copied (as
+  // checkpoint() does for every thread); false and *error if it cannot be.
+  bool focus_ready_to_copy(std::string* error);
+
  private:
   enum class Advance { kOk, kTrapped, kFailed };
 
@@ -147,6 +155,9 @@ class ReplaySession {
   StepResult trapped(Event& event);
   StepResult reach(ReplayTask& t, Event& e, StopKind kind, int sig = 0);
   bool killed_after_syscall(ReplayTask& t);
+  bool to_clean_stop(ReplayTask& t, std::string* error);
+  // Feeds the event just replayed to fds_.
+  void track_fds(const Event& e);
   static bool at_clean_stop(const ReplayTask& t);
   // The recording shows the syscall `tid` is entering end its process by
   // SIGSYS: a seccomp filter of the program's killed it.
@@ -219,6 +230,7 @@ class ReplaySession {
   bool watch_hit_ = false;   // a recorded syscall output changed a watch
   Breakpoints breakpoints_;
   std::vector<Watchpoint> watchpoints_;
+  FdTables fds_;
 };
 
 }  // namespace rrx

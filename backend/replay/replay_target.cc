@@ -50,6 +50,8 @@ constexpr const char* kMonitorHelp =
     "  info checkpoints      list the checkpoints\n"
     "  delete checkpoint N   forget checkpoint N\n"
     "  restart N             go to checkpoint N\n"
+    "  spin-off [--live]     copy the process here into one of its own, stopped\n"
+    "                        (docs/spin-off.md); prints its pid and its state as JSON\n"
     "  help                  this list\n";
 
 std::string hex(uint64_t v) {
@@ -1018,6 +1020,30 @@ bool ReplayTarget::memory_region(uint64_t address, MemoryRegion* region) {
   return find_memory_region(*session_, address, region);
 }
 
+// ---- spinning off ----
+
+bool ReplayTarget::spin_off(bool live, bool own_stdio, SpunOff* out, std::string* error) {
+  end_diversion();
+  return rrx::spin_off(*session_, live, own_stdio, out, error);
+}
+
+bool ReplayTarget::finish(std::string* error) {
+  end_diversion();
+  auto_checkpoints_.clear();
+  user_checkpoints_.clear();
+  if (Task* focus = session_->focus_task()) session_->breakpoints().uninstall(*focus);
+  session_->set_watchpoints({});
+  session_->set_focus(0);
+  for (;;) {
+    Result r = session_->step();
+    if (r == Result::kEnd) return true;
+    if (r == Result::kError) {
+      *error = session_->error();
+      return false;
+    }
+  }
+}
+
 // ---- monitor commands ----
 
 bool ReplayTarget::monitor(const std::string& command, std::string* output) {
@@ -1056,6 +1082,24 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
     }
     *output = "Current tick: " + std::to_string(here().ticks) + " (event " +
               std::to_string(session_->current_event()) + ")\n";
+    return true;
+  }
+  if (word == "spin-off") {
+    if (!rest.empty() && rest != "--live") {
+      *output = "rrx: usage: spin-off [--live]\n";
+      return false;
+    }
+    SpunOff state;
+    std::string error;
+    // Our stdin and stdout may be the debugger's channel, stderr its
+    // terminal or a pipe it waits on: the copy gets none of them.
+    if (!spin_off(rest == "--live", false, &state, &error)) {
+      *output = "rrx: cannot spin off here: " + error + "\n";
+      return false;
+    }
+    *output = "Spun off process " + std::to_string(state.pid) + " (recorded pid " +
+              std::to_string(state.recorded_pid) + ", event " + std::to_string(state.event) +
+              "), stopped\n" + spin_off_json(state) + "\n";
     return true;
   }
   if (word == "help") {

@@ -16,6 +16,7 @@
 #include "gdbserver/debug_target.h"
 #include "replay/position.h"
 #include "replay/replay_session.h"
+#include "replay/spin_off.h"
 
 namespace rrx {
 
@@ -59,6 +60,12 @@ class ReplayTarget final : public DebugTarget {
 
   // The saved copy of the debugged process's executable.
   std::string exe_path();
+  // Spins off the debugged thread where the replay is (replay/spin_off.h);
+  // a diversion is discarded first: the copy is of the recording.
+  bool spin_off(bool live, bool own_stdio, SpunOff* out, std::string* error);
+  // Replays on to the end of the trace with nothing debugged; false and
+  // *error if the replay fails.
+  bool finish(std::string* error);
 
  private:
   struct Checkpoint {

@@ -6,6 +6,7 @@
 #include "core/stop.h"
 #include "core/task.h"
 #include "instrument/patch_set.h"
+#include "syscalls/buffered_records.h"
 #include "syscalls/syscall_table.h"
 #include "trace/event.h"
 
@@ -34,6 +35,9 @@ struct ReplayTaskState {
   bool signal_sent = false;  // the next recorded signal was already sent
   int exit_status = -1;      // wait status, once the thread is gone
   bool tick_target_armed = false;  // replay_schedule set the counter's target
+  // The calls of its last buffer flush not yet counted in the fd tables
+  // (replay/fd_table.h): they run before the thread's next event.
+  std::vector<BufferedCall> uncounted_calls;
 
   // Debugging (focus thread only).
   uint64_t last_seq = 0;     // its last replayed event

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 
+#include "replay/fd_table.h"
 #include "replay/replay_task.h"
 #include "trace/trace_reader.h"
 
@@ -24,6 +25,7 @@ struct SessionCheckpoint {
   std::deque<Event> lookahead;
   TraceReader::Position reader_position;
   int32_t focus = 0;
+  FdTables fds;
 
   SessionCheckpoint() = default;
   SessionCheckpoint(const SessionCheckpoint&) = delete;

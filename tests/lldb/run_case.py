@@ -16,6 +16,7 @@ the plugin is missing, 0 on pass, 1 on failure (with both transcripts).
 RRX_LLDB_KEEP=1 keeps the temporary directory.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -378,6 +379,26 @@ def case_when():
     return Case(["b {src}:{add_body}", "c", "when", "when-ticks", "when-tid"], check)
 
 
+def case_spin_off():
+    """`spin-off` at a breakpoint: a stopped copy of the process at lldb's
+    pc (docs/spin-off.md); the replay goes on to the next call."""
+    def check(s, m, ctx):
+        out = s.out("spin-off")
+        found = re.search(r"Spun off process (\d+) .*\n(\{.*\})", out)
+        expect(found, f"spin-off:\n{out}")
+        pid, state = int(found.group(1)), json.loads(found.group(2))
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                status = f.read()
+            expect(re.search(r"^State:\s+T", status, re.M), f"the copy is not stopped:\n{status}")
+            pc = s.numbers("register read pc", PC)[0]
+            expect(state["registers"]["rip"] == pc, f"copy at {state['registers']['rip']:#x}, lldb at {pc:#x}")
+        finally:
+            os.kill(pid, signal.SIGKILL)
+        expect_in(r"`add\(a=0, b=1\)", s.out("c", 1), "continue after spin-off")
+    return Case(["b {src}:{add_body}", "c", "register read pc", "spin-off", "c"], check)
+
+
 def case_checkpoint_restart():
     def check(s, m, ctx):
         expect_in(r"Checkpoint 1\b", s.out("checkpoint"), "checkpoint")
@@ -611,6 +632,7 @@ CASES = {
     "real.history_start": case_history_start,
     "real.history_end": case_history_end,
     "real.when": case_when,
+    "real.spin_off": case_spin_off,
     "real.checkpoint_restart": case_checkpoint_restart,
     "real.static_start": case_static_start,
 }
