@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks that libc's internal syscalls are buffered (preload/site_patch.c):
+# Checks that libc's internal syscalls are buffered (its patched syscall sites):
 # records tests/programs/libc_internal with and without buffering and
 # counts, in `rrx dump`, the traced stops and the buffered records of the
 # syscalls libc makes from inside itself. Without buffering they must all be
@@ -25,7 +25,7 @@ count() { grep -cE "$2" "$1" || true; }
 # Internal calls the program makes: readdir's getdents64, isatty's and its
 # own ioctl (FIONREAD is called directly, TCGETS from inside isatty), and
 # malloc's mmap/munmap for 2000 large blocks. NAME:MOST_STILL_TRACED: the
-# dynamic loader's mmaps (before librrx_preload.so runs) and those of file
+# dynamic loader's mmaps (before each thread has a buffer) and those of file
 # mappings stay traced. poll and epoll_wait are called with a zero timeout;
 # rt_sigaction queries (libc sets a few actions itself, which stay traced).
 calls=(getdents64:0 ioctl:0 mmap:40 munmap:10 poll:0 epoll_wait:0 rt_sigaction:5)

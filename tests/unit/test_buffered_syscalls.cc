@@ -1,4 +1,4 @@
-// The syscalls librrx_preload.so buffers (preload/syscallbuf_abi.h) against
+// The syscalls the buffering engine buffers (preload/syscallbuf_abi.h) against
 // the syscall table, which stays the one place that says what a syscall
 // writes and how replay reproduces it; and the decoding of buffer records.
 #include <errno.h>
