@@ -58,6 +58,7 @@ class Sample:
     stderr: bytes
     trace_bytes: int = 0   # record only: new bytes on disk
     linked_bytes: int = 0  # record only: hard links to existing files
+    traced: int = 0        # record only: syscalls that cost ptrace stops
 
 
 @dataclass
@@ -94,6 +95,13 @@ def spawn(argv, out_dir: Path, cfg: Config) -> Sample:
         raise Failed(f"rusage_exec failed: {err.read_text(errors='replace')}")
     return Sample(seconds, os.waitstatus_to_exitcode(wstatus),
                   int(rss.read_text()), out.read_bytes(), err.read_bytes())
+
+
+def traced_syscalls(rrx: str, trace: Path) -> int:
+    """The syscalls of the recording that were traced (each two ptrace
+    stops), not buffered in-process: its syscall-entry events."""
+    out = subprocess.run([rrx, "dump", str(trace)], capture_output=True, check=True).stdout
+    return sum(1 for line in out.splitlines() if b" syscall-entry " in line)
 
 
 def trace_usage(trace: Path):
@@ -317,6 +325,7 @@ def measure(w: Workload, cfg: Config, work: Path):
             sample = spawn(mode_argv, work, cfg)
             if mode == "record" and trace.exists():
                 sample.trace_bytes, sample.linked_bytes = trace_usage(trace)
+                sample.traced = traced_syscalls(cfg.rrx, trace)
             samples[mode].append(sample)
             print(f"[{w.name}] run {i + 1}/{cfg.runs} {mode}: "
                   f"{sample.seconds:.3f}s", file=sys.stderr, flush=True)
@@ -358,6 +367,7 @@ def summarize(name: str, samples: dict, soft_errors: dict) -> list:
            "record_ratio": median(samples["record"], "seconds") / native,
            "replay_ratio": median(samples["replay"], "seconds") / native,
            "trace_mb_per_s": median(samples["record"], "trace_bytes") / 1e6 / native,
+           "traced": median(samples["record"], "traced"),
            "native_rss_mb": max(s.maxrss_kb for s in samples["native"]) / mb,
            "record_rss_mb": max(s.maxrss_kb for s in samples["record"]) / mb,
            "replay_rss_mb": max(s.maxrss_kb for s in samples["replay"]) / mb}
@@ -376,7 +386,7 @@ def summarize(name: str, samples: dict, soft_errors: dict) -> list:
 def raw(samples: dict) -> dict:
     return {mode: [{"seconds": s.seconds, "status": s.status,
                     "maxrss_kb": s.maxrss_kb, "trace_bytes": s.trace_bytes,
-                    "linked_bytes": s.linked_bytes}
+                    "linked_bytes": s.linked_bytes, "traced": s.traced}
                    for s in runs] for mode, runs in samples.items()}
 
 
@@ -402,6 +412,7 @@ COLUMNS = [("workload", "workload", "{}"),
            ("record_ratio", "record/native", "{:.2f}x"),
            ("replay_ratio", "replay/native", "{:.2f}x"),
            ("trace_mb_per_s", "trace MB per native s", "{:.1f}"),
+           ("traced", "traced syscalls", "{:.0f}"),
            ("native_rss_mb", "native peak RSS (MiB)", "{:.1f}"),
            ("record_rss_mb", "record peak RSS (MiB)", "{:.1f}"),
            ("replay_rss_mb", "replay peak RSS (MiB)", "{:.1f}")]
