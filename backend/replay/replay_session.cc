@@ -617,7 +617,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
       t.emulated = true;
       break;
   }
-  if (t.emulated && killed_by_program_filter(e.tid)) {
+  if (t.emulated && self_filtered_.count(t.tgid) && killed_by_program_filter(e.tid)) {
     // Run it again for the program's filter to kill the process, as when
     // recording (without syscall buffering the filter ran after the entry
     // stop; with it, there was no stop).
@@ -631,6 +631,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
       std::string err;
       uint64_t filter = write_prefixed_program_filter(*t.task, t.call, &err);
       if (!filter) return diverged(e, err);
+      self_filtered_.insert(t.tgid);
       regs.rdx = filter;  // (the recorded exit registers put it back)
       t.task->set_regs(regs);
     }
@@ -956,6 +957,7 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   child->patches = t.patches;
   child->stopped = false;
   child->tgid = (e.clone_flags & CLONE_THREAD) ? t.tgid : e.new_tid;
+  if (self_filtered_.count(t.tgid)) self_filtered_.insert(child->tgid);  // inherited
   // Consume the child's first stop now so its memory can be fixed up.
   Stop first;
   std::string what;

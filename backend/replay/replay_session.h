@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -206,6 +207,11 @@ class ReplaySession {
   std::unique_ptr<TraceReader> reader_;
   // The replayed processes run under the syscall buffering filter.
   bool filtered_ = false;
+  // Processes (recorded tgids) that installed a seccomp filter of their
+  // own, or inherited one: only their syscalls can be the ones the filter
+  // kills (killed_by_program_filter), whose check reads ahead in the
+  // trace. (Kept when a checkpoint is restored: too many only costs time.)
+  std::set<int32_t> self_filtered_;
   SharedFileCopies shared_copies_;  // outlives tasks_: declared first
   ReplaySegments segments_;         // SysV shared memory
   TickCounters tick_counters_;  // hardware ticks: every Task points here (outlives them)
