@@ -322,6 +322,8 @@ static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
     {SYS_getgid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_getegid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_getdents64, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_getcwd, {RRX_RES(0, 1), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_prlimit64, {RRX_FIX(3, 16), RRX_NONE}, RRX_REPLAY_TAKES},
     /* fcntl only for the commands that write no memory and never wait
        (syscallbuf.c); futex only to wake (it never waits then). */
     {SYS_fcntl, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
@@ -335,6 +337,8 @@ static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
        the recorded address. */
     {SYS_mmap, {RRX_NONE, RRX_NONE}, RRX_REPLAY_RUNS},
     {SYS_munmap, {RRX_NONE, RRX_NONE}, RRX_REPLAY_RUNS},
+    /* The break moves the same in replay: run again, same result. */
+    {SYS_brk, {RRX_NONE, RRX_NONE}, RRX_REPLAY_RUNS},
 };
 
 /* The ioctl requests that are buffered (no others): each writes `out_len`
