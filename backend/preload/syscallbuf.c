@@ -249,8 +249,6 @@ static int worth_buffering(const struct rrx_buffer_hdr* h, const struct rrx_call
       return fd_kind(c->args[0], 1) != kFdTraced;
     case SYS_ioctl:
       return buffered_ioctl(c->args[1]) != 0;
-    case SYS_rt_sigaction:
-      return c->args[1] == 0; /* a query: no new action */
     case SYS_poll:
       return c->args[2] == 0; /* a timeout: it may wait */
     case SYS_epoll_wait:

@@ -309,9 +309,8 @@ static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
     {SYS_renameat2, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_symlink, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_symlinkat, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
-    /* Queries only (no new action): they change nothing, so replay may
-       take their result although a traced rt_sigaction runs again. */
-    {SYS_rt_sigaction, {RRX_FIX(2, 32), RRX_NONE}, RRX_REPLAY_TAKES},
+    /* A new action must be installed in replay too: run again. */
+    {SYS_rt_sigaction, {RRX_FIX(2, 32), RRX_NONE}, RRX_REPLAY_RUNS},
     {SYS_clock_gettime, {RRX_FIX(1, 16), RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_gettimeofday, {RRX_FIX(0, 16), RRX_FIX(1, 8)}, RRX_REPLAY_TAKES},
     {SYS_time, {RRX_FIX(0, 8), RRX_NONE}, RRX_REPLAY_TAKES},
