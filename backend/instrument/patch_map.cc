@@ -163,7 +163,7 @@ PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
 
 std::optional<uint64_t> PatchMap::to_real(uint64_t orig_pc) const {
   const PatchEntry* e = by_orig(orig_pc);
-  if (!e || orig_pc == e->orig_start) return orig_pc;
+  if (!e) return orig_pc;
   const int k = e->num_relocated;
   const StubLayout L = stub_layout(e->form, k, e->num_after, e->relocated_length);
   uint64_t a = e->orig_start;

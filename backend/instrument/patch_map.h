@@ -115,9 +115,12 @@ class PatchMap {
   // syscall and the jump after it to the syscall's end, not in glue.
   Translation to_original(uint64_t real_pc) const;
   // Program instruction address -> where it really executes. Addresses in
-  // no patched range and S itself map to themselves; an instruction inside
-  // (S, E) maps to its copy in the stub; an address inside (S, E) that
-  // starts no original instruction has no image: nullopt.
+  // no patched range map to themselves; an instruction of [S, E) maps to
+  // its copy in the stub (a syscall to the stub's entry), S included: a
+  // breakpoint on S then stops past the stub's count, where a single step
+  // into the stub stops too, so both name the point with the same tick
+  // count; an address inside (S, E) that starts no original instruction
+  // has no image: nullopt.
   std::optional<uint64_t> to_real(uint64_t orig_pc) const;
   // Puts the original bytes back into `buf`, a copy of tracee memory at
   // [addr, addr + len): every byte of a patched range.
