@@ -31,7 +31,7 @@ PyStructSequence_Field kEventFields[] = {
     {"number", "event number, from 1"},
     {"tid", "recorded id of the thread"},
     {"kind", "'syscall_entry', 'syscall_exit', 'signal', 'exec', 'new_task', 'instruction', "
-             "'exit', 'schedule', 'buffer_flush' or 'instrument'"},
+             "'exit', 'schedule', 'buffer_flush', 'instrument' or 'tracer_change'"},
     {"syscall", "the syscall's name (syscall events), else None"},
     {"result", "the syscall's result (syscall_exit), else None"},
     {"signal", "the signal number (signal events), else None"},
@@ -59,6 +59,7 @@ const char* kind_name(EventKind kind) {
     case EventKind::kSchedule: return "schedule";
     case EventKind::kBufferFlush: return "buffer_flush";
     case EventKind::kInstrument: return "instrument";
+    case EventKind::kTracerChange: return "tracer_change";
   }
   return "?";
 }

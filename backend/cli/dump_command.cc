@@ -137,6 +137,8 @@ Json event_json(const Event& e) {
       j["stubs"] = {{"addr", e.patch_stubs.addr}, {"len", e.patch_stubs.len}};
       j["patch"] = e.patch_saved_name;
       break;
+    case EventKind::kTracerChange:
+      break;  // its writes are counted below
   }
   size_t bytes = 0;
   for (const MemWrite& w : e.writes) bytes += w.data.size();
