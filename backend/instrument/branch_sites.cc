@@ -94,6 +94,16 @@ class Scanner {
   void make_sites();
   void make_syscall_sites();
   void make_jcc_sites();
+  // Records in `s` the k instructions before insns_[center] and the
+  // `after` ones after it as the site's relocated instructions.
+  void set_relocated(BranchSite* s, size_t center, size_t k, size_t after) const {
+    s->num_relocated = static_cast<uint8_t>(k);
+    s->num_after = static_cast<uint8_t>(after);
+    for (size_t i = 0; i < k + after; ++i) {
+      const Insn& p = insns_[i < k ? center - k + i : center + 1 + (i - k)];
+      s->relocated[i] = {p.offset, p.length, p.riprel_at};
+    }
+  }
   bool target_inside(uint64_t s, uint64_t e) const {  // in (s, e)
     auto it = std::upper_bound(targets_.begin(), targets_.end(), s);
     return it != targets_.end() && *it < e;
@@ -657,12 +667,7 @@ void Scanner::make_syscall_sites() {
     s.length = static_cast<uint8_t>(stop - start);
     s.jcc_length = sc.length;
     s.form = StubForm::kSyscall;
-    s.num_relocated = static_cast<uint8_t>(k);
-    s.num_after = static_cast<uint8_t>(after);
-    for (size_t i = 0; i < k + after; ++i) {
-      const Insn& p = insns_[i < k ? ref.insn - k + i : ref.insn + 1 + (i - k)];
-      s.relocated[i] = {p.offset, p.length, p.riprel_at};
-    }
+    set_relocated(&s, ref.insn, k, after);
     out_->sites.push_back(s);
     syscall_ranges_.push_back({start, stop});
     st.syscall_patched++;
@@ -730,12 +735,7 @@ void Scanner::make_jcc_sites() {
     s.jcc_length = jcc.length;
     s.cond = jcc.cond;
     s.rel32 = rel32;
-    s.num_relocated = static_cast<uint8_t>(k);
-    s.num_after = static_cast<uint8_t>(after);
-    for (size_t i = 0; i < k + after; ++i) {
-      const Insn& p = insns_[i < k ? j.insn - k + i : j.insn + 1 + (i - k)];
-      s.relocated[i] = {p.offset, p.length, p.riprel_at};
-    }
+    set_relocated(&s, j.insn, k, after);
     s.form = (k > 0 && (insns_[j.insn - 1].flags & kFullSetter))
                  ? StubForm::kCountBeforeSetter
                  : StubForm::kFlagFree;
