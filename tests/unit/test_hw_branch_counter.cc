@@ -21,6 +21,8 @@
 
 #include <gtest/gtest.h>
 
+#include "page_fault_event.h"
+
 #include "core/hw_branch_counter.h"
 #include "core/pmu.h"
 
@@ -177,29 +179,12 @@ TEST(HwBranchCounter, ClosedCounterRecognisesNoSignal) {
 
 // User-space page faults: a software event every kernel offers, counted on
 // the faulting thread with exclude_kernel like ours, and exact (no skid).
-HwBranchEvent page_fault_event() {
-  HwBranchEvent event;
-  event.attr.size = sizeof event.attr;
-  event.attr.type = PERF_TYPE_SOFTWARE;
-  event.attr.config = PERF_COUNT_SW_PAGE_FAULTS;
-  event.attr.sample_period = 1ULL << 62;
-  event.attr.disabled = 1;
-  event.attr.exclude_kernel = 1;
-  event.attr.exclude_hv = 1;
+// page_fault_event.h's, named as the counter reports it.
+HwBranchEvent named_page_fault_event() {
+  HwBranchEvent event = page_fault_event();
   event.pmu = "software";
   event.spec = "page-faults";
   return event;
-}
-
-// Touches `pages` fresh anonymous pages: one fault each (THP off).
-void touch_fresh_pages(size_t pages) {
-  size_t len = pages * 4096;
-  auto* p = static_cast<volatile char*>(
-      mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  if (p == MAP_FAILED) _exit(10);
-  madvise(const_cast<char*>(p), len, MADV_NOHUGEPAGE);
-  for (size_t i = 0; i < pages; ++i) p[i * 4096] = 1;
-  munmap(const_cast<char*>(p), len);
 }
 
 TEST(HwBranchCounter, CountsAnotherThreadFromStart) {
@@ -215,7 +200,7 @@ TEST(HwBranchCounter, CountsAnotherThreadFromStart) {
   }
   HwBranchCounter counter;
   std::string why;
-  ASSERT_TRUE(counter.open(page_fault_event(), child, &why)) << why;
+  ASSERT_TRUE(counter.open(named_page_fault_event(), child, &why)) << why;
   uint64_t count = 1;
   ASSERT_TRUE(counter.read(&count, &why)) << why;
   EXPECT_EQ(count, 0u) << "opened disabled";
@@ -265,7 +250,7 @@ TEST(HwBranchCounter, OverflowStopsTheCountedThreadWithOurSignal) {
 
   HwBranchCounter counter;
   std::string why;
-  ASSERT_TRUE(counter.open(page_fault_event(), child, &why)) << why;
+  ASSERT_TRUE(counter.open(named_page_fault_event(), child, &why)) << why;
   for (uint64_t period : {100u, 250u, 40u}) {  // re-arming restarts the countdown
     SCOPED_TRACE(period);
     ASSERT_TRUE(counter.start(period, &why)) << why;

@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include "page_fault_event.h"
+
 #include "core/hw_tick_check.h"
 #include "core/hw_tick_source.h"
 #include "core/perf_counter_device.h"
@@ -372,27 +374,11 @@ TEST(HwTickChoice, ReplayOfAHwTraceFromElsewhereIsRefused) {
 // User-space page faults: a software event every kernel offers, counted and
 // signalled like the branch counter (see test_hw_branch_counter.cc). Its
 // skid bound is set to a few events: the interrupt may come that late.
-HwBranchEvent page_fault_event() {
-  HwBranchEvent event;
-  event.attr.size = sizeof event.attr;
-  event.attr.type = PERF_TYPE_SOFTWARE;
-  event.attr.config = PERF_COUNT_SW_PAGE_FAULTS;
-  event.attr.sample_period = 1ULL << 62;
-  event.attr.disabled = 1;
-  event.attr.exclude_kernel = 1;
-  event.attr.exclude_hv = 1;
+// page_fault_event.h's, with a skid for the approach logic to respect.
+HwBranchEvent skidding_page_fault_event() {
+  HwBranchEvent event = page_fault_event();
   event.skid = 4;
   return event;
-}
-
-void touch_fresh_pages(size_t pages) {
-  size_t len = pages * 4096;
-  auto* p = static_cast<volatile char*>(
-      mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  if (p == MAP_FAILED) _exit(10);
-  madvise(const_cast<char*>(p), len, MADV_NOHUGEPAGE);
-  for (size_t i = 0; i < pages; ++i) p[i * 4096] = 1;
-  munmap(const_cast<char*>(p), len);
 }
 
 // Resumes the traced child until its next stop; its stop signal.
@@ -416,7 +402,7 @@ TEST(PerfCounterDevice, ReplayApproachAndSliceOnATracedChild) {
   ASSERT_EQ(waitpid(child, &status, 0), child);
   Task task(child);
   std::string why;
-  std::unique_ptr<CounterDevice> device = open_perf_counter(page_fault_event(), task, &why);
+  std::unique_ptr<CounterDevice> device = open_perf_counter(skidding_page_fault_event(), task, &why);
   ASSERT_TRUE(device) << why;
   HwThreadTicks ticks(std::move(device), 0);
   EXPECT_EQ(ticks.interrupt_signal(), kHwTickSignal);
