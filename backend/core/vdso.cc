@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/proc_maps.h"
+#include "instrument/stub_emitter.h"
 #include "preload/syscallbuf_abi.h"
 
 namespace rrx {
@@ -39,19 +40,14 @@ std::string le32(uint32_t v) {
 std::string syscall_stub(int number) { return "\xb8" + le32(number) + "\x0f\x05\xc3"; }
 constexpr uint64_t kSyscallOffsetInStub = 5;
 
-// mov eax, imm32, then what a patched syscall site's stub does around its
-// `syscall` (stub_emitter.h), then ret: the buffering engine may take the
-// call, else the `syscall` here runs it, traced.
+// mov eax, imm32, then what a patched syscall site's stub runs in place of
+// its `syscall` (stub_emitter.h), then ret: the buffering engine may take
+// the call, else the `syscall` there runs it, traced.
 std::string buffered_stub(int number) {
-  return "\xb8" + le32(number) +
-         std::string("\x48\x8d\x64\x24\x80", 5) +                  // lea -128(%rsp),%rsp
-         "\xff\x14\x25" + le32(RRX_SITE_ENTRY_SLOT) +               // call *slot
-         std::string("\x48\x8d\xa4\x24\x80\x00\x00\x00", 8) +      // lea 128(%rsp),%rsp
-         "\x0f\x05\xeb\x08" +                                      // syscall; jmp +8
-         std::string("\x48\x8d\xa4\x24\x80\x00\x00\x00", 8) +      // lea 128(%rsp),%rsp
-         "\xc3";
+  std::vector<uint8_t> glue = instrument::site_call_glue(RRX_SITE_ENTRY_SLOT);
+  return "\xb8" + le32(number) + std::string(glue.begin(), glue.end()) + "\xc3";
 }
-constexpr uint64_t kSyscallOffsetInBufferedStub = 25;
+constexpr uint64_t kSyscallOffsetInBufferedStub = 5 + instrument::kSiteGlueSyscallAt;
 
 // Finds the dynamic symbol table of the vdso image in `image`.
 bool find_dynsym(const std::string& image, const Elf64_Sym** syms, size_t* count,

@@ -71,6 +71,17 @@ class Out {
 
 }  // namespace
 
+std::vector<uint8_t> site_call_glue(uint64_t slot) {
+  std::vector<uint8_t> g = {0x48, 0x8d, 0x64, 0x24, 0x80,  // lea -128(%rsp),%rsp
+                            0xff, 0x14, 0x25};             // call *slot (absolute)
+  for (int i = 0; i < 4; ++i) g.push_back(static_cast<uint8_t>(slot >> (8 * i)));
+  const uint8_t lea_up[] = {0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00};  // lea 128(%rsp),%rsp
+  g.insert(g.end(), lea_up, lea_up + sizeof lea_up);                         // R
+  g.insert(g.end(), {0x0f, 0x05, 0xeb, static_cast<uint8_t>(kSiteLeaBytes)});  // syscall; jmp +8
+  g.insert(g.end(), lea_up, lea_up + sizeof lea_up);                         // R + 12
+  return g;
+}
+
 void emit_stubs(const EmitRequest& req, EmitResult* out) {
   *out = EmitResult();
   // Room for every stub that fits (an upper bound: skipped sites free
@@ -158,13 +169,8 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
     };
     if (syscall_site) {
       for (int r = 0; r <= last; ++r) relocate(r);
-      o.put({0x48, 0x8d, 0x64, 0x24, 0x80});             // lea -128(%rsp),%rsp
-      o.put({0xff, 0x14, 0x25});                         // call *slot
-      o.rel32(static_cast<int64_t>(req.site_entry_slot));  // (absolute)
-      o.put({0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00});  // R: lea 128(%rsp),%rsp
-      o.put({0x0f, 0x05});                                       // syscall
-      o.put({0xeb, static_cast<uint8_t>(kSiteLeaBytes)});       // jmp +8
-      o.put({0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00});  // R+12: lea 128(%rsp),%rsp
+      const std::vector<uint8_t> glue = site_call_glue(req.site_entry_slot);
+      o.put(glue.data(), glue.size());
       for (int r = s.num_relocated; r < num_moved; ++r) relocate(r);
       o.put({0xe9});
       o.rel32(E - (stub_s + L.exit_jmp_at + 5));

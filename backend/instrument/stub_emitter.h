@@ -95,6 +95,14 @@ struct EmitResult {
 // out (listed in unpatched) and the rest still emitted.
 void emit_stubs(const EmitRequest& req, EmitResult* out);
 
+// What a syscall stub runs in place of the `syscall` (syscallbuf_abi.h,
+// THE SITE ENTRY): lea -128(%rsp),%rsp; call *slot; R: lea 128(%rsp),%rsp;
+// syscall; jmp +8; R+12: lea 128(%rsp),%rsp. The vdso's clock functions,
+// patched in buffered recordings (core/vdso.h), run the same bytes.
+std::vector<uint8_t> site_call_glue(uint64_t slot);
+// Where the `syscall` is in those bytes.
+inline constexpr size_t kSiteGlueSyscallAt = 20;
+
 // Writes merge when the original bytes between two patched ranges are at
 // most this many.
 inline constexpr size_t kMergeGap = 32;
