@@ -46,6 +46,7 @@ enum : uint16_t {
   kJccOdd = 64,        // jcc with an operand-size prefix (AMD truncates)
   kInvalid = 128,      // undecodable byte: a break in the sweep
   kMovSigreturn = 256, // mov $15 (SYS_rt_sigreturn), %eax or %rax
+  kCpuid = 512,        // `cpuid`
 };
 
 class Scanner {
@@ -147,7 +148,7 @@ class Scanner {
   struct JccRef { size_t insn; size_t load; int64_t taken_vaddr; };
   std::vector<JccRef> jccs_;
   struct SyscallRef { size_t insn; size_t load; };
-  std::vector<SyscallRef> syscalls_;
+  std::vector<SyscallRef> syscalls_;  // `syscall` and `cpuid`: engine sites
   std::vector<std::pair<uint64_t, uint64_t>> syscall_ranges_;  // [S, E), sorted
   ZydisDecoder decoder_{};
 };
@@ -285,8 +286,8 @@ void Scanner::sweep(const Load& seg, uint64_t begin, uint64_t end) {
       continue;
     }
     Insn rec{static_cast<uint32_t>(off), in.length, 0, 0, 0};
-    if (in.mnemonic == ZYDIS_MNEMONIC_SYSCALL) {
-      rec.flags |= kSyscall;
+    if (in.mnemonic == ZYDIS_MNEMONIC_SYSCALL || in.mnemonic == ZYDIS_MNEMONIC_CPUID) {
+      rec.flags |= in.mnemonic == ZYDIS_MNEMONIC_SYSCALL ? kSyscall : kCpuid;
       syscalls_.push_back({insns_.size(), li});
     }
     // mov $15 into %eax or %rax: b8+0 imm32, REX.W b8+0 imm64, or
@@ -618,9 +619,10 @@ void Scanner::make_sites() {
             [](const BranchSite& a, const BranchSite& b) { return a.start < b.start; });
 }
 
-// A syscall site: the plain instructions right before the `syscall` (up to
-// the nearest possible target: S may be one, nothing after it), then those
-// right after it if the range is still shorter than the 5-byte jmp.
+// A syscall (or cpuid) site: the plain instructions right before the
+// `syscall` (up to the nearest possible target: S may be one, nothing after
+// it), then those right after it if the range is still shorter than the
+// 5-byte jmp.
 void Scanner::make_syscall_sites() {
   std::sort(syscalls_.begin(), syscalls_.end(), [&](const SyscallRef& a, const SyscallRef& b) {
     return insns_[a.insn].offset < insns_[b.insn].offset;
@@ -628,12 +630,14 @@ void Scanner::make_syscall_sites() {
   uint64_t prev_stop = 0;
   for (const SyscallRef& ref : syscalls_) {  // in sweep (address) order
     const Insn& sc = insns_[ref.insn];
+    const bool cpuid = sc.flags & kCpuid;
     SegmentStats& st = out_->segments[loads_[ref.load].stats_index];
-    st.syscall_found++;
+    (cpuid ? st.cpuid_found : st.syscall_found)++;
     auto skip = [&](SkipReason r) { st.skipped[static_cast<int>(r)]++; };
     if (sc.length != 2) { skip(SkipReason::kUnrelocatable); continue; }  // prefixed
     const Insn& before = insns_[ref.insn - 1];  // a kInvalid marker at worst
-    if ((before.flags & kMovSigreturn) && uint64_t{before.offset} + before.length == sc.offset) {
+    if (!cpuid && (before.flags & kMovSigreturn) &&
+        uint64_t{before.offset} + before.length == sc.offset) {
       skip(SkipReason::kSigreturn);
       continue;
     }
@@ -666,11 +670,11 @@ void Scanner::make_syscall_sites() {
     s.start = start;
     s.length = static_cast<uint8_t>(stop - start);
     s.jcc_length = sc.length;
-    s.form = StubForm::kSyscall;
+    s.form = cpuid ? StubForm::kCpuid : StubForm::kSyscall;
     set_relocated(&s, ref.insn, k, after);
     out_->sites.push_back(s);
     syscall_ranges_.push_back({start, stop});
-    st.syscall_patched++;
+    (cpuid ? st.cpuid_patched : st.syscall_patched)++;
   }
   std::sort(syscall_ranges_.begin(), syscall_ranges_.end());
 }

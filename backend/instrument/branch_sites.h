@@ -40,7 +40,7 @@ namespace rrx::instrument {
 
 // Bump when the scan rules or the descriptor layout change: cached scans of
 // another version are then ignored (site_cache.h).
-inline constexpr uint32_t kScanRulesVersion = 6;
+inline constexpr uint32_t kScanRulesVersion = 7;
 
 // At most this many instructions are relocated around a jcc or a syscall,
 // and at most this many bytes are overwritten per site.
@@ -60,7 +60,16 @@ enum class StubForm : uint8_t {
   // RRX_SITE_ENTRY_SLOT, then runs the `syscall` unless the engine did.
   // jcc_length is the syscall's length (2), cond, rel32 and taken are 0.
   kSyscall = 2,
+  // A `cpuid` site: the same stub as kSyscall's with `cpuid` for `syscall`;
+  // the engine answers from rrx's table or the cpuid runs (and traps).
+  kCpuid = 3,
 };
+
+// The stub calls the buffering engine (a syscall or cpuid site) rather
+// than counting a jcc.
+inline bool calls_engine(StubForm form) {
+  return form == StubForm::kSyscall || form == StubForm::kCpuid;
+}
 
 // One instruction moved into the stub.
 struct RelocatedInsn {
@@ -71,8 +80,8 @@ struct RelocatedInsn {
   uint8_t riprel_at = 0;
 };
 
-// One patchable conditional branch, or (form kSyscall) one patchable
-// `syscall`: then "the jcc" below names the syscall instruction.
+// One patchable conditional branch, or (form kSyscall / kCpuid) one
+// patchable `syscall` / `cpuid`: then "the jcc" below names that instruction.
 struct BranchSite {
   uint64_t start = 0;        // S: first overwritten byte (file offset)
   uint8_t length = 0;        // E - S, >= 5; E is the end of the jcc
@@ -119,6 +128,7 @@ struct SegmentStats {
   uint32_t rel8_found = 0, rel8_patched = 0;
   uint32_t rel32_found = 0, rel32_patched = 0;
   uint32_t syscall_found = 0, syscall_patched = 0;
+  uint32_t cpuid_found = 0, cpuid_patched = 0;
   // Why found jccs and syscalls were not patched (both kinds together).
   uint32_t skipped[static_cast<int>(SkipReason::kCount)] = {};
 };

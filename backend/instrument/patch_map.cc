@@ -8,7 +8,7 @@ namespace rrx::instrument {
 StubLayout stub_layout(StubForm form, int k, int a, const uint8_t* len) {
   StubLayout L{};
   uint32_t p = 0;
-  if (form == StubForm::kSyscall) {
+  if (calls_engine(form)) {
     for (int i = 0; i < k; ++i) { L.relocated_at[i] = p; p += len[i]; }
     L.count_at = p;
     L.count_end = L.resume_at = p + kSiteCallBytes;  // R
@@ -49,9 +49,9 @@ bool PatchEntry::consistent() const {
   if (num_relocated + num_after > kMaxRelocated || orig_length < 5 ||
       orig_length > kMaxRangeBytes || jcc_length < 2 ||
       (form != StubForm::kFlagFree && form != StubForm::kCountBeforeSetter &&
-       form != StubForm::kSyscall) ||
+       !calls_engine(form)) ||
       (form == StubForm::kCountBeforeSetter && num_relocated == 0) ||
-      (form == StubForm::kSyscall && jcc_length != 2))
+      (calls_engine(form) && jcc_length != 2))
     return false;
   uint32_t sum = jcc_length;
   for (int i = 0; i < num_relocated + num_after; ++i) {
@@ -131,7 +131,7 @@ PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
     a += e->relocated_length[i];
   }
   if (n == k) jcc = a;
-  if (e->form == StubForm::kSyscall) {
+  if (calls_engine(e->form)) {
     const uint32_t jmp8 = L.jcc_at + 2;
     if (off >= L.exit_jmp_at) return {e->orig_end(), true};
     for (int i = n - 1; i >= k; --i)
@@ -171,7 +171,7 @@ std::optional<uint64_t> PatchMap::to_real(uint64_t orig_pc) const {
     if (orig_pc == a) return e->stub_start + L.relocated_at[i];
     a += e->relocated_length[i];
   }
-  if (orig_pc == a) return e->stub_start + (e->form == StubForm::kSyscall ? L.count_at : L.jcc_at);
+  if (orig_pc == a) return e->stub_start + (calls_engine(e->form) ? L.count_at : L.jcc_at);
   a += e->jcc_length;
   for (int i = 0; i < e->num_after; ++i) {
     if (orig_pc == a) return e->stub_start + L.after_at[i];

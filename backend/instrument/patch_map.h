@@ -24,7 +24,7 @@ struct PatchEntry {
   uint64_t orig_start = 0;  // S, runtime address
   uint64_t stub_start = 0;  // runtime address of the site's stub
   uint8_t orig_length = 0;  // E - S
-  uint8_t jcc_length = 0;   // of the jcc, or (form kSyscall) of the syscall
+  uint8_t jcc_length = 0;   // of the jcc, or (engine sites) of the syscall/cpuid
   StubForm form = StubForm::kFlagFree;
   uint8_t num_relocated = 0;  // before the jcc, then num_after after it
   uint8_t num_after = 0;

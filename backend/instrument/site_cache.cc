@@ -14,7 +14,7 @@ namespace {
 
 constexpr char kMagic[8] = {'R', 'R', 'X', 'S', 'I', 'T', 'E', 'S'};
 // Layout version of this file format; the scan rules version is stored too.
-constexpr uint32_t kFormat = 2;  // 2: syscall site counts
+constexpr uint32_t kFormat = 3;  // 2: syscall site counts; 3: cpuid site counts
 
 uint64_t fnv1a(const char* p, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -70,6 +70,7 @@ std::string serialize_scan(const ScanResult& r) {
     w.put(s.file_offset); w.put(s.file_size); w.put(s.vaddr);
     w.put(s.rel8_found); w.put(s.rel8_patched); w.put(s.rel32_found); w.put(s.rel32_patched);
     w.put(s.syscall_found); w.put(s.syscall_patched);
+    w.put(s.cpuid_found); w.put(s.cpuid_patched);
     for (uint32_t k : s.skipped) w.put(k);
   }
   w.put(r.possible_targets);
@@ -105,7 +106,8 @@ bool deserialize_scan(const std::string& b, ScanResult* out) {
   for (SegmentStats& s : r.segments) {
     bool ok = rd.get(&s.file_offset) && rd.get(&s.file_size) && rd.get(&s.vaddr) &&
               rd.get(&s.rel8_found) && rd.get(&s.rel8_patched) && rd.get(&s.rel32_found) &&
-              rd.get(&s.rel32_patched) && rd.get(&s.syscall_found) && rd.get(&s.syscall_patched);
+              rd.get(&s.rel32_patched) && rd.get(&s.syscall_found) && rd.get(&s.syscall_patched) &&
+              rd.get(&s.cpuid_found) && rd.get(&s.cpuid_patched);
     for (uint32_t& k : s.skipped) ok = ok && rd.get(&k);
     if (!ok) return false;
   }
@@ -120,7 +122,7 @@ bool deserialize_scan(const std::string& b, ScanResult* out) {
               rd.get(&s.num_after) && rd.get(&s.taken);
     for (RelocatedInsn& ri : s.relocated)
       ok = ok && rd.get(&ri.offset) && rd.get(&ri.length) && rd.get(&ri.riprel_at);
-    if (!ok || rel32 > 1 || form > static_cast<uint8_t>(StubForm::kSyscall) || s.num_relocated + s.num_after > kMaxRelocated || s.cond > 15 ||
+    if (!ok || rel32 > 1 || form > static_cast<uint8_t>(StubForm::kCpuid) || s.num_relocated + s.num_after > kMaxRelocated || s.cond > 15 ||
         s.length < 5 || s.length > kMaxRangeBytes || s.start < prev_end ||
         s.start + s.length < s.start)
       return false;

@@ -71,13 +71,13 @@ class Out {
 
 }  // namespace
 
-std::vector<uint8_t> site_call_glue(uint64_t slot) {
+std::vector<uint8_t> site_call_glue(uint64_t slot, uint8_t insn) {
   std::vector<uint8_t> g = {0x48, 0x8d, 0x64, 0x24, 0x80,  // lea -128(%rsp),%rsp
                             0xff, 0x14, 0x25};             // call *slot (absolute)
   for (int i = 0; i < 4; ++i) g.push_back(static_cast<uint8_t>(slot >> (8 * i)));
   const uint8_t lea_up[] = {0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00};  // lea 128(%rsp),%rsp
   g.insert(g.end(), lea_up, lea_up + sizeof lea_up);                         // R
-  g.insert(g.end(), {0x0f, 0x05, 0xeb, static_cast<uint8_t>(kSiteLeaBytes)});  // syscall; jmp +8
+  g.insert(g.end(), {0x0f, insn, 0xeb, static_cast<uint8_t>(kSiteLeaBytes)});  // syscall; jmp +8
   g.insert(g.end(), lea_up, lea_up + sizeof lea_up);                         // R + 12
   return g;
 }
@@ -117,11 +117,12 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
       moved += ri.length;
     }
     sane = sane && moved + s.jcc_length == s.length &&
-           (s.form == StubForm::kFlagFree || s.num_relocated > 0 || s.form == StubForm::kSyscall);
+           (s.form == StubForm::kFlagFree || s.num_relocated > 0 || calls_engine(s.form));
     if (sane) {
       const uint8_t* j = req.file + s.jcc_offset();
-      if (s.form == StubForm::kSyscall)
-        sane = s.jcc_length == 2 && j[0] == 0x0f && j[1] == 0x05;
+      if (calls_engine(s.form))
+        sane = s.jcc_length == 2 && j[0] == 0x0f &&
+               j[1] == (s.form == StubForm::kSyscall ? 0x05 : 0xa2);
       else
         sane = s.rel32 ? (j[s.jcc_length - 6] == 0x0f &&
                           j[s.jcc_length - 5] == (0x80 | s.cond))
@@ -147,7 +148,7 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
     const int64_t taken = s.taken + req.bias;
     const int64_t stub_s = static_cast<int64_t>(stub);
 
-    const bool syscall_site = s.form == StubForm::kSyscall;
+    const bool syscall_site = calls_engine(s.form);  // or a cpuid site
     bool reach = fits32(stub_s - (S + 5)) &&
                  (syscall_site ? fits32(static_cast<int64_t>(req.site_entry_slot))
                                : fits32(taken - (stub_s + L.jcc_at + 6))) &&
@@ -169,7 +170,8 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
     };
     if (syscall_site) {
       for (int r = 0; r <= last; ++r) relocate(r);
-      const std::vector<uint8_t> glue = site_call_glue(req.site_entry_slot);
+      const uint8_t insn = req.file[s.jcc_offset() + 1];  // 0f 05 or 0f a2 (checked above)
+      const std::vector<uint8_t> glue = site_call_glue(req.site_entry_slot, insn);
       o.put(glue.data(), glue.size());
       for (int r = s.num_relocated; r < num_moved; ++r) relocate(r);
       o.put({0xe9});

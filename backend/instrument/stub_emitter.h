@@ -25,7 +25,7 @@
 // trap:  mov  0x70000020, %rcx ; movq $1, 0x70000010 ; int3 ; jmp resume
 // Neither touches the stack (red zone) nor uses lock or pushf.
 //
-// Syscall stub (StubForm::kSyscall):
+// Syscall stub (StubForm::kSyscall; a kCpuid stub has `cpuid` for `syscall`):
 //        <relocated before the syscall, 0..k>
 //        lea  -128(%rsp),%rsp           48 8d 64 24 80   (past the red zone)
 //        call *RRX_SITE_ENTRY_SLOT      ff 14 25 <abs32>
@@ -98,8 +98,9 @@ void emit_stubs(const EmitRequest& req, EmitResult* out);
 // What a syscall stub runs in place of the `syscall` (syscallbuf_abi.h,
 // THE SITE ENTRY): lea -128(%rsp),%rsp; call *slot; R: lea 128(%rsp),%rsp;
 // syscall; jmp +8; R+12: lea 128(%rsp),%rsp. The vdso's clock functions,
-// patched in buffered recordings (core/vdso.h), run the same bytes.
-std::vector<uint8_t> site_call_glue(uint64_t slot);
+// patched in buffered recordings (core/vdso.h), run the same bytes. A
+// cpuid site's glue has `cpuid` (insn 0xa2) where the syscall (0x05) is.
+std::vector<uint8_t> site_call_glue(uint64_t slot, uint8_t insn = 0x05);
 // Where the `syscall` is in those bytes.
 inline constexpr size_t kSiteGlueSyscallAt = 20;
 

@@ -19,4 +19,14 @@ struct rrx_call {
 /* Called from a patched syscall site, on the program's stack. */
 int rrx_site_call(struct rrx_call* c);
 
+/* A cpuid as the engine sees it: leaf and subleaf in, the result out. */
+struct rrx_cpuid_call {
+  unsigned leaf, subleaf;
+  unsigned eax, ebx, ecx, edx;
+};
+
+/* Called from a patched cpuid site: 1 with the result filled in if the
+   table has it, else 0 (the stub's cpuid then traps, syscallbuf_abi.h). */
+int rrx_cpuid_call(struct rrx_cpuid_call* c);
+
 #endif

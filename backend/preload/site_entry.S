@@ -8,12 +8,17 @@
  *   RRX_SITE_RUN      nothing: back to R, where the stub's syscall runs
  *   RRX_SITE_HANDLED  rax = the result, back to R + RRX_SITE_HANDLED_SKIP
  *   RRX_SITE_NOTIFY   rax = RRX_CALL_NOTIFY, back to R
+ * A cpuid site's stub (its instruction at R + RRX_SITE_INSN_AT is `cpuid`)
+ * asks rrx_cpuid_call instead: found, rax rbx rcx rdx = the result, back to
+ * R + RRX_SITE_HANDLED_SKIP; else nothing, back to R.
  */
 /* preload.h and syscallbuf_abi.h are C; syscallbuf.c checks these. */
         .equ    SITE_HANDLED, 1         /* RRX_SITE_HANDLED */
         .equ    SITE_NOTIFY, 2          /* RRX_SITE_NOTIFY */
         .equ    HANDLED_SKIP, 12        /* RRX_SITE_HANDLED_SKIP */
         .equ    CALL_NOTIFY, 0x5201     /* RRX_CALL_NOTIFY */
+        .equ    INSN_AT, 8              /* RRX_SITE_INSN_AT */
+        .equ    CPUID_BYTES, 0xa20f     /* 0f a2, read as a little-endian word */
 
         .section .text.entry, "ax", @progbits
         .globl  rrx_site_entry
@@ -32,6 +37,9 @@ rrx_site_entry:
         pushq   %rbp
         movq    %rsp, %rbp              /* saved: rax at 72(%rbp), R at 88 */
         andq    $-16, %rsp              /* a site's stack may be unaligned */
+        movq    88(%rbp), %r11
+        cmpw    $CPUID_BYTES, INSN_AT(%r11)
+        je      5f                      /* a cpuid site */
         subq    $64, %rsp               /* struct rrx_call {nr, args[6], ret} */
         movq    %rax, 0(%rsp)
         movq    %rdi, 8(%rsp)
@@ -52,6 +60,22 @@ rrx_site_entry:
 1:      cmpl    $SITE_NOTIFY, %eax
         jne     2f
         movq    $CALL_NOTIFY, 72(%rbp)
+        jmp     2f
+5:      subq    $32, %rsp               /* struct rrx_cpuid_call */
+        movl    %eax, 0(%rsp)
+        movl    %ecx, 4(%rsp)
+        movq    %rsp, %rdi
+        call    rrx_cpuid_call
+        testl   %eax, %eax
+        jz      2f                      /* unknown: the stub's cpuid traps */
+        movl    8(%rsp), %eax           /* (32-bit moves zero the upper halves, */
+        movq    %rax, 72(%rbp)          /* as cpuid does) */
+        movl    12(%rsp), %ebx          /* rbx is not saved: C kept it */
+        movl    16(%rsp), %eax
+        movq    %rax, 64(%rbp)
+        movl    20(%rsp), %eax
+        movq    %rax, 56(%rbp)
+        addq    $HANDLED_SKIP, 88(%rbp)
 2:      /* The program's flags back without popf: a popf that a debugger
            single-steps makes the kernel take the trap flag for the
            program's own, which then stays set (and shows in r11 at the

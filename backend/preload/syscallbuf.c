@@ -33,6 +33,7 @@ _Static_assert(sizeof(struct rrx_record) % 8 == 0, "records are 8-aligned");
 _Static_assert(sizeof(struct rrx_engine_data) <= 0x2000, "engine.ld");
 _Static_assert(RRX_SITE_HANDLED == 1 && RRX_SITE_NOTIFY == 2, "site_entry.S");
 _Static_assert(RRX_SITE_HANDLED_SKIP == 12 && RRX_CALL_NOTIFY == 0x5201, "site_entry.S");
+_Static_assert(RRX_SITE_INSN_AT == 8 && sizeof(struct rrx_cpuid_call) == 24, "site_entry.S");
 
 /* kPartial: buffered, but only part of a write was done (RRX_RECORD_PARTIAL). */
 enum { kNotBuffered = 0, kBuffered = 1, kMismatch = 2, kPartial = 3 };
@@ -451,4 +452,19 @@ int rrx_site_call(struct rrx_call* c) {
     return RRX_SITE_NOTIFY;
   }
   return RRX_SITE_HANDLED;
+}
+
+int rrx_cpuid_call(struct rrx_cpuid_call* c) {
+  const struct rrx_cpuid_table* t = (const struct rrx_cpuid_table*)RRX_CPUID_TABLE_ADDR;
+  for (uint32_t i = 0; i < t->count && i < RRX_CPUID_TABLE_MAX; ++i) {
+    const struct rrx_cpuid_entry* e = &t->entries[i];
+    if (e->leaf == c->leaf && e->subleaf == c->subleaf) {
+      c->eax = e->eax;
+      c->ebx = e->ebx;
+      c->ecx = e->ecx;
+      c->edx = e->edx;
+      return 1;
+    }
+  }
+  return 0;
 }

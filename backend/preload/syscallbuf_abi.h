@@ -8,7 +8,9 @@
  *   recording and replay alike, read+execute:
  *     +0     struct rrx_preload_page   mode, the recorder's output sinks, the
  *                                      data files the process has mapped
+ *     +0x7f8 the site entry slot       (THE SITE ENTRY)
  *     +0x800 `syscall; ret`            the untraced syscall instruction
+ *     +0x900 struct rrx_cpuid_table    (CPUID SITES)
  *   and right after it the buffering engine (backend/preload/: linked at
  *   RRX_ENGINE_ADDR, embedded in rrx, copied in by rrx): its code,
  *   read+execute, in the first RRX_ENGINE_CODE_SIZE bytes, its data,
@@ -70,6 +72,21 @@
  *   runs traced with the registers as the engine left them: the program's,
  *   or rax = RRX_CALL_NOTIFY (above). Every other register and the flags
  *   are the program's on return.
+ *
+ * CPUID SITES
+ *   `cpuid` instructions are patched the same way (the stub's own
+ *   instruction at R + RRX_SITE_INSN_AT is then `cpuid`, which tells the
+ *   engine what it is offered). Under cpuid faulting each `cpuid` is a trap
+ *   that rrx emulates and records: glibc's start-up makes ~76 of them in
+ *   every process. The engine answers instead from the table at
+ *   RRX_CPUID_TABLE_ADDR: the results of the (leaf, subleaf) pairs rrx
+ *   emulated earlier in the recording, which rrx writes into each process
+ *   at exec and the trace carries as that execve exit's written memory, so
+ *   replay has the same table. Found: rax, rbx, rcx, rdx are the result and
+ *   the engine returns to R + RRX_SITE_HANDLED_SKIP; not found: it returns
+ *   to R and the stub's `cpuid` traps, as unpatched. A pair is matched on
+ *   eax and ecx exactly (leaves that ignore ecx then just miss more), so a
+ *   table answer is always what the trap would have given.
  */
 #ifndef RRX_PRELOAD_SYSCALLBUF_ABI_H
 #define RRX_PRELOAD_SYSCALLBUF_ABI_H
@@ -80,7 +97,7 @@
 #define RRX_PRELOAD_PAGE_ADDR 0x70001000UL
 #define RRX_PRELOAD_PAGE_SIZE 4096UL
 #define RRX_PRELOAD_MAGIC 0x62755352u /* "RSub" in memory */
-#define RRX_PRELOAD_VERSION 2u
+#define RRX_PRELOAD_VERSION 3u
 #define RRX_UNTRACED_SYSCALL_ADDR (RRX_PRELOAD_PAGE_ADDR + 0x800)
 #define RRX_UNTRACED_SYSCALL_IP (RRX_UNTRACED_SYSCALL_ADDR + 2)
 #define RRX_ENGINE_ADDR (RRX_PRELOAD_PAGE_ADDR + RRX_PRELOAD_PAGE_SIZE)
@@ -93,6 +110,23 @@
 #define RRX_SITE_ENTRY_SLOT (RRX_PRELOAD_PAGE_ADDR + 0x7f8)
 /* R: lea 128(%rsp),%rsp (8 bytes); syscall (2); jmp +8 (2) - skipped. */
 #define RRX_SITE_HANDLED_SKIP 12
+/* Where the stub's own instruction (`syscall` or `cpuid`) is, from R. */
+#define RRX_SITE_INSN_AT 8
+
+/* The cpuid answers (CPUID SITES above), in the preload page. */
+#define RRX_CPUID_TABLE_ADDR (RRX_PRELOAD_PAGE_ADDR + 0x900)
+#define RRX_CPUID_TABLE_MAX 72
+
+struct rrx_cpuid_entry {
+  uint32_t leaf, subleaf; /* eax, ecx on entry */
+  uint32_t eax, ebx, ecx, edx;
+};
+
+struct rrx_cpuid_table {
+  uint32_t count;
+  uint32_t reserved;
+  struct rrx_cpuid_entry entries[RRX_CPUID_TABLE_MAX];
+};
 
 #define RRX_MAPPED_FILES_MAX 48
 
@@ -117,6 +151,14 @@ struct rrx_preload_page {
   uint64_t mapped_dev[RRX_MAPPED_FILES_MAX];
   uint64_t mapped_ino[RRX_MAPPED_FILES_MAX];
 };
+
+#ifdef __cplusplus
+static_assert(sizeof(struct rrx_preload_page) <= RRX_SITE_ENTRY_SLOT - RRX_PRELOAD_PAGE_ADDR &&
+                  RRX_CPUID_TABLE_ADDR >= RRX_UNTRACED_SYSCALL_ADDR + 3 &&
+                  RRX_CPUID_TABLE_ADDR + sizeof(struct rrx_cpuid_table) <=
+                      RRX_PRELOAD_PAGE_ADDR + RRX_PRELOAD_PAGE_SIZE,
+              "the preload page's layout");
+#endif
 
 /* Pseudo syscalls (numbers the kernel does not have: it says ENOSYS).
    0x5200 announced a buffer in traces before version 6. */

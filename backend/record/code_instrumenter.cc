@@ -170,16 +170,18 @@ struct CodeInstrumenter::Totals {
   std::set<std::string> objects;  // patched, by path
   std::set<std::string> static_objects;
   uint64_t rel8_found = 0, rel8_patched = 0, rel32_found = 0, rel32_patched = 0;
-  uint64_t syscall_found = 0, syscall_patched = 0;
+  uint64_t syscall_found = 0, syscall_patched = 0, cpuid_found = 0, cpuid_patched = 0;
   // Of *_found: patched in the files decoded now.
-  uint64_t rel8_decoded_patched = 0, rel32_decoded_patched = 0, syscall_decoded_patched = 0;
+  uint64_t rel8_decoded_patched = 0, rel32_decoded_patched = 0, syscall_decoded_patched = 0,
+           cpuid_decoded_patched = 0;
 };
 
 namespace {
 // Which counter of Totals a patched site adds to.
-uint64_t& patched_counter(uint64_t& rel8, uint64_t& rel32, uint64_t& sys,
+uint64_t& patched_counter(uint64_t& rel8, uint64_t& rel32, uint64_t& sys, uint64_t& cpuid,
                           const instrument::PatchEntry& e) {
   if (e.form == instrument::StubForm::kSyscall) return sys;
+  if (e.form == instrument::StubForm::kCpuid) return cpuid;
   return e.jcc_length == 2 ? rel8 : rel32;
 }
 }  // namespace
@@ -292,7 +294,7 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
                                   [](const instrument::BranchSite& s, uint64_t at) { return s.start < at; });
     std::vector<instrument::BranchSite> sites;
     for (auto it = first; it != scan.sites.end() && it->end() <= hi; ++it) {
-      bool wanted = it->form == instrument::StubForm::kSyscall ? syscall_sites_ : jcc_sites_;
+      bool wanted = instrument::calls_engine(it->form) ? syscall_sites_ : jcc_sites_;
       if (wanted) sites.push_back(*it);
     }
     if (sites.empty()) return nullptr;
@@ -306,12 +308,15 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
           totals_->rel8_found += seg.rel8_found;
           totals_->rel32_found += seg.rel32_found;
         }
-        if (syscall_sites_) totals_->syscall_found += seg.syscall_found;
+        if (syscall_sites_) {
+          totals_->syscall_found += seg.syscall_found;
+          totals_->cpuid_found += seg.cpuid_found;
+        }
       }
     }
     for (const instrument::PatchEntry& e : map->entries()) {
       patched_counter(totals_->rel8_decoded_patched, totals_->rel32_decoded_patched,
-                      totals_->syscall_decoded_patched, e)++;
+                      totals_->syscall_decoded_patched, totals_->cpuid_decoded_patched, e)++;
     }
   }
   if (patch->saved_name.empty()) return nullptr;
@@ -320,7 +325,8 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   patch->map = map;
   totals_->objects.insert(m.path);
   for (const instrument::PatchEntry& e : map->entries()) {
-    patched_counter(totals_->rel8_patched, totals_->rel32_patched, totals_->syscall_patched, e)++;
+    patched_counter(totals_->rel8_patched, totals_->rel32_patched, totals_->syscall_patched,
+                    totals_->cpuid_patched, e)++;
   }
   patches_[key] = patch;
   return patch;
@@ -430,6 +436,13 @@ std::string CodeInstrumenter::summary() const {
     if (t.syscall_found) {
       snprintf(part, sizeof part, " (of those decoded now: %" PRIu64 "/%" PRIu64 ")",
                t.syscall_decoded_patched, t.syscall_found);
+      line += part;
+    }
+    snprintf(part, sizeof part, ", %" PRIu64 " cpuid sites ask it first", t.cpuid_patched);
+    line += part;
+    if (t.cpuid_found) {
+      snprintf(part, sizeof part, " (of those decoded now: %" PRIu64 "/%" PRIu64 ")",
+               t.cpuid_decoded_patched, t.cpuid_found);
       line += part;
     }
   }

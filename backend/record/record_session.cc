@@ -431,6 +431,10 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       return;
     }
     if (self_filtered_.count(t.tgid)) trace_all_calls(*t.task);  // the filter stays
+    if (buffering_) {
+      MemWrite answers;
+      if (cpuid_answers_.give(*t.task, &answers)) event.writes.push_back(std::move(answers));
+    }
     event.syscall_no = t.desc ? t.call.number : SYS_execve;
     code_range = {0, ~uint64_t{0}};
   } else if (t.desc) {

@@ -88,6 +88,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     InsnResult insn = decode_trapped_insn(*t.task, regs);
     if (insn.insn != TrappedInsn::kNone) {
       emulate_trapped_insn(regs, &insn);
+      if (buffering_) cpuid_answers_.learn(regs, insn);
       flush_buffer(t);
       Event event;
       event.tid = t.task->tid();

@@ -30,6 +30,7 @@
 #include "core/task.h"
 #include "preload/syscallbuf_abi.h"
 #include "record/code_instrumenter.h"
+#include "record/cpuid_answers.h"
 #include "record/emulated_ptrace.h"
 #include "record/mapped_data_files.h"
 #include "record/sysv_segments.h"
@@ -246,6 +247,8 @@ class Recorder {
   // Dynamic ticks or syscall sites only.
   std::unique_ptr<CodeInstrumenter> instrumenter_;
   MappedDataFiles mapped_files_;
+  // Buffering: what trapped cpuids answered, for later processes' engines.
+  CpuidAnswers cpuid_answers_;
   RecordedSegments segments_;  // SysV shared memory
   TickCounters tick_counters_;  // hardware ticks: every Task points here (outlives them)
   std::map<pid_t, RecordTask> tasks_;

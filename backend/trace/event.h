@@ -16,7 +16,7 @@ namespace rrx {
 // events, Signal.tracer). 6: the buffering engine is rrx's own, no
 // preload library (SyscallExit.newBuffer). Reads 1 to 6 (soft-tick traces
 // only from 3: their tick counter changed; buffered ones only from 6).
-inline constexpr uint32_t kTraceVersion = 6;
+inline constexpr uint32_t kTraceVersion = 7;
 
 using Registers = user_regs_struct;
 

@@ -176,7 +176,7 @@ bool load_object(const std::string& path, Object* o) {
   std::set<uint64_t> sites;
   std::vector<std::pair<uint64_t, uint64_t>> syscall_sites;  // sorted by start
   for (const auto& s : o->scan.sites) {
-    if (s.form == ins::StubForm::kSyscall) {
+    if (ins::calls_engine(s.form)) {  // a syscall or cpuid site
       syscall_sites.push_back({s.start, s.end()});
     } else {
       sites.insert(s.jcc_offset());

@@ -88,7 +88,7 @@ echo "recorded: exit $status, stdout $(wc -c <"$work/record.out") bytes," \
 for entry in version header events files.manifest complete files; do
   [[ -e "$trace/$entry" ]] || fail "trace has no '$entry' (ls: $(ls -A "$trace" | tr '\n' ' '))"
 done
-[[ "$(cat "$trace/version")" == "rrx-trace 6" ]] ||
+[[ "$(cat "$trace/version")" == "rrx-trace 7" ]] ||
   fail "trace version file says '$(head -c 100 "$trace/version")'"
 
 for ((i = 1; i <= replays; i++)); do

@@ -56,9 +56,18 @@ def check_copy(replay, pid, state):
     assert state_name(pid) == "T"
     regs = registers_of(pid)
     mine = replay.registers()
-    for name in ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9",
+    for name in ("rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9",
                  "r10", "r11", "r12", "r13", "r14", "r15", "eflags", "fs_base"):
         assert regs[name] == mine[name], name
+    # The copy runs the patched code: where the replay stands in a stub (at
+    # a patched syscall or cpuid), it shows the program instruction the stub
+    # stands for, and the copy is on the stub itself, in the stubs' mapping
+    # (not the code's).
+    assert regs["rip"] == state["registers"]["rip"]
+    if regs["rip"] != mine["rip"]:
+        def mapping_of(addr):
+            return next(m for m in state["maps"] if m["start"] <= addr < m["end"])
+        assert mapping_of(regs["rip"])["start"] != mapping_of(mine["rip"])["start"]
     # Every writable mapping (data, heap, stack, libraries' data): byte for
     # byte what the replay shows. (Code is compared nowhere: the replay
     # shows the program's bytes, the copy runs the tick-counting patches.)

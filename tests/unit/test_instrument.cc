@@ -126,17 +126,18 @@ void check_scan(const std::string& path, const char* name, ScanResult* result = 
   EXPECT_FALSE(r.statically_instrumented);
   EXPECT_FALSE(r.build_id.empty());
   ASSERT_FALSE(r.segments.empty());
-  uint64_t f8 = 0, p8 = 0, f32 = 0, p32 = 0, fsys = 0, psys = 0, formA = 0;
+  uint64_t f8 = 0, p8 = 0, f32 = 0, p32 = 0, fsys = 0, psys = 0, pcpuid = 0, formA = 0;
   for (const SegmentStats& s : r.segments) {
     EXPECT_GE(s.rel8_found, s.rel8_patched);
     EXPECT_GE(s.rel32_found, s.rel32_patched);
     EXPECT_GE(s.syscall_found, s.syscall_patched);
+    EXPECT_GE(s.cpuid_found, s.cpuid_patched);
     uint64_t skipped = 0;
     for (uint32_t k : s.skipped) skipped += k;
     EXPECT_EQ(skipped, s.rel8_found - s.rel8_patched + s.rel32_found - s.rel32_patched +
-                           s.syscall_found - s.syscall_patched);
+                           s.syscall_found - s.syscall_patched + s.cpuid_found - s.cpuid_patched);
     f8 += s.rel8_found; p8 += s.rel8_patched; f32 += s.rel32_found; p32 += s.rel32_patched;
-    fsys += s.syscall_found; psys += s.syscall_patched;
+    fsys += s.syscall_found; psys += s.syscall_patched; pcpuid += s.cpuid_patched;
     printf("[ %s ] segment off %#lx size %#lx: rel8 %u/%u rel32 %u/%u syscall %u/%u skipped: "
            "target-in-range %u unrelocatable %u sigreturn %u rip-rel %u\n",
            name, (unsigned long)s.file_offset, (unsigned long)s.file_size, s.rel8_patched,
@@ -145,7 +146,7 @@ void check_scan(const std::string& path, const char* name, ScanResult* result = 
   }
   EXPECT_GT(p8, 0u);
   EXPECT_GT(p32, 0u);
-  EXPECT_EQ(r.sites.size(), p8 + p32 + psys);
+  EXPECT_EQ(r.sites.size(), p8 + p32 + psys + pcpuid);
 
   ZydisDecoder d = make_decoder();
   std::vector<uint64_t> targets = elf.branch_targets();
@@ -160,6 +161,8 @@ void check_scan(const std::string& path, const char* name, ScanResult* result = 
     ASSERT_EQ(in.length, s.jcc_length);
     if (s.form == StubForm::kSyscall) {
       ASSERT_EQ(in.mnemonic, ZYDIS_MNEMONIC_SYSCALL) << std::hex << s.jcc_offset();
+    } else if (s.form == StubForm::kCpuid) {
+      ASSERT_EQ(in.mnemonic, ZYDIS_MNEMONIC_CPUID) << std::hex << s.jcc_offset();
     } else {
       ASSERT_TRUE(is_jcc(in)) << std::hex << s.jcc_offset();
       ASSERT_EQ(in.raw.imm[0].size == 32, s.rel32);
@@ -201,9 +204,9 @@ void check_scan(const std::string& path, const char* name, ScanResult* result = 
         << "branch target " << std::hex << *it << " inside site " << s.start;
   }
   printf("[ %s ] scan %.1f ms: rel8 patched %lu/%lu, rel32 patched %lu/%lu, form A %lu, syscall "
-         "patched %lu/%lu; %lu possible targets, %lu landing pads\n",
+         "patched %lu/%lu, cpuid patched %lu; %lu possible targets, %lu landing pads\n",
          name, ms, (unsigned long)p8, (unsigned long)f8, (unsigned long)p32, (unsigned long)f32,
-         (unsigned long)formA, (unsigned long)psys, (unsigned long)fsys,
+         (unsigned long)formA, (unsigned long)psys, (unsigned long)fsys, (unsigned long)pcpuid,
          (unsigned long)r.possible_targets, (unsigned long)r.landing_pads);
   if (result) *result = std::move(r);
 }
@@ -362,7 +365,7 @@ class PatchedSelf : public ::testing::Test {
 
     // (The samples make no syscall; test_syscall_sites.cc runs those.)
     for (const BranchSite& b : s_->scan.sites)
-      if (b.start + s_->bias >= s_->lo && b.end() + s_->bias <= s_->hi && b.form != StubForm::kSyscall)
+      if (b.start + s_->bias >= s_->lo && b.end() + s_->bias <= s_->hi && !calls_engine(b.form))
         sites_.push_back(b);
     stub_area_ = map_near(s_->lo, 1 << 20);
     if (!stub_area_) { setup_error_ = "no stub area within reach"; return; }
