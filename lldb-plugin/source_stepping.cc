@@ -89,7 +89,17 @@ class Stepper {
 
   lldb::SBFrame frame(uint32_t index = 0) { return thread_.GetFrameAtIndex(index); }
   addr_t pc() { return frame().GetPC(); }
-  addr_t cfa() { return frame().GetCFA(); }
+  // On a `ret` the frame's CFA is plainly rsp + 8. lldb-19 gets it wrong on
+  // some functions' final `ret` (natively too: Debian 12 libc's _IO_fflush
+  // and setvbuf after their `pop`s, taking main's caller for theirs), and a
+  // step back through a return lands exactly there.
+  addr_t cfa() { return at_return() ? frame().GetSP() + 8 : frame().GetCFA(); }
+  bool at_return() {
+    lldb::SBInstructionList list = target_.ReadInstructions(frame().GetPCAddress(), 1);
+    if (list.GetSize() != 1) return false;
+    const char* mnemonic = list.GetInstructionAtIndex(0).GetMnemonic(target_);
+    return mnemonic && std::string_view(mnemonic).starts_with("ret");
+  }
   LineRange line() { return line_range(frame(), target_); }
   // The entry address of the frame's function; 0 if unknown.
   addr_t function_start() {

@@ -88,6 +88,24 @@ bool give_thread_buffer(Task& task, uint64_t fs, uint64_t* addr) {
          task.write_mem(data + offsetof(rrx_engine_data, buffer_wanted), &wanted, sizeof wanted);
 }
 
+bool move_buffer_to_thread_pointer(Task& task, uint64_t fs, uint64_t* buffer) {
+  rrx_engine_data data;
+  if (fs == 0 || !task.read_mem(RRX_ENGINE_DATA_ADDR, &data, sizeof data) ||
+      data.num_threads > RRX_ENGINE_THREADS_MAX) {
+    return false;
+  }
+  uint32_t at_zero = data.num_threads;
+  for (uint32_t i = 0; i < data.num_threads; ++i) {
+    if (data.threads[i].fs == fs) return false;
+    if (data.threads[i].fs == 0 && at_zero == data.num_threads) at_zero = i;
+  }
+  if (at_zero == data.num_threads) return false;
+  *buffer = data.threads[at_zero].buffer;
+  const auto fs_offset = reinterpret_cast<const char*>(&data.threads[at_zero].fs) -
+                         reinterpret_cast<const char*>(&data);
+  return task.write_mem(RRX_ENGINE_DATA_ADDR + fs_offset, &fs, sizeof fs);
+}
+
 bool trace_all_calls(Task& task) {
   const uint32_t on = 1;
   return task.write_mem(RRX_ENGINE_DATA_ADDR + offsetof(rrx_engine_data, all_traced), &on, sizeof on);

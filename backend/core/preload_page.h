@@ -26,6 +26,13 @@ bool buffer_wanted(Task& task, uint64_t fs);
 // *addr (replay).
 bool give_thread_buffer(Task& task, uint64_t fs, uint64_t* addr);
 
+// At the exit of `task`'s successful arch_prctl(ARCH_SET_FS, fs): the
+// buffer of thread pointer 0 (the loader's or static start-up's first calls,
+// made before the thread had one) becomes thread pointer `fs`'s, unless
+// `fs` has one already (syscallbuf_abi.h, THE PER-THREAD BUFFER), in
+// recording and replay alike. Its address in *buffer if it moved.
+bool move_buffer_to_thread_pointer(Task& task, uint64_t fs, uint64_t* buffer);
+
 // Recording: the engine in `task`'s process buffers no more calls (the
 // process has a seccomp filter of its own).
 bool trace_all_calls(Task& task);

@@ -181,12 +181,13 @@ static int plain_anonymous_mapping(const struct rrx_call* c) {
          !(prot & PROT_EXEC);
 }
 
-/* Unmapping rrx's own pages (the tick page just below the preload page,
-   the preload page, this thread's buffer) must stay visible to rrx. */
-static int unmaps_rrx_memory(const struct rrx_buffer_hdr* h, const struct rrx_call* c) {
+/* Unmapping or protecting rrx's own pages (the tick page just below the
+   preload page, the preload page, the engine, this thread's buffer) must
+   stay visible to rrx. */
+static int touches_rrx_memory(const struct rrx_buffer_hdr* h, const struct rrx_call* c) {
   uint64_t lo = (uint64_t)c->args[0], hi = lo + (uint64_t)c->args[1];
   uint64_t pages = RRX_PRELOAD_PAGE_ADDR - RRX_PRELOAD_PAGE_SIZE, buf = (uint64_t)h;
-  return hi < lo || (lo < RRX_PRELOAD_PAGE_ADDR + RRX_PRELOAD_PAGE_SIZE && hi > pages) ||
+  return hi < lo || (lo < RRX_ENGINE_ADDR + RRX_ENGINE_SIZE && hi > pages) ||
          (lo < buf + RRX_BUFFER_SIZE && hi > buf);
 }
 
@@ -216,7 +217,9 @@ static int worth_buffering(const struct rrx_buffer_hdr* h, const struct rrx_call
     case SYS_mmap:
       return plain_anonymous_mapping(c);
     case SYS_munmap:
-      return !unmaps_rrx_memory(h, c);
+      return !touches_rrx_memory(h, c);
+    case SYS_mprotect: /* code made executable is the recorder's to patch */
+      return !(c->args[2] & PROT_EXEC) && !touches_rrx_memory(h, c);
     case SYS_openat:
       return opens_without_blocking(c);
     case SYS_read:

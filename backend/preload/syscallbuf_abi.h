@@ -365,6 +365,11 @@ static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
     {SYS_getdents64, {RRX_RES(1, 2), RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_getcwd, {RRX_RES(0, 1), RRX_NONE}, RRX_REPLAY_TAKES},
     {SYS_prlimit64, {RRX_FIX(3, 16), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_getrandom, {RRX_RES(0, 1), RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_gettid, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
+    {SYS_sysinfo, {RRX_FIX(0, 112), RRX_NONE}, RRX_REPLAY_TAKES},
+    /* The kernel walks the list at the thread's exit, in replay too. */
+    {SYS_set_robust_list, {RRX_NONE, RRX_NONE}, RRX_REPLAY_RUNS},
     /* fcntl only for the commands that write no memory and never wait
        (syscallbuf.c); futex only to wake (it never waits then). */
     {SYS_fcntl, {RRX_NONE, RRX_NONE}, RRX_REPLAY_TAKES},
@@ -378,6 +383,8 @@ static const struct rrx_buffered_syscall rrx_buffered_syscalls[] = {
        the recorded address. */
     {SYS_mmap, {RRX_NONE, RRX_NONE}, RRX_REPLAY_RUNS},
     {SYS_munmap, {RRX_NONE, RRX_NONE}, RRX_REPLAY_RUNS},
+    /* Only without PROT_EXEC (see syscallbuf.c). */
+    {SYS_mprotect, {RRX_NONE, RRX_NONE}, RRX_REPLAY_RUNS},
     /* The break moves the same in replay: run again, same result. */
     {SYS_brk, {RRX_NONE, RRX_NONE}, RRX_REPLAY_RUNS},
 };

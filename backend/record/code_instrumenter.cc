@@ -128,12 +128,14 @@ std::string patch_cache_path(const std::string& key) {
   std::string dir = instrument::default_cache_dir();
   if (dir.empty()) return "";
   dir += "/patches";
-  for (size_t at = 1; at <= dir.size(); ++at) {
+  static std::string made;  // (made once per run, not per patch)
+  for (size_t at = 1; made != dir && at <= dir.size(); ++at) {
     if ((at == dir.size() || dir[at] == '/') && mkdir(dir.substr(0, at).c_str(), 0700) != 0 &&
         errno != EEXIST) {
       return "";
     }
   }
+  made = dir;
   char name[32];
   snprintf(name, sizeof name, "/%016zx",
            std::hash<std::string>{}(key + "#" + std::to_string(instrument::kScanRulesVersion) + "." +
@@ -297,7 +299,10 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
       bool wanted = instrument::calls_engine(it->form) ? syscall_sites_ : jcc_sites_;
       if (wanted) sites.push_back(*it);
     }
-    if (sites.empty()) return nullptr;
+    if (sites.empty()) {
+      patches_[key] = nullptr;  // nothing to patch there, in every run
+      return nullptr;
+    }
     if (!emit(m, file.data(), file.size(), sites.data(), sites.size(), stubs_at, room, map.get(),
               &layout, cached_file, &patch->saved_name, error)) {
       return nullptr;

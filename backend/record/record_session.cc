@@ -448,6 +448,14 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     if (t.call.number == RRX_CALL_NOTIFY) take_notify_result(t, &regs);
     if (t.call.number == SYS_arch_prctl && t.call.args[0] == ARCH_SET_FS) {
       t.buffer = 0;  // another thread pointer: the engine's buffer for it, if any
+      uint64_t moved;
+      if (buffering_ && !is_syscall_error(regs.rax) &&
+          move_buffer_to_thread_pointer(*t.task, t.call.args[1], &moved)) {
+        auto& buffers = thread_buffers_[t.tgid];
+        buffers.erase(0);
+        buffers[t.call.args[1]] = moved;
+        t.buffer = moved;
+      }
     }
     t.call.result = static_cast<int64_t>(regs.rax);
     if (!t.unsupported_if_succeeds.empty() && !is_syscall_error(regs.rax)) {

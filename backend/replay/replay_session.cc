@@ -749,6 +749,12 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     return diverged(e, "at the syscall's end, " + diff_registers(e.regs, now));
   }
   t.task->set_regs(e.regs);
+  if (t.desc && t.call.number == SYS_arch_prctl && t.call.args[0] == ARCH_SET_FS &&
+      !is_syscall_error(e.regs.rax) && reader_->header().syscall_buffer &&
+      reader_->header().version >= 7) {
+    uint64_t moved;  // as the recorder did (core/preload_page.h)
+    move_buffer_to_thread_pointer(*t.task, t.call.args[1], &moved);
+  }
   if (e.new_buffer) {
     uint64_t addr = e.new_buffer;
     if (!give_thread_buffer(*t.task, e.regs.fs_base, &addr)) {

@@ -2,6 +2,9 @@
 // (and, for comparison, in gdb). An ordinary -O0 -g program on the C
 // library, so lldb has to find libc through the dynamic loader. Tests find
 // places in it by the "// @name" markers, so keep them when editing.
+// stdout is line-buffered: each printf's write to rrx's stdout (a pipe in
+// the tests, never buffered by rrx) is then an event right there, which the
+// tests' `when` checks rely on.
 #include <stdio.h>
 
 int counter;  // written by add(): the watchpoint cases watch it
@@ -18,7 +21,7 @@ __attribute__((noinline)) static int twice(int x) {
 }  // @twice_end
 
 int main(void) {
-  int total = 0;                  // @main_body
+  int total = setvbuf(stdout, NULL, _IOLBF, 0);  // @main_body
   for (int i = 0; i < 3; i++) {  // @loop_head
     total = add(total, i);        // @loop_call
     printf("total %d\n", total);  // @print
