@@ -18,12 +18,51 @@
         .equ    HANDLED_SKIP, 12        /* RRX_SITE_HANDLED_SKIP */
         .equ    CALL_NOTIFY, 0x5201     /* RRX_CALL_NOTIFY */
         .equ    INSN_AT, 8              /* RRX_SITE_INSN_AT */
+        .equ    LEAVE_OFFSET, 8         /* RRX_SITE_LEAVE_OFFSET */
         .equ    CPUID_BYTES, 0xa20f     /* 0f a2, read as a little-endian word */
 
         .section .text.entry, "ax", @progbits
         .globl  rrx_site_entry
         .type   rrx_site_entry, @function
 rrx_site_entry:
+        jmp     rrx_site_enter
+        .org    LEAVE_OFFSET, 0xcc
+        /* Every return to a site passes here, at a fixed address: a replay
+           that must let the engine finish a call (a watchpoint fired on
+           its copy of a recorded output) runs the thread to here. rbp is
+           the frame the entry built. */
+        .globl  rrx_site_leave
+rrx_site_leave:
+        /* The program's flags back without popf: a popf that a debugger
+           single-steps makes the kernel take the trap flag for the
+           program's own, which then stays set (and shows in r11 at the
+           stub's syscall, unlike in the recording). sahf restores SF ZF
+           AF PF CF; OF is made by an add that overflows or a test. */
+        movq    80(%rbp), %rax
+        testl   $0x800, %eax
+        jz      3f
+        movb    $0x7f, %ah
+        addb    $1, %ah                 /* OF = 1 */
+        jmp     4f
+3:      testl   %eax, %eax              /* OF = 0 */
+4:      movq    80(%rbp), %rax
+        movb    %al, %ah
+        sahf
+        movq    %rbp, %rsp
+        popq    %rbp
+        popq    %r11
+        popq    %r10
+        popq    %r9
+        popq    %r8
+        popq    %rdi
+        popq    %rsi
+        popq    %rdx
+        popq    %rcx
+        popq    %rax
+        leaq    8(%rsp), %rsp           /* the saved flags */
+        ret
+
+rrx_site_enter:
         pushfq
         pushq   %rax
         pushq   %rcx
@@ -56,18 +95,18 @@ rrx_site_entry:
         movq    56(%rsp), %rax
         movq    %rax, 72(%rbp)
         addq    $HANDLED_SKIP, 88(%rbp)
-        jmp     2f
+        jmp     rrx_site_leave
 1:      cmpl    $SITE_NOTIFY, %eax
-        jne     2f
+        jne     rrx_site_leave
         movq    $CALL_NOTIFY, 72(%rbp)
-        jmp     2f
+        jmp     rrx_site_leave
 5:      subq    $32, %rsp               /* struct rrx_cpuid_call */
         movl    %eax, 0(%rsp)
         movl    %ecx, 4(%rsp)
         movq    %rsp, %rdi
         call    rrx_cpuid_call
         testl   %eax, %eax
-        jz      2f                      /* unknown: the stub's cpuid traps */
+        jz      rrx_site_leave          /* unknown: the stub's cpuid traps */
         movl    8(%rsp), %eax           /* (32-bit moves zero the upper halves, */
         movq    %rax, 72(%rbp)          /* as cpuid does) */
         movl    12(%rsp), %ebx          /* rbx is not saved: C kept it */
@@ -76,34 +115,7 @@ rrx_site_entry:
         movl    20(%rsp), %eax
         movq    %rax, 56(%rbp)
         addq    $HANDLED_SKIP, 88(%rbp)
-2:      /* The program's flags back without popf: a popf that a debugger
-           single-steps makes the kernel take the trap flag for the
-           program's own, which then stays set (and shows in r11 at the
-           stub's syscall, unlike in the recording). sahf restores SF ZF
-           AF PF CF; OF is made by an add that overflows or a test. */
-        movq    80(%rbp), %rax
-        testl   $0x800, %eax
-        jz      3f
-        movb    $0x7f, %ah
-        addb    $1, %ah                 /* OF = 1 */
-        jmp     4f
-3:      testl   %eax, %eax              /* OF = 0 */
-4:      movq    80(%rbp), %rax
-        movb    %al, %ah
-        sahf
-        movq    %rbp, %rsp
-        popq    %rbp
-        popq    %r11
-        popq    %r10
-        popq    %r9
-        popq    %r8
-        popq    %rdi
-        popq    %rsi
-        popq    %rdx
-        popq    %rcx
-        popq    %rax
-        leaq    8(%rsp), %rsp           /* the saved flags */
-        ret
+        jmp     rrx_site_leave
         .size   rrx_site_entry, .-rrx_site_entry
 
         .section .note.GNU-stack,"",@progbits

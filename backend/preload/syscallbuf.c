@@ -34,6 +34,7 @@ _Static_assert(sizeof(struct rrx_engine_data) <= 0x2000, "engine.ld");
 _Static_assert(RRX_SITE_HANDLED == 1 && RRX_SITE_NOTIFY == 2, "site_entry.S");
 _Static_assert(RRX_SITE_HANDLED_SKIP == 12 && RRX_CALL_NOTIFY == 0x5201, "site_entry.S");
 _Static_assert(RRX_SITE_INSN_AT == 8 && sizeof(struct rrx_cpuid_call) == 24, "site_entry.S");
+_Static_assert(RRX_SITE_LEAVE_OFFSET == 8, "site_entry.S");
 
 /* kPartial: buffered, but only part of a write was done (RRX_RECORD_PARTIAL). */
 enum { kNotBuffered = 0, kBuffered = 1, kMismatch = 2, kPartial = 3 };

@@ -112,6 +112,11 @@
 #define RRX_SITE_HANDLED_SKIP 12
 /* Where the stub's own instruction (`syscall` or `cpuid`) is, from R. */
 #define RRX_SITE_INSN_AT 8
+/* Every return from the engine to a site passes through this address
+   (site_entry.S), with every program register still saved on the stack:
+   a replay lets the engine finish a call by running the thread to it. */
+#define RRX_SITE_LEAVE_OFFSET 8
+#define RRX_SITE_LEAVE_ADDR (RRX_ENGINE_ADDR + RRX_SITE_LEAVE_OFFSET)
 
 /* The cpuid answers (CPUID SITES above), in the preload page. */
 #define RRX_CPUID_TABLE_ADDR (RRX_PRELOAD_PAGE_ADDR + 0x900)

@@ -81,6 +81,8 @@ bool program_watchpoints(Task& task, const std::vector<Watchpoint>& watchpoints)
   return task.set_debug_reg(7, dr7);
 }
 
+bool watchpoint_fired(Task& task) { return (task.debug_reg(6) & 0xf) != 0; }
+
 int triggered_watchpoint(Task& task) {
   uint64_t dr6 = task.debug_reg(6);
   task.set_debug_reg(6, 0);

@@ -60,5 +60,8 @@ bool program_watchpoints(Task& task, const std::vector<Watchpoint>& watchpoints)
 // After a hardware trap: the index of the watchpoint that fired (from DR6),
 // or -1. Clears DR6.
 int triggered_watchpoint(Task& task);
+// Whether a watchpoint fired (DR6 says so), leaving DR6 as it is for
+// triggered_watchpoint.
+bool watchpoint_fired(Task& task);
 
 }  // namespace rrx

@@ -299,6 +299,53 @@ bool ReplaySession::resume(ReplayTask& t) {
   return ok;
 }
 
+// A watchpoint fired inside the buffering engine: one of its stores of a
+// recorded output (byte by byte) hit the watched bytes. The kernel's
+// writes of a traced syscall show once, where the syscall ends; so do the
+// engine's: the thread runs on, further hits absorbed, to the engine's
+// way out (RRX_SITE_LEAVE_ADDR), then steps through the return to the
+// site's stub, where the thread stands for the end of the program's
+// syscall. False (the thread somewhere on the way) if that fails.
+bool ReplaySession::finish_engine_call(ReplayTask& t) {
+  Task& task = *t.task;
+  const uint8_t int3 = 0xcc;
+  uint8_t original;
+  if (!task.read_mem(RRX_SITE_LEAVE_ADDR, &original, 1) ||
+      !task.write_mem(RRX_SITE_LEAVE_ADDR, &int3, 1)) {
+    return false;
+  }
+  auto stopped_by_trap = [&](Registers* regs) {
+    int status;
+    return wait_for(task.tid(), &status) == task.tid() && WIFSTOPPED(status) &&
+           WSTOPSIG(status) == SIGTRAP && task.get_regs(regs);
+  };
+  Registers regs;
+  bool at_leave = false;
+  while (!at_leave && run_user_code(task, 0) && stopped_by_trap(&regs)) {
+    at_leave = regs.rip == RRX_SITE_LEAVE_ADDR + 1;
+    triggered_watchpoint(task);  // (clears DR6 after another of its stores)
+  }
+  task.write_mem(RRX_SITE_LEAVE_ADDR, &original, 1);
+  if (!at_leave) return false;
+  regs.rip = RRX_SITE_LEAVE_ADDR;
+  if (!task.set_regs(regs)) return false;
+  // The way out restores the program's registers and returns to the stub
+  // (~30 instructions), whose `lea 128(%rsp),%rsp` then puts the program's
+  // stack pointer back (a backtrace holds from there). No further: the
+  // next instructions may count a tick, which the caller's run to a tick
+  // count must see.
+  const auto in_engine = [](uint64_t pc) {
+    return pc >= RRX_ENGINE_ADDR && pc < RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE;
+  };
+  int steps = 0;
+  for (; steps < 64 && in_engine(regs.rip); ++steps) {
+    if (!task.single_step(0) || !stopped_by_trap(&regs)) return false;
+  }
+  if (in_engine(regs.rip) || !task.single_step(0) || !stopped_by_trap(&regs)) return false;
+  triggered_watchpoint(task);  // (the epilogue's reads of the saved registers)
+  return true;
+}
+
 // At a SIGTRAP of the focus thread: our breakpoint, our single step or our
 // watchpoint? Sets trap_ and returns true if so.
 bool ReplaySession::classify_trap(ReplayTask& t) {
@@ -311,6 +358,10 @@ bool ReplaySession::classify_trap(ReplayTask& t) {
     // kernel prefers DR6's step bit): ask DR6 itself.
     int index = triggered_watchpoint(*t.task);
     if (index >= 0) {
+      if (reader_->header().syscall_buffer && regs.rip >= RRX_ENGINE_ADDR &&
+          regs.rip < RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE) {
+        finish_engine_call(t);  // (if it cannot, the hit shows where it is)
+      }
       trap_ = {Trap::Kind::kWatchpoint, index};
       t.single_step = false;
       return true;
@@ -394,7 +445,7 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int 
       stepped_over = true;
     }
     if (stop.kind == StopKind::kSignal && stop.sig == SIGTRAP && is_debugged(t)) {
-      if (step_continues_in_stub(t) && triggered_watchpoint(*t.task) < 0) continue;
+      if (step_continues_in_stub(t) && !watchpoint_fired(*t.task)) continue;
       if (classify_trap(t)) {
         focus_ = t.tid;  // the debugger now looks at the thread that stopped
         return Advance::kTrapped;
@@ -1539,3 +1590,4 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
 }
 
 }  // namespace rrx
+

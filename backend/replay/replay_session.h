@@ -173,6 +173,7 @@ class ReplaySession {
                            const std::function<void()>& on_debugger_trap);
   StepResult check_ticks_at_event(ReplayTask& t, const Event& e);
   bool classify_trap(ReplayTask& t);
+  bool finish_engine_call(ReplayTask& t);
   bool step_continues_in_stub(ReplayTask& t);
   void kill_all();
 
