@@ -12,6 +12,7 @@ namespace rrx {
 
 bool setup_at_exec_event(Task& task, bool buffering, std::string* error) {
   task.reopen_mem();
+  task.untraced_syscall = 0;  // the old image's preload page is gone
   return patch_vdso(task, buffering, error);
 }
 

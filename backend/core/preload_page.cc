@@ -52,7 +52,11 @@ bool map_preload_page(Task& task, uint32_t mode, const struct stat* sinks) {
                              {RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE,
                               RRX_ENGINE_SIZE - RRX_ENGINE_CODE_SIZE, PROT_READ | PROT_WRITE, 0, 0, 0},
                              &ok);
-  return ok && r == 0;
+  if (!ok || r != 0) return false;
+  // (Only now: a filter of the program's that came through exec may refuse
+  // the calls above from there.)
+  task.untraced_syscall = RRX_UNTRACED_SYSCALL_ADDR;
+  return true;
 }
 
 bool buffer_wanted(Task& task, uint64_t fs) {

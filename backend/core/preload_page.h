@@ -14,6 +14,8 @@ namespace rrx {
 // Maps the page into a freshly exec'd `task` (at a stop where an injected
 // syscall may run) with the preload library's mode (RRX_MODE_RECORD or
 // RRX_MODE_REPLAY) and, when recording, the recorder's stdout and stderr.
+// Sets task.untraced_syscall: the caller clears it again if a seccomp
+// filter of the program's is in force.
 bool map_preload_page(Task& task, uint32_t mode, const struct stat* sinks = nullptr);
 
 // Whether the engine in `task`'s process asks for a buffer for thread

@@ -1,5 +1,6 @@
 #include "core/remote_syscall.h"
 
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "core/stop.h"
@@ -27,6 +28,43 @@ bool run_to(Task& task, StopKind want) {
   }
 }
 
+// Calls that return at once and touch only memory mappings, fds and the
+// thread's own state: these may run at the untraced syscall, where a single
+// step runs them (a fork would leave its child with the trap flag set, a
+// call that waits would wait unseen).
+bool runs_untraced(int number) {
+  switch (number) {
+    case SYS_mmap:
+    case SYS_munmap:
+    case SYS_mprotect:
+    case SYS_mremap:
+    case SYS_openat:
+    case SYS_close:
+    case SYS_arch_prctl:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Single-steps `task` over its untraced syscall (regs.rip at it): one stop,
+// after it. A signal stop before the syscall ran is dropped and the step
+// made again; one after it, like the trap, ends the step (stray signals
+// are dropped as in run_to).
+bool step_over_untraced(Task& task) {
+  for (int tries = 0; tries < 16; ++tries) {
+    int status;
+    Registers now;
+    if (!task.single_step(0) || wait_for(task.tid(), &status) < 0 || !WIFSTOPPED(status) ||
+        !task.get_regs(&now)) {
+      return false;
+    }
+    if (now.rip == task.untraced_syscall + 2) return true;
+    if (now.rip != task.untraced_syscall) return false;
+  }
+  return false;
+}
+
 }  // namespace
 
 int64_t remote_syscall(Task& task, int number, std::initializer_list<uint64_t> args,
@@ -42,9 +80,11 @@ int64_t remote_syscall(Task& task, int number, std::initializer_list<uint64_t> a
   // orig_rax = -1: nothing may treat the return to user space as the end of
   // an interrupted syscall to be restarted.
   regs.orig_rax = static_cast<uint64_t>(-1);
-  regs.rip = task.syscall_gadget;
+  const bool untraced = task.untraced_syscall && runs_untraced(number);
+  regs.rip = untraced ? task.untraced_syscall : task.syscall_gadget;
   if (!task.set_regs(regs)) return -1;
-  if (!run_to(task, StopKind::kSyscallEntry) || !run_to(task, StopKind::kSyscallExit)) {
+  if (untraced ? !step_over_untraced(task)
+               : !run_to(task, StopKind::kSyscallEntry) || !run_to(task, StopKind::kSyscallExit)) {
     return -1;
   }
   Registers after;

@@ -9,8 +9,9 @@
 
 namespace rrx {
 
-// Makes `task` execute syscall `number` with `args` at its syscall gadget,
-// then restores every register. The task must be at a syscall-exit stop
+// Makes `task` execute syscall `number` with `args` at its syscall gadget
+// (two syscall stops), or for the calls that only shape memory and fds at
+// its untraced syscall (one single step), then restores every register. The task must be at a syscall-exit stop
 // (or another stop where returning to user space is harmless) and have a
 // gadget. Returns the syscall's result (-errno on failure); sets *ok false
 // if ptrace itself failed (e.g. the task died).

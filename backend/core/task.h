@@ -66,6 +66,11 @@ class Task final : public TraceeMemory {
   // Address of a `syscall` instruction usable for injected syscalls (set
   // once the vdso is patched), 0 if none yet.
   uint64_t syscall_gadget = 0;
+  // The preload page's untraced `syscall` (RRX_UNTRACED_SYSCALL_ADDR) once
+  // the page is mapped and while no seccomp filter of the program's judges
+  // this thread's calls (rrx's own lets that address through without a
+  // stop): injected syscalls run there in one single step, 0 if not.
+  uint64_t untraced_syscall = 0;
 
   // The thread's hardware tick counter when the session counts hardware
   // ticks (core/hw_tick_source.h owns it; opened before the first resume).

@@ -430,7 +430,10 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       fail("process " + std::to_string(t.task->tid()) + ": " + err);
       return;
     }
-    if (self_filtered_.count(t.tgid)) trace_all_calls(*t.task);  // the filter stays
+    if (self_filtered_.count(t.tgid)) {  // the filter stays
+      trace_all_calls(*t.task);
+      t.task->untraced_syscall = 0;
+    }
     if (buffering_) {
       MemWrite answers;
       if (cpuid_answers_.give(*t.task, &answers)) event.writes.push_back(std::move(answers));
@@ -470,6 +473,13 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       if (buffering_ && !is_syscall_error(regs.rax)) {
         self_filtered_.insert(t.tgid);
         trace_all_calls(*t.task);
+      }
+      // rrx's injected calls go through the program's filter too now
+      // (with TSYNC, every thread's): back to the gadget its prefix lets by.
+      if (!is_syscall_error(regs.rax)) {
+        for (auto& [tid, other] : tasks_) {
+          if (other.tgid == t.tgid && other.task) other.task->untraced_syscall = 0;
+        }
       }
     }
     std::vector<MemRegion> regions;
@@ -667,6 +677,7 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
   RecordTask& c = tasks_[child];
   if (!c.task) c.task = std::make_unique<Task>(child, &tick_counters_);
   c.task->syscall_gadget = t.task->syscall_gadget;  // the same vdso
+  c.task->untraced_syscall = t.task->untraced_syscall;  // and filters
   c.tgid = (event.clone_flags & CLONE_THREAD) ? t.tgid : child;
   c.parent_tgid = (event.clone_flags & (CLONE_THREAD | CLONE_PARENT)) ? t.parent_tgid : t.tgid;
   // A forked child keeps the parent thread's thread pointer, so it uses

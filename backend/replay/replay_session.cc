@@ -683,6 +683,11 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
       uint64_t filter = write_prefixed_program_filter(*t.task, t.call, &err);
       if (!filter) return diverged(e, err);
       self_filtered_.insert(t.tgid);
+      // rrx's injected calls go through it too (with TSYNC, every
+      // thread's): back to the gadget its prefix lets by.
+      for (auto& [tid, other] : tasks_) {
+        if (other->tgid == t.tgid) other->task->untraced_syscall = 0;
+      }
       regs.rdx = filter;  // (the recorded exit registers put it back)
       t.task->set_regs(regs);
     }
@@ -739,6 +744,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     if (!setup_at_exec_exit(*t.task, setup, &err)) {
       return diverged(e, err);
     }
+    if (self_filtered_.count(t.tgid)) t.task->untraced_syscall = 0;  // the filter stays
   } else if (t.desc) {
     if (t.call.number == SYS_munmap && !is_syscall_error(e.regs.rax) && t.patches) {
       // The debugger's view of patched code there goes with it.
@@ -1009,6 +1015,7 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   auto child = std::make_unique<ReplayTask>();
   child->task = std::make_unique<Task>(real, &tick_counters_);
   child->task->syscall_gadget = t.task->syscall_gadget;
+  child->task->untraced_syscall = t.task->untraced_syscall;
   child->initial_stack = t.initial_stack;
   child->exe_saved_name = t.exe_saved_name;
   child->patches = t.patches;
