@@ -92,7 +92,13 @@ bool set_tick_target(Task& task, uint64_t target) {
 
 bool arm_tick_slice(Task& task, uint64_t ticks) {
   if (HwThreadTicks* hw = hw_thread_ticks(task)) return hw->arm_after(ticks);
-  return set_page_target(task, ticks ? page_ticks(task) + ticks : UINT64_MAX);
+  uint64_t fields[2];  // count, target
+  if (!task.read_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_COUNT, fields, sizeof fields)) return false;
+  const uint64_t now = fields[0] + fields[1];
+  const uint64_t target = ticks ? now + ticks : UINT64_MAX;
+  if (now == 0 || fields[1] == target) return true;
+  const uint64_t wanted[2] = {now - target, target};
+  return task.write_mem(RRX_TICK_PAGE_ADDR + RRX_TICK_OFF_COUNT, wanted, sizeof wanted);
 }
 
 bool arm_ticks_by(Task& task, uint64_t target) {

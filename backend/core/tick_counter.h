@@ -25,7 +25,9 @@ uint64_t read_ticks(const Task& task);
 // there; hardware ticks at or before it (arm_ticks_by).
 bool set_tick_target(Task& task, uint64_t target);
 // A time slice: the interrupt once `ticks` more are counted (hardware: a
-// few late), 0: none.
+// few late), 0: none. Soft ticks: nothing while the thread has counted
+// none yet (it runs no counting code, or has not started); one read of the
+// page, and a write only when the target changes (resumes are frequent).
 bool arm_tick_slice(Task& task, uint64_t ticks);
 // Replay's approach to a point at tick `target`: arms an interrupt that
 // stops the thread at or before the target (soft: at it; hardware: the

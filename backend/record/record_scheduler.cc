@@ -61,7 +61,7 @@ void Recorder::run_user_code(RecordTask& t, int sig) {
   ThreadGroup& group = groups_[group_of(t)];
   group.running = t.task->tid();
   group.running_since = std::chrono::steady_clock::now();
-  if (hw_ticks_ || (soft_ticks_ && read_ticks(*t.task) > 0)) {
+  if (hw_ticks_ || soft_ticks_) {
     bool others = false;
     for (auto& [tid, other] : tasks_) others |= group_of(other) == group_of(t) && tid != t.task->tid();
     // Chaos: slices log-uniform in 1..4000 ticks: preemption lands almost
