@@ -1,6 +1,7 @@
 # rrx gdb plugin: `source` this file (or let `rrx replay` do it) to get
 #   rr-replay [-p PID|NAME] [-g EVENT] [TRACE]   debug a replay of TRACE
 #   when, when-end, when-ticks, when-tid          where the replay is
+#   elapsed-time                                  the recording's time here
 #   seek-ticks N                                  go to tick N
 #   checkpoint, info checkpoints, delete checkpoint N, restart N
 #   last-write EXPR                               back to the write that last changed EXPR
@@ -134,6 +135,13 @@ class WhenEnd(MonitorCommand):
         super().__init__("when-end")
 
 
+class ElapsedTime(MonitorCommand):
+    """Show the recording's time at the current event: seconds since it started."""
+
+    def __init__(self):
+        super().__init__("elapsed-time")
+
+
 def _jump(command, from_tty):
     """Runs a monitor command that moves the replay, then shows the frame."""
     if not _monitor(command):
@@ -228,6 +236,7 @@ When()
 WhenTicks()
 WhenTid()
 WhenEnd()
+ElapsedTime()
 SeekTicks()
 Checkpoint()
 InfoCheckpoints()

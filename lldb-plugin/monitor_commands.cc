@@ -119,6 +119,10 @@ void add_monitor_commands(lldb::SBDebugger debugger) {
                          "Show the current tick count of the replay.", "when-ticks");
   interpreter.AddCommand("when-end", new MonitorCommand("when-end", Arguments::kNone),
                          "Show the number of the trace's last event.", "when-end");
+  interpreter.AddCommand("elapsed-time", new MonitorCommand("elapsed-time", Arguments::kNone),
+                         "Show the recording's time at the current event: seconds since it "
+                         "started.",
+                         "elapsed-time");
   interpreter.AddCommand("seek-ticks", new MonitorCommand("seek-ticks", Arguments::kNumber, true),
                          "Move the replay to where the debugged process's tick count is N.",
                          "seek-ticks N");

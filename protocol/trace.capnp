@@ -75,6 +75,11 @@ struct Event {
   # Replay checks it at every such event.
   ticksAtEvent @14 :UInt64;
 
+  # When the recorder met the event: microseconds of its monotonic clock
+  # since the recording started (0 in traces from before this field).
+  # Replay shows it as `elapsed-time`.
+  micros @15 :UInt64;
+
   struct SyscallEntry {
     syscallNo @0 :Int32;
   }

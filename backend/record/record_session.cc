@@ -144,6 +144,9 @@ void Recorder::take_notify_result(RecordTask& t, Registers* regs) {
 
 void Recorder::emit(Event& event) {
   event.seq = ++seq_;
+  event.micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - started_)
+                                           .count());
   if (hw_ticks_) note_ticks(event);
   std::string err;
   if (!writer_->append(event, &err)) fail(err);

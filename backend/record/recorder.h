@@ -249,6 +249,8 @@ class Recorder {
   MappedDataFiles mapped_files_;
   // Buffering: what trapped cpuids answered, for later processes' engines.
   CpuidAnswers cpuid_answers_;
+  // When the recording started: events carry their time since (elapsed-time).
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   RecordedSegments segments_;  // SysV shared memory
   TickCounters tick_counters_;  // hardware ticks: every Task points here (outlives them)
   std::map<pid_t, RecordTask> tasks_;

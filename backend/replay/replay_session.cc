@@ -548,6 +548,7 @@ ReplaySession::StepResult ReplaySession::step() {
   seq_ = e.seq;
   seq_tid_ = e.tid;
   last_event_ = {e.seq, e.kind, e.tid, e.syscall_no, e.signo};
+  micros_ = e.micros;
   // Code patched at this stop is patched before anyone looks at it (a
   // debugger's first breakpoints go into the patched code).
   for (Event next; e.kind != EventKind::kInstrument && next_event(&next);) {
@@ -1559,6 +1560,7 @@ std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error)
   if (focus) breakpoints_.install(*focus);
   if (cp->tasks.size() != tasks_.size()) return nullptr;
   cp->seq = seq_;
+  cp->micros = micros_;
   cp->lookahead = lookahead_;
   cp->reader_position = reader_->tell();
   cp->focus = focus_;
@@ -1582,6 +1584,7 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
     tasks_[tid] = std::move(t);
   }
   seq_ = cp.seq;
+  micros_ = cp.micros;
   seq_tid_ = 0;
   last_event_ = {};
   lookahead_ = cp.lookahead;

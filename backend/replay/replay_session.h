@@ -59,6 +59,9 @@ class ReplaySession {
 
   // The number of the last event replayed (0 before the first).
   uint64_t current_event() const { return seq_; }
+  // When the recorder met that event: microseconds since the recording
+  // started (0 before the first event, or in traces without the times).
+  uint64_t current_event_micros() const { return micros_; }
   // The recorded tid of that event's thread (0 after a restore).
   int32_t current_event_tid() const { return seq_tid_; }
   // What that event was, for a debugger that stops at signals and
@@ -220,6 +223,7 @@ class ReplaySession {
   std::deque<Event> lookahead_;
   std::map<std::string, std::shared_ptr<const instrument::PatchMap>> patch_maps_;  // by saved name
   uint64_t seq_ = 0;
+  uint64_t micros_ = 0;  // of event seq_
   int32_t seq_tid_ = 0;
   EventSummary last_event_;
   bool echo_ = true;

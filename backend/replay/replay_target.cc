@@ -45,6 +45,7 @@ constexpr const char* kMonitorHelp =
     "  when-end              the last event of the trace\n"
     "  when-ticks            the debugged process's soft tick count\n"
     "  when-tid              the recorded tid of the thread being debugged\n"
+    "  elapsed-time          the recording's time at the current event, in seconds\n"
     "  seek-ticks N          go to where the tick count is N\n"
     "  checkpoint            save this point (Checkpoint N at event E)\n"
     "  info checkpoints      list the checkpoints\n"
@@ -1060,6 +1061,13 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
     uint64_t ticks = here().ticks;
     *output = ticks ? "Current tick: " + std::to_string(ticks) + "\n"
                     : "Current tick: 0 (the program does not count soft ticks)\n";
+    return true;
+  }
+  if (word == "elapsed-time") {
+    char line[96];
+    snprintf(line, sizeof line, "Elapsed time: %.6f s (at event %" PRIu64 ")\n",
+             static_cast<double>(session_->current_event_micros()) / 1e6, session_->current_event());
+    *output = line;
     return true;
   }
   if (word == "when-end") {

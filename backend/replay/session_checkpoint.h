@@ -22,6 +22,7 @@ struct SessionCheckpoint {
   };
   std::map<int32_t, TaskCopy> tasks;  // by recorded tid
   uint64_t seq = 0;
+  uint64_t micros = 0;  // the event's time (ReplaySession::current_event_micros)
   std::deque<Event> lookahead;
   TraceReader::Position reader_position;
   int32_t focus = 0;

@@ -65,6 +65,9 @@ struct Event {
   int32_t tid = 0;   // recorded tid
   // Hardware ticks: the thread's count at this event (see trace.capnp).
   uint64_t ticks_at_event = 0;
+  // The recorder's monotonic clock at the event, in microseconds since the
+  // recording started (0 in older traces).
+  uint64_t micros = 0;
   EventKind kind = EventKind::kSyscallEntry;
   Registers regs = {};
 

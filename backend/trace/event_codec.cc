@@ -46,6 +46,7 @@ std::vector<uint64_t> decode_u64s(capnp::List<uint64_t>::Reader in) {
 void encode_event(const Event& e, proto::Event::Builder out) {
   out.setSeq(e.seq);
   out.setTicksAtEvent(e.ticks_at_event);
+  out.setMicros(e.micros);
   out.setTid(e.tid);
   out.setRegs({reinterpret_cast<const kj::byte*>(&e.regs), sizeof e.regs});
   switch (e.kind) {
@@ -130,6 +131,7 @@ bool decode_event(proto::Event::Reader in, Event* e, std::string* error) {
   *e = Event();
   e->seq = in.getSeq();
   e->ticks_at_event = in.getTicksAtEvent();
+  e->micros = in.getMicros();
   e->tid = in.getTid();
   auto regs = in.getRegs();
   if (regs.size() != sizeof e->regs) {

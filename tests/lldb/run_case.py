@@ -379,6 +379,24 @@ def case_when():
     return Case(["b {src}:{add_body}", "c", "when", "when-ticks", "when-tid"], check)
 
 
+def case_elapsed_time():
+    """elapsed-time: the recording's time at the current event, which grows
+    going forwards and comes back with reverse-continue."""
+    def seconds(out):
+        found = re.search(r"Elapsed time: ([0-9.]+) s", out)
+        expect(found, f"elapsed-time:\n{out}")
+        return float(found.group(1))
+
+    def check(s, m, ctx):
+        first = seconds(s.out("elapsed-time", 0))
+        later = seconds(s.out("elapsed-time", 1))
+        back = seconds(s.out("elapsed-time", 2))
+        expect(0 <= first < later, f"elapsed-time did not grow: {first} then {later}")
+        expect(back == first, f"reverse-continue to the first hit: {back}, first {first}")
+    return Case(["b {src}:{add_body}", "c", "elapsed-time", "c", "c", "c", "elapsed-time",
+                 "reverse-continue", "reverse-continue", "reverse-continue", "elapsed-time"], check)
+
+
 def case_spin_off():
     """`spin-off` at a breakpoint: a stopped copy of the process at lldb's
     pc (docs/spin-off.md); the replay goes on to the next call."""
@@ -632,6 +650,7 @@ CASES = {
     "real.history_start": case_history_start,
     "real.history_end": case_history_end,
     "real.when": case_when,
+    "real.elapsed_time": case_elapsed_time,
     "real.spin_off": case_spin_off,
     "real.checkpoint_restart": case_checkpoint_restart,
     "real.static_start": case_static_start,
