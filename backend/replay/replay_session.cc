@@ -314,14 +314,9 @@ bool ReplaySession::finish_engine_call(ReplayTask& t) {
       !task.write_mem(RRX_SITE_LEAVE_ADDR, &int3, 1)) {
     return false;
   }
-  auto stopped_by_trap = [&](Registers* regs) {
-    int status;
-    return wait_for(task.tid(), &status) == task.tid() && WIFSTOPPED(status) &&
-           WSTOPSIG(status) == SIGTRAP && task.get_regs(regs);
-  };
   Registers regs;
   bool at_leave = false;
-  while (!at_leave && run_user_code(task, 0) && stopped_by_trap(&regs)) {
+  while (!at_leave && run_to_trap(task, false, &regs)) {
     at_leave = regs.rip == RRX_SITE_LEAVE_ADDR + 1;
     triggered_watchpoint(task);  // (clears DR6 after another of its stores)
   }
@@ -339,11 +334,55 @@ bool ReplaySession::finish_engine_call(ReplayTask& t) {
   };
   int steps = 0;
   for (; steps < 64 && in_engine(regs.rip); ++steps) {
-    if (!task.single_step(0) || !stopped_by_trap(&regs)) return false;
+    if (!run_to_trap(task, true, &regs)) return false;
   }
-  if (in_engine(regs.rip) || !task.single_step(0) || !stopped_by_trap(&regs)) return false;
+  if (in_engine(regs.rip) || !run_to_trap(task, true, &regs)) return false;
   triggered_watchpoint(task);  // (the epilogue's reads of the saved registers)
   return true;
+}
+
+// The watchdog stopped `t` (run_watchdog.h): whether to stop there for the
+// user's Ctrl-C. Only a debugged thread in its own code (not inside a
+// syscall, whose restart the stop would disturb; not stepping off a
+// breakpoint), moved off any instrumentation first, so the debugger sees
+// a program instruction.
+bool ReplaySession::interrupted_in_user_code(ReplayTask& t) {
+  Registers regs;
+  if (!interrupt_check_ || !is_debugged(t) || t.stepping_over || !t.task->get_regs(&regs) ||
+      regs.orig_rax != static_cast<uint64_t>(-1) || !interrupt_check_()) {
+    return false;
+  }
+  return leave_instrumentation(t);
+}
+
+// Steps `t` (stopped somewhere in user code) out of the buffering engine
+// and tick or syscall stub glue, to a program instruction.
+bool ReplaySession::leave_instrumentation(ReplayTask& t) {
+  Registers regs;
+  if (!t.task->get_regs(&regs)) return false;
+  if (regs.rip >= RRX_ENGINE_ADDR && regs.rip < RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE) {
+    if (!finish_engine_call(t) || !t.task->get_regs(&regs)) return false;
+  }
+  for (int steps = 0; t.patches && t.patches->to_original(regs.rip).in_glue; ++steps) {
+    if (steps == 64 || !run_to_trap(*t.task, true, &regs)) return false;
+    take_tick_trap(*t.task);  // (if a count reached its target on the way)
+  }
+  return true;
+}
+
+// Resumes `task` (a single step, or running) to its next SIGTRAP stop, a
+// watchpoint, breakpoint or step; a watchdog poke met on the way is let go.
+// False at any other stop.
+bool ReplaySession::run_to_trap(Task& task, bool step, Registers* regs) {
+  for (;;) {
+    int status;
+    if (!(step ? task.single_step(0) : run_user_code(task, 0)) ||
+        wait_for(task.tid(), &status) != task.tid() || !WIFSTOPPED(status)) {
+      return false;
+    }
+    if (WSTOPSIG(status) == SIGSTOP && (status >> 16) == 0 && watchdog_.take_poke()) continue;
+    return WSTOPSIG(status) == SIGTRAP && task.get_regs(regs);
+  }
 }
 
 // At a SIGTRAP of the focus thread: our breakpoint, our single step or our
@@ -431,13 +470,24 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int 
       return Advance::kFailed;
     }
     int status;
-    if (wait_for(t.task->tid(), &status) < 0) {
+    watchdog_.waiting(t.task->tid());
+    int waited = wait_for(t.task->tid(), &status);
+    watchdog_.waiting(0);
+    if (waited < 0) {
       *what = "the thread vanished";
       return Advance::kFailed;
     }
     Stop stop = decode_stop(t.task->tid(), status);
     t.stopped = stop.kind != StopKind::kExited;
     t.stop_kind = stop.kind;
+    if (stop.kind == StopKind::kSignal && stop.sig == SIGSTOP && watchdog_.take_poke()) {
+      if (interrupted_in_user_code(t)) {
+        trap_ = {Trap::Kind::kInterrupt, -1};
+        focus_ = t.tid;
+        return Advance::kTrapped;
+      }
+      continue;  // suppressed: the resume above passes no signal
+    }
     bool stepped_over = false;
     if (t.stepping_over) {
       breakpoints_.install_one(*t.task, t.stepping_over);
@@ -1102,6 +1152,7 @@ ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const
     Stop stop = decode_stop(task.tid(), status);
     t.stopped = stop.kind != StopKind::kExited;
     t.stop_kind = stop.kind;
+    if (stop.kind == StopKind::kSignal && stop.sig == SIGSTOP && watchdog_.take_poke()) continue;
     if (stop.kind == StopKind::kSignal && stop.sig != SIGTRAP && take_tick_interrupt(task, stop.sig)) {
       armed = false;  // the hardware counter's (SIGTRAP is the soft one's, below)
       if (!placed) place();
@@ -1600,4 +1651,5 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
 }
 
 }  // namespace rrx
+
 

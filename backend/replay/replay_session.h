@@ -19,6 +19,7 @@
 #include "replay/breakpoints.h"
 #include "replay/fd_table.h"
 #include "replay/replay_segments.h"
+#include "replay/run_watchdog.h"
 #include "replay/shared_file_copies.h"
 #include "instrument/patch_set.h"
 #include "trace/trace_reader.h"
@@ -114,10 +115,20 @@ class ReplaySession {
   // Whether the focus thread's next resume runs just one instruction.
   void request_single_step(bool on);
   struct Trap {
-    enum class Kind { kBreakpoint, kStep, kWatchpoint } kind = Kind::kStep;
+    // kInterrupt: a run stopped because set_interrupt_check said so.
+    enum class Kind { kBreakpoint, kStep, kWatchpoint, kInterrupt } kind = Kind::kStep;
     int watchpoint = -1;  // index into the programmed watchpoints
   };
   const Trap& trap() const { return trap_; }
+
+  // While set, a debugged thread that runs user code for long (no event, no
+  // trap: a syscall-free loop) is stopped now and then and `check` asked
+  // whether to stop there for good: a trap of kind kInterrupt, at a program
+  // instruction (run_watchdog.h). Unset it after the resume.
+  void set_interrupt_check(std::function<bool()> check) {
+    interrupt_check_ = std::move(check);
+    watchdog_.arm(static_cast<bool>(interrupt_check_));
+  }
 
   Breakpoints& breakpoints() { return breakpoints_; }
   bool set_watchpoints(const std::vector<Watchpoint>& watchpoints);
@@ -177,6 +188,9 @@ class ReplaySession {
   StepResult check_ticks_at_event(ReplayTask& t, const Event& e);
   bool classify_trap(ReplayTask& t);
   bool finish_engine_call(ReplayTask& t);
+  bool interrupted_in_user_code(ReplayTask& t);
+  bool leave_instrumentation(ReplayTask& t);
+  bool run_to_trap(Task& task, bool step, Registers* regs);
   bool step_continues_in_stub(ReplayTask& t);
   void kill_all();
 
@@ -222,6 +236,8 @@ class ReplaySession {
   std::map<int32_t, std::unique_ptr<ReplayTask>> tasks_;  // by recorded tid
   std::deque<Event> lookahead_;
   std::map<std::string, std::shared_ptr<const instrument::PatchMap>> patch_maps_;  // by saved name
+  std::function<bool()> interrupt_check_;
+  RunWatchdog watchdog_;
   uint64_t seq_ = 0;
   uint64_t micros_ = 0;  // of event seq_
   int32_t seq_tid_ = 0;

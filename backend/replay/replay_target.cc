@@ -440,6 +440,8 @@ StopReason ReplayTarget::resume(const ResumeRequest& request) {
   interrupted_ = false;
   last_interrupt_poll_ = {};
   resume_started_ = last_progress_ = std::chrono::steady_clock::now();
+  // Computation with no event for long is stopped now and then to look.
+  if (request.interrupted) session_->set_interrupt_check([this] { return stop_requested(); });
   StopReason stop;
   if (request.direction == Direction::kForward) {
     stop = forward(request.action == ResumeRequest::Action::kStep);
@@ -448,6 +450,7 @@ StopReason ReplayTarget::resume(const ResumeRequest& request) {
   } else {
     stop = reverse_continue();
   }
+  session_->set_interrupt_check(nullptr);
   request_ = {};
   return stop;
 }
@@ -467,6 +470,7 @@ StopReason ReplayTarget::forward(bool single_step) {
         continue;
       case Result::kTrap: {
         const ReplaySession::Trap& trap = session_->trap();
+        if (trap.kind == ReplaySession::Trap::Kind::kInterrupt) return interrupted_here();
         // A hit whose condition is false goes on, without a word to the debugger.
         if (trap.kind == ReplaySession::Trap::Kind::kBreakpoint && !single_step &&
             !breakpoint_condition_holds(here().regs.rip)) {
