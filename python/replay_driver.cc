@@ -526,10 +526,10 @@ ReplayDriver::Next ReplayDriver::next_write(uint64_t address, uint64_t size,
     return Next::kFailed;
   }
   if (!read(address, size, &w.new_bytes, error)) return Next::kFailed;
-  RegisterFile regs;
-  registers(&regs);
-  std::vector<uint8_t> code = target_->read_memory(regs.gpr.rip - 15, 15);
-  if (code.size() == 15) w.pc = find_writing_instruction(code, regs.gpr, address, size);
+  Registers regs;  // the general ones are all a store's address needs
+  target_->read_general_registers(target_->current_thread(), &regs);
+  std::vector<uint8_t> code = target_->read_memory(regs.rip - 15, 15);
+  if (code.size() == 15) w.pc = find_writing_instruction(code, regs, address, size);
   w.event = when();
   w.ticks = ticks();
   w.thread = stop.thread.tid;

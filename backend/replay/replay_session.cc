@@ -179,6 +179,7 @@ bool ReplaySession::spawn_root() {
   if (pid < 0) return false;
   auto root = std::make_unique<ReplayTask>();
   root->task = std::make_unique<Task>(pid, &tick_counters_);
+  root->task->cache_registers();  // replay writes them only through the Task
   root->tid = header.root_tid;
   root->stopped = false;  // running towards its exec event
   root->tgid = header.root_tid;
@@ -274,15 +275,15 @@ bool ReplaySession::resume(ReplayTask& t) {
   } else if (is_debugged(t)) {
     Registers regs;
     t.task->get_regs(&regs);
-    // The preload page's `syscall` runs unseen: it steps like any other.
-    bool syscall_insn = t.task->at_syscall_insn(regs.rip) &&
-                        !(filtered_ && regs.rip + 2 == RRX_UNTRACED_SYSCALL_IP);
     if (breakpoints_.contains(regs.rip) && !t.stepping_over) {
       // Run the original instruction once, then put the int3 back.
       breakpoints_.uninstall_one(*t.task, regs.rip);
       t.stepping_over = regs.rip;
     }
     if (t.single_step || t.stepping_over) {
+      // The preload page's `syscall` runs unseen: it steps like any other.
+      bool syscall_insn = t.task->at_syscall_insn(regs.rip) &&
+                          !(filtered_ && regs.rip + 2 == RRX_UNTRACED_SYSCALL_IP);
       // A traced `syscall` cannot be single-stepped (it would run with no
       // syscall stop); the step then ends at its exit event.
       ok = syscall_insn ? run_user_code(*t.task, t.resume_sig) : t.task->single_step(t.resume_sig);
@@ -899,6 +900,7 @@ ReplaySession::StepResult ReplaySession::take_over_leader(ReplayTask& t, Event& 
   pid_t tid = leader->second->task->tid();
   tasks_.erase(leader);
   auto task = std::make_unique<Task>(tid, &tick_counters_);
+  task->cache_registers();
   carry_ticks(*t.task, *task);  // hardware ticks: this thread's count, not the leader's
   t.task = std::move(task);
   // The exec stop comes under the leader's tid, after whatever stops the
@@ -951,6 +953,7 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   pid_t real = static_cast<pid_t>(t.task->event_msg());
   auto child = std::make_unique<ReplayTask>();
   child->task = std::make_unique<Task>(real, &tick_counters_);
+  child->task->cache_registers();
   child->task->syscall_gadget = t.task->syscall_gadget;
   child->initial_stack = t.initial_stack;
   child->exe_saved_name = t.exe_saved_name;
@@ -1512,6 +1515,7 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
     auto t = std::make_unique<ReplayTask>();
     static_cast<ReplayTaskState&>(*t) = tc.state;
     t->task = std::make_unique<Task>(copy, &tick_counters_);
+    t->task->cache_registers();
     t->task->syscall_gadget = tc.gadget;
     start_ticks_at(*t->task, tc.ticks);  // hardware ticks: the copy counts on from there
     t->stopped = true;

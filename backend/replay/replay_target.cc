@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/printable.h"
+#include "gdbserver/amd64_registers.h"
 #include "core/tick_counter.h"
 #include "replay/diversion.h"
 #include "replay/inferior_info.h"
@@ -125,6 +126,13 @@ bool ReplayTarget::start(const ReplayTargetOptions& options, std::string* error)
 
 Position ReplayTarget::here() { return position_of(*session_); }
 
+// Where the focus thread stands, as executed (the key of conditions_).
+uint64_t ReplayTarget::trap_address() {
+  Task* task = session_->focus_task();
+  Registers regs;
+  return task && task->get_regs(&regs) ? regs.rip : 0;
+}
+
 // ---- Threads, registers, memory ----
 
 std::vector<ThreadId> ReplayTarget::threads() {
@@ -135,14 +143,27 @@ std::vector<ThreadId> ReplayTarget::threads() {
 
 ThreadId ReplayTarget::current_thread() { return {session_->focus_process(), session_->focus()}; }
 
-bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
+Task* ReplayTarget::thread_task(const ThreadId& thread, const ReplayTask** state) {
   int32_t tid = thread.tid ? thread.tid : session_->focus();
   const ReplayTask* t = session_->task(tid);
-  Task* task = t ? t->task.get() : nullptr;
-  if (diversion_ && tid == session_->focus()) task = &diversion_->task();
-  if (!task || !task->get_regs(&regs->gpr)) return false;
+  *state = t;
+  if (diversion_ && tid == session_->focus()) return &diversion_->task();
+  return t ? t->task.get() : nullptr;
+}
+
+bool ReplayTarget::read_general_registers(const ThreadId& thread, Registers* regs) {
+  const ReplayTask* t;
+  Task* task = thread_task(thread, &t);
+  if (!task || !task->get_regs(regs)) return false;
   // Inside a tick stub the thread stands for a program instruction.
-  if (t->patches) regs->gpr.rip = t->patches->to_original(regs->gpr.rip).orig_pc;
+  if (t && t->patches) regs->rip = t->patches->to_original(regs->rip).orig_pc;
+  return true;
+}
+
+bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
+  const ReplayTask* t;
+  Task* task = thread_task(thread, &t);
+  if (!task || !read_general_registers(thread, &regs->gpr)) return false;
   task->get_fpregs(&regs->fpr);
   task->get_ymmh(regs->ymmh);
   return true;
@@ -319,9 +340,22 @@ bool ReplayTarget::set_breakpoint_conditions(uint64_t address,
 bool ReplayTarget::breakpoint_condition_holds(uint64_t address) {
   auto it = conditions_.find(address);
   if (it == conditions_.end()) return true;
+  // Only the registers the condition names are read, the x87/SSE/AVX state
+  // (two more ptrace calls) only if it names one of those.
   RegisterFile regs;
-  if (!read_registers(current_thread(), &regs)) return true;
-  return any_condition_holds(it->second, regs, [this](uint64_t at, void* out, size_t size) {
+  enum { kNone, kGeneral, kAll } have = kNone;
+  auto reg = [&](int regno, std::vector<uint8_t>* out) {
+    bool general = amd64::is_general_register(regno);
+    if (have == kNone && general) {
+      if (!read_general_registers(current_thread(), &regs.gpr)) return false;
+      have = kGeneral;
+    } else if (have != kAll && !general) {
+      if (!read_registers(current_thread(), &regs)) return false;
+      have = kAll;
+    }
+    return amd64::get_register(regs, regno, out);
+  };
+  return any_condition_holds_reading(it->second, reg, [this](uint64_t at, void* out, size_t size) {
     std::vector<uint8_t> bytes = read_memory(at, size);
     if (bytes.size() != size) return false;
     memcpy(out, bytes.data(), size);
@@ -468,7 +502,7 @@ StopReason ReplayTarget::forward(bool single_step) {
         const ReplaySession::Trap& trap = session_->trap();
         // A hit whose condition is false goes on, without a word to the debugger.
         if (trap.kind == ReplaySession::Trap::Kind::kBreakpoint && !single_step &&
-            !breakpoint_condition_holds(here().regs.rip)) {
+            !breakpoint_condition_holds(trap_address())) {
           if (stop_requested()) return interrupted_here();
           continue;
         }
@@ -1057,7 +1091,8 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
     return true;
   }
   if (word == "when-ticks") {
-    uint64_t ticks = here().ticks;
+    Task* task = session_->focus_task();
+    uint64_t ticks = task ? read_ticks(*task) : 0;
     *output = ticks ? "Current tick: " + std::to_string(ticks) + "\n"
                     : "Current tick: 0 (the program does not count soft ticks)\n";
     return true;

@@ -58,6 +58,9 @@ class ReplayTarget final : public DebugTarget {
   bool restart(uint64_t event, std::string* error) override;
   bool monitor(const std::string& command, std::string* output) override;
 
+  // The general registers alone (read_registers() also reads the x87, SSE
+  // and AVX state: two more ptrace calls).
+  bool read_general_registers(const ThreadId& thread, Registers* regs);
   // The saved copy of the debugged process's executable.
   std::string exe_path();
   // Spins off the debugged thread where the replay is (replay/spin_off.h);
@@ -85,6 +88,10 @@ class ReplayTarget final : public DebugTarget {
   bool start(const ReplayTargetOptions& options, std::string* error);
 
   Position here();
+  uint64_t trap_address();
+  // The Task whose registers `thread` shows (the diversion's for the focus
+  // while there is one), and its replay state.
+  Task* thread_task(const ThreadId& thread, const ReplayTask** state);
   StopReason stop_here(StopReason::Kind kind);
   StopReason report(const ReplaySession::Trap& trap);
   StopReason forward(bool single_step);
