@@ -87,6 +87,13 @@
 #define RRX_ENGINE_CODE_SIZE 0xc000UL
 #define RRX_ENGINE_SIZE 0x10000UL /* code, then data (engine.ld) */
 
+/* Replay only: the page's last bytes, zero for the program, hold copies
+   of single program instructions that rrx runs to step a thread over a
+   breakpoint without a single step (backend/replay/displaced_steps.h).
+   Nothing else uses them. */
+#define RRX_DISPLACED_STEP_ADDR (RRX_PRELOAD_PAGE_ADDR + 0xc00)
+#define RRX_DISPLACED_STEP_SIZE 0x400UL
+
 /* The 8-byte slot holding the engine's entry address, filled in by rrx
    with the page: a patched site's stub calls `call *RRX_SITE_ENTRY_SLOT`
    (an absolute, sign-extended 32-bit address). See THE SITE ENTRY. */

@@ -162,6 +162,7 @@ bool ReplaySession::spawn_root() {
              reader_->dir() + " was recorded without cpuid faulting";
     return false;
   }
+  if (header.cpuid_faulting) tracer_cpuid_ = std::make_unique<TracerCpuidFaulting>();
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   SpawnOptions spawn;
   spawn.path = reader_->saved_file_path(header.exe_saved_name, &error_);
@@ -175,6 +176,9 @@ bool ReplaySession::spawn_root() {
   // that shape the address space): the filter lets them run unseen.
   spawn.syscall_filter = header.syscall_buffer;
   filtered_ = header.syscall_buffer;
+  // Copies of instructions run from the preload page's spare bytes; a
+  // hardware tick counter would count their jump back.
+  displaced_ = DisplacedSteps(filtered_ && tick_counters_.kind == TickCounterKind::kNone);
   pid_t pid = spawn_traced(spawn, &error_);
   if (pid < 0) return false;
   auto root = std::make_unique<ReplayTask>();
@@ -275,6 +279,15 @@ bool ReplaySession::resume(ReplayTask& t) {
   } else if (is_debugged(t)) {
     Registers regs;
     t.task->get_regs(&regs);
+    if (breakpoints_.contains(regs.rip) && !t.stepping_over && !t.single_step) {
+      // Run a copy of the instruction out of line, which jumps back after
+      // it: the int3 stays, and no stop is spent on the step.
+      t.displaced = displaced_.prepare(*t.task, t.tgid, regs.rip, breakpoints_);
+      if (t.displaced.copy) {
+        regs.rip = t.displaced.copy;
+        if (!t.task->set_regs(regs)) t.displaced = {};
+      }
+    }
     if (breakpoints_.contains(regs.rip) && !t.stepping_over) {
       // Run the original instruction once, then put the int3 back.
       breakpoints_.uninstall_one(*t.task, regs.rip);
@@ -297,7 +310,17 @@ bool ReplaySession::resume(ReplayTask& t) {
   }
   t.resume_sig = 0;
   t.stopped = !ok ? t.stopped : false;
+  if (!ok && t.displaced.copy) {
+    DisplacedSteps::settle(*t.task, t.displaced);
+    t.displaced = {};
+  }
   return ok;
+}
+
+void ReplaySession::settle_displaced(ReplayTask& t, const Stop& stop) {
+  if (!t.displaced.copy) return;
+  if (stop.kind != StopKind::kExited) DisplacedSteps::settle(*t.task, t.displaced);
+  t.displaced = {};
 }
 
 // At a SIGTRAP of the focus thread: our breakpoint, our single step or our
@@ -388,6 +411,7 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int 
     Stop stop = decode_stop(t.task->tid(), status);
     t.stopped = stop.kind != StopKind::kExited;
     t.stop_kind = stop.kind;
+    settle_displaced(t, stop);
     bool stepped_over = false;
     if (t.stepping_over) {
       breakpoints_.install_one(*t.task, t.stepping_over);
@@ -707,6 +731,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
         if (is_debugged(t)) {
           uint64_t len = action == ReplayAction::kMmap ? t.call.args[1] : t.call.args[2];
           breakpoints_.refresh(*t.task, e.regs.rax, e.regs.rax + len);
+          displaced_.forget(t.tgid, e.regs.rax, e.regs.rax + len);
         }
       }
     } else if (action == ReplayAction::kSigreturn) {
@@ -938,6 +963,7 @@ ReplaySession::StepResult ReplaySession::replay_exec(ReplayTask& t, Event& e) {
     }
   }
   t.initial_stack = e.writes.empty() ? MemWrite{} : e.writes.front();
+  displaced_.forget(t.tgid);  // a new preload page
   for (auto& [tid, other] : tasks_) {
     if (other->tgid == t.tgid) other->patches.reset();  // gone with the old image
   }
@@ -1040,6 +1066,7 @@ ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const
     Stop stop = decode_stop(task.tid(), status);
     t.stopped = stop.kind != StopKind::kExited;
     t.stop_kind = stop.kind;
+    settle_displaced(t, stop);
     if (stop.kind == StopKind::kSignal && stop.sig != SIGTRAP && take_tick_interrupt(task, stop.sig)) {
       armed = false;  // the hardware counter's (SIGTRAP is the soft one's, below)
       if (!placed) place();
@@ -1169,6 +1196,7 @@ ReplaySession::StepResult ReplaySession::replay_instrument(ReplayTask& t, Event&
   }
   if (is_debugged(t)) {
     breakpoints_.refresh(*t.task, e.patch_code.addr, e.patch_code.addr + e.patch_code.len);
+    displaced_.forget(t.tgid, e.patch_code.addr, e.patch_code.addr + e.patch_code.len);
   }
   auto patches = std::make_shared<instrument::PatchSet>(t.patches ? *t.patches : instrument::PatchSet());
   patches->add(e.patch_code.addr, e.patch_code.addr + e.patch_code.len, map);
@@ -1507,6 +1535,7 @@ std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error)
 
 bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
   kill_all();
+  displaced_.forget_all();
   for (const auto& [tid, tc] : cp.tasks) {
     Task original(tc.pid);
     original.syscall_gadget = tc.gadget;

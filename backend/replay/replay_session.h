@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "core/hw_tick_source.h"
+#include "core/tracer_cpuid.h"
 #include "replay/breakpoints.h"
+#include "replay/displaced_steps.h"
 #include "replay/fd_table.h"
 #include "replay/replay_segments.h"
 #include "replay/shared_file_copies.h"
@@ -117,6 +119,7 @@ class ReplaySession {
   const Trap& trap() const { return trap_; }
 
   Breakpoints& breakpoints() { return breakpoints_; }
+  const DisplacedSteps& displaced_steps() const { return displaced_; }
   bool set_watchpoints(const std::vector<Watchpoint>& watchpoints);
 
   // Forks every replayed process into a stopped copy, so the session can
@@ -165,6 +168,8 @@ class ReplaySession {
   bool killed_by_program_filter(int32_t tid);
   Advance advance(ReplayTask& t, StopKind want, int want_sig, Stop* out, std::string* what);
   bool resume(ReplayTask& t);
+  // At the first stop after a resume: a displaced step is over.
+  void settle_displaced(ReplayTask& t, const Stop& stop);
   bool run_user_code(Task& task, int sig);
   Advance run_to_recorded_point(ReplayTask& t, const Event& e, std::string* what);
   // Hardware ticks (replay_hw_ticks.cc): the end of run_focus_to_ticks by
@@ -205,6 +210,9 @@ class ReplaySession {
   const ReplayTask* focus_state() const;
 
   std::unique_ptr<TraceReader> reader_;
+  // Set when the replayed threads fault on cpuid: switching between them
+  // and this thread is then cheap (core/tracer_cpuid.h).
+  std::unique_ptr<TracerCpuidFaulting> tracer_cpuid_;
   // The replayed processes run under the syscall buffering filter.
   bool filtered_ = false;
   // Processes (recorded tgids) that installed a seccomp filter of their
@@ -235,6 +243,7 @@ class ReplaySession {
   bool step_ended_ = false;  // the focus's single step ended at an event
   bool watch_hit_ = false;   // a recorded syscall output changed a watch
   Breakpoints breakpoints_;
+  DisplacedSteps displaced_{false};  // set up once the trace's header is read
   std::vector<Watchpoint> watchpoints_;
   FdTables fds_;
 };

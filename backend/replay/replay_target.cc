@@ -280,6 +280,7 @@ std::vector<uint8_t> ReplayTarget::read_memory(uint64_t address, size_t length) 
     }
   }
   session_->breakpoints().shadow(address, data.data(), data.size());
+  session_->displaced_steps().shadow(address, data.data(), data.size());
   // The program's own bytes, not the tick instrumentation's.
   const ReplayTask* t = session_->task(session_->focus());
   if (t && t->patches) t->patches->show_original(address, data.data(), data.size());
