@@ -113,15 +113,15 @@ std::string Task::read_string(uint64_t addr, size_t max) const {
 }
 
 bool Task::resume(int sig) {
-  regs_valid_ = false;
   if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
+  regs_valid_ = false;  // (after the hook, which may read them)
   return ptrace(PTRACE_SYSCALL, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
 
 bool Task::cont(int sig) {
-  regs_valid_ = false;
   if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
+  regs_valid_ = false;  // (after the hook, which may read them)
   return ptrace(PTRACE_CONT, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
@@ -131,8 +131,8 @@ bool Task::cont(int sig) {
 namespace rrx {
 
 bool Task::single_step(int sig) {
-  regs_valid_ = false;
   if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
+  regs_valid_ = false;  // (after the hook, which may read them)
   return ptrace(PTRACE_SINGLESTEP, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
