@@ -58,7 +58,8 @@ struct Watchpoint {
 bool program_watchpoints(Task& task, const std::vector<Watchpoint>& watchpoints);
 
 // After a hardware trap: the index of the watchpoint that fired (from DR6),
-// or -1. Clears DR6.
+// or -1. Clears DR6 where the kernel keeps its bits from one trap to the
+// next (before Linux 5.11).
 int triggered_watchpoint(Task& task);
 
 }  // namespace rrx
