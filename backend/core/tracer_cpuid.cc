@@ -66,22 +66,30 @@ bool install_handler() {
   return installed;
 }
 
+// Whether on_segv is the SIGSEGV handler now (nothing replaced it).
+bool handler_in_place() {
+  struct sigaction now;
+  return sigaction(SIGSEGV, nullptr, &now) == 0 && (now.sa_flags & SA_SIGINFO) &&
+         now.sa_sigaction == on_segv;
+}
+
 }  // namespace
 
-TracerCpuidFaulting::TracerCpuidFaulting() {
-  thread_ = static_cast<pid_t>(syscall(SYS_gettid));
+TracerCpuidFaulting::TracerCpuidFaulting(bool wanted) {
+  if (!wanted) return;
+  thread_holders_ = &holders;
   if (holders > 0) {
     ++holders;
     active_ = true;
     return;
   }
-  if (!install_handler() || !set_cpuid_faulting(true)) return;
+  if (!install_handler() || !handler_in_place() || !set_cpuid_faulting(true)) return;
   holders = 1;
   active_ = true;
 }
 
 TracerCpuidFaulting::~TracerCpuidFaulting() {
-  if (!active_ || thread_ != static_cast<pid_t>(syscall(SYS_gettid))) return;
+  if (!active_ || thread_holders_ != &holders) return;  // (another thread's count)
   if (--holders == 0) set_cpuid_faulting(false);
 }
 

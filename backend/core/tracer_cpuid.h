@@ -1,4 +1,4 @@
-// The tracer thread faults on cpuid too, while it traces threads that do.
+// The tracer thread faults on cpuid too, while it runs threads that do.
 //
 // With cpuid faulting (arch_prctl ARCH_SET_CPUID) the kernel rewrites a
 // model-specific register at every switch between a thread that faults and
@@ -7,20 +7,22 @@
 // back): on the development VM 18 us per stop instead of 3 us. When the
 // tracer's thread faults as well, the switches between the two need no
 // write. The tracer's own cpuid instructions (its libraries ask at times)
-// then fault: a SIGSEGV handler runs each with faulting briefly off and
-// returns its answer, so they behave as usual; any other SIGSEGV goes to
-// the handler that was there before, or kills the process as it would have.
+// then fault: a SIGSEGV handler, installed once, runs each with faulting
+// briefly off and returns its answer, so they behave as usual; any other
+// SIGSEGV goes to the handler that was there before, or kills the process
+// as it would have. Holders are scoped to the replay's runs, so a script
+// embedding the replay (the Python module) never runs its own code with
+// cpuid faulting on; if something replaced the handler meanwhile, a new
+// holder leaves faulting off rather than let a cpuid reach it.
 #pragma once
-
-#include <sys/types.h>
 
 namespace rrx {
 
 class TracerCpuidFaulting {
  public:
-  // Makes the calling thread fault on cpuid, if the machine can; nested
-  // holders on one thread share it.
-  TracerCpuidFaulting();
+  // With `wanted`, makes the calling thread fault on cpuid if the machine
+  // can and the handler is in place; nested holders on one thread share it.
+  explicit TracerCpuidFaulting(bool wanted);
   // Back to normal once the last holder on the thread goes (a holder
   // destroyed on another thread leaves the first one faulting, which the
   // handler keeps harmless).
@@ -32,7 +34,7 @@ class TracerCpuidFaulting {
 
  private:
   bool active_ = false;
-  pid_t thread_ = 0;
+  const int* thread_holders_ = nullptr;  // the count of the thread that made it
 };
 
 }  // namespace rrx

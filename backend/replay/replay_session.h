@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "core/hw_tick_source.h"
-#include "core/tracer_cpuid.h"
 #include "replay/breakpoints.h"
 #include "replay/displaced_steps.h"
 #include "replay/fd_table.h"
@@ -51,6 +50,9 @@ class ReplaySession {
   StepResult step();
   const std::string& error() const { return error_; }
   const TraceReader& trace() const { return *reader_; }
+  // Whether the replayed threads fault on cpuid (recorded so): the thread
+  // that replays had better too while it runs them (core/tracer_cpuid.h).
+  bool tracees_fault_on_cpuid() const { return cpuid_faulting_; }
   // Why the trace ends while the program still runs ("" if it does not):
   // the recording was cut short (the recorder was killed), or the user
   // ended it with a signal. Replay ends at the last event recorded; the
@@ -210,9 +212,7 @@ class ReplaySession {
   const ReplayTask* focus_state() const;
 
   std::unique_ptr<TraceReader> reader_;
-  // Set when the replayed threads fault on cpuid: switching between them
-  // and this thread is then cheap (core/tracer_cpuid.h).
-  std::unique_ptr<TracerCpuidFaulting> tracer_cpuid_;
+  bool cpuid_faulting_ = false;  // the replayed threads fault on cpuid
   // The replayed processes run under the syscall buffering filter.
   bool filtered_ = false;
   // Processes (recorded tgids) that installed a seccomp filter of their

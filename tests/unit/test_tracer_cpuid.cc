@@ -37,11 +37,11 @@ TEST(TracerCpuid, CpuidAnswersAsUsualWhileItFaults) {
   __cpuid(0, before[0], before[1], before[2], before[3]);
   __cpuid_count(7, 0, leaf7[0], leaf7[1], leaf7[2], leaf7[3]);
   {
-    TracerCpuidFaulting outer;
+    TracerCpuidFaulting outer(true);
     ASSERT_TRUE(outer.active());
     EXPECT_EQ(cpuid_enabled(), 0);
     {
-      TracerCpuidFaulting inner;  // nested: shares it
+      TracerCpuidFaulting inner(true);  // nested: shares it
       EXPECT_TRUE(inner.active());
     }
     EXPECT_EQ(cpuid_enabled(), 0) << "the inner holder turned it off for the outer one";
@@ -58,6 +58,19 @@ TEST(TracerCpuid, CpuidAnswersAsUsualWhileItFaults) {
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(during[i], before[i]) << "leaf 0, register " << i;
     EXPECT_EQ(leaf7_during[i], leaf7[i]) << "leaf 7, register " << i;
+  }
+  {
+    TracerCpuidFaulting unwanted(false);  // (tracees that do not fault)
+    EXPECT_FALSE(unwanted.active());
+    EXPECT_EQ(cpuid_enabled(), 1);
+  }
+  // A handler installed after rrx's, which would not answer cpuid: no
+  // faulting then.
+  ASSERT_EQ(sigaction(SIGSEGV, &action, nullptr), 0);
+  {
+    TracerCpuidFaulting replaced(true);
+    EXPECT_FALSE(replaced.active());
+    EXPECT_EQ(cpuid_enabled(), 1);
   }
   sigaction(SIGSEGV, &old, nullptr);
 }
