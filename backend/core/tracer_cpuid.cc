@@ -93,4 +93,11 @@ TracerCpuidFaulting::~TracerCpuidFaulting() {
   if (--holders == 0) set_cpuid_faulting(false);
 }
 
+void TracerCpuidFaulting::stop_if_unsafe() {
+  if (!active_ || thread_holders_ != &holders || handler_in_place()) return;
+  active_ = false;
+  holders = 0;  // every holder of the thread relies on the same handler
+  set_cpuid_faulting(false);
+}
+
 }  // namespace rrx

@@ -1,4 +1,4 @@
-// The tracer thread faults on cpuid too, while it runs threads that do.
+// The tracer thread faults on cpuid too, while it traces threads that do.
 //
 // With cpuid faulting (arch_prctl ARCH_SET_CPUID) the kernel rewrites a
 // model-specific register at every switch between a thread that faults and
@@ -6,14 +6,15 @@
 // hypervisor. A ptrace stop is two such switches (tracee to tracer and
 // back): on the development VM 18 us per stop instead of 3 us. When the
 // tracer's thread faults as well, the switches between the two need no
-// write. The tracer's own cpuid instructions (its libraries ask at times)
-// then fault: a SIGSEGV handler, installed once, runs each with faulting
+// write. (Turning it on and off around each run would cost two such
+// writes per run, more than it saves for runs of one stop: it stays on.)
+// The tracer's own cpuid instructions (its libraries ask at times) then
+// fault: a SIGSEGV handler, installed once, runs each with faulting
 // briefly off and returns its answer, so they behave as usual; any other
 // SIGSEGV goes to the handler that was there before, or kills the process
-// as it would have. Holders are scoped to the replay's runs, so a script
-// embedding the replay (the Python module) never runs its own code with
-// cpuid faulting on; if something replaced the handler meanwhile, a new
-// holder leaves faulting off rather than let a cpuid reach it.
+// as it would have. If something replaces the handler, a cpuid of the
+// thread would reach that one instead: holders check before each run
+// (stop_if_unsafe) and then turn faulting off for good.
 #pragma once
 
 namespace rrx {
@@ -31,6 +32,9 @@ class TracerCpuidFaulting {
   TracerCpuidFaulting& operator=(const TracerCpuidFaulting&) = delete;
 
   bool active() const { return active_; }
+  // Turns faulting off for good (for this holder) if rrx's SIGSEGV handler
+  // is no longer the one installed.
+  void stop_if_unsafe();
 
  private:
   bool active_ = false;

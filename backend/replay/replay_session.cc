@@ -162,7 +162,7 @@ bool ReplaySession::spawn_root() {
              reader_->dir() + " was recorded without cpuid faulting";
     return false;
   }
-  cpuid_faulting_ = header.cpuid_faulting;
+  if (header.cpuid_faulting) tracer_cpuid_ = std::make_unique<TracerCpuidFaulting>(true);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   SpawnOptions spawn;
   spawn.path = reader_->saved_file_path(header.exe_saved_name, &error_);

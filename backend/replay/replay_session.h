@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/hw_tick_source.h"
+#include "core/tracer_cpuid.h"
 #include "replay/breakpoints.h"
 #include "replay/displaced_steps.h"
 #include "replay/fd_table.h"
@@ -50,9 +51,12 @@ class ReplaySession {
   StepResult step();
   const std::string& error() const { return error_; }
   const TraceReader& trace() const { return *reader_; }
-  // Whether the replayed threads fault on cpuid (recorded so): the thread
-  // that replays had better too while it runs them (core/tracer_cpuid.h).
-  bool tracees_fault_on_cpuid() const { return cpuid_faulting_; }
+  // The replaying thread faults on cpuid while its tracees do (core/
+  // tracer_cpuid.h); called before each run, this turns that off for good
+  // if rrx's SIGSEGV handler was replaced meanwhile.
+  void check_tracer_cpuid() {
+    if (tracer_cpuid_) tracer_cpuid_->stop_if_unsafe();
+  }
   // Why the trace ends while the program still runs ("" if it does not):
   // the recording was cut short (the recorder was killed), or the user
   // ended it with a signal. Replay ends at the last event recorded; the
@@ -212,7 +216,9 @@ class ReplaySession {
   const ReplayTask* focus_state() const;
 
   std::unique_ptr<TraceReader> reader_;
-  bool cpuid_faulting_ = false;  // the replayed threads fault on cpuid
+  // Set while the replayed threads fault on cpuid (recorded so): the
+  // switches between them and this thread are then cheap.
+  std::unique_ptr<TracerCpuidFaulting> tracer_cpuid_;
   // The replayed processes run under the syscall buffering filter.
   bool filtered_ = false;
   // Processes (recorded tgids) that installed a seccomp filter of their

@@ -10,7 +10,6 @@
 #include <sstream>
 
 #include "core/printable.h"
-#include "core/tracer_cpuid.h"
 #include "gdbserver/amd64_registers.h"
 #include "core/tick_counter.h"
 #include "replay/diversion.h"
@@ -92,7 +91,7 @@ ReplayTarget::~ReplayTarget() {
 // Replays until the chosen process exists and sits at a clean stop, makes
 // it the focus, and takes the checkpoint that is the start of history.
 bool ReplayTarget::start(const ReplayTargetOptions& options, std::string* error) {
-  TracerCpuidFaulting faulting(session_->tracees_fault_on_cpuid());
+  session_->check_tracer_cpuid();
   const TraceReader& trace = session_->trace();
   int32_t wanted = options.process.empty() ? trace.header().root_tid : 0;
   if (!options.process.empty() &&
@@ -465,7 +464,7 @@ StopReason ReplayTarget::interrupted_here() {
 }
 
 StopReason ReplayTarget::resume(const ResumeRequest& request) {
-  TracerCpuidFaulting faulting(session_->tracees_fault_on_cpuid());
+  session_->check_tracer_cpuid();
   if (request.thread && request.thread->tid > 0) session_->set_focus(request.thread->tid);
   if (diversion_) {
     if (request.direction == Direction::kForward && !diversion_is_replay()) {
@@ -974,7 +973,7 @@ StopReason ReplayTarget::reverse_step() {
 // ---- Starting over ----
 
 bool ReplayTarget::restart(uint64_t event, std::string* error) {
-  TracerCpuidFaulting faulting(session_->tracees_fault_on_cpuid());
+  session_->check_tracer_cpuid();
   end_diversion();
   interrupted_ = false;  // (an earlier run's stop, not this one's)
   if (!restore(auto_checkpoints_.front())) {
@@ -1067,7 +1066,7 @@ bool ReplayTarget::spin_off(bool live, bool own_stdio, SpunOff* out, std::string
 }
 
 bool ReplayTarget::finish(std::string* error) {
-  TracerCpuidFaulting faulting(session_->tracees_fault_on_cpuid());
+  session_->check_tracer_cpuid();
   end_diversion();
   auto_checkpoints_.clear();
   user_checkpoints_.clear();
@@ -1087,7 +1086,7 @@ bool ReplayTarget::finish(std::string* error) {
 // ---- monitor commands ----
 
 bool ReplayTarget::monitor(const std::string& command, std::string* output) {
-  TracerCpuidFaulting faulting(session_->tracees_fault_on_cpuid());
+  session_->check_tracer_cpuid();
   std::istringstream in(command);
   std::string word, rest;
   in >> word;

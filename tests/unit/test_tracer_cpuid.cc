@@ -64,10 +64,17 @@ TEST(TracerCpuid, CpuidAnswersAsUsualWhileItFaults) {
     EXPECT_FALSE(unwanted.active());
     EXPECT_EQ(cpuid_enabled(), 1);
   }
-  // A handler installed after rrx's, which would not answer cpuid: no
-  // faulting then.
-  ASSERT_EQ(sigaction(SIGSEGV, &action, nullptr), 0);
+  // A handler installed after rrx's, which would not answer cpuid: the
+  // check before a run turns faulting off, and no new holder turns it on.
   {
+    TracerCpuidFaulting holder(true);
+    ASSERT_TRUE(holder.active());
+    holder.stop_if_unsafe();
+    EXPECT_TRUE(holder.active()) << "turned off while the handler was in place";
+    ASSERT_EQ(sigaction(SIGSEGV, &action, nullptr), 0);
+    holder.stop_if_unsafe();
+    EXPECT_FALSE(holder.active());
+    EXPECT_EQ(cpuid_enabled(), 1);
     TracerCpuidFaulting replaced(true);
     EXPECT_FALSE(replaced.active());
     EXPECT_EQ(cpuid_enabled(), 1);
