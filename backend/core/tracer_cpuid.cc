@@ -94,7 +94,11 @@ TracerCpuidFaulting::~TracerCpuidFaulting() {
 }
 
 void TracerCpuidFaulting::stop_if_unsafe() {
-  if (!active_ || thread_holders_ != &holders || handler_in_place()) return;
+  if (!active_ || thread_holders_ != &holders) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_check_ < std::chrono::milliseconds(10)) return;
+  last_check_ = now;
+  if (handler_in_place()) return;
   active_ = false;
   holders = 0;  // every holder of the thread relies on the same handler
   set_cpuid_faulting(false);

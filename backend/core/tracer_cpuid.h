@@ -17,6 +17,8 @@
 // (stop_if_unsafe) and then turn faulting off for good.
 #pragma once
 
+#include <chrono>
+
 namespace rrx {
 
 class TracerCpuidFaulting {
@@ -33,12 +35,14 @@ class TracerCpuidFaulting {
 
   bool active() const { return active_; }
   // Turns faulting off for good (for this holder) if rrx's SIGSEGV handler
-  // is no longer the one installed.
+  // is no longer the one installed. Looks at most every few milliseconds
+  // (a run can be one stop: writes() makes one per write).
   void stop_if_unsafe();
 
  private:
   bool active_ = false;
   const int* thread_holders_ = nullptr;  // the count of the thread that made it
+  std::chrono::steady_clock::time_point last_check_;
 };
 
 }  // namespace rrx

@@ -72,6 +72,7 @@ TEST(TracerCpuid, CpuidAnswersAsUsualWhileItFaults) {
     holder.stop_if_unsafe();
     EXPECT_TRUE(holder.active()) << "turned off while the handler was in place";
     ASSERT_EQ(sigaction(SIGSEGV, &action, nullptr), 0);
+    usleep(20000);  // (it looks at most every 10 ms)
     holder.stop_if_unsafe();
     EXPECT_FALSE(holder.active());
     EXPECT_EQ(cpuid_enabled(), 1);
