@@ -529,7 +529,7 @@ ReplayDriver::Next ReplayDriver::next_write(uint64_t address, uint64_t size,
   Registers regs;  // the general ones are all a store's address needs
   target_->read_general_registers(target_->current_thread(), &regs);
   std::vector<uint8_t> code = target_->read_memory(regs.rip - 15, 15);
-  if (code.size() == 15) w.pc = find_writing_instruction(code, regs, address, size);
+  if (code.size() == 15) w.pc = writers_.find(code, regs, address, size);
   w.event = when();
   w.ticks = ticks();
   w.thread = stop.thread.tid;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gdbserver/debug_target.h"
+#include "writing_instruction.h"
 
 namespace rrx {
 
@@ -139,6 +140,7 @@ class ReplayDriver {
     std::vector<Point> pieces;
   };
   std::optional<ArmedSearch> armed_;  // next_write's watchpoint, kept between writes
+  WritingInstructionFinder writers_;  // next_write's decoding of the writing instruction
   std::vector<Symbol> symbols_;
   bool symbols_loaded_ = false;
 };
