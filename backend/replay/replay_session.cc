@@ -279,9 +279,10 @@ bool ReplaySession::resume(ReplayTask& t) {
   } else if (is_debugged(t)) {
     Registers regs;
     t.task->get_regs(&regs);
-    if (breakpoints_.contains(regs.rip) && !t.stepping_over && !t.single_step) {
+    if (breakpoints_.contains(regs.rip) && !t.stepping_over && !t.single_step && !t.resume_sig) {
       // Run a copy of the instruction out of line, which jumps back after
-      // it: the int3 stays, and no stop is spent on the step.
+      // it: the int3 stays, and no stop is spent on the step. (Not with a
+      // signal to deliver: its frame would hold the copy's address.)
       t.displaced = displaced_.prepare(*t.task, t.tgid, regs.rip, breakpoints_);
       if (t.displaced.copy) {
         regs.rip = t.displaced.copy;
@@ -728,11 +729,9 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     } else if (action == ReplayAction::kMmap || action == ReplayAction::kMremap) {
       if (!is_syscall_error(e.regs.rax)) {
         if (!remap(t, e)) return StepResult::kError;
-        if (is_debugged(t)) {
-          uint64_t len = action == ReplayAction::kMmap ? t.call.args[1] : t.call.args[2];
-          breakpoints_.refresh(*t.task, e.regs.rax, e.regs.rax + len);
-          displaced_.forget(t.tgid, e.regs.rax, e.regs.rax + len);
-        }
+        uint64_t len = action == ReplayAction::kMmap ? t.call.args[1] : t.call.args[2];
+        if (is_debugged(t)) breakpoints_.refresh(*t.task, e.regs.rax, e.regs.rax + len);
+        displaced_.forget(t.tgid, e.regs.rax, e.regs.rax + len);
       }
     } else if (action == ReplayAction::kSigreturn) {
       Registers regs;
@@ -1196,8 +1195,8 @@ ReplaySession::StepResult ReplaySession::replay_instrument(ReplayTask& t, Event&
   }
   if (is_debugged(t)) {
     breakpoints_.refresh(*t.task, e.patch_code.addr, e.patch_code.addr + e.patch_code.len);
-    displaced_.forget(t.tgid, e.patch_code.addr, e.patch_code.addr + e.patch_code.len);
   }
+  displaced_.forget(t.tgid, e.patch_code.addr, e.patch_code.addr + e.patch_code.len);
   auto patches = std::make_shared<instrument::PatchSet>(t.patches ? *t.patches : instrument::PatchSet());
   patches->add(e.patch_code.addr, e.patch_code.addr + e.patch_code.len, map);
   for (auto& [tid, other] : tasks_) {
