@@ -162,7 +162,6 @@ bool ReplaySession::spawn_root() {
              reader_->dir() + " was recorded without cpuid faulting";
     return false;
   }
-  if (header.cpuid_faulting) tracer_cpuid_ = std::make_unique<TracerCpuidFaulting>(true);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   SpawnOptions spawn;
   spawn.path = reader_->saved_file_path(header.exe_saved_name, &error_);
@@ -181,6 +180,8 @@ bool ReplaySession::spawn_root() {
   displaced_ = DisplacedSteps(filtered_ && tick_counters_.kind == TickCounterKind::kNone);
   pid_t pid = spawn_traced(spawn, &error_);
   if (pid < 0) return false;
+  // (After the spawn: the child runs up to its exec without it.)
+  if (header.cpuid_faulting) tracer_cpuid_ = std::make_unique<TracerCpuidFaulting>(true);
   auto root = std::make_unique<ReplayTask>();
   root->task = std::make_unique<Task>(pid, &tick_counters_);
   root->task->cache_registers();  // replay writes them only through the Task
