@@ -9,6 +9,8 @@
  *     +0     struct rrx_preload_page   mode, the recorder's output sinks, the
  *                                      data files the process has mapped
  *     +0x800 `syscall; ret`            the untraced syscall instruction
+ *     +0xc00 (replay only)             copies of single instructions
+ *                                      (RRX_DISPLACED_STEP_ADDR below)
  *   and right after it the buffering engine (backend/preload/: linked at
  *   RRX_ENGINE_ADDR, embedded in rrx, copied in by rrx): its code,
  *   read+execute, in the first RRX_ENGINE_CODE_SIZE bytes, its data,

@@ -19,6 +19,11 @@ constexpr uint8_t kJmpIndirect[] = {0xff, 0x25, 0, 0, 0, 0};
 constexpr size_t kSlotSize = 32;
 static_assert(kMaxInsn + sizeof kJmpIndirect + 8 <= kSlotSize);
 constexpr size_t kSlots = RRX_DISPLACED_STEP_SIZE / kSlotSize;
+// The copies keep off the page's other contents: the header, the engine's
+// entry slot and the untraced `syscall; ret`.
+static_assert(RRX_DISPLACED_STEP_ADDR >= RRX_UNTRACED_SYSCALL_ADDR + 3 &&
+              RRX_DISPLACED_STEP_ADDR + RRX_DISPLACED_STEP_SIZE <=
+                  RRX_PRELOAD_PAGE_ADDR + RRX_PRELOAD_PAGE_SIZE);
 
 uint64_t slot_address(size_t slot) { return RRX_DISPLACED_STEP_ADDR + slot * kSlotSize; }
 
