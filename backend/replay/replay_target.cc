@@ -617,7 +617,10 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
     if (use_breakpoint && !breakpoint_in && (target.ticks == 0 || now.event == target.event)) {
       if (target.ticks && session_->focus() == target.tid &&
           session_->focus_can_run_to_ticks(target.ticks) &&
-          !session_->run_focus_to_ticks(target.ticks, [&] { on_hit({here(), session_->trap(), {}}); })) {
+          !session_->run_focus_to_ticks(
+              target.ticks,
+              on_hit ? std::function<void()>([&] { on_hit({here(), session_->trap(), {}}); })
+                     : nullptr)) {
         break;
       }
       if (!session_->focus_task() ||
@@ -637,11 +640,11 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
         reached = true;
         break;
       }
-      on_hit({p, session_->trap(), {}});
+      if (on_hit) on_hit({p, session_->trap(), {}});
     } else if (r == Result::kEvent) {
       Position p = here();
       // (An event that is the target itself is met at the top of the loop.)
-      if (p.at_event && (p.event < target.event || !target.at_event)) {
+      if (on_hit && p.at_event && (p.event < target.event || !target.at_event)) {
         ReplaySession::Trap none;
         none.kind = ReplaySession::Trap::Kind::kStep;
         on_hit({p, none, session_->last_event()});
@@ -794,7 +797,7 @@ ReplayTarget::TickSearch ReplayTarget::reverse_continue_by_ticks(const Position&
       return TickSearch::kUnusable;
     }
     if (last) {
-      if (!go_to_start() || !run_to(last->position, [](const Hit&) {})) {
+      if (!go_to_start() || !run_to(last->position, nullptr)) {
         *stop = replay_failed("cannot return to the last hit");
       } else {
         *stop = stop_at_hit(*last);
@@ -847,7 +850,7 @@ StopReason ReplayTarget::reverse_continue() {
     // The last hit is `near` itself when a checkpoint was taken there.
     bool at_last = near.state && same_position(near.position, last.position);
     const Checkpoint& start = at_last ? near : (near_before_last.state ? near_before_last : *from);
-    if (!restore(start) || (!at_last && !run_to(last.position, [](const Hit&) {}))) {
+    if (!restore(start) || (!at_last && !run_to(last.position, nullptr))) {
       return replay_failed("cannot return to the last hit");
     }
     return stop_at_hit(last);
@@ -936,7 +939,7 @@ StopReason ReplayTarget::reverse_step() {
       })) {
     return replay_failed("lost the current position while stepping backwards");
   }
-  if (!restore(*from) || !run_to(known, [](const Hit&) {})) {
+  if (!restore(*from) || !run_to(known, nullptr)) {
     return replay_failed("cannot return to a point before the current one");
   }
   if (session_->has_task(target.tid)) session_->set_focus(target.tid);
@@ -961,7 +964,7 @@ StopReason ReplayTarget::reverse_step() {
     latest_at = 0;
     latest = {nullptr, known};
   }
-  bool back = latest.state ? restore(latest) : restore(*from) && run_to(known, [](const Hit&) {});
+  bool back = latest.state ? restore(latest) : restore(*from) && run_to(known, nullptr);
   if (!back) return replay_failed("cannot return to a point before the current one");
   if (session_->has_task(target.tid)) session_->set_focus(target.tid);
   for (size_t i = latest_at + 1; i < steps; ++i) {

@@ -132,6 +132,9 @@ class ReplayTarget final : public DebugTarget {
 
   // Runs forwards from where the session is to `target`, calling on_hit at
   // every trap and focus event on the way. False if `target` is not met.
+  // Without on_hit the breakpoints and watchpoints are lifted while the
+  // tick counter takes the thread close to the target (nothing on the way
+  // is of interest).
   bool run_to(const Position& target, const HitCallback& on_hit);
   // Single-steps forwards; false at the end of the focus's history. Stops
   // early at `stop_at` if it is the position at an event the step reaches.
