@@ -608,7 +608,7 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
     // A position is a thread's: look at the target's thread (a trap in
     // another thread moves the focus there).
     if (target.tid && session_->focus() != target.tid) session_->set_focus(target.tid);
-    Position now = here();
+    Position now = quick_position_of(*session_);
     if (now.event > target.event) break;
     if (now.event == target.event && target.at_event && now.at_event) {
       reached = true;
@@ -619,7 +619,9 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
           session_->focus_can_run_to_ticks(target.ticks) &&
           !session_->run_focus_to_ticks(
               target.ticks,
-              on_hit ? std::function<void()>([&] { on_hit({here(), session_->trap(), {}}); })
+              on_hit ? std::function<void()>([&] {
+                on_hit({quick_position_of(*session_), session_->trap(), {}});
+              })
                      : nullptr)) {
         break;
       }
@@ -635,8 +637,10 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
     }
     Result r = session_->step();
     if (r == Result::kTrap) {
-      Position p = here();
-      if (same_position(p, target)) {
+      // Most traps are other points: the stack and the count are read only
+      // for one that may be the target.
+      Position p = quick_position_of(*session_);
+      if (maybe_same_position(p, target) && same_position(p = here(), target)) {
         reached = true;
         break;
       }
@@ -792,7 +796,9 @@ ReplayTarget::TickSearch ReplayTarget::reverse_continue_by_ticks(const Position&
     if (!go_to_start()) return TickSearch::kUnusable;
     std::optional<Hit> last;
     if (!run_to(target, [&](const Hit& hit) {
-          if (is_debugger_stop(hit)) last = hit;
+          if (!is_debugger_stop(hit)) return;
+          last = hit;
+          last->position = here();
         })) {
       return TickSearch::kUnusable;
     }
@@ -833,12 +839,13 @@ StopReason ReplayTarget::reverse_continue() {
     bool reached = run_to(target, [&](const Hit& hit) {
       if (!is_debugger_stop(hit)) return;
       last = hit;
+      last.position = here();
       have_hit = true;
       near_before_last = near;
       auto now = std::chrono::steady_clock::now();
       if (now - last_fork >= kAutoCheckpointInterval) {
         std::string error;
-        if (auto cp = session_->checkpoint(&error)) near = {cp, hit.position};
+        if (auto cp = session_->checkpoint(&error)) near = {cp, last.position};
         last_fork = now;
       }
     });
@@ -935,7 +942,7 @@ StopReason ReplayTarget::reverse_step() {
         // registers were not read, only makes the steps start earlier.)
         bool same_syscall = hit.position.at_event && target.at_event &&
                             (hit.position.regs.rsp == target.regs.rsp || hit.position.regs.rsp == 0);
-        if (hit.position.tid == target.tid && !same_syscall) known = hit.position;
+        if (hit.position.tid == target.tid && !same_syscall) known = here();
       })) {
     return replay_failed("lost the current position while stepping backwards");
   }

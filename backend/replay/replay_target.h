@@ -131,7 +131,9 @@ class ReplayTarget final : public DebugTarget {
   StopReason syscall_stop(const ReplaySession::EventSummary& event);
 
   // Runs forwards from where the session is to `target`, calling on_hit at
-  // every trap and focus event on the way. False if `target` is not met.
+  // every trap and focus event on the way (at a trap, hit.position is a
+  // quick_position_of: a callback that keeps the point takes here()).
+  // False if `target` is not met.
   // Without on_hit the breakpoints and watchpoints are lifted while the
   // tick counter takes the thread close to the target (nothing on the way
   // is of interest).
