@@ -493,7 +493,11 @@ ReplayDriver::Next ReplayDriver::next_write(uint64_t address, uint64_t size,
                                             const Interrupted& interrupted, FoundWrite* found,
                                             std::string* error) {
   FoundWrite w;
-  if (!read(address, size, &w.old_bytes, error)) return Next::kFailed;
+  if (armed_ && armed_->address == address && armed_->size == size && armed_->last_new) {
+    w.old_bytes = *armed_->last_new;
+  } else if (!read(address, size, &w.old_bytes, error)) {
+    return Next::kFailed;
+  }
   if (end && when() >= *end) return Next::kNone;
   // The watchpoint stays armed from one write to the next (re-arming costs
   // ptrace calls per thread); any other use of the replay disarms it.
@@ -526,6 +530,7 @@ ReplayDriver::Next ReplayDriver::next_write(uint64_t address, uint64_t size,
     return Next::kFailed;
   }
   if (!read(address, size, &w.new_bytes, error)) return Next::kFailed;
+  armed_->last_new = w.new_bytes;
   Registers regs;  // the general ones are all a store's address needs
   target_->read_general_registers(target_->current_thread(), &regs);
   std::vector<uint8_t> code = target_->read_memory(regs.rip - 15, 15);
