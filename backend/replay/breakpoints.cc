@@ -103,6 +103,11 @@ bool kernel_starts_dr6_afresh() {
 
 }  // namespace
 
+int triggered_watchpoint(Task& task, const siginfo_t& info, size_t armed) {
+  if (info.si_code == TRAP_HWBKPT && armed == 1 && kernel_starts_dr6_afresh()) return 0;
+  return triggered_watchpoint(task);
+}
+
 int triggered_watchpoint(Task& task) {
   uint64_t dr6 = task.debug_reg(6);
   if (!kernel_starts_dr6_afresh()) task.set_debug_reg(6, 0);

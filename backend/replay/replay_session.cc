@@ -335,7 +335,7 @@ bool ReplaySession::classify_trap(ReplayTask& t) {
   if (info.si_code == TRAP_HWBKPT || info.si_code == TRAP_TRACE) {
     // A single step that also fires a watchpoint reports TRAP_TRACE (the
     // kernel prefers DR6's step bit): ask DR6 itself.
-    int index = triggered_watchpoint(*t.task);
+    int index = triggered_watchpoint(*t.task, info, watchpoints_.size());
     if (index >= 0) {
       trap_ = {Trap::Kind::kWatchpoint, index};
       t.single_step = false;
