@@ -90,7 +90,7 @@ TracerCpuidFaulting::TracerCpuidFaulting(bool wanted) {
 
 TracerCpuidFaulting::~TracerCpuidFaulting() {
   if (!active_ || thread_holders_ != &holders) return;  // (another thread's count)
-  if (--holders == 0) set_cpuid_faulting(false);
+  if (holders > 0 && --holders == 0) set_cpuid_faulting(false);  // (0: stopped as unsafe)
 }
 
 void TracerCpuidFaulting::stop_if_unsafe() {
