@@ -493,7 +493,11 @@ ReplayDriver::Next ReplayDriver::next_write(uint64_t address, uint64_t size,
                                             const Interrupted& interrupted, FoundWrite* found,
                                             std::string* error) {
   FoundWrite w;
-  if (!read(address, size, &w.old_bytes, error)) return Next::kFailed;
+  if (armed_ && armed_->address == address && armed_->size == size && armed_->last_new) {
+    w.old_bytes = *armed_->last_new;
+  } else if (!read(address, size, &w.old_bytes, error)) {
+    return Next::kFailed;
+  }
   if (end && when() >= *end) return Next::kNone;
   // The watchpoint stays armed from one write to the next (re-arming costs
   // ptrace calls per thread); any other use of the replay disarms it.
@@ -526,10 +530,11 @@ ReplayDriver::Next ReplayDriver::next_write(uint64_t address, uint64_t size,
     return Next::kFailed;
   }
   if (!read(address, size, &w.new_bytes, error)) return Next::kFailed;
-  RegisterFile regs;
-  registers(&regs);
-  std::vector<uint8_t> code = target_->read_memory(regs.gpr.rip - 15, 15);
-  if (code.size() == 15) w.pc = find_writing_instruction(code, regs.gpr, address, size);
+  armed_->last_new = w.new_bytes;
+  Registers regs;  // the general ones are all a store's address needs
+  target_->read_general_registers(target_->current_thread(), &regs);
+  std::vector<uint8_t> code = target_->read_memory(regs.rip - 15, 15);
+  if (code.size() == 15) w.pc = writers_.find(code, regs, address, size);
   w.event = when();
   w.ticks = ticks();
   w.thread = stop.thread.tid;

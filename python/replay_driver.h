@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gdbserver/debug_target.h"
+#include "writing_instruction.h"
 
 namespace rrx {
 
@@ -137,8 +138,12 @@ class ReplayDriver {
   struct ArmedSearch {
     uint64_t address, size;
     std::vector<Point> pieces;
+    // The range's bytes at the last write found: nothing has run since (any
+    // other use of the replay disarms), so they are the next write's old.
+    std::optional<std::vector<uint8_t>> last_new;
   };
   std::optional<ArmedSearch> armed_;  // next_write's watchpoint, kept between writes
+  WritingInstructionFinder writers_;  // next_write's decoding of the writing instruction
   std::vector<Symbol> symbols_;
   bool symbols_loaded_ = false;
 };

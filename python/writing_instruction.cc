@@ -2,6 +2,9 @@
 
 #include <Zydis/Zydis.h>
 
+#include <memory>
+#include <string>
+
 namespace rrx {
 
 namespace {
@@ -65,19 +68,44 @@ bool is_prefix_byte(uint8_t b) {
 
 }  // namespace
 
-uint64_t find_writing_instruction(const std::vector<uint8_t>& before,
-                                  const user_regs_struct& regs, uint64_t addr, uint64_t size) {
-  ZydisDecoder decoder;
-  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-  std::vector<size_t> lengths;  // of the candidates, shortest first
-  for (size_t length = 1; length <= before.size(); ++length) {
+// The readings of the bytes before the trap pc as one instruction ending
+// there: every length that decodes to exactly that length. Which of them
+// stores into the range depends on the registers; these do not.
+struct WritingInstructionFinder::Candidates {
+  struct One {
+    size_t length;
     ZydisDecodedInstruction in;
     ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+  };
+  std::vector<One> all;  // shortest first
+};
+
+namespace {
+
+std::unique_ptr<WritingInstructionFinder::Candidates> decode_candidates(
+    const std::vector<uint8_t>& before) {
+  auto out = std::make_unique<WritingInstructionFinder::Candidates>();
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  for (size_t length = 1; length <= before.size(); ++length) {
+    WritingInstructionFinder::Candidates::One c;
+    c.length = length;
     const uint8_t* start = before.data() + before.size() - length;
-    if (ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, start, length, &in, ops)) &&
-        in.length == length &&
-        stores_into(in, ops, regs.rip - length, regs, When::kAfter, addr, size)) {
-      lengths.push_back(length);
+    if (ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, start, length, &c.in, c.ops)) &&
+        c.in.length == length) {
+      out->all.push_back(c);
+    }
+  }
+  return out;
+}
+
+uint64_t pick(const WritingInstructionFinder::Candidates& candidates,
+              const std::vector<uint8_t>& before, const user_regs_struct& regs, uint64_t addr,
+              uint64_t size) {
+  std::vector<size_t> lengths;  // of the candidates that store there, shortest first
+  for (const auto& c : candidates.all) {
+    if (stores_into(c.in, c.ops, regs.rip - c.length, regs, When::kAfter, addr, size)) {
+      lengths.push_back(c.length);
     }
   }
   // A store with prefixes (REX.W: 48 89 04 11) still decodes as a store
@@ -95,6 +123,29 @@ uint64_t find_writing_instruction(const std::vector<uint8_t>& before,
     if (!same_as_longer) distinct.push_back(lengths[i]);
   }
   return distinct.size() == 1 ? regs.rip - distinct[0] : 0;  // 0: cannot tell
+}
+
+}  // namespace
+
+uint64_t find_writing_instruction(const std::vector<uint8_t>& before,
+                                  const user_regs_struct& regs, uint64_t addr, uint64_t size) {
+  return pick(*decode_candidates(before), before, regs, addr, size);
+}
+
+WritingInstructionFinder::WritingInstructionFinder() = default;
+WritingInstructionFinder::~WritingInstructionFinder() = default;
+
+uint64_t WritingInstructionFinder::find(const std::vector<uint8_t>& before,
+                                        const user_regs_struct& regs, uint64_t addr,
+                                        uint64_t size) {
+  std::string key(reinterpret_cast<const char*>(&regs.rip), sizeof regs.rip);
+  key.append(before.begin(), before.end());
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
+    if (cache_.size() >= kMaxCached) cache_.clear();
+    it = cache_.emplace(key, decode_candidates(before)).first;
+  }
+  return pick(*it->second, before, regs, addr, size);
 }
 
 bool will_store_into(const std::vector<uint8_t>& code, const user_regs_struct& regs,

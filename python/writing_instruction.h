@@ -10,6 +10,9 @@
 #include <sys/user.h>
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace rrx {
@@ -20,6 +23,22 @@ namespace rrx {
 uint64_t find_writing_instruction(const std::vector<uint8_t>& before,
                                   const user_regs_struct& regs, uint64_t addr,
                                   uint64_t size);
+
+// The same, remembering how the bytes before each pc it has seen decode
+// (writes() meets the same store over and over): the registers are all it
+// looks at again.
+class WritingInstructionFinder {
+ public:
+  WritingInstructionFinder();
+  ~WritingInstructionFinder();
+  uint64_t find(const std::vector<uint8_t>& before, const user_regs_struct& regs, uint64_t addr,
+                uint64_t size);
+  struct Candidates;
+
+ private:
+  static constexpr size_t kMaxCached = 256;
+  std::map<std::string, std::unique_ptr<Candidates>> cache_;  // by pc and bytes
+};
 
 // Whether the instruction at regs.rip, whose bytes start `code`, will
 // store into [addr, addr+size) (exact: decoded forwards with the registers

@@ -32,11 +32,26 @@ void Task::reopen_mem() {
 }
 
 bool Task::get_regs(Registers* regs) const {
-  return ptrace(PTRACE_GETREGS, tid_, nullptr, regs) == 0;
+  if (regs_valid_) {
+    *regs = regs_;
+    return true;
+  }
+  if (ptrace(PTRACE_GETREGS, tid_, nullptr, regs) != 0) return false;
+  if (cache_regs_) {
+    regs_ = *regs;
+    regs_valid_ = true;
+  }
+  return true;
 }
 
 bool Task::set_regs(const Registers& regs) {
-  return ptrace(PTRACE_SETREGS, tid_, nullptr, &regs) == 0;
+  regs_valid_ = false;
+  if (ptrace(PTRACE_SETREGS, tid_, nullptr, &regs) != 0) return false;
+  if (cache_regs_) {
+    regs_ = regs;
+    regs_valid_ = true;
+  }
+  return true;
 }
 
 bool Task::get_siginfo(siginfo_t* info) const {
@@ -99,12 +114,14 @@ std::string Task::read_string(uint64_t addr, size_t max) const {
 
 bool Task::resume(int sig) {
   if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
+  regs_valid_ = false;  // (after the hook, which may read them)
   return ptrace(PTRACE_SYSCALL, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
 
 bool Task::cont(int sig) {
   if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
+  regs_valid_ = false;  // (after the hook, which may read them)
   return ptrace(PTRACE_CONT, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }
@@ -115,6 +132,7 @@ namespace rrx {
 
 bool Task::single_step(int sig) {
   if (HwThreadTicks* hw = hw_thread_ticks(*this)) hw->before_resume();
+  regs_valid_ = false;  // (after the hook, which may read them)
   return ptrace(PTRACE_SINGLESTEP, tid_, nullptr,
                 reinterpret_cast<void*>(static_cast<long>(sig))) == 0;
 }

@@ -30,6 +30,14 @@ class Task final : public TraceeMemory {
 
   bool get_regs(Registers* regs) const;
   bool set_regs(const Registers& regs);
+  // From now on get_regs() answers from a copy taken at the first call in
+  // each stop (set_regs() keeps it up to date, every resume drops it): one
+  // PTRACE_GETREGS per stop however many layers look. Only for a session
+  // that changes the thread's registers through this Task alone (replay;
+  // the recorder's emulated ptrace writes them behind its back).
+  void cache_registers() { cache_regs_ = true; }
+  // Drops the copy (the registers may have changed some other way).
+  void forget_registers() { regs_valid_ = false; }
   bool get_siginfo(siginfo_t* info) const;
   bool set_siginfo(const siginfo_t& info);
   // PTRACE_GETEVENTMSG: the new tid at fork/clone events, status at exit.
@@ -80,6 +88,9 @@ class Task final : public TraceeMemory {
  private:
   pid_t tid_;
   int mem_fd_ = -1;
+  bool cache_regs_ = false;
+  mutable bool regs_valid_ = false;
+  mutable Registers regs_{};
 };
 
 }  // namespace rrx

@@ -46,6 +46,13 @@ std::optional<AgentExpression> AgentExpression::parse(std::string_view text) {
 
 std::optional<uint64_t> AgentExpression::evaluate(const RegisterFile& regs,
                                                   const MemoryReader& read) const {
+  return evaluate(
+      [&](int regno, std::vector<uint8_t>* out) { return amd64::get_register(regs, regno, out); },
+      read);
+}
+
+std::optional<uint64_t> AgentExpression::evaluate(const RegisterReader& reg,
+                                                  const MemoryReader& read) const {
   std::vector<uint64_t> stack;
   size_t pc = 0;
   // Big-endian immediate of `n` bytes after the opcode.
@@ -145,7 +152,7 @@ std::optional<uint64_t> AgentExpression::evaluate(const RegisterFile& regs,
       case kReg: {
         auto regno = immediate(2);
         std::vector<uint8_t> bytes;
-        if (!regno || !amd64::get_register(regs, static_cast<int>(*regno), &bytes)) {
+        if (!regno || !reg(static_cast<int>(*regno), &bytes)) {
           return std::nullopt;
         }
         uint64_t value = 0;
@@ -183,9 +190,18 @@ std::optional<uint64_t> AgentExpression::evaluate(const RegisterFile& regs,
 
 bool any_condition_holds(const std::vector<AgentExpression>& conditions, const RegisterFile& regs,
                          const AgentExpression::MemoryReader& read) {
+  return any_condition_holds_reading(
+      conditions,
+      [&](int regno, std::vector<uint8_t>* out) { return amd64::get_register(regs, regno, out); },
+      read);
+}
+
+bool any_condition_holds_reading(const std::vector<AgentExpression>& conditions,
+                                 const AgentExpression::RegisterReader& reg,
+                                 const AgentExpression::MemoryReader& read) {
   if (conditions.empty()) return true;
   for (const AgentExpression& condition : conditions) {
-    std::optional<uint64_t> value = condition.evaluate(regs, read);
+    std::optional<uint64_t> value = condition.evaluate(reg, read);
     if (!value || *value != 0) return true;
   }
   return false;

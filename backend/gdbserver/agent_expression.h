@@ -25,9 +25,13 @@ class AgentExpression {
 
   // Reads `size` bytes at `address` into `out`; false if unreadable.
   using MemoryReader = std::function<bool(uint64_t address, void* out, size_t size)>;
+  // The value of gdb's register `regno` (little endian); false if unknown.
+  // A reader lets the caller fetch only the registers an expression uses.
+  using RegisterReader = std::function<bool(int regno, std::vector<uint8_t>* out)>;
   // The expression's value with these registers and memory, nullopt if it
   // cannot be evaluated.
   std::optional<uint64_t> evaluate(const RegisterFile& regs, const MemoryReader& read) const;
+  std::optional<uint64_t> evaluate(const RegisterReader& reg, const MemoryReader& read) const;
 
  private:
   std::vector<uint8_t> code_;
@@ -37,5 +41,9 @@ class AgentExpression {
 // otherwise if any is true (gdb ORs the conditions of a location).
 bool any_condition_holds(const std::vector<AgentExpression>& conditions, const RegisterFile& regs,
                          const AgentExpression::MemoryReader& read);
+// The same, reading registers through `reg` as they are needed.
+bool any_condition_holds_reading(const std::vector<AgentExpression>& conditions,
+                                 const AgentExpression::RegisterReader& reg,
+                                 const AgentExpression::MemoryReader& read);
 
 }  // namespace rrx

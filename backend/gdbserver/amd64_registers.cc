@@ -250,6 +250,11 @@ size_t register_size(int regno) {
   return r ? r->bits / 8 : 0;
 }
 
+bool is_general_register(int regno) {
+  const Register* r = find(regno);
+  return r && r->source == Source::kGpr;
+}
+
 bool get_register(const RegisterFile& regs, int regno, std::vector<uint8_t>* out) {
   const Register* r = find(regno);
   if (!r) return false;

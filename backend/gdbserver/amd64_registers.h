@@ -27,6 +27,9 @@ size_t register_size(int regno);
 // The register's bytes (target little-endian) taken from / stored into
 // `regs`. Both return false for an unknown register.
 bool get_register(const RegisterFile& regs, int regno, std::vector<uint8_t>* out);
+// Whether gdb's register `regno` is one of RegisterFile::gpr (the rest
+// need the x87/SSE/AVX state, which costs more ptrace calls to read).
+bool is_general_register(int regno);
 bool set_register(RegisterFile* regs, int regno, const uint8_t* bytes);
 
 // All registers back to back, as the g packet carries them.

@@ -8,9 +8,11 @@
  *   recording and replay alike, read+execute:
  *     +0     struct rrx_preload_page   mode, the recorder's output sinks, the
  *                                      data files the process has mapped
+ *     +0x340 struct rrx_cpuid_table    (CPUID SITES)
  *     +0x7f8 the site entry slot       (THE SITE ENTRY)
  *     +0x800 `syscall; ret`            the untraced syscall instruction
- *     +0x900 struct rrx_cpuid_table    (CPUID SITES)
+ *     +0xc00 (replay only)             copies of single instructions
+ *                                      (RRX_DISPLACED_STEP_ADDR below)
  *   and right after it the buffering engine (backend/preload/: linked at
  *   RRX_ENGINE_ADDR, embedded in rrx, copied in by rrx): its code,
  *   read+execute, in the first RRX_ENGINE_CODE_SIZE bytes, its data,
@@ -104,6 +106,13 @@
 #define RRX_ENGINE_CODE_SIZE 0xc000UL
 #define RRX_ENGINE_SIZE 0x10000UL /* code, then data (engine.ld) */
 
+/* Replay only: the page's last bytes, zero for the program, hold copies
+   of single program instructions that rrx runs to step a thread over a
+   breakpoint without a single step (backend/replay/displaced_steps.h).
+   Nothing else uses them. */
+#define RRX_DISPLACED_STEP_ADDR (RRX_PRELOAD_PAGE_ADDR + 0xc00)
+#define RRX_DISPLACED_STEP_SIZE 0x400UL
+
 /* The 8-byte slot holding the engine's entry address, filled in by rrx
    with the page: a patched site's stub calls `call *RRX_SITE_ENTRY_SLOT`
    (an absolute, sign-extended 32-bit address). See THE SITE ENTRY. */
@@ -119,8 +128,9 @@
 #define RRX_SITE_LEAVE_ADDR (RRX_ENGINE_ADDR + RRX_SITE_LEAVE_OFFSET)
 
 /* The cpuid answers (CPUID SITES above), in the preload page. */
-#define RRX_CPUID_TABLE_ADDR (RRX_PRELOAD_PAGE_ADDR + 0x900)
-#define RRX_CPUID_TABLE_MAX 72
+#define RRX_CPUID_TABLE_ADDR (RRX_PRELOAD_PAGE_ADDR + 0x340)
+/* A recording of make -j2 asks ~40 distinct (leaf, subleaf) pairs. */
+#define RRX_CPUID_TABLE_MAX 50
 
 struct rrx_cpuid_entry {
   uint32_t leaf, subleaf; /* eax, ecx on entry */
@@ -158,10 +168,8 @@ struct rrx_preload_page {
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct rrx_preload_page) <= RRX_SITE_ENTRY_SLOT - RRX_PRELOAD_PAGE_ADDR &&
-                  RRX_CPUID_TABLE_ADDR >= RRX_UNTRACED_SYSCALL_ADDR + 3 &&
-                  RRX_CPUID_TABLE_ADDR + sizeof(struct rrx_cpuid_table) <=
-                      RRX_PRELOAD_PAGE_ADDR + RRX_PRELOAD_PAGE_SIZE,
+static_assert(RRX_PRELOAD_PAGE_ADDR + sizeof(struct rrx_preload_page) <= RRX_CPUID_TABLE_ADDR &&
+                  RRX_CPUID_TABLE_ADDR + sizeof(struct rrx_cpuid_table) <= RRX_SITE_ENTRY_SLOT,
               "the preload page's layout");
 #endif
 

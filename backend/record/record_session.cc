@@ -33,6 +33,7 @@
 #include "core/hw_tick_check.h"
 #include "core/hw_tick_source.h"
 #include "core/preload_page.h"
+#include "core/tracer_cpuid.h"
 #include "core/instruction.h"
 #include "core/printable.h"
 #include "core/proc_maps.h"
@@ -186,6 +187,8 @@ RecordResult Recorder::run(const RecordOptions& options) {
   header.tick_microarch = tick_microarch;
   header.bound_cpu = cpu;
   header.cpu_signature = cpu_signature();
+  // (After the spawn and our own cpuid above: see tracer_cpuid.h.)
+  TracerCpuidFaulting tracer_cpuid(cpuid_faulting_);
   header.syscall_buffer = buffering_;
   header.ignored_signals = options.ignored_signals;
   for (int r = 0; r < RLIM_NLIMITS; ++r) {

@@ -1,5 +1,9 @@
 #include "replay/breakpoints.h"
 
+#include <sys/utsname.h>
+
+#include <cstdio>
+
 namespace rrx {
 
 namespace {
@@ -83,9 +87,32 @@ bool program_watchpoints(Task& task, const std::vector<Watchpoint>& watchpoints)
 
 bool watchpoint_fired(Task& task) { return (task.debug_reg(6) & 0xf) != 0; }
 
+namespace {
+
+// Since Linux 5.11 the DR6 that ptrace shows is started afresh at each
+// debug exception of the thread (only the traps of that exception are in
+// it), so it need not be cleared after reading: one ptrace call less per
+// watchpoint trap. Older kernels accumulate the bits until cleared.
+bool kernel_starts_dr6_afresh() {
+  static const bool afresh = [] {
+    struct utsname u;
+    int major = 0, minor = 0;
+    return uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+           (major > 5 || (major == 5 && minor >= 11));
+  }();
+  return afresh;
+}
+
+}  // namespace
+
+int triggered_watchpoint(Task& task, const siginfo_t& info, size_t armed) {
+  if (info.si_code == TRAP_HWBKPT && armed == 1 && kernel_starts_dr6_afresh()) return 0;
+  return triggered_watchpoint(task);
+}
+
 int triggered_watchpoint(Task& task) {
   uint64_t dr6 = task.debug_reg(6);
-  task.set_debug_reg(6, 0);
+  if (!kernel_starts_dr6_afresh()) task.set_debug_reg(6, 0);
   for (int i = 0; i < 4; ++i) {
     if (dr6 & (uint64_t{1} << i)) return i;
   }

@@ -58,10 +58,17 @@ struct Watchpoint {
 bool program_watchpoints(Task& task, const std::vector<Watchpoint>& watchpoints);
 
 // After a hardware trap: the index of the watchpoint that fired (from DR6),
-// or -1. Clears DR6.
+// or -1. Clears DR6 where the kernel keeps its bits from one trap to the
+// next (before Linux 5.11).
 int triggered_watchpoint(Task& task);
 // Whether a watchpoint fired (DR6 says so), leaving DR6 as it is for
 // triggered_watchpoint.
 bool watchpoint_fired(Task& task);
+
+// The same at a trap whose siginfo is `info`, with `armed` watchpoints
+// programmed: a TRAP_HWBKPT with one armed is that one (the kernel says
+// TRAP_HWBKPT only for a watchpoint's trap, and on Linux >= 5.11 its DR6
+// holds nothing older), so DR6 is not read.
+int triggered_watchpoint(Task& task, const siginfo_t& info, size_t armed);
 
 }  // namespace rrx

@@ -26,7 +26,14 @@ struct Position {
 };
 
 Position position_of(ReplaySession& session);
+// position_of without the stack fingerprint and the tick count (two reads
+// of the thread's memory): enough to tell that a point is not another one
+// (maybe_same_position), not to find it again.
+Position quick_position_of(ReplaySession& session);
 bool same_position(const Position& a, const Position& b);
+// same_position but for the stack fingerprint and the tick count: false
+// means certainly another point.
+bool maybe_same_position(const Position& a, const Position& b);
 // Whether `a` is certainly earlier than `b` (positions of one event
 // interval are ordered only when one of them is the interval's start).
 bool certainly_before(const Position& a, const Position& b);

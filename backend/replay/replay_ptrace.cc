@@ -24,8 +24,9 @@ ReplaySession::StepResult ReplaySession::replay_tracer_change(ReplayTask& t, Eve
   for (const MemWrite& w : e.writes) {
     if (!write_recorded_memory(*t.task, w)) return diverged(e, "cannot write what its tracer poked");
   }
-  if (is_debugged(t)) {
-    for (const MemWrite& w : e.writes) breakpoints_.refresh(*t.task, w.addr, w.addr + w.data.size());
+  for (const MemWrite& w : e.writes) {
+    if (is_debugged(t)) breakpoints_.refresh(*t.task, w.addr, w.addr + w.data.size());
+    displaced_.forget(t.tgid, w.addr, w.addr + w.data.size());
   }
   Registers now, regs = e.regs;
   if (!t.task->get_regs(&now)) return diverged(e, "cannot read the registers");

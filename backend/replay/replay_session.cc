@@ -175,10 +175,16 @@ bool ReplaySession::spawn_root() {
   // that shape the address space): the filter lets them run unseen.
   spawn.syscall_filter = header.syscall_buffer;
   filtered_ = header.syscall_buffer;
+  // Copies of instructions run from the preload page's spare bytes; a
+  // hardware tick counter would count their jump back.
+  displaced_ = DisplacedSteps(filtered_ && tick_counters_.kind == TickCounterKind::kNone);
   pid_t pid = spawn_traced(spawn, &error_);
   if (pid < 0) return false;
+  // (After the spawn: the child runs up to its exec without it.)
+  if (header.cpuid_faulting) tracer_cpuid_ = std::make_unique<TracerCpuidFaulting>(true);
   auto root = std::make_unique<ReplayTask>();
   root->task = std::make_unique<Task>(pid, &tick_counters_);
+  root->task->cache_registers();  // replay writes them only through the Task
   root->tid = header.root_tid;
   root->stopped = false;  // running towards its exec event
   root->tgid = header.root_tid;
@@ -274,15 +280,25 @@ bool ReplaySession::resume(ReplayTask& t) {
   } else if (is_debugged(t)) {
     Registers regs;
     t.task->get_regs(&regs);
-    // The preload page's `syscall` runs unseen: it steps like any other.
-    bool syscall_insn = t.task->at_syscall_insn(regs.rip) &&
-                        !(filtered_ && regs.rip + 2 == RRX_UNTRACED_SYSCALL_IP);
+    if (breakpoints_.contains(regs.rip) && !t.stepping_over && !t.single_step && !t.resume_sig) {
+      // Run a copy of the instruction out of line, which jumps back after
+      // it: the int3 stays, and no stop is spent on the step. (Not with a
+      // signal to deliver: its frame would hold the copy's address.)
+      t.displaced = displaced_.prepare(*t.task, t.tgid, regs.rip, breakpoints_);
+      if (t.displaced.copy) {
+        regs.rip = t.displaced.copy;
+        if (!t.task->set_regs(regs)) t.displaced = {};
+      }
+    }
     if (breakpoints_.contains(regs.rip) && !t.stepping_over) {
       // Run the original instruction once, then put the int3 back.
       breakpoints_.uninstall_one(*t.task, regs.rip);
       t.stepping_over = regs.rip;
     }
     if (t.single_step || t.stepping_over) {
+      // The preload page's `syscall` runs unseen: it steps like any other.
+      bool syscall_insn = t.task->at_syscall_insn(regs.rip) &&
+                          !(filtered_ && regs.rip + 2 == RRX_UNTRACED_SYSCALL_IP);
       // A traced `syscall` cannot be single-stepped (it would run with no
       // syscall stop); the step then ends at its exit event.
       ok = syscall_insn ? run_user_code(*t.task, t.resume_sig) : t.task->single_step(t.resume_sig);
@@ -296,6 +312,10 @@ bool ReplaySession::resume(ReplayTask& t) {
   }
   t.resume_sig = 0;
   t.stopped = !ok ? t.stopped : false;
+  if (!ok && t.displaced.copy) {
+    DisplacedSteps::settle(*t.task, t.displaced);
+    t.displaced = {};
+  }
   return ok;
 }
 
@@ -385,6 +405,12 @@ bool ReplaySession::run_to_trap(Task& task, bool step, Registers* regs) {
   }
 }
 
+void ReplaySession::settle_displaced(ReplayTask& t, const Stop& stop) {
+  if (!t.displaced.copy) return;
+  if (stop.kind != StopKind::kExited) DisplacedSteps::settle(*t.task, t.displaced);
+  t.displaced = {};
+}
+
 // At a SIGTRAP of the focus thread: our breakpoint, our single step or our
 // watchpoint? Sets trap_ and returns true if so.
 bool ReplaySession::classify_trap(ReplayTask& t) {
@@ -395,7 +421,7 @@ bool ReplaySession::classify_trap(ReplayTask& t) {
   if (info.si_code == TRAP_HWBKPT || info.si_code == TRAP_TRACE) {
     // A single step that also fires a watchpoint reports TRAP_TRACE (the
     // kernel prefers DR6's step bit): ask DR6 itself.
-    int index = triggered_watchpoint(*t.task);
+    int index = triggered_watchpoint(*t.task, info, watchpoints_.size());
     if (index >= 0) {
       if (reader_->header().syscall_buffer && regs.rip >= RRX_ENGINE_ADDR &&
           regs.rip < RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE) {
@@ -480,6 +506,7 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int 
     Stop stop = decode_stop(t.task->tid(), status);
     t.stopped = stop.kind != StopKind::kExited;
     t.stop_kind = stop.kind;
+    settle_displaced(t, stop);
     if (stop.kind == StopKind::kSignal && stop.sig == SIGSTOP && watchdog_.take_poke()) {
       if (interrupted_in_user_code(t)) {
         trap_ = {Trap::Kind::kInterrupt, -1};
@@ -811,10 +838,9 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     } else if (action == ReplayAction::kMmap || action == ReplayAction::kMremap) {
       if (!is_syscall_error(e.regs.rax)) {
         if (!remap(t, e)) return StepResult::kError;
-        if (is_debugged(t)) {
-          uint64_t len = action == ReplayAction::kMmap ? t.call.args[1] : t.call.args[2];
-          breakpoints_.refresh(*t.task, e.regs.rax, e.regs.rax + len);
-        }
+        uint64_t len = action == ReplayAction::kMmap ? t.call.args[1] : t.call.args[2];
+        if (is_debugged(t)) breakpoints_.refresh(*t.task, e.regs.rax, e.regs.rax + len);
+        displaced_.forget(t.tgid, e.regs.rax, e.regs.rax + len);
       }
     } else if (action == ReplayAction::kSigreturn) {
       Registers regs;
@@ -1013,6 +1039,7 @@ ReplaySession::StepResult ReplaySession::take_over_leader(ReplayTask& t, Event& 
   pid_t tid = leader->second->task->tid();
   tasks_.erase(leader);
   auto task = std::make_unique<Task>(tid, &tick_counters_);
+  task->cache_registers();
   carry_ticks(*t.task, *task);  // hardware ticks: this thread's count, not the leader's
   t.task = std::move(task);
   // The exec stop comes under the leader's tid, after whatever stops the
@@ -1050,6 +1077,7 @@ ReplaySession::StepResult ReplaySession::replay_exec(ReplayTask& t, Event& e) {
     }
   }
   t.initial_stack = e.writes.empty() ? MemWrite{} : e.writes.front();
+  displaced_.forget(t.tgid);  // a new preload page
   for (auto& [tid, other] : tasks_) {
     if (other->tgid == t.tgid) other->patches.reset();  // gone with the old image
   }
@@ -1065,6 +1093,7 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   pid_t real = static_cast<pid_t>(t.task->event_msg());
   auto child = std::make_unique<ReplayTask>();
   child->task = std::make_unique<Task>(real, &tick_counters_);
+  child->task->cache_registers();
   child->task->syscall_gadget = t.task->syscall_gadget;
   child->task->untraced_syscall = t.task->untraced_syscall;
   child->initial_stack = t.initial_stack;
@@ -1152,6 +1181,7 @@ ReplaySession::Advance ReplaySession::run_to_recorded_point(ReplayTask& t, const
     Stop stop = decode_stop(task.tid(), status);
     t.stopped = stop.kind != StopKind::kExited;
     t.stop_kind = stop.kind;
+    settle_displaced(t, stop);
     if (stop.kind == StopKind::kSignal && stop.sig == SIGSTOP && watchdog_.take_poke()) continue;
     if (stop.kind == StopKind::kSignal && stop.sig != SIGTRAP && take_tick_interrupt(task, stop.sig)) {
       armed = false;  // the hardware counter's (SIGTRAP is the soft one's, below)
@@ -1283,6 +1313,7 @@ ReplaySession::StepResult ReplaySession::replay_instrument(ReplayTask& t, Event&
   if (is_debugged(t)) {
     breakpoints_.refresh(*t.task, e.patch_code.addr, e.patch_code.addr + e.patch_code.len);
   }
+  displaced_.forget(t.tgid, e.patch_code.addr, e.patch_code.addr + e.patch_code.len);
   auto patches = std::make_shared<instrument::PatchSet>(t.patches ? *t.patches : instrument::PatchSet());
   patches->add(e.patch_code.addr, e.patch_code.addr + e.patch_code.len, map);
   for (auto& [tid, other] : tasks_) {
@@ -1621,6 +1652,7 @@ std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error)
 
 bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
   kill_all();
+  displaced_.forget_all();
   for (const auto& [tid, tc] : cp.tasks) {
     Task original(tc.pid);
     original.syscall_gadget = tc.gadget;
@@ -1629,6 +1661,7 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
     auto t = std::make_unique<ReplayTask>();
     static_cast<ReplayTaskState&>(*t) = tc.state;
     t->task = std::make_unique<Task>(copy, &tick_counters_);
+    t->task->cache_registers();
     t->task->syscall_gadget = tc.gadget;
     start_ticks_at(*t->task, tc.ticks);  // hardware ticks: the copy counts on from there
     t->stopped = true;

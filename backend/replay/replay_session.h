@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "core/hw_tick_source.h"
+#include "core/tracer_cpuid.h"
 #include "replay/breakpoints.h"
+#include "replay/displaced_steps.h"
 #include "replay/fd_table.h"
 #include "replay/replay_segments.h"
 #include "replay/run_watchdog.h"
@@ -50,6 +52,12 @@ class ReplaySession {
   StepResult step();
   const std::string& error() const { return error_; }
   const TraceReader& trace() const { return *reader_; }
+  // The replaying thread faults on cpuid while its tracees do (core/
+  // tracer_cpuid.h); called before each run, this turns that off for good
+  // if rrx's SIGSEGV handler was replaced meanwhile.
+  void check_tracer_cpuid() {
+    if (tracer_cpuid_) tracer_cpuid_->stop_if_unsafe();
+  }
   // Why the trace ends while the program still runs ("" if it does not):
   // the recording was cut short (the recorder was killed), or the user
   // ended it with a signal. Replay ends at the last event recorded; the
@@ -131,6 +139,7 @@ class ReplaySession {
   }
 
   Breakpoints& breakpoints() { return breakpoints_; }
+  const DisplacedSteps& displaced_steps() const { return displaced_; }
   bool set_watchpoints(const std::vector<Watchpoint>& watchpoints);
 
   // Forks every replayed process into a stopped copy, so the session can
@@ -179,6 +188,8 @@ class ReplaySession {
   bool killed_by_program_filter(int32_t tid);
   Advance advance(ReplayTask& t, StopKind want, int want_sig, Stop* out, std::string* what);
   bool resume(ReplayTask& t);
+  // At the first stop after a resume: a displaced step is over.
+  void settle_displaced(ReplayTask& t, const Stop& stop);
   bool run_user_code(Task& task, int sig);
   Advance run_to_recorded_point(ReplayTask& t, const Event& e, std::string* what);
   // Hardware ticks (replay_hw_ticks.cc): the end of run_focus_to_ticks by
@@ -223,6 +234,9 @@ class ReplaySession {
   const ReplayTask* focus_state() const;
 
   std::unique_ptr<TraceReader> reader_;
+  // Set while the replayed threads fault on cpuid (recorded so): the
+  // switches between them and this thread are then cheap.
+  std::unique_ptr<TracerCpuidFaulting> tracer_cpuid_;
   // The replayed processes run under the syscall buffering filter.
   bool filtered_ = false;
   // Processes (recorded tgids) that installed a seccomp filter of their
@@ -256,6 +270,7 @@ class ReplaySession {
   bool step_ended_ = false;  // the focus's single step ended at an event
   bool watch_hit_ = false;   // a recorded syscall output changed a watch
   Breakpoints breakpoints_;
+  DisplacedSteps displaced_{false};  // set up once the trace's header is read
   std::vector<Watchpoint> watchpoints_;
   FdTables fds_;
 };

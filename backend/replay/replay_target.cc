@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/printable.h"
+#include "gdbserver/amd64_registers.h"
 #include "core/tick_counter.h"
 #include "replay/diversion.h"
 #include "replay/inferior_info.h"
@@ -91,6 +92,7 @@ ReplayTarget::~ReplayTarget() {
 // Replays until the chosen process exists and sits at a clean stop, makes
 // it the focus, and takes the checkpoint that is the start of history.
 bool ReplayTarget::start(const ReplayTargetOptions& options, std::string* error) {
+  session_->check_tracer_cpuid();
   const TraceReader& trace = session_->trace();
   int32_t wanted = options.process.empty() ? trace.header().root_tid : 0;
   if (!options.process.empty() &&
@@ -126,6 +128,13 @@ bool ReplayTarget::start(const ReplayTargetOptions& options, std::string* error)
 
 Position ReplayTarget::here() { return position_of(*session_); }
 
+// Where the focus thread stands, as executed (the key of conditions_).
+uint64_t ReplayTarget::trap_address() {
+  Task* task = session_->focus_task();
+  Registers regs;
+  return task && task->get_regs(&regs) ? regs.rip : 0;
+}
+
 // ---- Threads, registers, memory ----
 
 std::vector<ThreadId> ReplayTarget::threads() {
@@ -136,14 +145,27 @@ std::vector<ThreadId> ReplayTarget::threads() {
 
 ThreadId ReplayTarget::current_thread() { return {session_->focus_process(), session_->focus()}; }
 
-bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
+Task* ReplayTarget::thread_task(const ThreadId& thread, const ReplayTask** state) {
   int32_t tid = thread.tid ? thread.tid : session_->focus();
   const ReplayTask* t = session_->task(tid);
-  Task* task = t ? t->task.get() : nullptr;
-  if (diversion_ && tid == session_->focus()) task = &diversion_->task();
-  if (!task || !task->get_regs(&regs->gpr)) return false;
+  *state = t;
+  if (diversion_ && tid == session_->focus()) return &diversion_->task();
+  return t ? t->task.get() : nullptr;
+}
+
+bool ReplayTarget::read_general_registers(const ThreadId& thread, Registers* regs) {
+  const ReplayTask* t;
+  Task* task = thread_task(thread, &t);
+  if (!task || !task->get_regs(regs)) return false;
   // Inside a tick stub the thread stands for a program instruction.
-  if (t->patches) regs->gpr.rip = t->patches->to_original(regs->gpr.rip).orig_pc;
+  if (t && t->patches) regs->rip = t->patches->to_original(regs->rip).orig_pc;
+  return true;
+}
+
+bool ReplayTarget::read_registers(const ThreadId& thread, RegisterFile* regs) {
+  const ReplayTask* t;
+  Task* task = thread_task(thread, &t);
+  if (!task || !read_general_registers(thread, &regs->gpr)) return false;
   task->get_fpregs(&regs->fpr);
   task->get_ymmh(regs->ymmh);
   return true;
@@ -260,6 +282,7 @@ std::vector<uint8_t> ReplayTarget::read_memory(uint64_t address, size_t length) 
     }
   }
   session_->breakpoints().shadow(address, data.data(), data.size());
+  session_->displaced_steps().shadow(address, data.data(), data.size());
   // The program's own bytes, not the tick instrumentation's.
   const ReplayTask* t = session_->task(session_->focus());
   if (t && t->patches) t->patches->show_original(address, data.data(), data.size());
@@ -320,9 +343,22 @@ bool ReplayTarget::set_breakpoint_conditions(uint64_t address,
 bool ReplayTarget::breakpoint_condition_holds(uint64_t address) {
   auto it = conditions_.find(address);
   if (it == conditions_.end()) return true;
+  // Only the registers the condition names are read, the x87/SSE/AVX state
+  // (two more ptrace calls) only if it names one of those.
   RegisterFile regs;
-  if (!read_registers(current_thread(), &regs)) return true;
-  return any_condition_holds(it->second, regs, [this](uint64_t at, void* out, size_t size) {
+  enum { kNone, kGeneral, kAll } have = kNone;
+  auto reg = [&](int regno, std::vector<uint8_t>* out) {
+    bool general = amd64::is_general_register(regno);
+    if (have == kNone && general) {
+      if (!read_general_registers(current_thread(), &regs.gpr)) return false;
+      have = kGeneral;
+    } else if (have != kAll && !general) {
+      if (!read_registers(current_thread(), &regs)) return false;
+      have = kAll;
+    }
+    return amd64::get_register(regs, regno, out);
+  };
+  return any_condition_holds_reading(it->second, reg, [this](uint64_t at, void* out, size_t size) {
     std::vector<uint8_t> bytes = read_memory(at, size);
     if (bytes.size() != size) return false;
     memcpy(out, bytes.data(), size);
@@ -429,6 +465,7 @@ StopReason ReplayTarget::interrupted_here() {
 }
 
 StopReason ReplayTarget::resume(const ResumeRequest& request) {
+  session_->check_tracer_cpuid();
   if (request.thread && request.thread->tid > 0) session_->set_focus(request.thread->tid);
   if (diversion_) {
     if (request.direction == Direction::kForward && !diversion_is_replay()) {
@@ -473,7 +510,7 @@ StopReason ReplayTarget::forward(bool single_step) {
         if (trap.kind == ReplaySession::Trap::Kind::kInterrupt) return interrupted_here();
         // A hit whose condition is false goes on, without a word to the debugger.
         if (trap.kind == ReplaySession::Trap::Kind::kBreakpoint && !single_step &&
-            !breakpoint_condition_holds(here().regs.rip)) {
+            !breakpoint_condition_holds(trap_address())) {
           if (stop_requested()) return interrupted_here();
           continue;
         }
@@ -576,7 +613,7 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
     // A position is a thread's: look at the target's thread (a trap in
     // another thread moves the focus there).
     if (target.tid && session_->focus() != target.tid) session_->set_focus(target.tid);
-    Position now = here();
+    Position now = quick_position_of(*session_);
     if (now.event > target.event) break;
     if (now.event == target.event && target.at_event && now.at_event) {
       reached = true;
@@ -585,7 +622,12 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
     if (use_breakpoint && !breakpoint_in && (target.ticks == 0 || now.event == target.event)) {
       if (target.ticks && session_->focus() == target.tid &&
           session_->focus_can_run_to_ticks(target.ticks) &&
-          !session_->run_focus_to_ticks(target.ticks, [&] { on_hit({here(), session_->trap(), {}}); })) {
+          !session_->run_focus_to_ticks(
+              target.ticks,
+              on_hit ? std::function<void()>([&] {
+                on_hit({quick_position_of(*session_), session_->trap(), {}});
+              })
+                     : nullptr)) {
         break;
       }
       if (!session_->focus_task() ||
@@ -600,16 +642,18 @@ bool ReplayTarget::run_to(const Position& target, const HitCallback& on_hit) {
     }
     Result r = session_->step();
     if (r == Result::kTrap) {
-      Position p = here();
-      if (same_position(p, target)) {
+      // Most traps are other points: the stack and the count are read only
+      // for one that may be the target.
+      Position p = quick_position_of(*session_);
+      if (maybe_same_position(p, target) && same_position(p = here(), target)) {
         reached = true;
         break;
       }
-      on_hit({p, session_->trap(), {}});
+      if (on_hit) on_hit({p, session_->trap(), {}});
     } else if (r == Result::kEvent) {
       Position p = here();
       // (An event that is the target itself is met at the top of the loop.)
-      if (p.at_event && (p.event < target.event || !target.at_event)) {
+      if (on_hit && p.at_event && (p.event < target.event || !target.at_event)) {
         ReplaySession::Trap none;
         none.kind = ReplaySession::Trap::Kind::kStep;
         on_hit({p, none, session_->last_event()});
@@ -757,12 +801,14 @@ ReplayTarget::TickSearch ReplayTarget::reverse_continue_by_ticks(const Position&
     if (!go_to_start()) return TickSearch::kUnusable;
     std::optional<Hit> last;
     if (!run_to(target, [&](const Hit& hit) {
-          if (is_debugger_stop(hit)) last = hit;
+          if (!is_debugger_stop(hit)) return;
+          last = hit;
+          last->position = here();
         })) {
       return TickSearch::kUnusable;
     }
     if (last) {
-      if (!go_to_start() || !run_to(last->position, [](const Hit&) {})) {
+      if (!go_to_start() || !run_to(last->position, nullptr)) {
         *stop = replay_failed("cannot return to the last hit");
       } else {
         *stop = stop_at_hit(*last);
@@ -798,12 +844,13 @@ StopReason ReplayTarget::reverse_continue() {
     bool reached = run_to(target, [&](const Hit& hit) {
       if (!is_debugger_stop(hit)) return;
       last = hit;
+      last.position = here();
       have_hit = true;
       near_before_last = near;
       auto now = std::chrono::steady_clock::now();
       if (now - last_fork >= kAutoCheckpointInterval) {
         std::string error;
-        if (auto cp = session_->checkpoint(&error)) near = {cp, hit.position};
+        if (auto cp = session_->checkpoint(&error)) near = {cp, last.position};
         last_fork = now;
       }
     });
@@ -815,7 +862,7 @@ StopReason ReplayTarget::reverse_continue() {
     // The last hit is `near` itself when a checkpoint was taken there.
     bool at_last = near.state && same_position(near.position, last.position);
     const Checkpoint& start = at_last ? near : (near_before_last.state ? near_before_last : *from);
-    if (!restore(start) || (!at_last && !run_to(last.position, [](const Hit&) {}))) {
+    if (!restore(start) || (!at_last && !run_to(last.position, nullptr))) {
       return replay_failed("cannot return to the last hit");
     }
     return stop_at_hit(last);
@@ -900,11 +947,11 @@ StopReason ReplayTarget::reverse_step() {
         // registers were not read, only makes the steps start earlier.)
         bool same_syscall = hit.position.at_event && target.at_event &&
                             (hit.position.regs.rsp == target.regs.rsp || hit.position.regs.rsp == 0);
-        if (hit.position.tid == target.tid && !same_syscall) known = hit.position;
+        if (hit.position.tid == target.tid && !same_syscall) known = here();
       })) {
     return replay_failed("lost the current position while stepping backwards");
   }
-  if (!restore(*from) || !run_to(known, [](const Hit&) {})) {
+  if (!restore(*from) || !run_to(known, nullptr)) {
     return replay_failed("cannot return to a point before the current one");
   }
   if (session_->has_task(target.tid)) session_->set_focus(target.tid);
@@ -929,7 +976,7 @@ StopReason ReplayTarget::reverse_step() {
     latest_at = 0;
     latest = {nullptr, known};
   }
-  bool back = latest.state ? restore(latest) : restore(*from) && run_to(known, [](const Hit&) {});
+  bool back = latest.state ? restore(latest) : restore(*from) && run_to(known, nullptr);
   if (!back) return replay_failed("cannot return to a point before the current one");
   if (session_->has_task(target.tid)) session_->set_focus(target.tid);
   for (size_t i = latest_at + 1; i < steps; ++i) {
@@ -941,6 +988,7 @@ StopReason ReplayTarget::reverse_step() {
 // ---- Starting over ----
 
 bool ReplayTarget::restart(uint64_t event, std::string* error) {
+  session_->check_tracer_cpuid();
   end_diversion();
   interrupted_ = false;  // (an earlier run's stop, not this one's)
   if (!restore(auto_checkpoints_.front())) {
@@ -1033,6 +1081,7 @@ bool ReplayTarget::spin_off(bool live, bool own_stdio, SpunOff* out, std::string
 }
 
 bool ReplayTarget::finish(std::string* error) {
+  session_->check_tracer_cpuid();
   end_diversion();
   auto_checkpoints_.clear();
   user_checkpoints_.clear();
@@ -1052,6 +1101,7 @@ bool ReplayTarget::finish(std::string* error) {
 // ---- monitor commands ----
 
 bool ReplayTarget::monitor(const std::string& command, std::string* output) {
+  session_->check_tracer_cpuid();
   std::istringstream in(command);
   std::string word, rest;
   in >> word;
@@ -1062,7 +1112,8 @@ bool ReplayTarget::monitor(const std::string& command, std::string* output) {
     return true;
   }
   if (word == "when-ticks") {
-    uint64_t ticks = here().ticks;
+    Task* task = session_->focus_task();
+    uint64_t ticks = task ? read_ticks(*task) : 0;
     *output = ticks ? "Current tick: " + std::to_string(ticks) + "\n"
                     : "Current tick: 0 (the program does not count soft ticks)\n";
     return true;

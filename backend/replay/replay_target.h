@@ -58,6 +58,9 @@ class ReplayTarget final : public DebugTarget {
   bool restart(uint64_t event, std::string* error) override;
   bool monitor(const std::string& command, std::string* output) override;
 
+  // The general registers alone (read_registers() also reads the x87, SSE
+  // and AVX state: two more ptrace calls).
+  bool read_general_registers(const ThreadId& thread, Registers* regs);
   // The saved copy of the debugged process's executable.
   std::string exe_path();
   // Spins off the debugged thread where the replay is (replay/spin_off.h);
@@ -85,6 +88,10 @@ class ReplayTarget final : public DebugTarget {
   bool start(const ReplayTargetOptions& options, std::string* error);
 
   Position here();
+  uint64_t trap_address();
+  // The Task whose registers `thread` shows (the diversion's for the focus
+  // while there is one), and its replay state.
+  Task* thread_task(const ThreadId& thread, const ReplayTask** state);
   StopReason stop_here(StopReason::Kind kind);
   StopReason report(const ReplaySession::Trap& trap);
   StopReason forward(bool single_step);
@@ -124,7 +131,12 @@ class ReplayTarget final : public DebugTarget {
   StopReason syscall_stop(const ReplaySession::EventSummary& event);
 
   // Runs forwards from where the session is to `target`, calling on_hit at
-  // every trap and focus event on the way. False if `target` is not met.
+  // every trap and focus event on the way (at a trap, hit.position is a
+  // quick_position_of: a callback that keeps the point takes here()).
+  // False if `target` is not met.
+  // Without on_hit the breakpoints and watchpoints are lifted while the
+  // tick counter takes the thread close to the target (nothing on the way
+  // is of interest).
   bool run_to(const Position& target, const HitCallback& on_hit);
   // Single-steps forwards; false at the end of the focus's history. Stops
   // early at `stop_at` if it is the position at an event the step reaches.

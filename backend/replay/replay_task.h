@@ -6,6 +6,7 @@
 #include "core/stop.h"
 #include "core/task.h"
 #include "instrument/patch_set.h"
+#include "replay/displaced_steps.h"
 #include "syscalls/buffered_records.h"
 #include "syscalls/syscall_table.h"
 #include "trace/event.h"
@@ -45,6 +46,9 @@ struct ReplayTaskState {
   bool single_step = false;  // the next resume runs one instruction
   bool step_via_syscall = false;  // that step is a `syscall`: ends at its exit
   uint64_t stepping_over = 0;     // breakpoint lifted to step off it
+  // Running a copy of the instruction under a breakpoint, not yet stopped
+  // since (replay/displaced_steps.h); copy 0: none.
+  DisplacedSteps::Step displaced;
   // Where the current single step started, as the program's instruction
   // (tick stubs are stepped through: see ReplaySession::request_single_step).
   uint64_t step_origin = 0;

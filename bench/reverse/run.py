@@ -2,10 +2,12 @@
 """Reverse execution timings in gdb and lldb over uninstrumented programs
 (dynamic ticks): reverse-stepi, reverse-finish and reverse-continue to a
 breakpoint or watchpoint after a 10^6-iteration -O0 loop, reverse-continue
-from the end of history, and a watchpoint reverse-continue in the 4-thread
-counter race (tests/programs/threads_race.c). Each operation is timed
+from the end of history, a watchpoint reverse-continue in the 4-thread
+counter race (tests/programs/threads_race.c), and (gdb) a reverse-continue
+over the 10^5 hits of a conditional breakpoint true only at an early
+iteration (cond_loop.c: every hit's condition is evaluated). Each operation is timed
 inside the debugger, `--repeat` times in fresh sessions; the table gives
-the median and where the operation stopped (checked against what the
+the median, min and max and where the operation stopped (checked against what the
 program must show there). No pass/fail: performance is measured here,
 never asserted in tests.
 
@@ -57,6 +59,7 @@ class Gdb:
         return run_session(argv)
 
     break_ = "break {file}:{line}"
+    break_if = "break {file}:{line} if {cond}"
     watch = "watch {var}"
     delete = "delete"
     to_end = TO_END
@@ -94,6 +97,7 @@ class Lldb:
         return run_session(argv)
 
     break_ = "breakpoint set -f {file} -l {line}"
+    break_if = None  # lldb evaluates conditions itself: not the backend's path
     watch = "watchpoint set variable {var}"
     delete = "breakpoint delete -f"
     to_end = TO_END
@@ -152,6 +156,20 @@ def end_session(d, src):
     ])
 
 
+def cond_session(d, src):
+    """At AFTER: reverse-continue to `BODY if i == 5`, over all 10^5 hits
+    of the loop (gdb sends the condition as an agent expression, which the
+    backend evaluates at each hit)."""
+    if d.break_if is None:
+        return None
+    return flatten([
+        d.break_.format(file=src.name, line=line_of(src, "AFTER")), "continue",
+        d.break_if.format(file=src.name, line=line_of(src, "BODY"), cond="i == 5"),
+        d.timed("reverse-continue over 10^5 conditional hits", d.reverse["rc"]),
+        d.value("reverse-continue over 10^5 conditional hits", "i"),
+    ])
+
+
 def race_session(d, src):
     """After the threads joined: reverse-continue to the last write of the
     counter (by one of the four threads)."""
@@ -170,6 +188,7 @@ EXPECTED = {
     "reverse-continue to a watchpoint": "999999",
     "reverse-continue from the end": "999999",
     "race: reverse-continue to a watchpoint": "bump",
+    "reverse-continue over 10^5 conditional hits": "5",
 }
 
 
@@ -187,12 +206,14 @@ def main():
     else:
         print("(lldb-19 or the rrx lldb plugin missing: lldb rows skipped)")
     loop_src = HERE / "loop.c"
+    cond_src = HERE / "cond_loop.c"
     race_src = REPO / "tests/programs/threads_race.c"
     times, stops = {}, {}
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         traces = {}
-        for name, src, extra in (("loop", loop_src, []), ("race", race_src, ["-pthread"])):
+        for name, src, extra in (("loop", loop_src, []), ("cond", cond_src, []),
+                                 ("race", race_src, ["-pthread"])):
             exe, trace = work / name, work / (name + ".trace")
             subprocess.run(["gcc", "-O0", "-g", "-o", exe, src] + extra, check=True)
             subprocess.run([args.rrx, "record", "-o", trace, exe], check=True,
@@ -202,8 +223,9 @@ def main():
             for session, trace, src in ((loop_session, traces["loop"], loop_src),
                                         (watch_session, traces["loop"], loop_src),
                                         (end_session, traces["loop"], loop_src),
-                                        (race_session, traces["race"], race_src)):
-                if args.only not in session.__name__:
+                                        (race_session, traces["race"], race_src),
+                                        (cond_session, traces["cond"], cond_src)):
+                if args.only not in session.__name__ or session(d, src) is None:
                     continue
                 for _ in range(args.repeat):
                     out = d.run(trace, session(d, src))
@@ -211,12 +233,12 @@ def main():
                         times.setdefault((d.name, label), []).append(float(seconds))
                     for label, value in re.findall(r"^@@= (.+?) (\S+)$", out, re.M):
                         stops.setdefault((d.name, label), set()).add(value)
-    print("| debugger | operation | median s | runs | stopped at | expected |")
-    print("|---|---|---|---|---|---|")
+    print("| debugger | operation | median s | min s | max s | runs | stopped at | expected |")
+    print("|---|---|---|---|---|---|---|---|")
     for (debugger, label), values in times.items():
         seen = ", ".join(sorted(stops.get((debugger, label), {"?"})))
-        print(f"| {debugger} | {label} | {statistics.median(values):.3f} | {len(values)} "
-              f"| {seen} | {EXPECTED.get(label, '')} |")
+        print(f"| {debugger} | {label} | {statistics.median(values):.3f} | {min(values):.3f} "
+              f"| {max(values):.3f} | {len(values)} | {seen} | {EXPECTED.get(label, '')} |")
 
 
 if __name__ == "__main__":

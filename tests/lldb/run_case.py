@@ -578,7 +578,7 @@ def case_conditional_breakpoint():
 
 def case_interrupt_reverse_continue():
     """Ctrl-C (SIGINT to lldb) during a long reverse-continue (from the end
-    back to main, over 30000 recorded syscalls) stops it with SIGINT on the
+    back to main, over 100000 recorded syscalls) stops it with SIGINT on the
     way: a sane position between the two (main's first store done), from
     which the replay runs forwards to the end again, not backwards."""
     def check(s, m, ctx):
@@ -598,7 +598,7 @@ def case_interrupt_reverse_continue():
 
 
 def case_interrupt_reverse_next():
-    """Ctrl-C during a reverse-next over the 30000-call loop (the plugin's
+    """Ctrl-C during a reverse-next over the 100000-call loop (the plugin's
     step back is many short runs) ends it with SIGINT inside the loop; the
     replay then runs forwards to the same breakpoint and event again."""
     def check(s, m, ctx):
@@ -711,7 +711,7 @@ def main():
     parser.add_argument("--program", required=True, help="debuggee built from --source")
     parser.add_argument("--static-program", default="", help="static debuggee without libc")
     parser.add_argument("--crash-program", default="", help="debuggee that dies of SIGSEGV")
-    parser.add_argument("--many-events-program", default="", help="debuggee making 30000 syscalls")
+    parser.add_argument("--many-events-program", default="", help="debuggee making 100000 syscalls")
     parser.add_argument("--source", required=True)
     parser.add_argument("--gdb", default="gdb")
     parser.add_argument("--gdb-plugin", default="", help="rrx.py, for the gdb comparisons")

@@ -66,5 +66,29 @@ TEST(AgentExpression, ParseAndAnyCondition) {
   EXPECT_TRUE(any_condition_holds({AgentExpression({0x01})}, {}, read));
 }
 
+TEST(AgentExpression, ReadsOnlyTheRegistersItNames) {
+  // reg rbp (6); const8 0x14; sub; ref32; ext 32; const8 7; equal; end
+  std::vector<uint8_t> code = {0x26, 0, 6, 0x22, 0x14, 0x03, 0x19, 0x16, 32, 0x22, 7, 0x13, 0x27};
+  std::vector<int> asked;
+  auto reg = [&](int regno, std::vector<uint8_t>* out) {
+    asked.push_back(regno);
+    uint64_t rbp = 0x1000;
+    out->assign(reinterpret_cast<uint8_t*>(&rbp), reinterpret_cast<uint8_t*>(&rbp) + 8);
+    return true;
+  };
+  auto read = [](uint64_t at, void* out, size_t size) {
+    uint32_t seven = 7;
+    if (at != 0x1000 - 0x14 || size != 4) return false;
+    memcpy(out, &seven, size);
+    return true;
+  };
+  EXPECT_TRUE(any_condition_holds_reading({AgentExpression(code)}, reg, read));
+  EXPECT_EQ(asked, std::vector<int>{6});
+  // A register the reader cannot give makes the condition unevaluable: true.
+  auto none = [](int, std::vector<uint8_t>*) { return false; };
+  EXPECT_EQ(AgentExpression(code).evaluate(none, read), std::nullopt);
+  EXPECT_TRUE(any_condition_holds_reading({AgentExpression(code)}, none, read));
+}
+
 }  // namespace
 }  // namespace rrx

@@ -56,6 +56,24 @@ TEST(WritingInstruction, NoStore) {
   EXPECT_EQ(find_writing_instruction(code, after_at(kEnd), kEnd + 0x2e95, 4), 0u);
 }
 
+TEST(WritingInstructionFinder, RemembersTheDecodingNotTheRegisters) {
+  // The same indexed store met again with other registers: the answer
+  // follows the registers, as without the cache.
+  auto code = ending_with({0x48, 0x89, 0x04, 0x11});  // mov %rax,(%rcx,%rdx,1)
+  WritingInstructionFinder finder;
+  user_regs_struct regs = after_at(kEnd);
+  regs.rcx = 0x555555558000;
+  for (uint64_t index = 0; index < 64; index += 8) {
+    regs.rdx = index;
+    EXPECT_EQ(finder.find(code, regs, 0x555555558000 + index, 8), kEnd - 4) << index;
+    EXPECT_EQ(finder.find(code, regs, 0x555555558000 + index + 8, 8), 0u) << index;
+  }
+  // Other bytes at the same pc are decoded afresh.
+  auto push = ending_with({0x50});
+  EXPECT_EQ(finder.find(push, regs, regs.rsp, 8), kEnd - 1);
+  EXPECT_EQ(finder.find(push, regs, regs.rsp, 8), find_writing_instruction(push, regs, regs.rsp, 8));
+}
+
 TEST(WillStoreInto, DecodesForwardsWithTheRegistersBefore) {
   // At the store itself: rip-relative to the instruction's own end.
   std::vector<uint8_t> code = {0x89, 0x05, 0x95, 0x2e, 0x00, 0x00, 0x90};

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define CALLS 30000
+#define CALLS 100000
 
 int started = 0;
 
