@@ -37,22 +37,54 @@ std::string build_patch_file(const std::string& code, const std::string& stubs,
   return out;
 }
 
-bool read_patch_file(const std::string& path, PatchFileLayout* layout, PatchMap* map,
-                     std::string* error) {
+namespace {
+
+// Opens `path` and checks its trailer (*t); false if it is no patch file.
+bool read_trailer(const std::string& path, int* fd_out, Trailer* t) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *error = "cannot open " + path;
+  if (fd < 0) return false;
+  struct stat st;
+  bool ok = fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) >= sizeof *t &&
+            pread(fd, t, sizeof *t, st.st_size - static_cast<off_t>(sizeof *t)) == sizeof *t &&
+            memcmp(t->magic, kMagic, sizeof kMagic) == 0 && t->code_len % kPage == 0 &&
+            t->stubs_len % kPage == 0 && t->map_len < static_cast<uint64_t>(st.st_size) &&
+            t->code_len + t->stubs_len + t->map_len + sizeof *t == static_cast<uint64_t>(st.st_size);
+  if (!ok) {
+    close(fd);
     return false;
   }
-  struct stat st;
+  *fd_out = fd;
+  return true;
+}
+
+}  // namespace
+
+bool read_patch_file_lazily(const std::string& path, PatchFileLayout* layout, PatchMap* map,
+                            std::string* error) {
+  int fd;
   Trailer t;
-  bool ok = fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) >= sizeof t &&
-            pread(fd, &t, sizeof t, st.st_size - static_cast<off_t>(sizeof t)) == sizeof t &&
-            memcmp(t.magic, kMagic, sizeof kMagic) == 0 && t.code_len % kPage == 0 &&
-            t.stubs_len % kPage == 0 && t.map_len < static_cast<uint64_t>(st.st_size) &&
-            t.code_len + t.stubs_len + t.map_len + sizeof t == static_cast<uint64_t>(st.st_size);
+  if (!read_trailer(path, &fd, &t)) {
+    *error = path + " is not a whole tick patch";
+    return false;
+  }
+  close(fd);
+  map->load_lazily(path, t.code_len + t.stubs_len, t.map_len);
+  layout->code_len = t.code_len;
+  layout->stubs_len = t.stubs_len;
+  return true;
+}
+
+bool read_patch_file(const std::string& path, PatchFileLayout* layout, PatchMap* map,
+                     std::string* error) {
+  int fd;
+  Trailer t;
+  if (!read_trailer(path, &fd, &t)) {
+    *error = path + " is not a whole tick patch";
+    return false;
+  }
+  bool ok = true;
   std::string bytes;
-  if (ok) {
+  {
     bytes.resize(t.map_len);
     ok = pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(t.code_len + t.stubs_len)) ==
              static_cast<ssize_t>(bytes.size()) &&

@@ -36,5 +36,9 @@ std::string build_patch_file(const std::string& code, const std::string& stubs,
 // line in *error) for anything that is not a whole patch file.
 bool read_patch_file(const std::string& path, PatchFileLayout* layout, PatchMap* map,
                      std::string* error);
+// The same with the map read only when first used (PatchMap::load_lazily):
+// the file's trailer is checked now, the map's own checksum then.
+bool read_patch_file_lazily(const std::string& path, PatchFileLayout* layout, PatchMap* map,
+                            std::string* error);
 
 }  // namespace rrx::instrument

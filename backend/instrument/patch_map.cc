@@ -1,5 +1,8 @@
 #include "instrument/patch_map.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -64,6 +67,22 @@ bool PatchEntry::consistent() const {
          stub_start + stub_length() > stub_start;
 }
 
+void PatchMap::load_pending() const {
+  if (pending_.path.empty()) return;
+  Pending p = std::move(pending_);
+  pending_ = {};
+  std::string bytes(p.len, '\0');
+  int fd = open(p.path.c_str(), O_RDONLY | O_CLOEXEC);
+  bool read = fd >= 0 && pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(p.offset)) ==
+                             static_cast<ssize_t>(bytes.size());
+  if (fd >= 0) close(fd);
+  PatchMap loaded;
+  if (read && loaded.deserialize(bytes)) {
+    entries_ = std::move(loaded.entries_);
+    by_stub_ = std::move(loaded.by_stub_);
+  }
+}
+
 void PatchMap::reindex() {
   by_stub_.resize(entries_.size());
   for (uint32_t i = 0; i < by_stub_.size(); ++i) by_stub_[i] = i;
@@ -73,6 +92,7 @@ void PatchMap::reindex() {
 }
 
 void PatchMap::add(const std::vector<PatchEntry>& entries) {
+  load_pending();
   size_t mid = entries_.size();
   entries_.insert(entries_.end(), entries.begin(), entries.end());
   auto by_start = [](const PatchEntry& a, const PatchEntry& b) {
@@ -86,6 +106,7 @@ void PatchMap::add(const std::vector<PatchEntry>& entries) {
 }
 
 void PatchMap::erase(uint64_t lo, uint64_t hi) {
+  load_pending();
   auto gone = [&](const PatchEntry& e) {
     return (e.orig_start < hi && e.orig_end() > lo) ||
            (e.stub_start < hi && e.stub_end() > lo);
@@ -96,6 +117,7 @@ void PatchMap::erase(uint64_t lo, uint64_t hi) {
 }
 
 const PatchEntry* PatchMap::by_orig(uint64_t addr) const {
+  load_pending();
   auto it = std::upper_bound(
       entries_.begin(), entries_.end(), addr,
       [](uint64_t a, const PatchEntry& e) { return a < e.orig_start; });
@@ -105,6 +127,7 @@ const PatchEntry* PatchMap::by_orig(uint64_t addr) const {
 }
 
 const PatchEntry* PatchMap::by_stub_addr(uint64_t addr) const {
+  load_pending();
   auto it = std::upper_bound(by_stub_.begin(), by_stub_.end(), addr,
                              [&](uint64_t a, uint32_t i) {
                                return a < entries_[i].stub_start;
@@ -182,6 +205,7 @@ std::optional<uint64_t> PatchMap::to_real(uint64_t orig_pc) const {
 
 void PatchMap::show_original(uint64_t addr, uint8_t* buf, size_t len) const {
   if (len == 0) return;
+  load_pending();
   const uint64_t end = addr + len;
   auto it = std::upper_bound(
       entries_.begin(), entries_.end(), addr,
@@ -195,6 +219,7 @@ void PatchMap::show_original(uint64_t addr, uint8_t* buf, size_t len) const {
 
 bool PatchMap::overlaps_patch(uint64_t addr, size_t len) const {
   if (len == 0) return false;
+  load_pending();
   auto it = std::lower_bound(
       entries_.begin(), entries_.end(), addr + len,
       [](const PatchEntry& e, uint64_t a) { return e.orig_start < a; });
@@ -229,6 +254,7 @@ template <typename T> T get(const char* p) {
 }  // namespace
 
 std::string PatchMap::serialize() const {
+  load_pending();
   std::string s(kMagic, sizeof kMagic);
   put<uint32_t>(&s, kVersion);
   put<uint32_t>(&s, static_cast<uint32_t>(entries_.size()));
@@ -273,6 +299,7 @@ bool PatchMap::deserialize(const std::string& b) {
   }
   for (size_t i = 1; i < v.size(); ++i)
     if (v[i].orig_start < v[i - 1].orig_end()) return false;
+  pending_ = {};
   entries_ = std::move(v);
   reindex();
   return true;

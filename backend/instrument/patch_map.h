@@ -105,9 +105,16 @@ class PatchMap {
   // Forgets every entry whose patched range or stub intersects [lo, hi)
   // (munmap, or a mapping replaced).
   void erase(uint64_t lo, uint64_t hi);
-  void clear() { entries_.clear(); by_stub_.clear(); }
-  size_t size() const { return entries_.size(); }
-  const std::vector<PatchEntry>& entries() const { return entries_; }
+  void clear() {
+    pending_ = {};
+    entries_.clear();
+    by_stub_.clear();
+  }
+  size_t size() const { return entries().size(); }
+  const std::vector<PatchEntry>& entries() const {
+    load_pending();
+    return entries_;
+  }
 
   // Real pc (what the cpu reports) -> program pc. Pcs in no stub and pcs in
   // original code map to themselves, not in glue, except S (the patch jmp:
@@ -132,14 +139,30 @@ class PatchMap {
   std::string serialize() const;
   // Replaces the contents; false (map unchanged) on corrupt input.
   bool deserialize(const std::string& bytes);
+  // Replaces the contents with the map serialized at [offset, offset + len)
+  // of the file at `path`, read when first needed: a recorder that reuses
+  // a cached patch seldom looks inside it (when a signal finds a thread in
+  // a stub), and python3's map takes ~25 ms to read. Unreadable then, it is
+  // an empty map.
+  void load_lazily(std::string path, uint64_t offset, uint64_t len) {
+    clear();
+    pending_ = {std::move(path), offset, len};
+  }
 
  private:
+  struct Pending {
+    std::string path;  // empty: nothing pending
+    uint64_t offset = 0, len = 0;
+  };
+  void load_pending() const;
   const PatchEntry* by_orig(uint64_t addr) const;  // entry with S <= addr < E
   const PatchEntry* by_stub_addr(uint64_t addr) const;
   void reindex();
 
-  std::vector<PatchEntry> entries_;  // sorted by orig_start
-  std::vector<uint32_t> by_stub_;    // indices sorted by stub_start
+  // (mutable: filled on first use after load_lazily)
+  mutable Pending pending_;
+  mutable std::vector<PatchEntry> entries_;  // sorted by orig_start
+  mutable std::vector<uint32_t> by_stub_;    // indices sorted by stub_start
 };
 
 }  // namespace rrx::instrument

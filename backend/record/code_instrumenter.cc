@@ -270,7 +270,8 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   instrument::PatchFileLayout layout;
   std::string cached_file = patch_cache_path(key);
   std::string ignored;
-  if (!cached_file.empty() && instrument::read_patch_file(cached_file, &layout, map.get(), &ignored) &&
+  if (!cached_file.empty() &&
+      instrument::read_patch_file_lazily(cached_file, &layout, map.get(), &ignored) &&
       layout.code_len == m.end - m.start) {
     // Made by an earlier recording: link it into this trace.
     struct stat cst;
@@ -329,10 +330,6 @@ std::shared_ptr<const CodeInstrumenter::Patch> CodeInstrumenter::make_patch(
   patch->stubs = {stubs_at, layout.stubs_len};
   patch->map = map;
   totals_->objects.insert(m.path);
-  for (const instrument::PatchEntry& e : map->entries()) {
-    patched_counter(totals_->rel8_patched, totals_->rel32_patched, totals_->syscall_patched,
-                    totals_->cpuid_patched, e)++;
-  }
   patches_[key] = patch;
   return patch;
 }
@@ -418,8 +415,15 @@ bool CodeInstrumenter::instrument(Task& task, pid_t tgid, uint64_t lo, uint64_t 
 }
 
 std::string CodeInstrumenter::summary() const {
-  const Totals& t = *totals_;
+  Totals t = *totals_;
   if (t.objects.empty()) return "";
+  // (Counted only now: a cached patch's map is read when first needed.)
+  for (const auto& [key, patch] : patches_) {
+    if (!patch) continue;
+    for (const instrument::PatchEntry& e : patch->map->entries()) {
+      patched_counter(t.rel8_patched, t.rel32_patched, t.syscall_patched, t.cpuid_patched, e)++;
+    }
+  }
   std::string line = std::to_string(t.objects.size()) + " objects patched:";
   char part[200];
   // Only objects decoded in this recording know how many sites they have.
