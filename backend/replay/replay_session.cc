@@ -1482,6 +1482,7 @@ bool ReplaySession::run_focus_to_ticks(uint64_t ticks, const std::function<void(
     std::string what;
     Advance a = advance(t, StopKind::kSignal, tick_interrupt_signal(*t.task), &stop, &what);
     if (a == Advance::kTrapped) {
+      if (trap_.kind == Trap::Kind::kInterrupt) break;  // Ctrl-C: where it is
       if (on_debugger_trap) on_debugger_trap();
       continue;
     }
