@@ -82,14 +82,10 @@ bool read_patch_file(const std::string& path, PatchFileLayout* layout, PatchMap*
     *error = path + " is not a whole tick patch";
     return false;
   }
-  bool ok = true;
-  std::string bytes;
-  {
-    bytes.resize(t.map_len);
-    ok = pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(t.code_len + t.stubs_len)) ==
-             static_cast<ssize_t>(bytes.size()) &&
-         map->deserialize(bytes);
-  }
+  std::string bytes(t.map_len, '\0');
+  bool ok = pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(t.code_len + t.stubs_len)) ==
+                static_cast<ssize_t>(bytes.size()) &&
+            map->deserialize(bytes);
   close(fd);
   if (!ok) {
     *error = path + " is not a whole tick patch";
