@@ -1114,6 +1114,11 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   child->tid = e.new_tid;
   if (is_debugged(t) && (e.clone_flags & CLONE_THREAD)) {
     program_watchpoints(*child->task, watchpoints_);  // debug registers are per thread
+    // Until it makes an event of its own, the new thread's last event is
+    // the one that made it: going back to the point just after it finds
+    // the thread as it started (a thread that runs into a breakpoint
+    // before any syscall of its own, then is reverse-stepped).
+    child->last_seq = e.seq;
   }
   if (e.clone_flags & CLONE_CHILD_SETTID) {
     // The kernel stored the replay's tid; the program saw the recorded one.

@@ -133,9 +133,11 @@ class ReplaySession {
   // trap: a syscall-free loop) is stopped now and then and `check` asked
   // whether to stop there for good: a trap of kind kInterrupt, at a program
   // instruction (run_watchdog.h). Unset it after the resume.
+  // Not with hardware ticks: their per-stop accounting may rewrite the
+  // tick page while a poked thread stands inside a stub's count sequence.
   void set_interrupt_check(std::function<bool()> check) {
     interrupt_check_ = std::move(check);
-    watchdog_.arm(static_cast<bool>(interrupt_check_));
+    watchdog_.arm(interrupt_check_ && tick_counters_.kind == TickCounterKind::kNone);
   }
 
   Breakpoints& breakpoints() { return breakpoints_; }
