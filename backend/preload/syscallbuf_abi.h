@@ -181,6 +181,11 @@ static_assert(RRX_PRELOAD_PAGE_ADDR + sizeof(struct rrx_preload_page) <= RRX_CPU
 
 /* The start of the engine's data pages, shared with rrx. */
 #define RRX_ENGINE_DATA_ADDR (RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE)
+
+/* Whether `pc` lies in the engine's code. */
+static inline int rrx_in_engine_code(uint64_t pc) {
+  return pc >= RRX_ENGINE_ADDR && pc < RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE;
+}
 #define RRX_ENGINE_THREADS_MAX 496
 
 struct rrx_engine_data {

@@ -349,14 +349,10 @@ bool ReplaySession::finish_engine_call(ReplayTask& t) {
   // stack pointer back (a backtrace holds from there). No further: the
   // next instructions may count a tick, which the caller's run to a tick
   // count must see.
-  const auto in_engine = [](uint64_t pc) {
-    return pc >= RRX_ENGINE_ADDR && pc < RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE;
-  };
-  int steps = 0;
-  for (; steps < 64 && in_engine(regs.rip); ++steps) {
+  for (int steps = 0; steps < 64 && rrx_in_engine_code(regs.rip); ++steps) {
     if (!run_to_trap(task, true, &regs)) return false;
   }
-  if (in_engine(regs.rip) || !run_to_trap(task, true, &regs)) return false;
+  if (rrx_in_engine_code(regs.rip) || !run_to_trap(task, true, &regs)) return false;
   triggered_watchpoint(task);  // (the epilogue's reads of the saved registers)
   return true;
 }
@@ -380,7 +376,7 @@ bool ReplaySession::interrupted_in_user_code(ReplayTask& t) {
 bool ReplaySession::leave_instrumentation(ReplayTask& t) {
   Registers regs;
   if (!t.task->get_regs(&regs)) return false;
-  if (regs.rip >= RRX_ENGINE_ADDR && regs.rip < RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE) {
+  if (rrx_in_engine_code(regs.rip)) {
     if (!finish_engine_call(t) || !t.task->get_regs(&regs)) return false;
   }
   for (int steps = 0; t.patches && t.patches->to_original(regs.rip).in_glue; ++steps) {
@@ -423,8 +419,7 @@ bool ReplaySession::classify_trap(ReplayTask& t) {
     // kernel prefers DR6's step bit): ask DR6 itself.
     int index = triggered_watchpoint(*t.task, info, watchpoints_.size());
     if (index >= 0) {
-      if (reader_->header().syscall_buffer && regs.rip >= RRX_ENGINE_ADDR &&
-          regs.rip < RRX_ENGINE_ADDR + RRX_ENGINE_CODE_SIZE) {
+      if (reader_->header().syscall_buffer && rrx_in_engine_code(regs.rip)) {
         finish_engine_call(t);  // (if it cannot, the hit shows where it is)
       }
       trap_ = {Trap::Kind::kWatchpoint, index};
