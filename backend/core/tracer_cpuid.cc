@@ -42,11 +42,15 @@ void on_segv(int sig, siginfo_t* info, void* context) {
     regs[REG_RIP] += 2;
     return;
   }
-  // Not ours: what was there before handles it.
+  // Not ours: what was there before handles it. A SIGSEGV a process sent
+  // (a recorded program's kill(0, SIGSEGV) reaches its whole group) is not
+  // a fault of ours: with no handler before, it is passed over.
   if (previous_segv.sa_flags & SA_SIGINFO) {
     previous_segv.sa_sigaction(sig, info, context);
   } else if (previous_segv.sa_handler != SIG_DFL && previous_segv.sa_handler != SIG_IGN) {
     previous_segv.sa_handler(sig);
+  } else if (info->si_code <= 0) {
+    return;
   } else {
     // The fault comes again on return, with the default action.
     sigaction(SIGSEGV, &previous_segv, nullptr);

@@ -51,6 +51,7 @@
 #include "record/output_capture.h"
 #include "record/sysv_segments.h"
 #include "trace/crc32.h"
+#include "record/group_signal_shield.h"
 #include "record/user_end.h"
 #include "core/signal_class.h"
 #include "syscalls/syscall_table.h"
@@ -204,6 +205,7 @@ RecordResult Recorder::run(const RecordOptions& options) {
   root.announced = root.started = true;
 
   bool header_written = false;
+  GroupSignalShield shield;
   start_slice_timer();
   catch_user_end_signals();
   while (!tasks_.empty() && error_.empty() && !(header_written && user_end_signal()) &&

@@ -4,11 +4,14 @@
 # while recording.
 #
 # usage: record_replay.sh [--status N] [--replays N] [--record-flag F]...
-#                         RRX_BIN TRACE_ROOT -- CMD [ARGS...]
+#                         [--own-session] RRX_BIN TRACE_ROOT -- CMD [ARGS...]
 #   --status N   exit status `rrx record` must return (the program's own;
 #                128+signal if it died by a signal). Default 0.
 #   --replays N  number of replays to check (default 2: replay is repeatable).
 #   --record-flag F  pass F to `rrx record` (e.g. -n: no syscall buffering).
+#   --own-session  run `rrx record` in a session of its own, for programs
+#                that signal their whole process group (kill(0, ...)):
+#                those signals must not reach this script or `timeout`.
 #   TRACE_ROOT   directory under which a fresh work dir is made (mktemp).
 # Environment:
 #   RRX_E2E_STEP_TIMEOUT  seconds allowed per rrx invocation (default 90).
@@ -18,11 +21,13 @@ set -euo pipefail
 expect_status=0
 replays=2
 record_flags=()
+isolate=()
 while (($#)); do
   case "$1" in
     --status) expect_status="$2"; shift 2 ;;
     --replays) replays="$2"; shift 2 ;;
     --record-flag) record_flags+=("$2"); shift 2 ;;
+    --own-session) isolate=(setsid); shift ;;
     *) break ;;
   esac
 done
@@ -62,7 +67,8 @@ run_rrx() {
   local out="$1" err="$2"
   shift 2
   status=0
-  timeout -k 5 "$step_timeout" "$rrx" "$@" >"$out" 2>"$err" </dev/null || status=$?
+  timeout -k 5 "$step_timeout" ${isolate[@]+"${isolate[@]}"} "$rrx" "$@" >"$out" 2>"$err" </dev/null ||
+    status=$?
 }
 
 echo "record: $*"
