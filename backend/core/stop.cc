@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
 
 namespace rrx {
 
@@ -121,6 +122,20 @@ std::string describe_stop(const Stop& stop) {
       return "the task exiting with status " + std::to_string(WEXITSTATUS(stop.status));
   }
   return "an unknown stop";
+}
+
+void wait_until_zombie(pid_t tid) {
+  std::string path = "/proc/" + std::to_string(tid) + "/stat";
+  for (int tries = 0; tries < 100000; ++tries) {
+    std::ifstream stat(path);
+    std::string line;
+    if (!std::getline(stat, line)) return;  // gone altogether
+    size_t end_of_name = line.rfind(')');   // the name may hold ')' or spaces
+    if (end_of_name == std::string::npos || end_of_name + 2 >= line.size()) return;
+    char state = line[end_of_name + 2];
+    if (state == 'Z' || state == 'X') return;
+    usleep(10);
+  }
 }
 
 }  // namespace rrx

@@ -37,6 +37,13 @@ pid_t wait_for(pid_t tid, int* status);
 
 std::string describe_stop(const Stop& stop);
 
+// Waits (briefly: exit() does little after its exit stop) until `tid`,
+// resumed from its PTRACE_EVENT_EXIT stop, is a zombie. A process's leader
+// that ends before its other threads is reported by waitpid only after the
+// last of them; as a zombie it has let go of the process's memory (its
+// clear_child_tid written), so the others may run on.
+void wait_until_zombie(pid_t tid);
+
 // SIGKILLs traced threads and waits until all are gone, resuming them from
 // the exit stops they may still report (a thread group's leader is only
 // reported once all its threads are). Also reaps those we are parent of.

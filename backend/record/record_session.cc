@@ -317,7 +317,10 @@ void Recorder::handle(RecordTask& t, const Stop& stop) {
       if (!stop_at_event_for_tracer(t, PTRACE_EVENT_VFORK_DONE, t.task->event_msg())) resume_task(t);
       break;
     case StopKind::kExiting:
-      if (!stop_at_event_for_tracer(t, PTRACE_EVENT_EXIT, t.task->event_msg())) resume_task(t);
+      if (!stop_at_event_for_tracer(t, PTRACE_EVENT_EXIT, t.task->event_msg())) {
+        resume_task(t);
+        let_threads_outlive_leader(t);
+      }
       break;
   }
 }
@@ -704,6 +707,19 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
   inherit_tracer(t, c, stop.event);
   start_if_ready(c);
   if (!stop_at_event_for_tracer(t, stop.event, child)) resume_task(t);
+}
+
+// A process's leader that ends (SYS_exit) before its other threads is
+// reported only after the last of them: they run on once it is a zombie.
+void Recorder::let_threads_outlive_leader(RecordTask& t) {
+  pid_t tid = t.task->tid();
+  ThreadGroup& group = groups_[group_of(t)];
+  if (tid != t.tgid || group.exiting != tid) return;
+  bool others = false;
+  for (const auto& [other_tid, other] : tasks_) others |= other.tgid == tid && other_tid != tid;
+  if (!others) return;
+  wait_until_zombie(tid);
+  group.exiting = 0;
 }
 
 void Recorder::on_exited(RecordTask& t, int status) {

@@ -156,6 +156,7 @@ class Recorder {
   void on_new_task(RecordTask& t, const Stop& stop);
   void on_signal(RecordTask& t, int sig);
   void on_exited(RecordTask& t, int status);
+  void let_threads_outlive_leader(RecordTask& t);
   void start_if_ready(RecordTask& t);
   void resume_task(RecordTask& t, int sig = 0);
   void schedule(pid_t tgid);

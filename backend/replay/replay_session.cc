@@ -784,12 +784,21 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
     if (e.syscall_no == SYS_exit && other_threads_alive(t)) {
       // A thread's exit clears its tid in memory and wakes pthread_join;
       // later events of its siblings read that, so let it finish first.
+      // (The leader's end is reported after theirs: it only gets that far.)
+      bool leader = t.tid == t.tgid;
       Stop stop;
       std::string what;
-      if (advance(t, StopKind::kExited, 0, &stop, &what) != Advance::kOk) {
+      if (advance(t, leader ? StopKind::kExiting : StopKind::kExited, 0, &stop, &what) !=
+          Advance::kOk) {
         return diverged(e, what);
       }
-      t.exit_status = stop.status;
+      if (leader) {
+        if (!resume(t)) return diverged(e, "cannot resume the exiting thread");
+        t.stopped = false;
+        wait_until_zombie(t.tid);
+      } else {
+        t.exit_status = stop.status;
+      }
     }
   }
   return StepResult::kEvent;
