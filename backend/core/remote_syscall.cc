@@ -68,7 +68,7 @@ bool step_over_untraced(Task& task) {
 }  // namespace
 
 int64_t remote_syscall(Task& task, int number, std::initializer_list<uint64_t> args,
-                       bool* ok) {
+                       bool* ok, const std::function<void()>& at_entry) {
   *ok = false;
   Registers saved;
   if (task.syscall_gadget == 0 || !task.get_regs(&saved)) return -1;
@@ -80,12 +80,15 @@ int64_t remote_syscall(Task& task, int number, std::initializer_list<uint64_t> a
   // orig_rax = -1: nothing may treat the return to user space as the end of
   // an interrupted syscall to be restarted.
   regs.orig_rax = static_cast<uint64_t>(-1);
-  const bool untraced = task.untraced_syscall && runs_untraced(number);
+  const bool untraced = task.untraced_syscall && runs_untraced(number) && !at_entry;
   regs.rip = untraced ? task.untraced_syscall : task.syscall_gadget;
   if (!task.set_regs(regs)) return -1;
-  if (untraced ? !step_over_untraced(task)
-               : !run_to(task, StopKind::kSyscallEntry) || !run_to(task, StopKind::kSyscallExit)) {
-    return -1;
+  if (untraced) {
+    if (!step_over_untraced(task)) return -1;
+  } else {
+    if (!run_to(task, StopKind::kSyscallEntry)) return -1;
+    if (at_entry) at_entry();
+    if (!run_to(task, StopKind::kSyscallExit)) return -1;
   }
   Registers after;
   if (!task.get_regs(&after) || !task.set_regs(saved)) return -1;

@@ -1005,10 +1005,14 @@ bool ReplaySession::deliver_under_temporary_mask(ReplayTask& t, const Event& e) 
       !temporary_sigmask(t.call, *t.task, &mask_addr, &mask_size)) {
     return true;
   }
-  syscall(SYS_tkill, t.task->tid(), next->signo);
-  t.signal_sent = true;
+  // Sent once the sigsuspend has begun: sent before, it would be delivered
+  // on the way there, under the usual mask.
+  pid_t tid = t.task->tid();
+  int signo = next->signo;
   bool ok;
-  remote_syscall(*t.task, SYS_rt_sigsuspend, {mask_addr, mask_size}, &ok);
+  remote_syscall(*t.task, SYS_rt_sigsuspend, {mask_addr, mask_size}, &ok,
+                 [tid, signo] { syscall(SYS_tkill, tid, signo); });
+  t.signal_sent = true;
   if (!ok) return fail_event(e, "cannot install the temporary signal mask");
   return true;
 }
