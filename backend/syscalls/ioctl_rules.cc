@@ -4,6 +4,10 @@
 // args[2].
 #include <asm/termbits.h>  // the kernel's struct termios, not glibc's
 #include <linux/fs.h>
+#include <linux/if_bridge.h>
+#include <linux/kd.h>
+#include <linux/serial.h>
+#include <linux/vt.h>
 #include <linux/random.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -78,7 +82,12 @@ constexpr IoctlRule kIoctls[] = {
     IOCTL(TIOCPKT, 0),
     IOCTL(TIOCGDEV, sizeof(unsigned)),
     IOCTL(TIOCGPTPEER, 0),
-    REFUSED(TIOCSTI),    // injects input into the terminal
+    IOCTL(TIOCSTI, 0),  // queues terminal input: the reads that take it are recorded
+    IOCTL(TIOCGLCKTRMIOS, sizeof(struct termios)),
+    IOCTL(TIOCSLCKTRMIOS, 0),
+    IOCTL(TIOCGICOUNT, sizeof(struct serial_icounter_struct)),
+    IOCTL(TIOCSERGETLSR, sizeof(unsigned)),
+    IOCTL(TIOCGSERIAL, sizeof(struct serial_struct)),
     REFUSED(TIOCLINUX),  // console multiplexer; sub-commands vary
     // Generic file descriptors.
     IOCTL(FIONREAD, sizeof(int)),  // also TIOCINQ
@@ -99,7 +108,28 @@ constexpr IoctlRule kIoctls[] = {
     IOCTL(SIOCGIFADDR, sizeof(struct ifreq)),
     IOCTL(SIOCGIFMTU, sizeof(struct ifreq)),
     IOCTL(SIOCGIFHWADDR, sizeof(struct ifreq)),
+    IOCTL(SIOCGIFPFLAGS, sizeof(struct ifreq)),
+    IOCTL(SIOCGIFMEM, sizeof(struct ifreq)),
+    IOCTL(SIOCGIFBR, 0),  // bridge sub-commands: out_ioctl reads which
     REFUSED(SIOCGIFCONF),  // output size comes from inside struct ifconf
+    // Network configuration (root): they change the system, not the
+    // program's memory.
+    IOCTL(SIOCSIFADDR, 0),
+    IOCTL(SIOCSIFFLAGS, 0),
+    IOCTL(SIOCSIFNETMASK, 0),
+    IOCTL(SIOCSIFMTU, 0),
+    IOCTL(SIOCADDRT, 0),
+    IOCTL(SIOCDELRT, 0),
+    IOCTL(SIOCBRADDBR, 0),
+    IOCTL(SIOCBRDELBR, 0),
+    IOCTL(SIOCBRADDIF, 0),
+    IOCTL(SIOCBRDELIF, 0),
+    // Virtual consoles.
+    IOCTL(VT_OPENQRY, sizeof(int)),
+    IOCTL(VT_GETSTATE, sizeof(struct vt_stat)),
+    IOCTL(VT_GETMODE, sizeof(struct vt_mode)),
+    IOCTL(KDGKBMODE, sizeof(int)),
+    IOCTL(KDGKBTYPE, sizeof(char)),
     // File systems and block devices.
     IOCTL(FS_IOC_GETFLAGS, sizeof(int)),  // an int, despite the encoding
     IOCTL(FS_IOC_SETFLAGS, 0),
@@ -167,10 +197,20 @@ EntryVerdict entry_ioctl(SyscallCall& call, TraceeMemory&) {
   return {EntryVerdict::kUnlessItFails, 0, describe(request, rule, int(call.args[0]))};
 }
 
-void out_ioctl(const SyscallCall& call, TraceeMemory&, Regions& out) {
+void out_ioctl(const SyscallCall& call, TraceeMemory& mem, Regions& out) {
   const uint32_t request = request_of(call);
   const IoctlRule* rule = find_ioctl(request);
   if (!succeeded(call.result)) return;
+  if (request == SIOCGIFBR) {
+    // args[2] points to {command, buffer, count}; only the list of bridges
+    // comes back in memory: `count` ints, zeros past the bridges found.
+    unsigned long bridge_args[3];
+    if (mem.read(call.args[2], bridge_args, sizeof bridge_args) &&
+        bridge_args[0] == BRCTL_GET_BRIDGES) {
+      emit(out, bridge_args[1], uint64_t(bridge_args[2]) * sizeof(int));
+    }
+    return;
+  }
   if (rule != nullptr) {
     if (rule->supported) emit(out, call.args[2], rule->out_size);
   } else if (self_describing(request) && (_IOC_DIR(request) & _IOC_READ)) {

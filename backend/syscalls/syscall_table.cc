@@ -21,18 +21,18 @@
 //      * memory protection keys: pkey_alloc/pkey_free (V8 and others use
 //        them only when available), so no key can reach pkey_mprotect.
 //  - kUnsupported: syscalls that would make replay silently wrong and that
-//    programs do not expect to fail: modify_ldt, iopl/ioperm (change what
-//    instructions do), remap_file_pages, pkey_mprotect. Some kRecord
+//    programs do not expect to fail: remap_file_pages, pkey_mprotect. Some kRecord
 //    syscalls refuse single sub-operations from their at_entry rule
 //    instead: semctl GETALL, unknown ioctl requests that succeed, ptrace
 //    requests the recorder does not emulate (ptrace_rules.cc; rrx is the
 //    real tracer of every recorded thread, so a recorded tracer's requests
 //    never reach the kernel).
 //
-// Replay actions: kExecute for what shapes the address space or signal
-// state the replayed process really needs (brk, munmap, mprotect, madvise,
-// arch_prctl, set_tid_address, set_robust_list, rt_sigaction,
-// rt_sigprocmask, sigaltstack); the dedicated actions for mmap, mremap,
+// Replay actions: kExecute for what shapes the address space, the signal
+// state or what instructions may do, that the replayed process really needs
+// (brk, munmap, mprotect, madvise, arch_prctl, set_tid_address,
+// set_robust_list, rt_sigaction, rt_sigprocmask, sigaltstack; modify_ldt,
+// iopl and ioperm, which change what segment loads and in/out do); the dedicated actions for mmap, mremap,
 // exec, fork-likes, exits, rt_sigreturn and SysV shmat (shmdt runs again);
 // kEmulate for everything else.
 #include <mqueue.h>
@@ -338,7 +338,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(mlockall)),
     record(NR(munlockall)),
     record(NR(vhangup)),
-    unsupported(NR(modify_ldt)),
+    execute(NR(modify_ldt), out_result_array<1>),  // reads: the result's bytes
     record(NR(pivot_root)),
     deny(NR(_sysctl)),
     record(NR(prctl), out_prctl, entry_prctl),
@@ -356,8 +356,8 @@ constexpr SyscallDesc kTable[] = {
     record(NR(reboot)),
     record(NR(sethostname)),
     record(NR(setdomainname)),
-    unsupported(NR(iopl)),
-    unsupported(NR(ioperm)),
+    execute(NR(iopl)),
+    execute(NR(ioperm)),
     deny(NR(create_module)),
     deny(NR(init_module)),
     deny(NR(delete_module)),

@@ -1,0 +1,58 @@
+// ldt_and_ports: calls that change what instructions do, which replay must
+// make again. modify_ldt installs a data segment over a buffer, reads the
+// table back and loads the segment into %gs; reading through %gs then only
+// works where the segment exists. ioperm and iopl grant I/O ports (root
+// only: without the permission the program says so and skips the port).
+#define _GNU_SOURCE
+#include <asm/ldt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+enum { kSegmentSize = 64 };
+
+int main(void) {
+  // A segment base has 32 bits: the buffer lives in the low 4 GiB.
+  char* through_segment = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+  if (through_segment == MAP_FAILED) return 1;
+  strcpy(through_segment, "read through an LDT segment");
+  struct user_desc desc;
+  memset(&desc, 0, sizeof desc);
+  desc.entry_number = 0;
+  desc.base_addr = (unsigned)(unsigned long)through_segment;
+  desc.limit = kSegmentSize - 1;
+  desc.seg_32bit = 1;
+  desc.contents = 0;  // data
+  desc.useable = 1;
+  long r = syscall(SYS_modify_ldt, 1, &desc, sizeof desc);
+  printf("modify_ldt write: %ld\n", r);
+  unsigned char table[16];
+  memset(table, 0, sizeof table);
+  r = syscall(SYS_modify_ldt, 0, table, sizeof table);
+  printf("modify_ldt read: %ld bytes, limit byte 0x%02x\n", r, table[0]);
+
+  unsigned short selector = (0 << 3) | 4 | 3;  // entry 0, LDT, ring 3
+  char copied[kSegmentSize];
+  __asm__ volatile("mov %0, %%gs" : : "r"(selector));
+  for (size_t i = 0; i < sizeof copied; i++) {
+    char c;
+    __asm__ volatile("movb %%gs:(%1), %0" : "=r"(c) : "r"(i));
+    copied[i] = c;
+  }
+  __asm__ volatile("mov %0, %%gs" : : "r"((unsigned short)0));
+  printf("%s\n", copied);
+
+  if (ioperm(0x80, 1, 1) == 0) {
+    outb(0, 0x80);  // the POST diagnostic port: writing it is harmless
+    printf("ioperm: wrote port 0x80\n");
+    printf("iopl(0): %d\n", iopl(0));
+  } else {
+    printf("ioperm: %s\n", strerrorname_np(errno));  // not root, or no such kernel support
+  }
+  return 0;
+}
