@@ -4,7 +4,9 @@
 #include <asm/termbits.h>  // TCGETS2's struct termios2
 #include <errno.h>
 #include <gtest/gtest.h>
+#include <linux/if_bridge.h>
 #include <linux/sched.h>
+#include <linux/sockios.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <linux/seccomp.h>
@@ -17,6 +19,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <ostream>
 #include <set>
@@ -237,9 +240,13 @@ TEST(SyscallPolicy, DeniedAndUnsupported) {
                            "perf_event_open", "bpf", "userfaultfd",
                            "process_vm_writev", "pidfd_getfd", "kexec_load"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kDenyENOSYS) << name;
-  for (const char* name :
-       {"modify_ldt", "remap_file_pages"})
+  for (const char* name : {"remap_file_pages", "pkey_mprotect"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kUnsupported) << name;
+  // They change what instructions do: recorded, and run again in replay.
+  for (const char* name : {"modify_ldt", "iopl", "ioperm"}) {
+    EXPECT_EQ(desc(name).record, RecordPolicy::kRecord) << name;
+    EXPECT_EQ(desc(name).replay, ReplayAction::kExecute) << name;
+  }
   for (const char* name : {"read", "openat", "mmap", "clone", "futex", "ioctl", "process_vm_readv",
                            "seccomp", "ptrace"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kRecord) << name;
@@ -655,6 +662,21 @@ TEST(SyscallIoctl, UnknownRequestsRecordWhatTheirEncodingSays) {
   EXPECT_TRUE(outputs_of(takes, mem).empty());
 }
 
+// SIOCGIFBR's argument names a bridge sub-command; only the list of bridges
+// comes back in memory: as many ints as the caller has room for.
+TEST(SyscallIoctl, BridgeQueryRecordsOnlyTheBridgeList) {
+  FakeMemory mem;
+  const uint64_t args = FakeMemory::at(0), list = FakeMemory::at(64);
+  mem.put(args, std::array<unsigned long, 3>{BRCTL_GET_BRIDGES, list, 8});
+  SyscallCall bridges = make_call("ioctl", {3, SIOCGIFBR, args}, 2);
+  EXPECT_EQ(run_entry(bridges, mem).kind, EntryVerdict::kRun);
+  EXPECT_EQ(outputs_of(bridges, mem), (Regions{{list, 8 * sizeof(int)}}));
+
+  mem.put(args, std::array<unsigned long, 3>{BRCTL_GET_VERSION, 0, 0});
+  SyscallCall version = make_call("ioctl", {3, SIOCGIFBR, args}, 1);
+  EXPECT_TRUE(outputs_of(version, mem).empty());
+}
+
 // Unknown old-style requests (and known ones rrx cannot replay) run only
 // to fail: a success stops the recording, naming the request.
 TEST(SyscallIoctl, UnknownRequestsRunOnlyToFail) {
@@ -664,10 +686,10 @@ TEST(SyscallIoctl, UnknownRequestsRunOnlyToFail) {
   EXPECT_EQ(v.kind, EntryVerdict::kUnlessItFails);
   EXPECT_EQ(v.what, "ioctl 0x1234 on fd 3");
 
-  SyscallCall sti = make_call("ioctl", {0, TIOCSTI, FakeMemory::at(0)});
-  const EntryVerdict refused = run_entry(sti, mem);
+  SyscallCall linux_console = make_call("ioctl", {0, TIOCLINUX, FakeMemory::at(0)});
+  const EntryVerdict refused = run_entry(linux_console, mem);
   EXPECT_EQ(refused.kind, EntryVerdict::kUnlessItFails);
-  EXPECT_EQ(refused.what, "ioctl TIOCSTI (0x5412) on fd 0");
+  EXPECT_EQ(refused.what, "ioctl TIOCLINUX (0x541c) on fd 0");
 }
 
 // ---- ptrace: requests the recorder emulates --------------------------------
