@@ -1382,6 +1382,21 @@ ReplaySession::StepResult ReplaySession::replay_schedule(ReplayTask& t, Event& e
   return StepResult::kEvent;
 }
 
+// A process a signal killed: the thread it was delivered to may still be
+// held at that delivery (its own exit event comes later), while `t`, one of
+// its siblings, sits where the kill found it when recording, perhaps in a
+// call replay does not block in. Letting the delivery go ends them all.
+void ReplaySession::release_fatal_signal(ReplayTask& t, int sig) {
+  for (auto& [tid, other] : tasks_) {
+    if (other.get() == &t || other->tgid != t.tgid || !other->stopped ||
+        other->stop_kind != StopKind::kSignal || other->resume_sig != sig) {
+      continue;
+    }
+    if (resume(*other)) other->stopped = false;
+    return;
+  }
+}
+
 ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
   for (auto& [tid, other] : tasks_) {
     if (other->tgid != t.tgid || !other->exec_held) continue;
@@ -1391,6 +1406,8 @@ ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
   }
   if (WIFSIGNALED(e.exit_status) && WTERMSIG(e.exit_status) == SIGKILL) {
     kill(t.task->tid(), SIGKILL);  // SIGKILL leaves no delivery stop to replay
+  } else if (WIFSIGNALED(e.exit_status) && t.exit_status < 0) {
+    release_fatal_signal(t, WTERMSIG(e.exit_status));
   }
   Stop stop;
   if (t.exit_status >= 0) {

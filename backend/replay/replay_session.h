@@ -217,6 +217,7 @@ class ReplaySession {
   StepResult replay_new_task(ReplayTask& t, Event& e);
   StepResult replay_signal(ReplayTask& t, Event& e);
   StepResult replay_instruction(ReplayTask& t, Event& e);
+  void release_fatal_signal(ReplayTask& t, int sig);
   StepResult replay_exit(ReplayTask& t, Event& e);
   StepResult replay_schedule(ReplayTask& t, Event& e);
   StepResult replay_buffer_flush(ReplayTask& t, Event& e);
