@@ -76,10 +76,7 @@ std::vector<sock_filter> rrx_syscalls_prefix(uint64_t syscall_ip) {
 
 uint64_t write_prefixed_program_filter(Task& task, const SyscallCall& call, std::string* error) {
   struct sock_fprog fprog;
-  if (!task.read_mem(call.args[2], &fprog, sizeof fprog)) {
-    *error = "cannot read the program's seccomp filter";
-    return 0;
-  }
+  if (!task.read_mem(call.args[2], &fprog, sizeof fprog)) return 0;
   std::vector<sock_filter> code = rrx_syscalls_prefix(task.syscall_gadget);
   size_t prefix = code.size();
   if (prefix + fprog.len > BPF_MAXINSNS) {
@@ -89,7 +86,6 @@ uint64_t write_prefixed_program_filter(Task& task, const SyscallCall& call, std:
   code.resize(prefix + fprog.len);
   if (fprog.len && !task.read_mem(reinterpret_cast<uint64_t>(fprog.filter), code.data() + prefix,
                                   fprog.len * sizeof(sock_filter))) {
-    *error = "cannot read the program's seccomp filter";
     return 0;
   }
   Registers regs;

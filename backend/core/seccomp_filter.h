@@ -29,8 +29,9 @@ bool installs_program_filter(const SyscallCall& call);
 
 // Writes the prefixed copy of the program's filter below the task's stack
 // and returns the address of its sock_fprog, to put in args[2] (rdx) for
-// the call; 0 with *error if the program's filter cannot be read or is too
-// long to prefix. Deterministic: replay gets the same bytes at the same
+// the call; 0 with *error if it is too long to prefix; 0 and no error if
+// the program's filter cannot be read (the call is then left as it is: the
+// kernel cannot read it either, and says EFAULT). Deterministic: replay gets the same bytes at the same
 // place.
 uint64_t write_prefixed_program_filter(Task& task, const SyscallCall& call,
                                        std::string* error);

@@ -4,8 +4,10 @@
 
 #include <asm/prctl.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -413,6 +415,7 @@ void Recorder::end_sink_write(pid_t tid) {
 void Recorder::install_program_filter(RecordTask& t, const Registers& regs) {
   std::string err;
   uint64_t filter = write_prefixed_program_filter(*t.task, t.call, &err);
+  if (!filter && err.empty()) return;  // unreadable: the kernel's EFAULT
   if (!filter) {
     if (warned_.insert(err).second) fprintf(stderr, "rrx: warning: %s; the program got EINVAL\n", err.c_str());
     t.deny_errno = EINVAL;
@@ -460,6 +463,13 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       t.emulated_result.reset();
     }
     if (t.call.number == RRX_CALL_NOTIFY) take_notify_result(t, &regs);
+    if (t.call.number == SYS_prctl && t.call.args[0] == PR_GET_SECCOMP && buffering_ &&
+        !self_filtered_.count(t.tgid) && regs.rax == SECCOMP_MODE_FILTER) {
+      // The filter is the buffering's own, not the program's: no seccomp
+      // mode, as without rrx (replay takes the recorded result).
+      regs.rax = SECCOMP_MODE_DISABLED;
+      t.task->set_regs(regs);
+    }
     if (t.call.number == SYS_arch_prctl && t.call.args[0] == ARCH_SET_FS) {
       t.buffer = 0;  // another thread pointer: the engine's buffer for it, if any
       uint64_t moved;

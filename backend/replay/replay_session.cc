@@ -754,7 +754,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
     if (!t.emulated) {
       std::string err;
       uint64_t filter = write_prefixed_program_filter(*t.task, t.call, &err);
-      if (!filter) return diverged(e, err);
+      if (!filter) return diverged(e, err.empty() ? "cannot read the program's seccomp filter" : err);
       self_filtered_.insert(t.tgid);
       // rrx's injected calls go through it too (with TSYNC, every
       // thread's): back to the gadget its prefix lets by.

@@ -4,6 +4,8 @@
 // getppid fail with EACCES; a thread started afterwards and a child that
 // inherits the filters work; a child with a deny-by-default allow list
 // runs and exits; one that makes a syscall its filter kills dies by SIGSYS.
+// Before any of that the process has no seccomp mode (rrx's own filter is
+// not the program's), and a filter it cannot read fails with EFAULT.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/audit.h>
@@ -56,6 +58,10 @@ int main(void) {
   struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
   sigaction(SIGSYS, &sa, NULL);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) perror("no_new_privs");
+  printf("seccomp mode at start: %d\n", prctl(PR_GET_SECCOMP, 0, 0, 0, 0));
+  int null_filter = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, NULL);
+  printf("seccomp(NULL): %d (%s)\n", null_filter,
+         null_filter < 0 ? strerrorname_np(errno) : "no error");
 
   struct sock_filter first[] = {
       LOAD_NR,
