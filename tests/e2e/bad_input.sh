@@ -20,7 +20,7 @@
 #                      /dev/zero, a symlink out of the trace
 #   empty_dir          replay of an empty directory
 #   missing_dir        replay of a directory that does not exist
-#   unsupported        recording a program that calls modify_ldt must stop
+#   unsupported        recording a program that calls pkey_mprotect must stop
 #                      with one rrx: line naming it and a non-zero exit
 #   unsupported_ioctl  the same for an old-style ioctl rrx does not know
 #                      that succeeds (one that fails is recorded)
@@ -338,16 +338,16 @@ case_missing_dir() {
 
 case_unsupported() {
   run_rrx record -o "$work/unsupported" "$unsupported"
-  if check_user_error "record of a program calling modify_ldt"; then
+  if check_user_error "record of a program calling pkey_mprotect"; then
     checks=$((checks + 1))
-    if ! grep -q modify_ldt "$work/last.err"; then
+    if ! grep -q pkey_mprotect "$work/last.err"; then
       failures=$((failures + 1))
-      echo "FAIL the error does not name modify_ldt"
-    elif grep -q "modify_ldt returned" "$work/last.out"; then
+      echo "FAIL the error does not name pkey_mprotect"
+    elif grep -q "pkey_mprotect returned" "$work/last.out"; then
       failures=$((failures + 1))
-      echo "FAIL the program ran past modify_ldt (stdout: $(tr '\n' '|' <"$work/last.out"))"
+      echo "FAIL the program ran past pkey_mprotect (stdout: $(tr '\n' '|' <"$work/last.out"))"
     else
-      echo "ok   the error names modify_ldt and the program did not get past it"
+      echo "ok   the error names pkey_mprotect and the program did not get past it"
     fi
   fi
 }
@@ -356,7 +356,7 @@ case_unsupported_ioctl() {
   run_rrx record -o "$work/unsupported_ioctl" "$unsupported" ioctl
   if check_user_error "record of a program whose unknown ioctl succeeds"; then
     checks=$((checks + 1))
-    if ! grep -q "unsupported ioctl 0x8940 on fd [0-9]* in process [0-9]* (it succeeded" "$work/last.err"; then
+    if ! grep -q "unsupported ioctl 0x8942 on fd [0-9]* in process [0-9]* (it succeeded" "$work/last.err"; then
       failures=$((failures + 1))
       echo "FAIL the error does not name the ioctl: $(cat "$work/last.err")"
     else

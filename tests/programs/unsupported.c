@@ -1,16 +1,19 @@
 // unsupported: makes a call rrx does not support, which `rrx record` must
 // refuse with one "rrx:" line naming it and a non-zero exit. Without
-// arguments: modify_ldt (a local descriptor table changes what
-// instructions do). With "ioctl": an old-style ioctl rrx does not know and
-// that succeeds (a bridge query, SIOCGIFBR, on a socket): rrx cannot tell
+// arguments: pkey_mprotect (with no key, as mprotect; rrx refuses the call
+// because memory protection keys change what loads and stores do). With
+// "ioctl": an old-style ioctl rrx does not know and that succeeds
+// (SIOCGIFTXQLEN, the loopback device's queue length): rrx cannot tell
 // what it changed. With "ptrace": PTRACE_SINGLESTEP of a traced child (a
 // ptrace request the recorder does not emulate). Natively all work and it
 // exits 0.
 #define _GNU_SOURCE
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -35,20 +38,22 @@ static int single_step_a_child(void) {
   return 0;
 }
 
-static int query_bridges(void) {
-  unsigned long get_bridges[3] = {1, 0, 0};
-  int r = ioctl(socket(AF_INET, SOCK_DGRAM, 0), 0x8940, get_bridges);
+static int query_queue_length(void) {
+  struct ifreq request;
+  memset(&request, 0, sizeof request);
+  strcpy(request.ifr_name, "lo");
+  int r = ioctl(socket(AF_INET, SOCK_DGRAM, 0), 0x8942 /* SIOCGIFTXQLEN */, &request);
   printf("ioctl returned %d\n", r);
   return 0;
 }
 
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "ptrace") == 0) return single_step_a_child();
-  if (argc > 1 && strcmp(argv[1], "ioctl") == 0) return query_bridges();
-  printf("calling modify_ldt\n");
+  if (argc > 1 && strcmp(argv[1], "ioctl") == 0) return query_queue_length();
+  printf("calling pkey_mprotect\n");
   fflush(stdout);
-  char table[64];
-  long r = syscall(SYS_modify_ldt, 0, table, sizeof table);
-  printf("modify_ldt returned %ld\n", r);
+  void* page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  long r = syscall(SYS_pkey_mprotect, page, 4096, PROT_READ, -1);
+  printf("pkey_mprotect returned %ld\n", r);
   return 0;
 }
