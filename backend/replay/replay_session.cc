@@ -781,7 +781,18 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
     // resumes only once its child's execve is under way). The debugged
     // process about to end stays here, at the end of its history.
     if (!resume(t)) return diverged(e, "cannot resume the thread");
-    if (e.syscall_no == SYS_exit && other_threads_alive(t)) {
+    bool ends_process = e.syscall_no == SYS_exit_group ||
+                        (e.syscall_no == SYS_exit && !other_threads_alive(t));
+    if (ends_process) {
+      // A vfork parent goes on only once its child has let go of their
+      // memory, after the child's exit stop: take the child past it now
+      // (its end is collected at its exit event).
+      Stop stop;
+      std::string what;
+      if (advance(t, StopKind::kExiting, 0, &stop, &what) != Advance::kOk) return diverged(e, what);
+      if (!resume(t)) return diverged(e, "cannot resume the exiting thread");
+      t.stopped = false;
+    } else if (e.syscall_no == SYS_exit && other_threads_alive(t)) {
       // A thread's exit clears its tid in memory and wakes pthread_join;
       // later events of its siblings read that, so let it finish first.
       // (The leader's end is reported after theirs: it only gets that far.)
