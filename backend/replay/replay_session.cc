@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <linux/mman.h>
 #include <linux/sched.h>
+#include <dirent.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -963,6 +965,37 @@ std::vector<std::string> ReplaySession::read_watched(ReplayTask& t) {
   return values;
 }
 
+// The replayed process's descriptor for a file replay maps (the trace's
+// copy, or the shared writable copy), opened once and left open: the
+// kernel merges neighbouring mappings of one open file only, as it did
+// when recording (the program mapped the file through one descriptor),
+// and a later mremap across them needs that. Found again by its path in
+// /proc, so forks and checkpoints (forked copies) keep finding it.
+int64_t ReplaySession::tracee_fd_for(ReplayTask& t, const std::string& path, bool shared) {
+  std::string fd_dir = "/proc/" + std::to_string(t.task->tid()) + "/fd";
+  if (DIR* dir = opendir(fd_dir.c_str())) {
+    int64_t found = -1;
+    while (dirent* entry = readdir(dir)) {
+      char target[PATH_MAX];
+      std::string link = fd_dir + "/" + entry->d_name;
+      ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+      if (n > 0 && path.compare(0, std::string::npos, target, n) == 0) {
+        found = atoi(entry->d_name);
+        break;
+      }
+    }
+    closedir(dir);
+    if (found >= 0) return found;
+  }
+  StackScratch scratch(*t.task);
+  uint64_t path_addr = scratch.push(path);
+  uint64_t open_flags = (shared ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+  bool ok;
+  int64_t fd = remote_syscall(*t.task, SYS_openat,
+                              {static_cast<uint64_t>(AT_FDCWD), path_addr, open_flags}, &ok);
+  return ok ? fd : -1;
+}
+
 bool ReplaySession::remap(ReplayTask& t, const Event& e) {
   const uint64_t* a = t.call.args;
   uint64_t want = e.regs.rax;
@@ -987,17 +1020,11 @@ bool ReplaySession::remap(ReplayTask& t, const Event& e) {
         path = shared_copies_.copy_of(path, &error_);
         if (path.empty()) return false;
       }
-      StackScratch scratch(*t.task);
-      uint64_t path_addr = scratch.push(path);
-      uint64_t open_flags = (shared ? O_RDWR : O_RDONLY) | O_CLOEXEC;
-      int64_t fd = remote_syscall(*t.task, SYS_openat,
-                                  {static_cast<uint64_t>(AT_FDCWD), path_addr, open_flags},
-                                  &ok);
-      if (!ok || fd < 0) return fail_event(e, "cannot open " + path + " in the replayed process");
+      int64_t fd = tracee_fd_for(t, path, shared);
+      if (fd < 0) return fail_event(e, "cannot open " + path + " in the replayed process");
       got = remote_syscall(*t.task, SYS_mmap,
                            {want, a[1], a[2], flags, static_cast<uint64_t>(fd), e.mapped_file.offset},
                            &ok);
-      remote_syscall(*t.task, SYS_close, {static_cast<uint64_t>(fd)}, &ok);
     }
   }
   if (!ok || static_cast<uint64_t>(got) != want) {

@@ -227,6 +227,7 @@ class ReplaySession {
   StepResult replay_injected_signal(ReplayTask& t, Event& e);
   std::shared_ptr<const instrument::PatchMap> patch_map(const std::string& name, std::string* what);
   bool remap(ReplayTask& t, const Event& e);
+  int64_t tracee_fd_for(ReplayTask& t, const std::string& path, bool shared);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
   void restart_like_the_kernel(ReplayTask& t, const Event& e);
   bool other_threads_alive(const ReplayTask& t) const;
