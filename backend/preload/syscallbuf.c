@@ -258,6 +258,8 @@ static int worth_buffering(const struct rrx_buffer_hdr* h, const struct rrx_call
       return c->args[2] == 0; /* a timeout: it may wait */
     case SYS_epoll_wait:
       return c->args[3] == 0;
+    case SYS_prlimit64: /* a new limit is replay's to set too (a traced call) */
+      return c->args[2] == 0;
     default:
       return 1;
   }

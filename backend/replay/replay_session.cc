@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -865,6 +866,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
       std::string diff = diff_registers(e.regs, regs);
       if (!diff.empty()) return diverged(e, "after rt_sigreturn, " + diff);
     }
+    if (!is_syscall_error(e.regs.rax)) set_own_rlimit(t);
   }
   bool focus = is_debugged(t);
   std::vector<std::string> watched_before;
@@ -963,6 +965,27 @@ std::vector<std::string> ReplaySession::read_watched(ReplayTask& t) {
     values.push_back(std::move(bytes));
   }
   return values;
+}
+
+// A limit the process set on itself (setrlimit, prlimit64 of itself) is
+// emulated like any call, yet some shape what the kernel does later (the
+// stack's, RLIMIT_STACK, decides where a deep recursion faults): replay
+// sets it on the replayed process too, from here.
+void ReplaySession::set_own_rlimit(ReplayTask& t) {
+  uint64_t resource, limit_addr;
+  if (t.call.number == SYS_setrlimit) {
+    resource = t.call.args[0];
+    limit_addr = t.call.args[1];
+  } else if (t.call.number == SYS_prlimit64 &&
+             (t.call.args[0] == 0 || t.call.args[0] == static_cast<uint64_t>(t.tgid))) {
+    resource = t.call.args[1];
+    limit_addr = t.call.args[2];
+  } else {
+    return;
+  }
+  struct rlimit limit;
+  if (limit_addr == 0 || !t.task->read_mem(limit_addr, &limit, sizeof limit)) return;
+  prlimit(t.task->tid(), static_cast<__rlimit_resource>(resource), &limit, nullptr);
 }
 
 // The replayed process's descriptor for a file replay maps (the trace's

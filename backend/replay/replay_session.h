@@ -228,6 +228,7 @@ class ReplaySession {
   std::shared_ptr<const instrument::PatchMap> patch_map(const std::string& name, std::string* what);
   bool remap(ReplayTask& t, const Event& e);
   int64_t tracee_fd_for(ReplayTask& t, const std::string& path, bool shared);
+  void set_own_rlimit(ReplayTask& t);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
   void restart_like_the_kernel(ReplayTask& t, const Event& e);
   bool other_threads_alive(const ReplayTask& t) const;
