@@ -6,6 +6,7 @@
 #include <linux/fs.h>
 #include <linux/if_bridge.h>
 #include <linux/kd.h>
+#include <linux/perf_event.h>
 #include <linux/serial.h>
 #include <linux/vt.h>
 #include <linux/random.h>
@@ -142,6 +143,12 @@ constexpr IoctlRule kIoctls[] = {
     IOCTL(BLKGETSIZE64, sizeof(uint64_t)),
     IOCTL(BLKSSZGET, sizeof(int)),
     IOCTL(BLKPBSZGET, sizeof(unsigned)),
+    // perf_event_open's descriptors (the others say their size).
+    IOCTL(PERF_EVENT_IOC_ENABLE, 0),
+    IOCTL(PERF_EVENT_IOC_DISABLE, 0),
+    IOCTL(PERF_EVENT_IOC_REFRESH, 0),
+    IOCTL(PERF_EVENT_IOC_RESET, 0),
+    IOCTL(PERF_EVENT_IOC_SET_OUTPUT, 0),
     // Random device.
     IOCTL(RNDGETENTCNT, sizeof(int)),
 };

@@ -432,11 +432,15 @@ void out_shmctl(const SyscallCall& call, TraceeMemory&, Regions& out) {
                      int(call.args[1]) & ~kIpc64));
 }
 
-// GETALL fills an array sized by the set's semaphore count, which only an
-// earlier IPC_STAT tells; we do not track it.
+// GETALL fills an array sized by the set's semaphore count: the recorder
+// asks the set itself (the program's IPC namespace is the recorder's, unless
+// it made its own: then the set is not found and GETALL is refused).
 EntryVerdict entry_semctl(SyscallCall& call, TraceeMemory&) {
-  if ((int(call.args[2]) & ~kIpc64) == GETALL)
-    return {EntryVerdict::kUnsupported, 0, "semctl GETALL"};
+  if ((int(call.args[2]) & ~kIpc64) != GETALL) return {};
+  struct semid_ds set;
+  if (semctl(int(call.args[0]), 0, IPC_STAT, &set) != 0)
+    return {EntryVerdict::kUnsupported, 0, "semctl GETALL of a set rrx cannot see"};
+  call.saved[0] = set.sem_nsems;
   return {};
 }
 
@@ -448,10 +452,13 @@ void out_semctl(const SyscallCall& call, TraceeMemory&, Regions& out) {
       {IPC_INFO, sizeof(struct seminfo)},
       {SEM_INFO, sizeof(struct seminfo)},
   };
-  if (succeeded(call.result))
-    emit(out, call.args[3],
-         output_size(kOutputs, std::size(kOutputs),
-                     int(call.args[2]) & ~kIpc64));
+  if (!succeeded(call.result)) return;
+  if ((int(call.args[2]) & ~kIpc64) == GETALL) {
+    emit(out, call.args[3], call.saved[0] * sizeof(unsigned short));
+    return;
+  }
+  emit(out, call.args[3],
+       output_size(kOutputs, std::size(kOutputs), int(call.args[2]) & ~kIpc64));
 }
 
 }  // namespace rrx::rules

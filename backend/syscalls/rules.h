@@ -109,6 +109,13 @@ EntryVerdict entry_seccomp(SyscallCall&, TraceeMemory&);
 void out_seccomp(const SyscallCall&, TraceeMemory&, Regions&);
 EntryVerdict entry_semctl(SyscallCall&, TraceeMemory&);
 
+// ---- Keyrings and disk quotas (admin_rules.cc) ----------------------------
+
+EntryVerdict entry_keyctl(SyscallCall&, TraceeMemory&);
+void out_keyctl(const SyscallCall&, TraceeMemory&, Regions&);
+void out_quotactl(const SyscallCall&, TraceeMemory&, Regions&);
+void out_quotactl_fd(const SyscallCall&, TraceeMemory&, Regions&);
+
 // ---- Sockets (socket_rules.cc) --------------------------------------------
 
 // accept/accept4/getsockname/getpeername: address at args[1], its socklen

@@ -9,21 +9,25 @@
 //      * the kernel writes tracee memory asynchronously: rseq (glibc
 //        registers it at startup), io_uring_*, the io_* AIO family,
 //        userfaultfd, futex_waitv and the futex2 calls, map_shadow_stack;
-//      * they cross process boundaries or observe the system: perf_event_open,
-//        bpf, fanotify_*, process_vm_readv/writev, pidfd_getfd,
-//        process_madvise, process_mrelease, the keyring calls, lsm_*;
+//      * they cross process boundaries or observe the system: bpf,
+//        fanotify_*, process_vm_writev, pidfd_getfd, process_madvise,
+//        process_mrelease, lsm_*;
 //      * they change syscall semantics under us: landlock_*, mseal (a
 //        program's seccomp filter runs for real: core/seccomp_filter.h;
 //        only strict mode and user-notification filters are denied);
-//      * exotic or administrative: kexec_*, module loading, quotactl*, the
-//        new mount API (open_tree, fsopen, ...), memfd_secret, cachestat,
-//        statmount/listmount, set/get_thread_area (32-bit TLS);
+//      * exotic or administrative: kexec_*, module loading, memfd_secret,
+//        cachestat, statmount/listmount, set/get_thread_area (32-bit TLS).
+//    (Recorded although they observe or change the system, because what
+//    the program sees of them is their results and outputs: perf_event_open
+//    (reads of its fd are recorded, a mapping of it is refused), the
+//    keyring calls, quotactl, the new mount API.)
 //      * memory protection keys: pkey_alloc/pkey_free (V8 and others use
 //        them only when available), so no key can reach pkey_mprotect.
 //  - kUnsupported: syscalls that would make replay silently wrong and that
 //    programs do not expect to fail: remap_file_pages, pkey_mprotect. Some kRecord
 //    syscalls refuse single sub-operations from their at_entry rule
-//    instead: semctl GETALL, unknown ioctl requests that succeed, ptrace
+//    instead: semctl GETALL of a set the recorder cannot see, keyctl's
+//    public-key commands, unknown ioctl requests that succeed, ptrace
 //    requests the recorder does not emulate (ptrace_rules.cc; rrx is the
 //    real tracer of every recorded thread, so a recorded tracer's requests
 //    never reach the kernel).
@@ -363,7 +367,7 @@ constexpr SyscallDesc kTable[] = {
     deny(NR(delete_module)),
     deny(NR(get_kernel_syms)),
     deny(NR(query_module)),
-    deny(NR(quotactl)),
+    record(NR(quotactl), out_quotactl),
     deny(NR(nfsservctl)),
     deny(NR(getpmsg)),
     deny(NR(putpmsg)),
@@ -434,9 +438,9 @@ constexpr SyscallDesc kTable[] = {
     record(NR(mq_getsetattr), out_fixed<2, kMqAttr>),
     deny(NR(kexec_load)),
     record(NR(waitid), out_waitid),
-    deny(NR(add_key)),
-    deny(NR(request_key)),
-    deny(NR(keyctl)),
+    record(NR(add_key)),
+    record(NR(request_key)),
+    record(NR(keyctl), out_keyctl, entry_keyctl),
     record(NR(ioprio_set)),
     record(NR(ioprio_get)),
     record(NR(inotify_init)),
@@ -489,7 +493,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(preadv), out_iovec_result<1>),
     write_like(NR(pwritev), FdWriteData::kIovec, 3),
     record(NR(rt_tgsigqueueinfo)),
-    deny(NR(perf_event_open)),
+    record(NR(perf_event_open)),  // reads of its fd are recorded; mmap of it refused
     record(NR(recvmmsg), out_recvmmsg, entry_recvmmsg),
     deny(NR(fanotify_init)),
     deny(NR(fanotify_mark)),
@@ -535,12 +539,12 @@ constexpr SyscallDesc kTable[] = {
     deny(NR(io_uring_setup)),
     deny(NR(io_uring_enter)),
     deny(NR(io_uring_register)),
-    deny(NR(open_tree)),
-    deny(NR(move_mount)),
-    deny(NR(fsopen)),
-    deny(NR(fsconfig)),
-    deny(NR(fsmount)),
-    deny(NR(fspick)),
+    record(NR(open_tree)),
+    record(NR(move_mount)),
+    record(NR(fsopen)),
+    record(NR(fsconfig)),
+    record(NR(fsmount)),
+    record(NR(fspick)),
     record(NR(pidfd_open)),
     special(NR(clone3), ReplayAction::kFork, out_clone3),
     record(NR(close_range)),
@@ -549,8 +553,8 @@ constexpr SyscallDesc kTable[] = {
     record(NR(faccessat2)),
     deny(NR(process_madvise)),
     record(NR(epoll_pwait2), out_result_array<1, kEpollEvent>),
-    deny(NR(mount_setattr)),
-    deny(NR(quotactl_fd)),
+    record(NR(mount_setattr)),
+    record(NR(quotactl_fd), out_quotactl_fd),
     deny(NR(landlock_create_ruleset)),
     deny(NR(landlock_add_rule)),
     deny(NR(landlock_restrict_self)),

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <gtest/gtest.h>
 #include <linux/if_bridge.h>
+#include <linux/keyctl.h>
+#include <linux/quota.h>
 #include <linux/sched.h>
 #include <linux/sockios.h>
 #include <sched.h>
@@ -236,8 +238,7 @@ TEST(SyscallTable, UnknownSyscalls) {
 // ----------------------------------------------------------------
 
 TEST(SyscallPolicy, DeniedAndUnsupported) {
-  for (const char* name : {"rseq", "io_uring_setup", "io_uring_enter",
-                           "perf_event_open", "bpf", "userfaultfd",
+  for (const char* name : {"rseq", "io_uring_setup", "io_uring_enter", "bpf", "userfaultfd",
                            "process_vm_writev", "pidfd_getfd", "kexec_load"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kDenyENOSYS) << name;
   for (const char* name : {"remap_file_pages", "pkey_mprotect"})
@@ -248,7 +249,8 @@ TEST(SyscallPolicy, DeniedAndUnsupported) {
     EXPECT_EQ(desc(name).replay, ReplayAction::kExecute) << name;
   }
   for (const char* name : {"read", "openat", "mmap", "clone", "futex", "ioctl", "process_vm_readv",
-                           "seccomp", "ptrace"})
+                           "seccomp", "ptrace", "perf_event_open", "keyctl", "add_key", "fsopen",
+                           "fsmount", "quotactl"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kRecord) << name;
 }
 
@@ -675,6 +677,34 @@ TEST(SyscallIoctl, BridgeQueryRecordsOnlyTheBridgeList) {
   mem.put(args, std::array<unsigned long, 3>{BRCTL_GET_VERSION, 0, 0});
   SyscallCall version = make_call("ioctl", {3, SIOCGIFBR, args}, 1);
   EXPECT_TRUE(outputs_of(version, mem).empty());
+}
+
+// keyctl commands that answer into a buffer record what fits of the answer
+// (they return its whole length); the public-key commands are refused.
+TEST(SyscallAdmin, KeyctlRecordsWhatFitsOfTheAnswer) {
+  FakeMemory mem;
+  const uint64_t buf = FakeMemory::at(0);
+  SyscallCall read_key = make_call("keyctl", {KEYCTL_READ, 7, buf, 10}, 14);
+  EXPECT_EQ(run_entry(read_key, mem).kind, EntryVerdict::kRun);
+  EXPECT_EQ(outputs_of(read_key, mem), (Regions{{buf, 10}}));
+  SyscallCall sized = make_call("keyctl", {KEYCTL_DESCRIBE, 7, buf, 64}, 30);
+  EXPECT_EQ(outputs_of(sized, mem), (Regions{{buf, 30}}));
+  SyscallCall revoke = make_call("keyctl", {KEYCTL_REVOKE, 7}, 0);
+  EXPECT_TRUE(outputs_of(revoke, mem).empty());
+  SyscallCall sign = make_call("keyctl", {KEYCTL_PKEY_SIGN, 0, 0, 0, 0});
+  EXPECT_EQ(run_entry(sign, mem).kind, EntryVerdict::kUnsupported);
+}
+
+// quotactl's answer's size comes from its sub-command (the type is ignored).
+TEST(SyscallAdmin, QuotactlAnswersBySubcommand) {
+  FakeMemory mem;
+  const uint64_t out = FakeMemory::at(0);
+  SyscallCall fmt = make_call("quotactl", {uint32_t(QCMD(Q_GETFMT, GRPQUOTA)), 0, 0, out}, 0);
+  EXPECT_EQ(outputs_of(fmt, mem), (Regions{{out, 4}}));
+  SyscallCall get = make_call("quotactl_fd", {3, uint32_t(QCMD(Q_GETQUOTA, USRQUOTA)), 0, out}, 0);
+  EXPECT_EQ(outputs_of(get, mem), (Regions{{out, sizeof(struct if_dqblk)}}));
+  SyscallCall sync = make_call("quotactl", {uint32_t(QCMD(Q_SYNC, USRQUOTA)), 0, 0, 0}, 0);
+  EXPECT_TRUE(outputs_of(sync, mem).empty());
 }
 
 // Unknown old-style requests (and known ones rrx cannot replay) run only
