@@ -381,6 +381,7 @@ void Recorder::continue_syscall_entry(RecordTask& t) {
     t.task->set_regs(regs);
   }
   if (t.call.number == SYS_exit) groups_[group_of(t)].exiting = t.task->tid();
+  if (!t.deny_errno && emulate_set_tsc(t)) return;
   if (!t.deny_errno && emulate_for_tracer(t)) return;  // ptrace, a tracer's wait
   // Writes to our stdout/stderr go into the kernel one at a time, so the
   // order of their exit events, in which replay shows them, is the order in
@@ -482,6 +483,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       }
     }
     t.call.result = static_cast<int64_t>(regs.rax);
+    show_program_tsc_mode(t, t.call.result);
     if (!t.unsupported_if_succeeds.empty() && !is_syscall_error(regs.rax)) {
       fail("unsupported " + t.unsupported_if_succeeds + " in process " +
            std::to_string(t.task->tid()) + " (it succeeded: rrx cannot tell what it changed); " +
@@ -709,6 +711,7 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
     thread_buffers_[child] = thread_buffers_[t.tgid];
   }
   if (!(event.clone_flags & CLONE_THREAD) && self_filtered_.count(t.tgid)) self_filtered_.insert(child);
+  if (!(event.clone_flags & CLONE_THREAD)) inherit_tsc_mode(t.tgid, child);
   c.announced = true;
   if (!(event.clone_flags & CLONE_THREAD)) {
     if (instrumenter_) instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);

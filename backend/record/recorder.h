@@ -207,6 +207,11 @@ class Recorder {
   // written): serves ptrace, and a wait4/waitid for emulated tracees; true
   // if it took the call over (answered or held it).
   bool emulate_for_tracer(RecordTask& t);
+  // The program's own PR_SET_TSC / PR_GET_TSC (program_tsc_mode.cc).
+  int program_tsc_mode(pid_t tgid) const;
+  bool emulate_set_tsc(RecordTask& t);
+  void show_program_tsc_mode(RecordTask& t, int64_t result);
+  void inherit_tsc_mode(pid_t parent_tgid, pid_t child_tgid);
   // At a signal about to be delivered to `t`, whose event is written with
   // Signal.tracer kStopped: holds it at this stop for its tracer.
   void stop_for_tracer(RecordTask& t, const siginfo_t& info, TracerStop kind = TracerStop::kSignal);
@@ -277,6 +282,7 @@ class Recorder {
   // Processes with a seccomp filter of their own: the engine buffers none
   // of their calls (rrx_engine_data.all_traced).
   std::set<pid_t> self_filtered_;
+  std::map<pid_t, int> tsc_modes_;  // by tgid: a mode the program set (PR_SET_TSC)
   const bool wait_all_;
   bool root_exited_ = false;
   bool shared_memory_ = false;

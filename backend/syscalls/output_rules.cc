@@ -231,8 +231,13 @@ void out_seccomp(const SyscallCall& call, TraceeMemory&, Regions& out) {
   }
 }
 
-// The PR_GET_* options that store their answer through args[1].
+// The PR_GET_* options that store their answer through args[1], and
+// PR_SET_MM's query of the size of its map struct (through args[2]).
 void out_prctl(const SyscallCall& call, TraceeMemory&, Regions& out) {
+  if (call.args[0] == PR_SET_MM && call.args[1] == PR_SET_MM_MAP_SIZE) {
+    if (succeeded(call.result)) emit(out, call.args[2], sizeof(unsigned));
+    return;
+  }
   static constexpr CommandOutput kOutputs[] = {
       {PR_GET_NAME, kTaskCommLen},
       {PR_GET_PDEATHSIG, sizeof(int)},
