@@ -404,7 +404,10 @@ static int replay_call(struct rrx_buffer_hdr* h, struct rrx_call* c,
       (const struct rrx_record*)((const char*)h + RRX_BUFFER_DATA_OFF + h->consumed);
   int same = rec->nr == c->nr;
   for (int i = 0; i < 6 && same; ++i) same = rec->args[i] == (uint64_t)c->args[i];
-  if (same && b->replay == RRX_REPLAY_RUNS && !rrx_is_error(rec->ret)) same = run_again(c, rec);
+  /* A failed call had no effect, except mprotect/madvise, which may fail
+     part way through their range with the pages before changed. */
+  int had_effect = !rrx_is_error(rec->ret) || c->nr == SYS_mprotect || c->nr == SYS_madvise;
+  if (same && b->replay == RRX_REPLAY_RUNS && had_effect) same = run_again(c, rec);
   if (!same) {
     c->args[0] = rec->nr;
     return kMismatch;

@@ -696,10 +696,14 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
     case ReplayAction::kExecute:
     case ReplayAction::kFork: {
       // A call that failed when recorded (e.g. a fork interrupted by a
-      // signal, to be restarted) had no effect then: emulate it.
+      // signal, to be restarted) had no effect then: emulate it. Except
+      // mprotect and madvise, which may fail part way through their range
+      // (a hole: ENOMEM; a locked page for MADV_DONTNEED: EINVAL) with the
+      // pages before changed: they run again, to fail the same way.
       const Event* next = peek_for_tid(e.tid);
-      t.emulated = t.desc->record == RecordPolicy::kDenyENOSYS ||
-                   (next && next->kind == EventKind::kSyscallExit && is_syscall_error(next->regs.rax));
+      bool failed = next && next->kind == EventKind::kSyscallExit && is_syscall_error(next->regs.rax);
+      bool partial = failed && (e.syscall_no == SYS_mprotect || e.syscall_no == SYS_madvise);
+      t.emulated = t.desc->record == RecordPolicy::kDenyENOSYS || (failed && !partial);
       break;
     }
     case ReplayAction::kExit:

@@ -36,7 +36,8 @@
 // state or what instructions may do, that the replayed process really needs
 // (brk, munmap, mprotect, madvise, arch_prctl, set_tid_address,
 // set_robust_list, rt_sigaction, rt_sigprocmask, sigaltstack; modify_ldt,
-// iopl and ioperm, which change what segment loads and in/out do); the dedicated actions for mmap, mremap,
+// iopl and ioperm, which change what segment loads and in/out do; the mlock
+// family, which changes what madvise may do); the dedicated actions for mmap, mremap,
 // exec, fork-likes, exits, rt_sigreturn and SysV shmat (shmdt runs again);
 // kEmulate for everything else.
 #include <mqueue.h>
@@ -337,10 +338,10 @@ constexpr SyscallDesc kTable[] = {
     record(NR(sched_get_priority_max)),
     record(NR(sched_get_priority_min)),
     record(NR(sched_rr_get_interval), out_fixed<1, kTimespec>),
-    record(NR(mlock)),
-    record(NR(munlock)),
-    record(NR(mlockall)),
-    record(NR(munlockall)),
+    execute(NR(mlock)),  // locked pages change what madvise may do to them
+    execute(NR(munlock)),
+    execute(NR(mlockall)),
+    execute(NR(munlockall)),
     record(NR(vhangup)),
     execute(NR(modify_ldt), out_result_array<1>),  // reads: the result's bytes
     record(NR(pivot_root)),
@@ -524,7 +525,7 @@ constexpr SyscallDesc kTable[] = {
     special(NR(execveat), ReplayAction::kExecve),
     deny(NR(userfaultfd)),
     record(NR(membarrier)),
-    record(NR(mlock2)),
+    execute(NR(mlock2)),
     file_writing(record(NR(copy_file_range), out_in_out_offsets),
                  {.fd_arg = 2, .offset_arg = 3, .offset_ptr = true}),
     record(NR(preadv2), out_iovec_result<1>),

@@ -285,7 +285,8 @@ TEST(SyscallPolicy, ReplayActions) {
       {"futex", ReplayAction::kEmulate},
       {"wait4", ReplayAction::kEmulate},
       {"prctl", ReplayAction::kEmulate},
-      {"mlock", ReplayAction::kEmulate},
+      {"mlock", ReplayAction::kExecute},
+      {"modify_ldt", ReplayAction::kExecute},
   };
   for (const auto& [name, action] : expected)
     EXPECT_EQ(desc(name).replay, action) << name;
