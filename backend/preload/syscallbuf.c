@@ -15,6 +15,7 @@
 #include <asm/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -258,6 +259,8 @@ static int worth_buffering(const struct rrx_buffer_hdr* h, const struct rrx_call
       return c->args[2] == 0; /* a timeout: it may wait */
     case SYS_epoll_wait:
       return c->args[3] == 0;
+    case SYS_rt_sigaction: /* a new SIGSEGV action is rrx's to follow (core/segv_disposition.h) */
+      return c->args[0] != SIGSEGV || c->args[1] == 0;
     case SYS_prlimit64: /* a new limit is replay's to set too (a traced call) */
       return c->args[2] == 0;
     default:

@@ -484,6 +484,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     }
     t.call.result = static_cast<int64_t>(regs.rax);
     show_program_tsc_mode(t, t.call.result);
+    if (!is_syscall_error(regs.rax)) segv_dispositions_.note_sigaction(t.tgid, t.call, *t.task);
     if (!t.unsupported_if_succeeds.empty() && !is_syscall_error(regs.rax)) {
       fail("unsupported " + t.unsupported_if_succeeds + " in process " +
            std::to_string(t.task->tid()) + " (it succeeded: rrx cannot tell what it changed); " +
@@ -639,6 +640,7 @@ void Recorder::on_exec(RecordTask& t) {
   }
   if (instrumenter_) instrumenter_->on_exec(t.tgid);
   mapped_files_.forget(t.tgid);
+  segv_dispositions_.on_exec(t.tgid);
   // First: it reopens the memory of the new image, read below.
   if (!setup_at_exec_event(*t.task, buffering_, &err)) {
     fail("process " + std::to_string(tid) + ": " + err);
@@ -711,7 +713,10 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
     thread_buffers_[child] = thread_buffers_[t.tgid];
   }
   if (!(event.clone_flags & CLONE_THREAD) && self_filtered_.count(t.tgid)) self_filtered_.insert(child);
-  if (!(event.clone_flags & CLONE_THREAD)) inherit_tsc_mode(t.tgid, child);
+  if (!(event.clone_flags & CLONE_THREAD)) {
+    inherit_tsc_mode(t.tgid, child);
+    segv_dispositions_.on_fork(t.tgid, child);
+  }
   c.announced = true;
   if (!(event.clone_flags & CLONE_THREAD)) {
     if (instrumenter_) instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);
@@ -752,6 +757,7 @@ void Recorder::on_exited(RecordTask& t, int status) {
     std::string err;
     if (!writer_->flush_events(&err)) fail(err);
     if (instrumenter_) instrumenter_->on_process_gone(tid);
+    segv_dispositions_.forget(tid);
     mapped_files_.forget(tid);
   }
   ThreadGroup& group = groups_[group_of(t)];

@@ -27,6 +27,7 @@
 #include "core/proc_maps.h"
 #include "core/registers.h"
 #include "core/stop.h"
+#include "core/segv_disposition.h"
 #include "core/task.h"
 #include "preload/syscallbuf_abi.h"
 #include "record/code_instrumenter.h"
@@ -283,6 +284,7 @@ class Recorder {
   // of their calls (rrx_engine_data.all_traced).
   std::set<pid_t> self_filtered_;
   std::map<pid_t, int> tsc_modes_;  // by tgid: a mode the program set (PR_SET_TSC)
+  SegvDispositions segv_dispositions_;  // put back after trapped rdtsc/cpuid
   const bool wait_all_;
   bool root_exited_ = false;
   bool shared_memory_ = false;

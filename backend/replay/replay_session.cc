@@ -841,6 +841,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     setup.cpuid_faulting = reader_->header().cpuid_faulting;
     setup.soft_ticks = reader_->header().ticks != "none" && reader_->header().ticks != "hw";
     setup.preload_mode = reader_->header().syscall_buffer ? RRX_MODE_REPLAY : RRX_MODE_OFF;
+    segv_dispositions_.on_exec(t.tgid);
     if (!setup_at_exec_exit(*t.task, setup, &err)) {
       return diverged(e, err);
     }
@@ -870,7 +871,10 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
       std::string diff = diff_registers(e.regs, regs);
       if (!diff.empty()) return diverged(e, "after rt_sigreturn, " + diff);
     }
-    if (!is_syscall_error(e.regs.rax)) set_own_rlimit(t);
+    if (!is_syscall_error(e.regs.rax)) {
+      set_own_rlimit(t);
+      segv_dispositions_.note_sigaction(t.tgid, t.call, *t.task);
+    }
   }
   bool focus = is_debugged(t);
   std::vector<std::string> watched_before;
@@ -1175,6 +1179,7 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   child->stopped = false;
   child->tgid = (e.clone_flags & CLONE_THREAD) ? t.tgid : e.new_tid;
   if (self_filtered_.count(t.tgid)) self_filtered_.insert(child->tgid);  // inherited
+  if (!(e.clone_flags & CLONE_THREAD)) segv_dispositions_.on_fork(t.tgid, child->tgid);
   // Consume the child's first stop now so its memory can be fixed up.
   Stop first;
   std::string what;
@@ -1349,6 +1354,9 @@ ReplaySession::StepResult ReplaySession::replay_instruction(ReplayTask& t, Event
   if (insn.insn == TrappedInsn::kNone || insn.length != e.insn_len) {
     return diverged(e, "no rdtsc/rdtscp/cpuid instruction at the recorded address");
   }
+  if (!segv_dispositions_.restore_after_trap(t.tgid, *t.task)) {
+    return diverged(e, "cannot restore the thread's SIGSEGV action");
+  }
   insn.rax = e.values[0];
   insn.rbx = e.values[1];
   insn.rcx = e.values[2];
@@ -1487,6 +1495,7 @@ ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
     return diverged(e, "the process ended with " + describe_status(stop.status) + ", recorded " +
                            describe_status(e.exit_status));
   }
+  if (e.tid == t.tgid) segv_dispositions_.forget(t.tgid);
   tasks_.erase(e.tid);
   return StepResult::kEvent;
 }
@@ -1743,6 +1752,7 @@ std::shared_ptr<SessionCheckpoint> ReplaySession::checkpoint(std::string* error)
   cp->reader_position = reader_->tell();
   cp->focus = focus_;
   cp->fds = fds_.clone();
+  cp->segv_dispositions = segv_dispositions_;
   return cp;
 }
 
@@ -1769,6 +1779,7 @@ bool ReplaySession::restore(const SessionCheckpoint& cp, std::string* error) {
   last_event_ = {};
   lookahead_ = cp.lookahead;
   fds_ = cp.fds.clone();
+  segv_dispositions_ = cp.segv_dispositions;
   set_focus(cp.focus);
   process_ending_ = false;
   if (!reader_->seek(cp.reader_position, error)) return false;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/hw_tick_source.h"
+#include "core/segv_disposition.h"
 #include "core/tracer_cpuid.h"
 #include "replay/breakpoints.h"
 #include "replay/displaced_steps.h"
@@ -249,6 +250,7 @@ class ReplaySession {
   // kills (killed_by_program_filter), whose check reads ahead in the
   // trace. (Kept when a checkpoint is restored: too many only costs time.)
   std::set<int32_t> self_filtered_;
+  SegvDispositions segv_dispositions_;  // put back after trapped rdtsc/cpuid (by recorded tgid)
   SharedFileCopies shared_copies_;  // outlives tasks_: declared first
   ReplaySegments segments_;         // SysV shared memory
   TickCounters tick_counters_;  // hardware ticks: every Task points here (outlives them)

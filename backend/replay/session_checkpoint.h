@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 
+#include "core/segv_disposition.h"
 #include "replay/fd_table.h"
 #include "replay/replay_task.h"
 #include "trace/trace_reader.h"
@@ -27,6 +28,7 @@ struct SessionCheckpoint {
   TraceReader::Position reader_position;
   int32_t focus = 0;
   FdTables fds;
+  SegvDispositions segv_dispositions;
 
   SessionCheckpoint() = default;
   SessionCheckpoint(const SessionCheckpoint&) = delete;

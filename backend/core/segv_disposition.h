@@ -1,0 +1,41 @@
+// rrx makes rdtsc (and, with cpuid faulting, cpuid) trap: the kernel forces
+// a SIGSEGV on the thread, which rrx takes and answers. Forcing it, the
+// kernel does what it does for a real fault: if the thread had SIGSEGV
+// blocked, it unblocks it, and if SIGSEGV was blocked or ignored it resets
+// the action to the default. A program would lose its own SIGSEGV handler
+// to an instruction that natively does not fault (and then die at its next
+// real fault). Record and replay keep each process's SIGSEGV action, from
+// its rt_sigaction calls (never buffered when they set SIGSEGV's), and after such a
+// trap put back what the kernel reset: the action, and the blocked bit.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+
+#include "core/task.h"
+#include "syscalls/syscall_table.h"
+
+namespace rrx {
+
+class SegvDispositions {
+ public:
+  // At the exit of an rt_sigaction that succeeded: a new SIGSEGV action.
+  void note_sigaction(pid_t tgid, const SyscallCall& call, Task& task);
+  void on_exec(pid_t tgid);  // handlers go back to the default; ignoring stays
+  void on_fork(pid_t parent_tgid, pid_t child_tgid);
+  void forget(pid_t tgid);
+  // After a trapped rdtsc/cpuid of `task` (at its SIGSEGV stop, before it
+  // goes on): undoes the kernel's reset, if there was one. False if a
+  // ptrace or injected call failed.
+  bool restore_after_trap(pid_t tgid, Task& task);
+
+ private:
+  struct Action {  // the kernel's struct sigaction, as rt_sigaction takes it
+    uint64_t handler, flags, restorer, mask;
+  };
+  std::map<pid_t, Action> actions_;  // processes whose action is not the default
+};
+
+}  // namespace rrx
