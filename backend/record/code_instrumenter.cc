@@ -224,6 +224,13 @@ bool CodeInstrumenter::in_glue(pid_t tgid, uint64_t pc) const {
   return it != spaces_.end() && it->second->patches.to_original(pc).in_glue;
 }
 
+bool CodeInstrumenter::in_stub(pid_t tgid, uint64_t pc) const {
+  auto it = spaces_.find(tgid);
+  if (it == spaces_.end()) return false;
+  instrument::PatchMap::Translation where = it->second->patches.to_original(pc);
+  return where.in_glue || where.orig_pc != pc;
+}
+
 // Saved under files/ through a temporary file (the trace's file saver
 // takes paths).
 std::string CodeInstrumenter::save_blob(const std::string& blob, std::string* error) {

@@ -64,6 +64,9 @@ class CodeInstrumenter {
   // stub, the counting sequence, the trap block): a thread there must be
   // moved on before a signal is delivered to it.
   bool in_glue(pid_t tgid, uint64_t pc) const;
+  // Whether `pc` is anywhere in a stub (glue, or a program instruction
+  // relocated there), not at a program instruction's own address.
+  bool in_stub(pid_t tgid, uint64_t pc) const;
 
   // One line for the user: how many conditional branches and syscall sites
   // were patched, of how many in the files decoded now; "" if nothing was

@@ -26,6 +26,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/tick_counter.h"
 #include "preload/syscallbuf_abi.h"
 
 namespace rrx {
@@ -423,6 +424,69 @@ int64_t Recorder::resume_tracee(RecordTask& tracer, RecordTask& tracee, long req
   return 0;
 }
 
+// PTRACE_SINGLESTEP: the tracee runs one instruction (rrx single-steps it
+// for real) and stops for its tracer with SIGTRAP (TRAP_TRACE). That stop
+// is recorded as a signal at a point in the computation (tick count and
+// registers), where replay stops the thread and sends the SIGTRAP. Only
+// from a stop where the tracee goes back to user code (a signal or event
+// stop), and not over a syscall instruction: a step does not stop at the
+// syscall, which would run unrecorded.
+int64_t Recorder::step_tracee(RecordTask& tracer, RecordTask& tracee, uint64_t sig) {
+  std::string refused;
+  if (tracee.ptrace.stop != TracerStop::kSignal && tracee.ptrace.stop != TracerStop::kEvent) {
+    refused = "from a syscall stop";
+  } else if (!soft_ticks_ && !hw_ticks_) {
+    refused = "in a recording without ticks";
+  } else if (tracee.ptrace.stop == TracerStop::kSignal) {
+    Registers regs;
+    uint8_t insn[2] = {};
+    tracee.task->get_regs(&regs);
+    tracee.task->read_mem(regs.rip, insn, sizeof insn);
+    if ((insn[0] == 0x0f && insn[1] == 0x05) || (insn[0] == 0xcd && insn[1] == 0x80)) {
+      refused = "over a syscall instruction";
+    }
+  }
+  if (!refused.empty()) {
+    fail("ptrace PTRACE_SINGLESTEP " + refused + " (thread " + std::to_string(tracee.task->tid()) +
+         ") is not supported; recording stopped");
+    return -EIO;
+  }
+  tracee.ptrace.step_pending = true;
+  return resume_tracee(tracer, tracee, PTRACE_SINGLESTEP, sig);
+}
+
+// The SIGTRAP that ends a PTRACE_SINGLESTEP (on_signal). A step into a
+// stub (a counted branch, with the program instructions relocated there)
+// goes on to the next program instruction's own address: the tracer never
+// sees a stub, and one step may then cover the few instructions the stub
+// holds. Into the syscall buffering's code it is refused.
+void Recorder::end_tracer_step(RecordTask& t, const siginfo_t& info) {
+  Registers regs;
+  t.task->get_regs(&regs);
+  if (instrumenter_ && instrumenter_->in_stub(t.tgid, regs.rip)) {
+    step_out_of_glue(t, &regs, true);
+    if (!error_.empty()) return;
+  }
+  if (in_buffer_code(t, regs.rip)) {
+    fail("ptrace PTRACE_SINGLESTEP into a buffered syscall (thread " +
+         std::to_string(t.task->tid()) + ") is not supported; recording stopped");
+    return;
+  }
+  flush_buffer(t);
+  Event event;
+  event.tid = t.task->tid();
+  event.kind = EventKind::kSignal;
+  event.regs = regs;
+  event.signo = SIGTRAP;
+  event.siginfo.assign(reinterpret_cast<const char*>(&info), sizeof info);
+  event.deterministic = false;  // replay makes no step: it stops there and sends it
+  event.ticks = read_ticks(*t.task);
+  event.tracer = SignalTracer::kStopped;
+  emit(event);
+  t.have_exit_regs = false;
+  stop_for_tracer(t, info);
+}
+
 // Lets `t` go on from a stop it sat in for its tracer, without a signal.
 void Recorder::leave_tracer_stop(RecordTask& t, TracerStop stop) {
   switch (stop) {
@@ -559,6 +623,8 @@ int64_t Recorder::ptrace_request(RecordTask& t) {
     case PTRACE_SYSCALL:
     case PTRACE_DETACH:
       return resume_tracee(t, c, request, data);
+    case PTRACE_SINGLESTEP:
+      return step_tracee(t, c, data);
   }
   fail("ptrace request " + std::to_string(request) + " reached the emulation unhandled");
   return -EIO;

@@ -53,6 +53,10 @@ struct PtraceTracee {
   int status = 0;         // the wait status of that stop
   bool reported = false;  // a wait of the tracer has returned it
   siginfo_t siginfo = {};  // PTRACE_GETSIGINFO / SETSIGINFO
+  // PTRACE_SINGLESTEP: due at its next resume into user code (pending),
+  // then under way until its SIGTRAP (stepping).
+  bool step_pending = false;
+  bool stepping = false;
 };
 
 // A tracee gone that its tracer's wait must report (the kernel reports

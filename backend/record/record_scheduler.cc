@@ -61,6 +61,12 @@ void Recorder::run_user_code(RecordTask& t, int sig) {
   ThreadGroup& group = groups_[group_of(t)];
   group.running = t.task->tid();
   group.running_since = std::chrono::steady_clock::now();
+  if (t.ptrace.step_pending) {  // its tracer's PTRACE_SINGLESTEP (emulated_ptrace.cc)
+    t.ptrace.step_pending = false;
+    t.ptrace.stepping = true;
+    t.task->single_step(sig);
+    return;
+  }
   if (hw_ticks_ || soft_ticks_) {
     bool others = false;
     for (auto& [tid, other] : tasks_) others |= group_of(other) == group_of(t) && tid != t.task->tid();

@@ -76,6 +76,13 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     return;
   }
   rewrite_our_sigchld(t, &info);
+  if (t.ptrace.stepping) {
+    t.ptrace.stepping = false;
+    if (sig == SIGTRAP && info.si_code == TRAP_TRACE) {
+      end_tracer_step(t, info);
+      return;
+    }
+  }
   Registers regs;
   t.task->get_regs(&regs);
 
@@ -182,13 +189,18 @@ void Recorder::on_signal(RecordTask& t, int sig) {
 // instrument/ stubs): a handler must not run there (it would count through
 // the same spill slot) and the point must be one a debugger can be shown.
 // Single-steps to the next program instruction (or, from a syscall stub's
-// call, into the buffering engine's code), keeping the signal for
+// call, into the buffering engine's code; with `whole_stub`, also past
+// program instructions relocated into a stub), keeping the signal for
 // the caller to deliver there. A counter trap met on the way is passed
 // (the slice then ends at the thread's next resume); another signal
 // arriving meanwhile is sent again afterwards.
-void Recorder::step_out_of_glue(RecordTask& t, Registers* regs) {
+void Recorder::step_out_of_glue(RecordTask& t, Registers* regs, bool whole_stub) {
   std::vector<int> others;
-  for (int steps = 0; steps < 64 && instrumenter_->in_glue(t.tgid, regs->rip); ++steps) {
+  auto inside = [&] {
+    return whole_stub ? instrumenter_->in_stub(t.tgid, regs->rip)
+                      : instrumenter_->in_glue(t.tgid, regs->rip);
+  };
+  for (int steps = 0; steps < 64 && inside(); ++steps) {
     int status;
     if (!t.task->single_step(0) || wait_for(t.task->tid(), &status) != t.task->tid() ||
         !WIFSTOPPED(status)) {

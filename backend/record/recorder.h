@@ -177,7 +177,7 @@ class Recorder {
   void emit(Event& event);
   void instrument_code(RecordTask& t, uint64_t lo, uint64_t hi);
   void end_sink_write(pid_t tid);
-  void step_out_of_glue(RecordTask& t, Registers* regs);
+  void step_out_of_glue(RecordTask& t, Registers* regs, bool whole_stub = false);
   void flush_buffer(RecordTask& t, bool at_notify = false);
   bool buffer_locked(RecordTask& t);
   // The engine's code (and the preload page's untraced syscall): it takes
@@ -235,6 +235,8 @@ class Recorder {
   // The rest serve the above (emulated_ptrace.cc says what each does).
   int64_t ptrace_request(RecordTask& t);
   int64_t resume_tracee(RecordTask& tracer, RecordTask& tracee, long request, uint64_t sig);
+  int64_t step_tracee(RecordTask& tracer, RecordTask& tracee, uint64_t sig);
+  void end_tracer_step(RecordTask& t, const siginfo_t& info);
   bool answer_wait(RecordTask& w, const WaitRequest& req);
   void report_to_wait(RecordTask& w, const WaitRequest& req, pid_t tid, int status, int code,
                       int child_status);

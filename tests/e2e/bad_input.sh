@@ -25,7 +25,7 @@
 #   unsupported_ioctl  the same for an old-style ioctl rrx does not know
 #                      that succeeds (one that fails is recorded)
 #   unsupported_ptrace the same for a ptrace request rrx does not emulate
-#                      (PTRACE_SINGLESTEP), leaving no process behind
+#                      (PTRACE_SYSEMU), leaving no process behind
 #   foreign_programs   a 32-bit program is refused in one line naming it,
 #                      leaving no trace directory; a set-user-ID copy of
 #                      hello records with a warning that it runs without
@@ -369,9 +369,9 @@ case_unsupported_ptrace() {
   run_rrx record -o "$work/unsupported" "$unsupported" ptrace
   if check_user_error "record of a program single-stepping its child"; then
     checks=$((checks + 1))
-    if ! grep -q "ptrace PTRACE_SINGLESTEP" "$work/last.err"; then
+    if ! grep -q "ptrace PTRACE_SYSEMU" "$work/last.err"; then
       failures=$((failures + 1))
-      echo "FAIL the error does not name PTRACE_SINGLESTEP"
+      echo "FAIL the error does not name PTRACE_SYSEMU"
     elif grep -q "singlestep returned" "$work/last.out"; then
       failures=$((failures + 1))
       echo "FAIL the program ran past the request (stdout: $(tr '\n' '|' <"$work/last.out"))"

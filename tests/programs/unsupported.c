@@ -4,7 +4,7 @@
 // because memory protection keys change what loads and stores do). With
 // "ioctl": an old-style ioctl rrx does not know and that succeeds
 // (SIOCGIFTXQLEN, the loopback device's queue length): rrx cannot tell
-// what it changed. With "ptrace": PTRACE_SINGLESTEP of a traced child (a
+// what it changed. With "ptrace": PTRACE_SYSEMU of a traced child (a
 // ptrace request the recorder does not emulate). Natively all work and it
 // exits 0.
 #define _GNU_SOURCE
@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int single_step_a_child(void) {
+static int sysemu_a_child(void) {
   printf("tracing a child\n");
   fflush(stdout);
   pid_t pid = fork();
@@ -31,8 +31,8 @@ static int single_step_a_child(void) {
   }
   int status;
   waitpid(pid, &status, 0);
-  long r = ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL);
-  printf("singlestep returned %ld\n", r);
+  long r = ptrace(PTRACE_SYSEMU, pid, NULL, NULL);
+  printf("sysemu returned %ld\n", r);
   kill(pid, SIGKILL);
   waitpid(pid, &status, 0);
   return 0;
@@ -48,7 +48,7 @@ static int query_queue_length(void) {
 }
 
 int main(int argc, char** argv) {
-  if (argc > 1 && strcmp(argv[1], "ptrace") == 0) return single_step_a_child();
+  if (argc > 1 && strcmp(argv[1], "ptrace") == 0) return sysemu_a_child();
   if (argc > 1 && strcmp(argv[1], "ioctl") == 0) return query_queue_length();
   printf("calling pkey_mprotect\n");
   fflush(stdout);
