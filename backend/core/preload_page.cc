@@ -39,6 +39,8 @@ bool map_preload_page(Task& task, uint32_t mode, const struct stat* sinks) {
     page.sink_dev[i] = sinks[i].st_dev;
     page.sink_ino[i] = sinks[i].st_ino;
   }
+  struct stat proc;
+  if (stat("/proc/self/mem", &proc) == 0) page.proc_dev = proc.st_dev;
   static const uint8_t kSyscallRet[] = {0x0f, 0x05, 0xc3};  // syscall; ret
   const uint64_t entry = RRX_ENGINE_ADDR;  // the image starts with the entry
   size_t image_size = static_cast<size_t>(rrx_engine_image_end - rrx_engine_image);

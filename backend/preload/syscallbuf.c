@@ -149,7 +149,7 @@ static int mapped_data_file(const struct stat* st) {
 /* What `fd` is, for a read or (`writing`) a write. Writes to the
    recorder's stdout and stderr stay traced, so replay can re-emit them;
    writes to a mapped data file too, so the recorder sees what they do to
-   the mappings. */
+   the mappings, and writes to /proc (another process's memory). */
 static enum fd_kind fd_kind(long fd, int writing) {
   struct stat st;
   long args[6] = {fd, (long)&st, 0, 0, 0, 0};
@@ -158,6 +158,7 @@ static enum fd_kind fd_kind(long fd, int writing) {
     if (PAGE->sink_dev[i] == st.st_dev && PAGE->sink_ino[i] == st.st_ino) return kFdTraced;
   }
   if (!S_ISREG(st.st_mode)) return kFdMayWait;
+  if (writing && st.st_dev == PAGE->proc_dev) return kFdTraced;
   return writing && mapped_data_file(&st) ? kFdTraced : kFdFile;
 }
 

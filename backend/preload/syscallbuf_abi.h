@@ -165,6 +165,9 @@ struct rrx_preload_page {
   uint32_t mapped_overflow;
   uint64_t mapped_dev[RRX_MAPPED_FILES_MAX];
   uint64_t mapped_ino[RRX_MAPPED_FILES_MAX];
+  /* /proc's st_dev: writes there are never buffered (one to /proc/PID/mem
+     changes another recorded process, which the recorder must see). */
+  uint64_t proc_dev;
 };
 
 #ifdef __cplusplus

@@ -487,6 +487,43 @@ void Recorder::end_tracer_step(RecordTask& t, const siginfo_t& info) {
   stop_for_tracer(t, info);
 }
 
+// A write of `t`'s into /proc/PID/mem of a recorded thread (debuggers
+// plant breakpoints so, gdb among them): the kernel changed that thread's
+// memory, which replay must do too. Into its own process: one more output
+// of the call (*own). Into a tracee stopped for it: recorded as a change by
+// its tracer, as a POKEDATA would be. Anything else is refused.
+void Recorder::note_proc_mem_write(RecordTask& t, std::vector<MemRegion>* own) {
+  if ((t.call.number != SYS_pwrite64 && t.call.number != SYS_write) || t.call.result <= 0) return;
+  char link[64], target[128];
+  snprintf(link, sizeof link, "/proc/%d/fd/%d", t.task->tid(), static_cast<int>(t.call.args[0]));
+  ssize_t n = readlink(link, target, sizeof target - 1);
+  if (n <= 0) return;
+  target[n] = '\0';
+  int pid = 0, tid = 0, end = 0;
+  if (sscanf(target, "/proc/%d/task/%d/mem%n", &pid, &tid, &end) == 2 && target[end] == '\0') {
+    pid = tid;
+  } else if (!(sscanf(target, "/proc/%d/mem%n", &pid, &end) == 1 && target[end] == '\0')) {
+    return;
+  }
+  auto it = tasks_.find(pid);
+  if (it == tasks_.end()) return;  // not recorded: nothing of ours changed
+  RecordTask& tracee = it->second;
+  if (tracee.tgid == t.tgid && t.call.number == SYS_pwrite64) {
+    own->push_back({t.call.args[3], static_cast<uint64_t>(t.call.result)});
+    return;
+  }
+  if (t.call.number != SYS_pwrite64 || tracee.ptrace.tracer != t.tgid ||
+      tracee.ptrace.stop == TracerStop::kNone) {
+    fail("process " + std::to_string(t.tgid) + " wrote into the memory of thread " +
+         std::to_string(pid) + " through /proc (only pwrite64 into a tracee stopped for it is "
+         "supported); recording stopped");
+    return;
+  }
+  std::string bytes(static_cast<size_t>(t.call.result), '\0');
+  if (!t.task->read_mem(t.call.args[1], bytes.data(), bytes.size())) return;
+  record_tracer_change(tracee, t.call.args[3], bytes.data(), bytes.size());
+}
+
 // Lets `t` go on from a stop it sat in for its tracer, without a signal.
 void Recorder::leave_tracer_stop(RecordTask& t, TracerStop stop) {
   switch (stop) {

@@ -508,6 +508,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     }
     std::vector<MemRegion> regions;
     if (t.desc->outputs && !t.deny_errno) t.desc->outputs(t.call, *t.task, regions);
+    if (!t.sink && !t.deny_errno) note_proc_mem_write(t, &regions);
     for (const MemRegion& r : regions) {
       MemWrite w;
       w.addr = r.addr;
