@@ -31,6 +31,14 @@ bool read_dispositions(pid_t tid, uint64_t* caught, uint64_t* ignored) {
   return found == 2;
 }
 
+// Blocks SIGSEGV for `task` again.
+bool block_segv(const Task& task) {
+  uint64_t mask = 0;
+  if (ptrace(PTRACE_GETSIGMASK, task.tid(), sizeof mask, &mask) != 0) return false;
+  mask |= kSegvBit;
+  return ptrace(PTRACE_SETSIGMASK, task.tid(), sizeof mask, &mask) == 0;
+}
+
 }  // namespace
 
 void SegvDispositions::note_sigaction(pid_t tgid, const SyscallCall& call, Task& task) {
@@ -60,23 +68,34 @@ void SegvDispositions::on_fork(pid_t parent_tgid, pid_t child_tgid) {
 
 void SegvDispositions::forget(pid_t tgid) { actions_.erase(tgid); }
 
-bool SegvDispositions::restore_after_trap(pid_t tgid, Task& task) {
+void SegvDispositions::note_mask(pid_t tid, const Task& task) {
+  uint64_t mask = 0;
+  if (ptrace(PTRACE_GETSIGMASK, task.tid(), sizeof mask, &mask) != 0) return;
+  if (mask & kSegvBit) {
+    blocked_[tid] = true;
+  } else {
+    blocked_.erase(tid);
+  }
+}
+
+void SegvDispositions::on_new_thread(pid_t parent_tid, pid_t child_tid) {
+  if (blocked_.count(parent_tid)) blocked_[child_tid] = true;
+}
+
+void SegvDispositions::forget_thread(pid_t tid) { blocked_.erase(tid); }
+
+bool SegvDispositions::restore_after_trap(pid_t tgid, pid_t tid, Task& task) {
+  bool was_blocked = blocked_.count(tid) > 0;
   auto it = actions_.find(tgid);
-  if (it == actions_.end()) return true;
+  if (it == actions_.end()) return !was_blocked || block_segv(task);
   const Action& action = it->second;
   uint64_t caught = 0, ignored = 0;
   if (!read_dispositions(task.tid(), &caught, &ignored)) return true;
   bool ignoring = action.handler == reinterpret_cast<uint64_t>(SIG_IGN);
   if (ignoring ? (ignored & kSegvBit) : (caught & kSegvBit)) return true;  // untouched
   // Reset: a handler is reset only when SIGSEGV was blocked, so block it
-  // again; an ignored SIGSEGV may have been blocked too, which no longer
-  // shows.
-  if (!ignoring) {
-    uint64_t mask = 0;
-    if (ptrace(PTRACE_GETSIGMASK, task.tid(), sizeof mask, &mask) != 0) return false;
-    mask |= kSegvBit;
-    if (ptrace(PTRACE_SETSIGMASK, task.tid(), sizeof mask, &mask) != 0) return false;
-  }
+  // again (an ignored one, if it was seen blocked).
+  if ((!ignoring || was_blocked) && !block_segv(task)) return false;
   StackScratch scratch(task);
   uint64_t addr = scratch.push(std::string(reinterpret_cast<const char*>(&action), sizeof action));
   bool ok = false;

@@ -5,8 +5,10 @@
 // the action to the default. A program would lose its own SIGSEGV handler
 // to an instruction that natively does not fault (and then die at its next
 // real fault). Record and replay keep each process's SIGSEGV action, from
-// its rt_sigaction calls (never buffered when they set SIGSEGV's), and after such a
-// trap put back what the kernel reset: the action, and the blocked bit.
+// its rt_sigaction calls (never buffered when they set SIGSEGV's), and each
+// thread's blocking of SIGSEGV as its traced calls leave it (rt_sigprocmask,
+// rt_sigreturn, execve), and after such a trap put back what the kernel
+// changed: the action, and the blocked bit.
 #pragma once
 
 #include <sys/types.h>
@@ -26,16 +28,22 @@ class SegvDispositions {
   void on_exec(pid_t tgid);  // handlers go back to the default; ignoring stays
   void on_fork(pid_t parent_tgid, pid_t child_tgid);
   void forget(pid_t tgid);
-  // After a trapped rdtsc/cpuid of `task` (at its SIGSEGV stop, before it
-  // goes on): undoes the kernel's reset, if there was one. False if a
-  // ptrace or injected call failed.
-  bool restore_after_trap(pid_t tgid, Task& task);
+  // At the exit of a call that may change `tid`'s signal mask (the kernel
+  // is asked what it is now).
+  void note_mask(pid_t tid, const Task& task);
+  void on_new_thread(pid_t parent_tid, pid_t child_tid);  // same mask
+  void forget_thread(pid_t tid);
+  // After a trapped rdtsc/cpuid of thread `tid` of `tgid` (at its SIGSEGV
+  // stop, before it goes on): undoes the kernel's changes, if it made any.
+  // False if a ptrace or injected call failed.
+  bool restore_after_trap(pid_t tgid, pid_t tid, Task& task);
 
  private:
   struct Action {  // the kernel's struct sigaction, as rt_sigaction takes it
     uint64_t handler, flags, restorer, mask;
   };
   std::map<pid_t, Action> actions_;  // processes whose action is not the default
+  std::map<pid_t, bool> blocked_;    // threads: SIGSEGV blocked, as last seen
 };
 
 }  // namespace rrx

@@ -449,6 +449,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       trace_all_calls(*t.task);
       t.task->untraced_syscall = 0;
     }
+    segv_dispositions_.note_mask(t.task->tid(), *t.task);
     if (buffering_) {
       MemWrite answers;
       if (cpuid_answers_.give(*t.task, &answers)) event.writes.push_back(std::move(answers));
@@ -485,6 +486,9 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     t.call.result = static_cast<int64_t>(regs.rax);
     show_program_tsc_mode(t, t.call.result);
     if (!is_syscall_error(regs.rax)) segv_dispositions_.note_sigaction(t.tgid, t.call, *t.task);
+    if (t.call.number == SYS_rt_sigprocmask || t.call.number == SYS_rt_sigreturn) {
+      segv_dispositions_.note_mask(t.task->tid(), *t.task);
+    }
     if (!t.unsupported_if_succeeds.empty() && !is_syscall_error(regs.rax)) {
       fail("unsupported " + t.unsupported_if_succeeds + " in process " +
            std::to_string(t.task->tid()) + " (it succeeded: rrx cannot tell what it changed); " +
@@ -718,6 +722,7 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
     inherit_tsc_mode(t.tgid, child);
     segv_dispositions_.on_fork(t.tgid, child);
   }
+  segv_dispositions_.on_new_thread(t.task->tid(), child);
   c.announced = true;
   if (!(event.clone_flags & CLONE_THREAD)) {
     if (instrumenter_) instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);
@@ -743,6 +748,7 @@ void Recorder::let_threads_outlive_leader(RecordTask& t) {
 
 void Recorder::on_exited(RecordTask& t, int status) {
   pid_t tid = t.task->tid();
+  segv_dispositions_.forget_thread(tid);
   end_sink_write(tid);
   Event event;
   event.tid = tid;

@@ -107,7 +107,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
       event.values[3] = insn.rdx;
       event.insn_len = insn.length;
       emit(event);
-      if (!segv_dispositions_.restore_after_trap(t.tgid, *t.task)) {
+      if (!segv_dispositions_.restore_after_trap(t.tgid, t.task->tid(), *t.task)) {
         fail("thread " + std::to_string(t.task->tid()) + ": cannot restore its SIGSEGV action");
         return;
       }

@@ -842,6 +842,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     setup.soft_ticks = reader_->header().ticks != "none" && reader_->header().ticks != "hw";
     setup.preload_mode = reader_->header().syscall_buffer ? RRX_MODE_REPLAY : RRX_MODE_OFF;
     segv_dispositions_.on_exec(t.tgid);
+    segv_dispositions_.note_mask(t.tid, *t.task);
     if (!setup_at_exec_exit(*t.task, setup, &err)) {
       return diverged(e, err);
     }
@@ -874,6 +875,9 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     if (!is_syscall_error(e.regs.rax)) {
       set_own_rlimit(t);
       segv_dispositions_.note_sigaction(t.tgid, t.call, *t.task);
+    }
+    if (t.call.number == SYS_rt_sigprocmask || t.call.number == SYS_rt_sigreturn) {
+      segv_dispositions_.note_mask(t.tid, *t.task);
     }
   }
   bool focus = is_debugged(t);
@@ -1180,6 +1184,7 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   child->tgid = (e.clone_flags & CLONE_THREAD) ? t.tgid : e.new_tid;
   if (self_filtered_.count(t.tgid)) self_filtered_.insert(child->tgid);  // inherited
   if (!(e.clone_flags & CLONE_THREAD)) segv_dispositions_.on_fork(t.tgid, child->tgid);
+  segv_dispositions_.on_new_thread(t.tid, e.new_tid);
   // Consume the child's first stop now so its memory can be fixed up.
   Stop first;
   std::string what;
@@ -1354,7 +1359,7 @@ ReplaySession::StepResult ReplaySession::replay_instruction(ReplayTask& t, Event
   if (insn.insn == TrappedInsn::kNone || insn.length != e.insn_len) {
     return diverged(e, "no rdtsc/rdtscp/cpuid instruction at the recorded address");
   }
-  if (!segv_dispositions_.restore_after_trap(t.tgid, *t.task)) {
+  if (!segv_dispositions_.restore_after_trap(t.tgid, t.tid, *t.task)) {
     return diverged(e, "cannot restore the thread's SIGSEGV action");
   }
   insn.rax = e.values[0];
@@ -1496,6 +1501,7 @@ ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
                            describe_status(e.exit_status));
   }
   if (e.tid == t.tgid) segv_dispositions_.forget(t.tgid);
+  segv_dispositions_.forget_thread(e.tid);
   tasks_.erase(e.tid);
   return StepResult::kEvent;
 }

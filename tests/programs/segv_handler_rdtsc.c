@@ -2,8 +2,10 @@
 // Natively rdtsc does not fault; under rrx it traps, and the kernel, as for
 // a real fault, unblocks SIGSEGV and resets its action. The program checks
 // that its handler, its mask and its "ignore" survive, then takes a real
-// fault on a read-only page, which its handler repairs. It exits 1 if
-// what it checked was not as without rrx.
+// fault on a read-only page, which its handler repairs. Last it execs
+// itself with SIGSEGV blocked (default action): the mask must survive the
+// new image's traps too. It exits 1 if what it checked was not as without
+// rrx.
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdint.h>
@@ -33,8 +35,18 @@ static const char* action_now(void) {
   return now.sa_sigaction == repair ? "our handler" : "another handler";
 }
 
-int main(void) {
+static int after_exec(void) {
+  uint64_t t = __rdtsc();
+  sigset_t now;
+  sigprocmask(SIG_BLOCK, NULL, &now);
+  printf("after exec and rdtsc (%s): SIGSEGV %s\n", t ? "ran" : "zero",
+         sigismember(&now, SIGSEGV) ? "still blocked" : "unblocked");
+  return !sigismember(&now, SIGSEGV);
+}
+
+int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc > 1) return after_exec();
   page_size = sysconf(_SC_PAGESIZE);
   struct sigaction action;
   memset(&action, 0, sizeof action);
@@ -63,5 +75,9 @@ int main(void) {
   page = mmap(NULL, page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   page[0] = 'x';  // faults once; the handler makes the page writable
   printf("wrote '%c' after the handler\n", page[0]);
-  return wrong;
+  if (wrong) return 1;
+  signal(SIGSEGV, SIG_DFL);
+  sigprocmask(SIG_BLOCK, &segv, NULL);
+  execl("/proc/self/exe", argv[0], "after-exec", (char*)NULL);
+  return 1;
 }
