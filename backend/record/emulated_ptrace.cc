@@ -9,6 +9,7 @@
 // (POKEDATA, SETREGS, a signal to deliver) is an event of the tracee.
 #include "record/recorder.h"
 
+#include <elf.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -609,6 +610,23 @@ int64_t Recorder::ptrace_request(RecordTask& t) {
       if (!t.task->read_mem(data, &regs, sizeof regs)) return -EFAULT;
       errno = 0;
       if (int64_t err = ptrace_errno(ptrace(PTRACE_SETREGS, pid, nullptr, &regs))) return err;
+      record_tracer_change(c, 0, nullptr, 0);
+      return 0;
+    }
+    case PTRACE_SETREGSET: {  // the general registers only, as SETREGS
+      struct iovec iov;
+      Registers regs;
+      if (!t.task->read_mem(data, &iov, sizeof iov)) return -EFAULT;
+      if (addr != NT_PRSTATUS) {
+        fail("ptrace PTRACE_SETREGSET of register set " + std::to_string(addr) + " in process " +
+             std::to_string(t.tgid) + " (only NT_PRSTATUS is supported); recording stopped");
+        return -EIO;
+      }
+      if (iov.iov_len < sizeof regs) return -EINVAL;
+      if (!t.task->read_mem(reinterpret_cast<uint64_t>(iov.iov_base), &regs, sizeof regs)) return -EFAULT;
+      struct iovec local = {&regs, sizeof regs};
+      errno = 0;
+      if (int64_t err = ptrace_errno(ptrace(PTRACE_SETREGSET, pid, NT_PRSTATUS, &local))) return err;
       record_tracer_change(c, 0, nullptr, 0);
       return 0;
     }

@@ -1,11 +1,13 @@
 // ptrace_singlestep: a debugger's breakpoint-and-step loop. The child
 // (PTRACE_TRACEME) stops itself; the parent plants an int3 at the start of
 // a computing function (POKETEXT), continues to it, puts the byte back,
-// moves the pc back over the int3 (SETREGS) and single-steps through the
+// moves the pc back over the int3 (SETREGSET, NT_PRSTATUS) and single-steps through the
 // function, printing where each step stopped (as offsets into it), then
 // lets the child finish. Each step's SIGTRAP comes back with TRAP_TRACE.
 #define _GNU_SOURCE
+#include <elf.h>
 #include <signal.h>
+#include <sys/uio.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/ptrace.h>
@@ -43,7 +45,9 @@ int main(void) {
          regs.rip == at + 1 ? "right" : "wrong");
   ptrace(PTRACE_POKETEXT, pid, (void*)at, (void*)original);
   regs.rip = at;
-  ptrace(PTRACE_SETREGS, pid, NULL, &regs);
+  struct iovec general = {&regs, sizeof regs};
+  long set = ptrace(PTRACE_SETREGSET, pid, (void*)NT_PRSTATUS, &general);
+  printf("pc moved back: %s\n", set == 0 ? "yes" : "no");
   for (int step = 0; step < 12; step++) {
     ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL);
     waitpid(pid, &status, 0);
