@@ -9,6 +9,7 @@
 // (POKEDATA, SETREGS, a signal to deliver) is an event of the tracee.
 #include "record/recorder.h"
 
+#include <asm/prctl.h>
 #include <elf.h>
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -611,6 +612,27 @@ int64_t Recorder::ptrace_request(RecordTask& t) {
       errno = 0;
       if (int64_t err = ptrace_errno(ptrace(PTRACE_SETREGS, pid, nullptr, &regs))) return err;
       record_tracer_change(c, 0, nullptr, 0);
+      return 0;
+    }
+    case PTRACE_ARCH_PRCTL: {  // addr: the value or where to put it; data: the code
+      if (data == ARCH_GET_FS || data == ARCH_GET_GS) {
+        unsigned long base = 0;
+        errno = 0;
+        if (int64_t err = ptrace_errno(ptrace(PTRACE_ARCH_PRCTL, pid, &base, data))) return err;
+        return t.task->write_mem(addr, &base, sizeof base) ? 0 : -EFAULT;
+      }
+      // (With syscall buffering the engine tells threads apart by their fs
+      // base, which its own arch_prctl keeps track of; a tracer's change
+      // of it does not replay yet.)
+      if ((data != ARCH_SET_FS && data != ARCH_SET_GS) || buffering_) {
+        fail("ptrace PTRACE_ARCH_PRCTL code " + std::to_string(data) + " in process " +
+             std::to_string(t.tgid) + (buffering_ ? " with syscall buffering (record with -n)" : "") +
+             " (not supported); recording stopped");
+        return -EIO;
+      }
+      errno = 0;
+      if (int64_t err = ptrace_errno(ptrace(PTRACE_ARCH_PRCTL, pid, addr, data))) return err;
+      record_tracer_change(c, 0, nullptr, 0);  // the new base is in its registers
       return 0;
     }
     case PTRACE_SETREGSET: {  // the general registers only, as SETREGS

@@ -1,6 +1,7 @@
 // ptrace: which requests a recorded program may make (the recorder serves
 // them itself, record/emulated_ptrace.h) and what each writes into the
 // caller's memory. Everything else stops the recording, naming the request.
+#include <asm/prctl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/ptrace.h>
@@ -34,6 +35,7 @@ constexpr Request kSupported[] = {
     {PTRACE_ATTACH, "PTRACE_ATTACH"},           {PTRACE_SEIZE, "PTRACE_SEIZE"},
     {PTRACE_INTERRUPT, "PTRACE_INTERRUPT"},     {PTRACE_SINGLESTEP, "PTRACE_SINGLESTEP"},
     {PTRACE_SETREGSET, "PTRACE_SETREGSET"},  // the general registers only
+    {PTRACE_ARCH_PRCTL, "PTRACE_ARCH_PRCTL"},  // the fs and gs bases
 };
 
 // Names of requests refused, so the message says which.
@@ -42,7 +44,6 @@ constexpr Request kRefused[] = {
     {PTRACE_SYSEMU, "PTRACE_SYSEMU"},         {PTRACE_SYSEMU_SINGLESTEP, "PTRACE_SYSEMU_SINGLESTEP"},
     {PTRACE_LISTEN, "PTRACE_LISTEN"},         {PTRACE_PEEKSIGINFO, "PTRACE_PEEKSIGINFO"},
     {PTRACE_GETSIGMASK, "PTRACE_GETSIGMASK"}, {PTRACE_SETSIGMASK, "PTRACE_SETSIGMASK"},
-    {PTRACE_ARCH_PRCTL, "PTRACE_ARCH_PRCTL"},
 };
 
 }  // namespace
@@ -95,6 +96,9 @@ void out_ptrace(const SyscallCall& call, TraceeMemory& mem, Regions& out) {
       break;
     case PTRACE_GETSIGINFO:
       emit(out, data, sizeof(siginfo_t));
+      break;
+    case PTRACE_ARCH_PRCTL:  // the base asked for, at addr (args[2])
+      if (data == ARCH_GET_FS || data == ARCH_GET_GS) emit(out, call.args[2], sizeof(long));
       break;
     default:
       break;

@@ -4,7 +4,9 @@
 // moves the pc back over the int3 (SETREGSET, NT_PRSTATUS) and single-steps through the
 // function, printing where each step stopped (as offsets into it), then
 // lets the child finish. Each step's SIGTRAP comes back with TRAP_TRACE.
+// It also asks for the child's fs base (PTRACE_ARCH_PRCTL).
 #define _GNU_SOURCE
+#include <asm/prctl.h>
 #include <elf.h>
 #include <signal.h>
 #include <sys/uio.h>
@@ -40,6 +42,10 @@ int main(void) {
   waitpid(pid, &status, 0);
   struct user_regs_struct regs;
   ptrace(PTRACE_GETREGS, pid, NULL, &regs);
+  unsigned long fs_base = 0;
+  ptrace(PTRACE_ARCH_PRCTL, pid, &fs_base, (void*)ARCH_GET_FS);
+  printf("fs base from ARCH_PRCTL agrees with GETREGS: %s\n",
+         fs_base == regs.fs_base ? "yes" : "no");
   printf("breakpoint: %s, pc after the int3 %s\n",
          WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP ? "hit" : "missed",
          regs.rip == at + 1 ? "right" : "wrong");
