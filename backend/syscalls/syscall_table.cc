@@ -16,7 +16,7 @@
 //        program's seccomp filter runs for real: core/seccomp_filter.h;
 //        only strict mode and user-notification filters are denied);
 //      * exotic or administrative: kexec_*, module loading, memfd_secret,
-//        cachestat, statmount/listmount, set/get_thread_area (32-bit TLS).
+//        cachestat, statmount/listmount.
 //    (Recorded although they observe or change the system, because what
 //    the program sees of them is their results and outputs: perf_event_open
 //    (reads of its fd are recorded, a mapping of it is refused), the
@@ -36,10 +36,12 @@
 // state or what instructions may do, that the replayed process really needs
 // (brk, munmap, mprotect, madvise, arch_prctl, set_tid_address,
 // set_robust_list, rt_sigaction, rt_sigprocmask, sigaltstack; modify_ldt,
-// iopl and ioperm, which change what segment loads and in/out do; the mlock
+// set_thread_area, iopl and ioperm, which change what segment loads and
+// in/out do; the mlock
 // family, which changes what madvise may do); the dedicated actions for mmap, mremap,
 // exec, fork-likes, exits, rt_sigreturn and SysV shmat (shmdt runs again);
 // kEmulate for everything else.
+#include <asm/ldt.h>
 #include <mqueue.h>
 #include <poll.h>
 #include <sched.h>
@@ -120,6 +122,7 @@ constexpr uint64_t kItimerspec = sizeof(struct itimerspec);
 constexpr uint64_t kTimex = sizeof(struct timex);
 constexpr uint64_t kStackT = sizeof(stack_t);
 constexpr uint64_t kMqAttr = sizeof(struct mq_attr);
+constexpr uint64_t kUserDesc = sizeof(struct user_desc);  // set/get_thread_area
 // struct sigaction as the kernel sees it: handler, flags, restorer, and a
 // 64-bit mask (glibc's struct has a 1024-bit mask, so no sizeof here).
 constexpr uint64_t kKernelSigaction = 32;
@@ -130,7 +133,7 @@ static_assert(kRusage == 144 && kSysinfo == 112 && kUtsname == 6 * 65);
 static_assert(kRlimit == 16 && kTms == 32 && sizeof(struct pollfd) == 8);
 static_assert(kEpollEvent == 12 && sizeof(siginfo_t) == 128);
 static_assert(kItimerval == 32 && kItimerspec == 32 && kTimex == 208);
-static_assert(kStackT == 24 && kMqAttr == 64);
+static_assert(kStackT == 24 && kMqAttr == 64 && kUserDesc == 16);
 static_assert(sizeof(struct sched_param) == 4);
 
 using EntryFn = decltype(SyscallDesc::at_entry);
@@ -394,13 +397,13 @@ constexpr SyscallDesc kTable[] = {
     record(NR(futex), out_futex),
     record(NR(sched_setaffinity)),
     record(NR(sched_getaffinity), out_result_array<2>),
-    deny(NR(set_thread_area)),
+    execute(NR(set_thread_area), out_fixed<0, kUserDesc>),  // a 32-bit TLS segment: runs again
     deny(NR(io_setup)),
     deny(NR(io_destroy)),
     deny(NR(io_getevents)),
     deny(NR(io_submit)),
     deny(NR(io_cancel)),
-    deny(NR(get_thread_area)),
+    record(NR(get_thread_area), out_fixed<0, kUserDesc>),
     deny(NR(lookup_dcookie)),
     record(NR(epoll_create)),
     deny(NR(epoll_ctl_old)),

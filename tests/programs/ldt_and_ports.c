@@ -1,7 +1,8 @@
 // ldt_and_ports: calls that change what instructions do, which replay must
 // make again. modify_ldt installs a data segment over a buffer, reads the
 // table back and loads the segment into %gs; reading through %gs then only
-// works where the segment exists. ioperm and iopl grant I/O ports (root
+// works where the segment exists. set_thread_area does the same with a TLS
+// slot of the GDT. ioperm and iopl grant I/O ports (root
 // only: without the permission the program says so and skips the port).
 #define _GNU_SOURCE
 #include <asm/ldt.h>
@@ -14,6 +15,31 @@
 #include <unistd.h>
 
 enum { kSegmentSize = 64 };
+
+// The same through a TLS slot of the GDT (set_thread_area picks one).
+static void gdt_tls_segment(char* buffer, struct user_desc desc) {
+  strcpy(buffer, "read through a GDT TLS segment");
+  desc.entry_number = -1;
+  if (syscall(SYS_set_thread_area, &desc) != 0) {  // kernels without 32-bit emulation
+    printf("set_thread_area: %s\n", strerrorname_np(errno));
+    return;
+  }
+  struct user_desc back;
+  memset(&back, 0, sizeof back);
+  back.entry_number = desc.entry_number;
+  long r = syscall(SYS_get_thread_area, &back);
+  printf("get_thread_area: %ld, same base: %s\n", r, back.base_addr == desc.base_addr ? "yes" : "no");
+  unsigned short selector = (unsigned short)((desc.entry_number << 3) | 3);  // GDT, ring 3
+  char copied[kSegmentSize];
+  __asm__ volatile("mov %0, %%gs" : : "r"(selector));
+  for (size_t i = 0; i < sizeof copied; i++) {
+    char c;
+    __asm__ volatile("movb %%gs:(%1), %0" : "=r"(c) : "r"(i));
+    copied[i] = c;
+  }
+  __asm__ volatile("mov %0, %%gs" : : "r"((unsigned short)0));
+  printf("%s\n", copied);
+}
 
 int main(void) {
   // A segment base has 32 bits: the buffer lives in the low 4 GiB.
@@ -46,6 +72,8 @@ int main(void) {
   }
   __asm__ volatile("mov %0, %%gs" : : "r"((unsigned short)0));
   printf("%s\n", copied);
+
+  gdt_tls_segment(through_segment, desc);
 
   if (ioperm(0x80, 1, 1) == 0) {
     outb(0, 0x80);  // the POST diagnostic port: writing it is harmless
