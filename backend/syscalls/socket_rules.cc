@@ -31,11 +31,15 @@ uint64_t caller_socklen(TraceeMemory& mem, uint64_t addr, uint64_t len_ptr) {
   return len;
 }
 
-// The socklen and the part of the address the kernel copied.
+// The socklen and the part of the address the kernel copied. The socklen
+// even with no address buffer: getsockname/getpeername store the full
+// length then too (the others leave it, and recording it unchanged is
+// harmless).
 void emit_sockaddr(TraceeMemory& mem, uint64_t addr, uint64_t len_ptr,
                    uint64_t caller_len, Regions& out) {
-  if (addr == 0 || len_ptr == 0) return;
+  if (len_ptr == 0) return;
   emit(out, len_ptr, sizeof(socklen_t));
+  if (addr == 0) return;
   socklen_t full_len = 0;
   if (read_value(mem, len_ptr, full_len))
     emit(out, addr, std::min<uint64_t>(caller_len, full_len));

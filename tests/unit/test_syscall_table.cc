@@ -360,6 +360,18 @@ TEST(SyscallOutputs, AcceptUsesPreCallAddrlen) {
   EXPECT_TRUE(outputs_of(none, mem).empty());
 }
 
+// getsockname with no address buffer still stores the address's length.
+TEST(SyscallOutputs, GetsocknameStoresTheLengthWithoutABuffer) {
+  FakeMemory mem;
+  const uint64_t lenp = FakeMemory::at(256);
+  mem.put(lenp, socklen_t{0});
+  SyscallCall call = make_call("getsockname", {3, 0, lenp});
+  run_entry(call, mem);
+  mem.put(lenp, socklen_t{110});
+  call.result = 0;
+  EXPECT_EQ(outputs_of(call, mem), (Regions{{lenp, 4}}));
+}
+
 TEST(SyscallOutputs, RecvmsgRecordsHeaderDataNameAndControl) {
   FakeMemory mem;
   const uint64_t hdr = FakeMemory::at(0), iov = FakeMemory::at(100);
