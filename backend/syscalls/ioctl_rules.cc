@@ -3,6 +3,7 @@
 // driver wrote. The output of every known request is a fixed-size struct at
 // args[2].
 #include <asm/termbits.h>  // the kernel's struct termios, not glibc's
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/if_bridge.h>
 #include <linux/kd.h>
@@ -14,6 +15,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iterator>
 
@@ -136,6 +138,7 @@ constexpr IoctlRule kIoctls[] = {
     IOCTL(FS_IOC_SETFLAGS, 0),
     IOCTL(FS_IOC_GETVERSION, sizeof(int)),
     IOCTL(FS_IOC_FSGETXATTR, sizeof(struct fsxattr)),
+    IOCTL(FS_IOC_FIEMAP, 0),  // its extents: out_ioctl reads how many
     IOCTL(FICLONE, 0),
     IOCTL(FICLONERANGE, 0),
     REFUSED(FIDEDUPERANGE),  // variable-length result array
@@ -208,6 +211,14 @@ void out_ioctl(const SyscallCall& call, TraceeMemory& mem, Regions& out) {
   const uint32_t request = request_of(call);
   const IoctlRule* rule = find_ioctl(request);
   if (!succeeded(call.result)) return;
+  if (request == FS_IOC_FIEMAP) {
+    // The header, and the extents it says it filled (up to the room given).
+    struct fiemap header;
+    if (!mem.read(call.args[2], &header, sizeof header)) return;
+    uint64_t extents = std::min(header.fm_mapped_extents, header.fm_extent_count);
+    emit(out, call.args[2], sizeof header + extents * sizeof(struct fiemap_extent));
+    return;
+  }
   if (request == SIOCGIFBR) {
     // args[2] points to {command, buffer, count}; only the list of bridges
     // comes back in memory: `count` ints, zeros past the bridges found.

@@ -4,6 +4,8 @@
 #include <asm/termbits.h>  // TCGETS2's struct termios2
 #include <errno.h>
 #include <gtest/gtest.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <linux/if_bridge.h>
 #include <linux/keyctl.h>
 #include <linux/quota.h>
@@ -690,6 +692,20 @@ TEST(SyscallIoctl, BridgeQueryRecordsOnlyTheBridgeList) {
   mem.put(args, std::array<unsigned long, 3>{BRCTL_GET_VERSION, 0, 0});
   SyscallCall version = make_call("ioctl", {3, SIOCGIFBR, args}, 1);
   EXPECT_TRUE(outputs_of(version, mem).empty());
+}
+
+// FS_IOC_FIEMAP fills extents after its header: as many as it mapped, at
+// most as many as there was room for.
+TEST(SyscallIoctl, FiemapRecordsTheExtentsItFilled) {
+  FakeMemory mem;
+  const uint64_t map = FakeMemory::at(0);
+  struct fiemap header = {};
+  header.fm_extent_count = 4;
+  header.fm_mapped_extents = 2;
+  mem.put(map, header);
+  SyscallCall call = make_call("ioctl", {3, FS_IOC_FIEMAP, map}, 0);
+  EXPECT_EQ(run_entry(call, mem).kind, EntryVerdict::kRun);
+  EXPECT_EQ(outputs_of(call, mem), (Regions{{map, sizeof header + 2 * sizeof(struct fiemap_extent)}}));
 }
 
 // keyctl commands that answer into a buffer record what fits of the answer
