@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <limits.h>
 #include <signal.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/prctl.h>
@@ -504,6 +505,7 @@ ReplaySession::Advance ReplaySession::advance(ReplayTask& t, StopKind want, int 
     Stop stop = decode_stop(t.task->tid(), status);
     t.stopped = stop.kind != StopKind::kExited;
     t.stop_kind = stop.kind;
+    if (stop.kind == StopKind::kExiting) release_robust_futexes(t);
     settle_displaced(t, stop);
     if (stop.kind == StopKind::kSignal && stop.sig == SIGSTOP && watchdog_.take_poke()) {
       if (interrupted_in_user_code(t)) {
@@ -977,6 +979,39 @@ std::vector<std::string> ReplaySession::read_watched(ReplayTask& t) {
     values.push_back(std::move(bytes));
   }
   return values;
+}
+
+// At a thread's exit stop. The kernel's robust-futex cleanup marks the
+// futexes the thread still holds (FUTEX_OWNER_DIED, waking a waiter) by
+// finding its tid in their words; in replay those words hold the recorded
+// tid, which the kernel does not know for this thread, so replay marks
+// them itself, as the kernel did when recording.
+void ReplaySession::release_robust_futexes(ReplayTask& t) {
+  uint64_t head = 0;
+  size_t len = 0;
+  if (syscall(SYS_get_robust_list, t.task->tid(), &head, &len) != 0 || head == 0) return;
+  struct {
+    uint64_t next;
+    int64_t futex_offset;
+    uint64_t pending;
+  } list;
+  if (!t.task->read_mem(head, &list, sizeof list)) return;
+  auto release = [&](uint64_t entry) {
+    uint64_t word_addr = (entry & ~uint64_t{1}) + list.futex_offset;
+    uint32_t word;
+    if (!t.task->read_mem(word_addr, &word, sizeof word)) return;
+    if ((word & FUTEX_TID_MASK) != static_cast<uint32_t>(t.tid)) return;
+    uint32_t died = (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+    t.task->write_mem(word_addr, &died, sizeof died);
+  };
+  uint64_t entry = list.next;
+  for (int count = 0; entry != head && entry != 0 && count < 2048; ++count) {
+    uint64_t next = 0;
+    if (!t.task->read_mem(entry & ~uint64_t{1}, &next, sizeof next)) break;
+    if (entry != list.pending) release(entry);
+    entry = next;
+  }
+  if (list.pending) release(list.pending);
 }
 
 // A limit the process set on itself (setrlimit, prlimit64 of itself) is

@@ -230,6 +230,7 @@ class ReplaySession {
   bool remap(ReplayTask& t, const Event& e);
   int64_t tracee_fd_for(ReplayTask& t, const std::string& path, bool shared);
   void set_own_rlimit(ReplayTask& t);
+  void release_robust_futexes(ReplayTask& t);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
   void restart_like_the_kernel(ReplayTask& t, const Event& e);
   bool other_threads_alive(const ReplayTask& t) const;
