@@ -11,14 +11,16 @@ from conftest import program
 
 
 def replayed_processes():
-    """The processes this script traces: its children."""
+    """The processes this script traces (its children, and the copies of
+    checkpoints a replay may have gone on from, which are not)."""
     me = str(os.getpid())
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[1] == me:
-                    yield int(pid)
-        except OSError:
+            with open(f"/proc/{pid}/status") as f:
+                tracer = f.read().split("TracerPid:")[1].split()[0]
+            if tracer == me:
+                yield int(pid)
+        except (OSError, IndexError):
             pass
 
 
