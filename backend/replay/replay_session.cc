@@ -29,6 +29,7 @@
 #include "core/seccomp_filter.h"
 #include "core/instruction.h"
 #include "core/registers.h"
+#include "core/proc_maps.h"
 #include "core/remote_syscall.h"
 #include "core/signal_class.h"
 #include "core/spawn.h"
@@ -887,7 +888,8 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
   if (focus) watched_before = read_watched(t);
   // (A shmat's are the segment's contents, in replay's segment already.)
   for (const MemWrite& w : t.desc && t.desc->replay == ReplayAction::kShmat ? std::vector<MemWrite>{} : e.writes) {
-    if (!write_recorded_memory(*t.task, w)) {
+    if (!write_recorded_memory(*t.task, w) &&
+        !(back_pages_past_file_end(t, w.addr, w.data.size()) && write_recorded_memory(*t.task, w))) {
       return diverged(e, "cannot write recorded syscall output to memory");
     }
   }
@@ -979,6 +981,31 @@ std::vector<std::string> ReplaySession::read_watched(ReplayTask& t) {
     values.push_back(std::move(bytes));
   }
   return values;
+}
+
+// A file that grew under a private mapping of it (ftruncate, a write past
+// its end) made the pages past its old end valid; the recording saved
+// their contents. Replay's copy of the file is the one mapped, which did
+// not grow: its pages there cannot be written. Private anonymous pages
+// with the mapping's protection take their place (private pages are the
+// process's own either way). False if [addr, addr+len) is not in such a
+// mapping.
+bool ReplaySession::back_pages_past_file_end(ReplayTask& t, uint64_t addr, uint64_t len) {
+  const uint64_t page = 4096;
+  uint64_t lo = addr & ~(page - 1), hi = (addr + len + page - 1) & ~(page - 1);
+  for (const Mapping& m : read_mappings(t.task->tid())) {
+    if (m.end <= lo || m.start >= hi) continue;
+    if (m.shared || m.inode == 0 || m.start > lo || m.end < hi) return false;
+    int prot = (m.read ? PROT_READ : 0) | (m.write ? PROT_WRITE : 0) | (m.exec ? PROT_EXEC : 0);
+    bool ok;
+    // (Written through /proc/PID/mem, which a read-only page does not stop.)
+    int64_t got = remote_syscall(*t.task, SYS_mmap,
+                                 {lo, hi - lo, static_cast<uint64_t>(prot),
+                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~uint64_t{0}, 0},
+                                 &ok);
+    return ok && static_cast<uint64_t>(got) == lo;
+  }
+  return false;
 }
 
 // At a thread's exit stop. The kernel's robust-futex cleanup marks the

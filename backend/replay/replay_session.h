@@ -231,6 +231,7 @@ class ReplaySession {
   int64_t tracee_fd_for(ReplayTask& t, const std::string& path, bool shared);
   void set_own_rlimit(ReplayTask& t);
   void release_robust_futexes(ReplayTask& t);
+  bool back_pages_past_file_end(ReplayTask& t, uint64_t addr, uint64_t len);
   bool deliver_under_temporary_mask(ReplayTask& t, const Event& e);
   void restart_like_the_kernel(ReplayTask& t, const Event& e);
   bool other_threads_alive(const ReplayTask& t) const;
