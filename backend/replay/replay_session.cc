@@ -1545,6 +1545,9 @@ ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
     t.stopped = false;  // the exec's kill ends it where it stands: just wait
   }
   if (WIFSIGNALED(e.exit_status) && WTERMSIG(e.exit_status) == SIGKILL) {
+    // A SIGKILLed thread may not stop at its exit (PTRACE_EVENT_EXIT) on
+    // its way out: its robust futexes are released here, while it stands.
+    if (t.stopped) release_robust_futexes(t);
     kill(t.task->tid(), SIGKILL);  // SIGKILL leaves no delivery stop to replay
   } else if (WIFSIGNALED(e.exit_status) && t.exit_status < 0) {
     release_fatal_signal(t, WTERMSIG(e.exit_status));
