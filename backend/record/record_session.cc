@@ -342,9 +342,16 @@ void Recorder::on_syscall_entry(RecordTask& t) {
   t.call.number = nr;
   uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
   memcpy(t.call.args, args, sizeof args);
+
   flush_buffer(t, nr == RRX_CALL_NOTIFY);
   t.deny_errno = 0;
   t.unsupported_if_succeeds.clear();
+  if (nr == SYS_process_vm_writev) {  // into its own process only (the table's outputs)
+    auto target = tasks_.find(static_cast<pid_t>(args[0]));
+    if (target == tasks_.end() || target->second.tgid != t.tgid) {
+      t.unsupported_if_succeeds = "process_vm_writev into process " + std::to_string(args[0]);
+    }
+  }
   if (desc->record == RecordPolicy::kDenyENOSYS) {
     t.deny_errno = ENOSYS;
     // (A number no kernel has gets ENOSYS natively too: nothing to say.)

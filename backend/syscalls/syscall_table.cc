@@ -10,7 +10,7 @@
 //        registers it at startup), io_uring_*, the io_* AIO family,
 //        userfaultfd, futex_waitv and the futex2 calls, map_shadow_stack;
 //      * they cross process boundaries or observe the system: bpf,
-//        fanotify_*, process_vm_writev, pidfd_getfd, process_madvise,
+//        fanotify_*, pidfd_getfd, process_madvise,
 //        process_mrelease, lsm_*;
 //      * they change syscall semantics under us: landlock_*, mseal (a
 //        program's seccomp filter runs for real: core/seccomp_filter.h;
@@ -513,7 +513,9 @@ constexpr SyscallDesc kTable[] = {
     // landed in the local iovecs are saved. Writing one would change that
     // process's memory where replay could not follow: denied.
     record(NR(process_vm_readv), out_iovec_result<1>),
-    deny(NR(process_vm_writev)),
+    // Into the caller's own process only (the recorder refuses others): the
+    // remote iovecs are then its outputs.
+    record(NR(process_vm_writev), out_iovec_result<3>),
     record(NR(kcmp)),
     deny(NR(finit_module)),
     record(NR(sched_setattr)),

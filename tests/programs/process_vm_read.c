@@ -1,7 +1,10 @@
 // process_vm_read: process_vm_readv of a forked child's memory (a buffer
 // the child fills after the fork, so only reading the child shows it) and
-// of the process's own memory, scattered over two local iovecs.
+// of the process's own memory, scattered over two local iovecs; then
+// process_vm_writev into its own memory (gathered from two iovecs) and
+// into a process that is gone (ESRCH).
 #define _GNU_SOURCE
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +36,15 @@ int main(void) {
   struct iovec self = {shared_name, 7}, into = {first, 7};
   n = process_vm_readv(getpid(), &into, 1, &self, 1, 0);
   printf("read %zd bytes of myself: '%s'\n", n, first);
+  ok = ok && n == 7;
   kill(child, SIGKILL);
   waitpid(child, NULL, 0);
-  return ok && n == 7 ? 0 : 1;  // it works natively: so must it recorded
+  char target[16] = {0};
+  struct iovec pieces[2] = {{"writ", 4}, {"ten!", 5}}, to = {target, 9};
+  n = process_vm_writev(getpid(), pieces, 2, &to, 1, 0);
+  printf("wrote %zd bytes into myself: '%s'\n", n, target);
+  ok = ok && n == 9;
+  n = process_vm_writev(child, pieces, 2, &to, 1, 0);
+  printf("into the reaped child: %zd (%s)\n", n, n < 0 ? strerrorname_np(errno) : "no error");
+  return ok ? 0 : 1;  // it works natively: so must it recorded
 }

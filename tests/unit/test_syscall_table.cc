@@ -241,7 +241,7 @@ TEST(SyscallTable, UnknownSyscalls) {
 
 TEST(SyscallPolicy, DeniedAndUnsupported) {
   for (const char* name : {"rseq", "io_uring_setup", "io_uring_enter", "bpf", "userfaultfd",
-                           "process_vm_writev", "pidfd_getfd", "kexec_load"})
+                           "pidfd_getfd", "kexec_load"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kDenyENOSYS) << name;
   for (const char* name : {"remap_file_pages", "pkey_mprotect"})
     EXPECT_EQ(desc(name).record, RecordPolicy::kUnsupported) << name;
