@@ -30,6 +30,7 @@
 #include <random>
 #include <set>
 
+#include "core/clone_untraced.h"
 #include "core/cpu_binding.h"
 #include "core/exec_setup.h"
 #include "core/hw_tick_check.h"
@@ -376,6 +377,10 @@ void Recorder::on_syscall_entry(RecordTask& t) {
   event.regs = regs;
   event.syscall_no = nr;
   emit(event);
+  if (!t.deny_errno && !strip_clone_untraced(*t.task, t.call)) {
+    fail("thread " + std::to_string(t.task->tid()) + ": cannot clear CLONE_UNTRACED");
+    return;
+  }
   if (stop_at_syscall_for_tracer(t, TracerStop::kSyscallEntry)) return;
   continue_syscall_entry(t);
 }

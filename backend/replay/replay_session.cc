@@ -29,6 +29,7 @@
 #include "core/seccomp_filter.h"
 #include "core/instruction.h"
 #include "core/registers.h"
+#include "core/clone_untraced.h"
 #include "core/proc_maps.h"
 #include "core/remote_syscall.h"
 #include "core/signal_class.h"
@@ -695,6 +696,9 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
   uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
   memcpy(t.call.args, args, sizeof args);
 
+  if (t.desc->replay == ReplayAction::kFork && !strip_clone_untraced(*t.task, t.call)) {
+    return diverged(e, "cannot clear CLONE_UNTRACED");
+  }
   switch (t.desc->replay) {
     case ReplayAction::kExecute:
     case ReplayAction::kFork: {
