@@ -475,12 +475,7 @@ void Recorder::end_tracer_step(RecordTask& t, const siginfo_t& info) {
     return;
   }
   flush_buffer(t);
-  Event event;
-  event.tid = t.task->tid();
-  event.kind = EventKind::kSignal;
-  event.regs = regs;
-  event.signo = SIGTRAP;
-  event.siginfo.assign(reinterpret_cast<const char*>(&info), sizeof info);
+  Event event = signal_event(t, regs, info);
   event.deterministic = false;  // replay makes no step: it stops there and sends it
   event.ticks = read_ticks(*t.task);
   event.tracer = SignalTracer::kStopped;

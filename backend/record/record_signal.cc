@@ -69,6 +69,18 @@ void Recorder::warn_about_held_signals() {
   }
 }
 
+// A `signal` event of `t` for the delivery of `info` at `regs` (the caller
+// says whether it is deterministic, its ticks and its tracer).
+Event Recorder::signal_event(const RecordTask& t, const Registers& regs, const siginfo_t& info) {
+  Event event;
+  event.tid = t.task->tid();
+  event.kind = EventKind::kSignal;
+  event.regs = regs;
+  event.signo = info.si_signo;
+  event.siginfo.assign(reinterpret_cast<const char*>(&info), sizeof info);
+  return event;
+}
+
 void Recorder::on_signal(RecordTask& t, int sig) {
   siginfo_t info;
   if (!t.task->get_siginfo(&info)) {
@@ -161,12 +173,7 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   }
   flush_buffer(t);
 
-  Event event;
-  event.tid = t.task->tid();
-  event.kind = EventKind::kSignal;
-  event.regs = regs;
-  event.signo = sig;
-  event.siginfo.assign(reinterpret_cast<const char*>(&info), sizeof info);
+  Event event = signal_event(t, regs, info);
   event.deterministic = synchronous;
   event.ticks = mid_computation_ticks;
   // A recorded program traces this thread: the signal stops it for that

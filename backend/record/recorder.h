@@ -237,6 +237,7 @@ class Recorder {
   int64_t resume_tracee(RecordTask& tracer, RecordTask& tracee, long request, uint64_t sig);
   int64_t step_tracee(RecordTask& tracer, RecordTask& tracee, uint64_t sig);
   void end_tracer_step(RecordTask& t, const siginfo_t& info);
+  static Event signal_event(const RecordTask& t, const Registers& regs, const siginfo_t& info);
   void note_proc_mem_write(RecordTask& t, std::vector<MemRegion>* own);
   bool answer_wait(RecordTask& w, const WaitRequest& req);
   void report_to_wait(RecordTask& w, const WaitRequest& req, pid_t tid, int status, int code,

@@ -16,6 +16,18 @@
 
 enum { kSegmentSize = 64 };
 
+// Copies `len` bytes from offset 0 of the segment `selector` names, loaded
+// into %gs for the purpose.
+static void read_through_gs(unsigned short selector, char* out, size_t len) {
+  __asm__ volatile("mov %0, %%gs" : : "r"(selector));
+  for (size_t i = 0; i < len; i++) {
+    char c;
+    __asm__ volatile("movb %%gs:(%1), %0" : "=r"(c) : "r"(i));
+    out[i] = c;
+  }
+  __asm__ volatile("mov %0, %%gs" : : "r"((unsigned short)0));
+}
+
 // The same through a TLS slot of the GDT (set_thread_area picks one).
 static void gdt_tls_segment(char* buffer, struct user_desc desc) {
   strcpy(buffer, "read through a GDT TLS segment");
@@ -31,13 +43,7 @@ static void gdt_tls_segment(char* buffer, struct user_desc desc) {
   printf("get_thread_area: %ld, same base: %s\n", r, back.base_addr == desc.base_addr ? "yes" : "no");
   unsigned short selector = (unsigned short)((desc.entry_number << 3) | 3);  // GDT, ring 3
   char copied[kSegmentSize];
-  __asm__ volatile("mov %0, %%gs" : : "r"(selector));
-  for (size_t i = 0; i < sizeof copied; i++) {
-    char c;
-    __asm__ volatile("movb %%gs:(%1), %0" : "=r"(c) : "r"(i));
-    copied[i] = c;
-  }
-  __asm__ volatile("mov %0, %%gs" : : "r"((unsigned short)0));
+  read_through_gs(selector, copied, sizeof copied);
   printf("%s\n", copied);
 }
 
@@ -64,13 +70,7 @@ int main(void) {
 
   unsigned short selector = (0 << 3) | 4 | 3;  // entry 0, LDT, ring 3
   char copied[kSegmentSize];
-  __asm__ volatile("mov %0, %%gs" : : "r"(selector));
-  for (size_t i = 0; i < sizeof copied; i++) {
-    char c;
-    __asm__ volatile("movb %%gs:(%1), %0" : "=r"(c) : "r"(i));
-    copied[i] = c;
-  }
-  __asm__ volatile("mov %0, %%gs" : : "r"((unsigned short)0));
+  read_through_gs(selector, copied, sizeof copied);
   printf("%s\n", copied);
 
   gdt_tls_segment(through_segment, desc);
