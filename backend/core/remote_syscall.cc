@@ -1,5 +1,7 @@
 #include "core/remote_syscall.h"
 
+#include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -65,6 +67,15 @@ bool step_over_untraced(Task& task) {
   return false;
 }
 
+// A single step's trap is a SIGTRAP the kernel forces: with SIGTRAP
+// blocked it would unblock it and reset the program's SIGTRAP action (new
+// threads start with every signal blocked). The two syscall stops then.
+bool sigtrap_blocked(const Task& task) {
+  uint64_t mask = 0;
+  return ptrace(PTRACE_GETSIGMASK, task.tid(), sizeof mask, &mask) != 0 ||
+         (mask & (uint64_t{1} << (SIGTRAP - 1)));
+}
+
 }  // namespace
 
 int64_t remote_syscall(Task& task, int number, std::initializer_list<uint64_t> args,
@@ -80,7 +91,8 @@ int64_t remote_syscall(Task& task, int number, std::initializer_list<uint64_t> a
   // orig_rax = -1: nothing may treat the return to user space as the end of
   // an interrupted syscall to be restarted.
   regs.orig_rax = static_cast<uint64_t>(-1);
-  const bool untraced = task.untraced_syscall && runs_untraced(number) && !at_entry;
+  const bool untraced = task.untraced_syscall && runs_untraced(number) && !at_entry &&
+                        !sigtrap_blocked(task);
   regs.rip = untraced ? task.untraced_syscall : task.syscall_gadget;
   if (!task.set_regs(regs)) return -1;
   if (untraced) {
