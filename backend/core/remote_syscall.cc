@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "core/signal_class.h"
 #include "core/stop.h"
 
 namespace rrx {
@@ -16,18 +17,23 @@ constexpr uint64_t kScratchSize = 8192;
 
 // Resumes `task` until the next syscall stop of the given kind; stray
 // signals that arrive meanwhile are dropped (they are re-created by the
-// recording or replay logic, never by the injected call).
+// recording or replay logic, never by the injected call). A fault means
+// the call cannot run there (a damaged trace's image, say): dropped, it
+// would come again forever.
 bool run_to(Task& task, StopKind want) {
-  int sig = 0;
-  for (;;) {
-    if (!task.resume(sig)) return false;
+  for (int stops = 0; stops < 10000; ++stops) {
+    if (!task.resume(0)) return false;
     int status;
     if (wait_for(task.tid(), &status) < 0) return false;
     Stop stop = decode_stop(task.tid(), status);
     if (stop.kind == want) return true;
     if (stop.kind == StopKind::kExited || stop.kind == StopKind::kExiting) return false;
-    sig = 0;
+    if (stop.kind == StopKind::kSignal) {
+      siginfo_t info;
+      if (task.get_siginfo(&info) && is_synchronous_signal(info)) return false;
+    }
   }
+  return false;
 }
 
 // Calls that return at once and touch only memory mappings, fds and the
