@@ -1,7 +1,6 @@
 #include "core/remote_syscall.h"
 
 #include <signal.h>
-#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -78,8 +77,7 @@ bool step_over_untraced(Task& task) {
 // threads start with every signal blocked). The two syscall stops then.
 bool sigtrap_blocked(const Task& task) {
   uint64_t mask = 0;
-  return ptrace(PTRACE_GETSIGMASK, task.tid(), sizeof mask, &mask) != 0 ||
-         (mask & (uint64_t{1} << (SIGTRAP - 1)));
+  return !task.get_sigmask(&mask) || (mask & (uint64_t{1} << (SIGTRAP - 1)));
 }
 
 }  // namespace

@@ -23,16 +23,17 @@ namespace rrx {
 
 class SegvDispositions {
  public:
-  // At the exit of an rt_sigaction that succeeded: a new SIGSEGV action.
-  void note_sigaction(pid_t tgid, const SyscallCall& call, Task& task);
-  void on_exec(pid_t tgid);  // handlers go back to the default; ignoring stays
-  void on_fork(pid_t parent_tgid, pid_t child_tgid);
-  void forget(pid_t tgid);
-  // At the exit of a call that may change `tid`'s signal mask (the kernel
-  // is asked what it is now).
-  void note_mask(pid_t tid, const Task& task);
-  void on_new_thread(pid_t parent_tid, pid_t child_tid);  // same mask
-  void forget_thread(pid_t tid);
+  // At the exit of `call` (its result `result`) of thread `tid` of `tgid`:
+  // a new SIGSEGV action (rt_sigaction), or a mask that may have changed
+  // (rt_sigprocmask, rt_sigreturn: the kernel is asked what it is now).
+  void at_syscall_exit(pid_t tgid, pid_t tid, const SyscallCall& call, int64_t result,
+                       Task& task);
+  // At an execve's exit: handlers go back to the default (ignoring stays);
+  // the mask is kept, and noted.
+  void at_exec(pid_t tgid, pid_t tid, const Task& task);
+  // A new thread has its creator's mask; a new process its parent's action.
+  void on_new_task(pid_t parent_tgid, pid_t parent_tid, pid_t child_tgid, pid_t child_tid);
+  void on_exit(pid_t tgid, pid_t tid);
   // After a trapped rdtsc/cpuid of thread `tid` of `tgid` (at its SIGSEGV
   // stop, before it goes on): undoes the kernel's changes, if it made any.
   // False if a ptrace or injected call failed.
@@ -44,6 +45,9 @@ class SegvDispositions {
   };
   std::map<pid_t, Action> actions_;  // processes whose action is not the default
   std::map<pid_t, bool> blocked_;    // threads: SIGSEGV blocked, as last seen
+
+  void note_sigaction(pid_t tgid, const SyscallCall& call, Task& task);
+  void note_mask(pid_t tid, const Task& task);
 };
 
 }  // namespace rrx

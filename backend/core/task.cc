@@ -62,6 +62,14 @@ bool Task::set_siginfo(const siginfo_t& info) {
   return ptrace(PTRACE_SETSIGINFO, tid_, nullptr, &info) == 0;
 }
 
+bool Task::get_sigmask(uint64_t* mask) const {
+  return ptrace(PTRACE_GETSIGMASK, tid_, sizeof *mask, mask) == 0;
+}
+
+bool Task::set_sigmask(uint64_t mask) {
+  return ptrace(PTRACE_SETSIGMASK, tid_, sizeof mask, &mask) == 0;
+}
+
 unsigned long Task::event_msg() const {
   unsigned long msg = 0;
   ptrace(PTRACE_GETEVENTMSG, tid_, nullptr, &msg);

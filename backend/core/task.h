@@ -40,6 +40,9 @@ class Task final : public TraceeMemory {
   void forget_registers() { regs_valid_ = false; }
   bool get_siginfo(siginfo_t* info) const;
   bool set_siginfo(const siginfo_t& info);
+  // The thread's blocked signals (bit N-1 for signal N).
+  bool get_sigmask(uint64_t* mask) const;
+  bool set_sigmask(uint64_t mask);
   // PTRACE_GETEVENTMSG: the new tid at fork/clone events, status at exit.
   unsigned long event_msg() const;
 

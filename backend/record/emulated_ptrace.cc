@@ -28,6 +28,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/proc_status.h"
 #include "core/tick_counter.h"
 #include "preload/syscallbuf_abi.h"
 
@@ -299,18 +300,9 @@ namespace {
 // sigsuspend, sigwaitinfo or a signalfd): otherwise a SIGCHLD has no
 // effect on it, and none is sent.
 bool takes_sigchld(pid_t tgid) {
-  std::string path = "/proc/" + std::to_string(tgid) + "/status";
-  FILE* f = fopen(path.c_str(), "r");
-  if (!f) return false;
-  char line[256];
-  unsigned long long mask = 0, wanted = 0;
-  while (fgets(line, sizeof line, f)) {
-    if (sscanf(line, "SigBlk: %llx", &mask) == 1 || sscanf(line, "SigCgt: %llx", &mask) == 1) {
-      wanted |= mask;
-    }
-  }
-  fclose(f);
-  return wanted & (1ull << (SIGCHLD - 1));
+  SignalSets sets;
+  return read_signal_sets(tgid, &sets) &&
+         ((sets.blocked | sets.caught) & (1ull << (SIGCHLD - 1)));
 }
 
 }  // namespace

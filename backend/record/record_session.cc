@@ -461,7 +461,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
       trace_all_calls(*t.task);
       t.task->untraced_syscall = 0;
     }
-    segv_dispositions_.note_mask(t.task->tid(), *t.task);
+    segv_dispositions_.at_exec(t.tgid, t.task->tid(), *t.task);
     if (buffering_) {
       MemWrite answers;
       if (cpuid_answers_.give(*t.task, &answers)) event.writes.push_back(std::move(answers));
@@ -497,10 +497,7 @@ void Recorder::on_syscall_exit(RecordTask& t) {
     }
     t.call.result = static_cast<int64_t>(regs.rax);
     show_program_tsc_mode(t, t.call.result);
-    if (!is_syscall_error(regs.rax)) segv_dispositions_.note_sigaction(t.tgid, t.call, *t.task);
-    if (t.call.number == SYS_rt_sigprocmask || t.call.number == SYS_rt_sigreturn) {
-      segv_dispositions_.note_mask(t.task->tid(), *t.task);
-    }
+    segv_dispositions_.at_syscall_exit(t.tgid, t.task->tid(), t.call, t.call.result, *t.task);
     if (!t.unsupported_if_succeeds.empty() && !is_syscall_error(regs.rax)) {
       fail("unsupported " + t.unsupported_if_succeeds + " in process " +
            std::to_string(t.task->tid()) + " (it succeeded: rrx cannot tell what it changed); " +
@@ -657,7 +654,6 @@ void Recorder::on_exec(RecordTask& t) {
   }
   if (instrumenter_) instrumenter_->on_exec(t.tgid);
   mapped_files_.forget(t.tgid);
-  segv_dispositions_.on_exec(t.tgid);
   // First: it reopens the memory of the new image, read below.
   if (!setup_at_exec_event(*t.task, buffering_, &err)) {
     fail("process " + std::to_string(tid) + ": " + err);
@@ -730,11 +726,8 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
     thread_buffers_[child] = thread_buffers_[t.tgid];
   }
   if (!(event.clone_flags & CLONE_THREAD) && self_filtered_.count(t.tgid)) self_filtered_.insert(child);
-  if (!(event.clone_flags & CLONE_THREAD)) {
-    inherit_tsc_mode(t.tgid, child);
-    segv_dispositions_.on_fork(t.tgid, child);
-  }
-  segv_dispositions_.on_new_thread(t.task->tid(), child);
+  if (!(event.clone_flags & CLONE_THREAD)) inherit_tsc_mode(t.tgid, child);
+  segv_dispositions_.on_new_task(t.tgid, t.task->tid(), c.tgid, child);
   c.announced = true;
   if (!(event.clone_flags & CLONE_THREAD)) {
     if (instrumenter_) instrumenter_->on_new_process(t.tgid, child, event.clone_flags & CLONE_VM);
@@ -760,7 +753,7 @@ void Recorder::let_threads_outlive_leader(RecordTask& t) {
 
 void Recorder::on_exited(RecordTask& t, int status) {
   pid_t tid = t.task->tid();
-  segv_dispositions_.forget_thread(tid);
+  segv_dispositions_.on_exit(t.tgid, tid);
   end_sink_write(tid);
   Event event;
   event.tid = tid;
@@ -776,7 +769,6 @@ void Recorder::on_exited(RecordTask& t, int status) {
     std::string err;
     if (!writer_->flush_events(&err)) fail(err);
     if (instrumenter_) instrumenter_->on_process_gone(tid);
-    segv_dispositions_.forget(tid);
     mapped_files_.forget(tid);
   }
   ThreadGroup& group = groups_[group_of(t)];

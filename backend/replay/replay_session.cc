@@ -848,8 +848,7 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
     setup.cpuid_faulting = reader_->header().cpuid_faulting;
     setup.soft_ticks = reader_->header().ticks != "none" && reader_->header().ticks != "hw";
     setup.preload_mode = reader_->header().syscall_buffer ? RRX_MODE_REPLAY : RRX_MODE_OFF;
-    segv_dispositions_.on_exec(t.tgid);
-    segv_dispositions_.note_mask(t.tid, *t.task);
+    segv_dispositions_.at_exec(t.tgid, t.tid, *t.task);
     if (!setup_at_exec_exit(*t.task, setup, &err)) {
       return diverged(e, err);
     }
@@ -879,13 +878,9 @@ ReplaySession::StepResult ReplaySession::replay_syscall_exit(ReplayTask& t, Even
       std::string diff = diff_registers(e.regs, regs);
       if (!diff.empty()) return diverged(e, "after rt_sigreturn, " + diff);
     }
-    if (!is_syscall_error(e.regs.rax)) {
-      set_own_rlimit(t);
-      segv_dispositions_.note_sigaction(t.tgid, t.call, *t.task);
-    }
-    if (t.call.number == SYS_rt_sigprocmask || t.call.number == SYS_rt_sigreturn) {
-      segv_dispositions_.note_mask(t.tid, *t.task);
-    }
+    if (!is_syscall_error(e.regs.rax)) set_own_rlimit(t);
+    segv_dispositions_.at_syscall_exit(t.tgid, t.tid, t.call, static_cast<int64_t>(e.regs.rax),
+                                       *t.task);
   }
   bool focus = is_debugged(t);
   std::vector<std::string> watched_before;
@@ -1249,8 +1244,7 @@ ReplaySession::StepResult ReplaySession::replay_new_task(ReplayTask& t, Event& e
   child->stopped = false;
   child->tgid = (e.clone_flags & CLONE_THREAD) ? t.tgid : e.new_tid;
   if (self_filtered_.count(t.tgid)) self_filtered_.insert(child->tgid);  // inherited
-  if (!(e.clone_flags & CLONE_THREAD)) segv_dispositions_.on_fork(t.tgid, child->tgid);
-  segv_dispositions_.on_new_thread(t.tid, e.new_tid);
+  segv_dispositions_.on_new_task(t.tgid, t.tid, child->tgid, e.new_tid);
   // Consume the child's first stop now so its memory can be fixed up.
   Stop first;
   std::string what;
@@ -1569,8 +1563,7 @@ ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
     return diverged(e, "the process ended with " + describe_status(stop.status) + ", recorded " +
                            describe_status(e.exit_status));
   }
-  if (e.tid == t.tgid) segv_dispositions_.forget(t.tgid);
-  segv_dispositions_.forget_thread(e.tid);
+  segv_dispositions_.on_exit(t.tgid, e.tid);
   tasks_.erase(e.tid);
   return StepResult::kEvent;
 }

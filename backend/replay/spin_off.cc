@@ -91,7 +91,7 @@ bool read_source(Task& src, Source* s, SpunOff* out, std::string* error) {
   } else {
     s->xstate.clear();
   }
-  ptrace(PTRACE_GETSIGMASK, src.tid(), sizeof s->blocked, &s->blocked);
+  src.get_sigmask(&s->blocked);
   Injector inject{src};
   out->brk = static_cast<uint64_t>(inject(SYS_brk, {0}));
   {
@@ -268,8 +268,7 @@ bool transplant_thread(Task& dst, const Source& s, bool own_stdio, std::string* 
     iovec iov = {const_cast<char*>(s.xstate.data()), s.xstate.size()};
     ptrace(PTRACE_SETREGSET, dst.tid(), NT_X86_XSTATE, &iov);
   }
-  uint64_t blocked = s.blocked;
-  ptrace(PTRACE_SETSIGMASK, dst.tid(), sizeof blocked, &blocked);
+  dst.set_sigmask(s.blocked);
   Injector inject{dst};
   StackScratch scratch(dst);
   uint64_t addr = scratch.push(std::string(sizeof(KernelSigaction) + sizeof(stack_t), '\0'));

@@ -1,0 +1,31 @@
+#include "core/proc_status.h"
+
+#include <cstdio>
+#include <string>
+
+namespace rrx {
+
+bool read_signal_sets(pid_t tid, SignalSets* sets) {
+  std::string path = "/proc/" + std::to_string(tid) + "/status";
+  FILE* f = fopen(path.c_str(), "r");
+  if (!f) return false;
+  char line[256];
+  int found = 0;
+  unsigned long long value;
+  while (fgets(line, sizeof line, f)) {
+    if (sscanf(line, "SigBlk: %llx", &value) == 1) {
+      sets->blocked = value;
+      ++found;
+    } else if (sscanf(line, "SigCgt: %llx", &value) == 1) {
+      sets->caught = value;
+      ++found;
+    } else if (sscanf(line, "SigIgn: %llx", &value) == 1) {
+      sets->ignored = value;
+      ++found;
+    }
+  }
+  fclose(f);
+  return found == 3;
+}
+
+}  // namespace rrx
