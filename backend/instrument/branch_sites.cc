@@ -95,6 +95,7 @@ class Scanner {
   void make_sites();
   void make_syscall_sites();
   void make_jcc_sites();
+  void chain_sites();
   // Records in `s` the k instructions before insns_[center] and the
   // `after` ones after it as the site's relocated instructions.
   void set_relocated(BranchSite* s, size_t center, size_t k, size_t after) const {
@@ -617,6 +618,33 @@ void Scanner::make_sites() {
   if (!out_->statically_instrumented) make_jcc_sites();
   std::sort(out_->sites.begin(), out_->sites.end(),
             [](const BranchSite& a, const BranchSite& b) { return a.start < b.start; });
+  chain_sites();
+}
+
+// Marks the form A sites whose stub can run on into the next site's stub:
+// the next site is a jcc site and every instruction between them is plain
+// (so a copy computes what the original does). The gap is not overwritten,
+// so unlike a site's range it may hold possible targets.
+void Scanner::chain_sites() {
+  std::vector<BranchSite>& v = out_->sites;
+  for (size_t i = 0; i + 1 < v.size(); ++i) {
+    BranchSite& s = v[i];
+    if (s.form != StubForm::kCountBeforeSetter || calls_engine(v[i + 1].form)) continue;
+    const uint64_t to = v[i + 1].start;
+    if (to - s.end() > kMaxGapBytes) continue;
+    auto it = std::lower_bound(insns_.begin(), insns_.end(), s.end(),
+                               [](const Insn& x, uint64_t o) { return x.offset < o; });
+    uint8_t n = 0;
+    GapInsn gap[kMaxGap];
+    uint64_t at = s.end();
+    SkipReason why;
+    for (; at < to && n < kMaxGap && it != insns_.end() && usable(*it, false, at, &why); ++it)
+      gap[n++] = {it->length, it->riprel_at}, at += it->length;
+    if (at != to) continue;
+    s.chained = true;
+    s.num_gap = n;
+    std::copy(gap, gap + n, s.gap);
+  }
 }
 
 // A syscall (or cpuid) site: the plain instructions right before the

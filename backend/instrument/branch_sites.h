@@ -40,12 +40,16 @@ namespace rrx::instrument {
 
 // Bump when the scan rules or the descriptor layout change: cached scans of
 // another version are then ignored (site_cache.h).
-inline constexpr uint32_t kScanRulesVersion = 7;
+inline constexpr uint32_t kScanRulesVersion = 8;  // 8: chained sites
 
 // At most this many instructions are relocated around a jcc or a syscall,
 // and at most this many bytes are overwritten per site.
 inline constexpr int kMaxRelocated = 4;
 inline constexpr int kMaxRangeBytes = 24;
+// At most this many instructions, and bytes, are copied between two
+// chained stubs (BranchSite::chained).
+inline constexpr int kMaxGap = 8;
+inline constexpr int kMaxGapBytes = 48;
 
 enum class StubForm : uint8_t {
   // A: the last relocated instruction writes every status flag and reads
@@ -80,6 +84,13 @@ struct RelocatedInsn {
   uint8_t riprel_at = 0;
 };
 
+// One instruction of a chained site's gap: they follow each other from the
+// site's end E, so only lengths are kept.
+struct GapInsn {
+  uint8_t length = 0;
+  uint8_t riprel_at = 0;  // as in RelocatedInsn
+};
+
 // One patchable conditional branch, or (form kSyscall / kCpuid) one
 // patchable `syscall` / `cpuid`: then "the jcc" below names that instruction.
 struct BranchSite {
@@ -100,7 +111,23 @@ struct BranchSite {
   // (target vaddr - p_vaddr + p_offset of the segment holding the jcc). It
   // may lie outside the segment or the file; only differences to S matter.
   int64_t taken = 0;
+  // Chaining (form A only): the stub does not jump back to E but runs on,
+  // through copies of the plain instructions between E and the next site's
+  // S (the "gap", num_gap of them, left in place in the program as well),
+  // straight into the next site's stub, which the emitter places right
+  // after it. A not-taken branch then costs no jump back and no jump in:
+  // code that tests one condition after another (an interpreter's error
+  // checks) runs through one stub after another. The next site is the
+  // next one in ScanResult::sites, a jcc site, starting at gap_end().
+  bool chained = false;
+  uint8_t num_gap = 0;
+  GapInsn gap[kMaxGap];
 
+  uint64_t gap_end() const {
+    uint64_t at = end();
+    for (int i = 0; i < num_gap; ++i) at += gap[i].length;
+    return at;
+  }
   uint64_t end() const { return start + length; }
   uint64_t jcc_offset() const {
     uint64_t at = start;

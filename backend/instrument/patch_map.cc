@@ -8,10 +8,12 @@
 
 namespace rrx::instrument {
 
-StubLayout stub_layout(StubForm form, int k, int a, const uint8_t* len) {
+StubLayout stub_layout(const PatchEntry& e) {
   StubLayout L{};
+  const int k = e.num_relocated, a = e.num_after;
+  const uint8_t* len = e.relocated_length;
   uint32_t p = 0;
-  if (calls_engine(form)) {
+  if (calls_engine(e.form)) {
     for (int i = 0; i < k; ++i) { L.relocated_at[i] = p; p += len[i]; }
     L.count_at = p;
     L.count_end = L.resume_at = p + kSiteCallBytes;  // R
@@ -22,10 +24,10 @@ StubLayout stub_layout(StubForm form, int k, int a, const uint8_t* len) {
     L.trap_at = L.length = p + 5;
     return L;
   }
-  if (form == StubForm::kCountBeforeSetter && k > 0) {
+  if (e.form == StubForm::kCountBeforeSetter && k > 0) {
     for (int i = 0; i < k - 1; ++i) { L.relocated_at[i] = p; p += len[i]; }
     L.count_at = p;
-    L.count_end = p + 9 + 2;          // addq; je
+    L.count_end = p + 9 + (e.chained ? 6 : 2);  // addq; je (rel32 to a trap block apart)
     L.resume_at = L.count_end;
     L.relocated_at[k - 1] = L.resume_at;
     L.jcc_at = L.resume_at + len[k - 1];
@@ -37,16 +39,20 @@ StubLayout stub_layout(StubForm form, int k, int a, const uint8_t* len) {
   }
   p = L.jcc_at + 6;
   for (int i = 0; i < a; ++i) { L.after_at[i] = p; p += len[k + i]; }
+  if (e.chained) {
+    for (int i = 0; i < e.num_gap; ++i) { L.gap_at[i] = p; p += e.gap_length[i]; }
+    L.exit_jmp_at = p;
+    L.trap_at = L.length = p + (e.falls_through ? 0 : 5);
+    return L;
+  }
   L.exit_jmp_at = p;
   L.trap_at = L.exit_jmp_at + 5;
-  L.length = L.trap_at + (form == StubForm::kCountBeforeSetter && k > 0 ? 0 : 8) +
+  L.length = L.trap_at + (e.form == StubForm::kCountBeforeSetter && k > 0 ? 0 : 8) +
              12 + 1 + 2;  // (restore %rcx;) movq; int3; jmp resume
   return L;
 }
 
-uint32_t PatchEntry::stub_length() const {
-  return stub_layout(form, num_relocated, num_after, relocated_length).length;
-}
+uint32_t PatchEntry::stub_length() const { return stub_layout(*this).length; }
 
 bool PatchEntry::consistent() const {
   if (num_relocated + num_after > kMaxRelocated || orig_length < 5 ||
@@ -56,6 +62,11 @@ bool PatchEntry::consistent() const {
       (form == StubForm::kCountBeforeSetter && num_relocated == 0) ||
       (calls_engine(form) && jcc_length != 2))
     return false;
+  if (chained ? form != StubForm::kCountBeforeSetter || num_gap > kMaxGap
+              : falls_through || num_gap || trap_offset)
+    return false;
+  for (int i = 0; i < kMaxGap; ++i)
+    if ((gap_length[i] != 0) != (i < num_gap)) return false;
   uint32_t sum = jcc_length;
   for (int i = 0; i < num_relocated + num_after; ++i) {
     if (relocated_length[i] == 0) return false;
@@ -64,7 +75,7 @@ bool PatchEntry::consistent() const {
   for (int i = num_relocated + num_after; i < kMaxRelocated; ++i)
     if (relocated_length[i]) return false;
   return sum == orig_length && orig_start + orig_length > orig_start &&
-         stub_start + stub_length() > stub_start;
+         gap_end() >= orig_end() && stub_start + stub_length() > stub_start;
 }
 
 void PatchMap::load_pending() const {
@@ -80,6 +91,7 @@ void PatchMap::load_pending() const {
   if (read && loaded.deserialize(bytes)) {
     entries_ = std::move(loaded.entries_);
     by_stub_ = std::move(loaded.by_stub_);
+    by_trap_ = std::move(loaded.by_trap_);
   }
 }
 
@@ -89,6 +101,11 @@ void PatchMap::reindex() {
   std::sort(by_stub_.begin(), by_stub_.end(), [&](uint32_t a, uint32_t b) {
     return entries_[a].stub_start < entries_[b].stub_start;
   });
+  by_trap_.clear();
+  for (uint32_t i = 0; i < entries_.size(); ++i)
+    if (entries_[i].chained) by_trap_.push_back(i);
+  auto trap = [&](uint32_t i) { return entries_[i].stub_start + entries_[i].trap_offset; };
+  std::sort(by_trap_.begin(), by_trap_.end(), [&](uint32_t a, uint32_t b) { return trap(a) < trap(b); });
 }
 
 void PatchMap::add(const std::vector<PatchEntry>& entries) {
@@ -137,13 +154,31 @@ const PatchEntry* PatchMap::by_stub_addr(uint64_t addr) const {
   return addr < e.stub_end() ? &e : nullptr;
 }
 
+const PatchEntry* PatchMap::by_trap_addr(uint64_t addr) const {
+  load_pending();
+  auto trap = [&](uint32_t i) { return entries_[i].stub_start + entries_[i].trap_offset; };
+  auto it = std::upper_bound(by_trap_.begin(), by_trap_.end(), addr,
+                             [&](uint64_t a, uint32_t i) { return a < trap(i); });
+  if (it == by_trap_.begin()) return nullptr;
+  --it;
+  return addr - trap(*it) < kChainTrapBytes ? &entries_[*it] : nullptr;
+}
+
 PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
   if (const PatchEntry* e = by_orig(pc))
     return {pc, pc == e->orig_start};
   const PatchEntry* e = by_stub_addr(pc);
-  if (!e) return {pc, false};
+  if (!e) {
+    // A chained stub's trap block stands, like the count, for the setter.
+    if (const PatchEntry* t = by_trap_addr(pc)) {
+      uint64_t setter = t->orig_start;
+      for (int i = 0; i + 1 < t->num_relocated; ++i) setter += t->relocated_length[i];
+      return {setter, true};
+    }
+    return {pc, false};
+  }
   const int k = e->num_relocated, n = k + e->num_after;
-  const StubLayout L = stub_layout(e->form, k, e->num_after, e->relocated_length);
+  const StubLayout L = stub_layout(*e);
   const uint32_t off = static_cast<uint32_t>(pc - e->stub_start);
   // Original address of relocated i (after the jcc from k on), and the jcc.
   uint64_t orig[kMaxRelocated];
@@ -175,7 +210,11 @@ PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
   }
   if (off >= L.trap_at || (off >= L.count_at && off < L.count_end))
     return {e->form == StubForm::kCountBeforeSetter ? orig[k - 1] : jcc, true};
-  if (off >= L.exit_jmp_at) return {e->orig_end(), true};
+  if (off >= L.exit_jmp_at) return {e->gap_end(), true};
+  uint64_t gap = e->orig_end();
+  for (int i = 0; i < e->num_gap; gap += e->gap_length[i++])
+    if (off >= L.gap_at[i] && off < L.gap_at[i] + e->gap_length[i])
+      return {gap + (off - L.gap_at[i]), false};
   for (int i = n - 1; i >= k; --i)
     if (off >= L.after_at[i - k]) return {orig[i] + (off - L.after_at[i - k]), false};
   if (off >= L.jcc_at) return {jcc, false};
@@ -188,7 +227,7 @@ std::optional<uint64_t> PatchMap::to_real(uint64_t orig_pc) const {
   const PatchEntry* e = by_orig(orig_pc);
   if (!e) return orig_pc;
   const int k = e->num_relocated;
-  const StubLayout L = stub_layout(e->form, k, e->num_after, e->relocated_length);
+  const StubLayout L = stub_layout(*e);
   uint64_t a = e->orig_start;
   for (int i = 0; i < k; ++i) {
     if (orig_pc == a) return e->stub_start + L.relocated_at[i];
@@ -200,6 +239,21 @@ std::optional<uint64_t> PatchMap::to_real(uint64_t orig_pc) const {
     if (orig_pc == a) return e->stub_start + L.after_at[i];
     a += e->relocated_length[k + i];
   }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> PatchMap::gap_copy(uint64_t orig_pc) const {
+  load_pending();
+  auto it = std::upper_bound(
+      entries_.begin(), entries_.end(), orig_pc,
+      [](uint64_t a, const PatchEntry& e) { return a < e.orig_start; });
+  if (it == entries_.begin()) return std::nullopt;
+  const PatchEntry& e = *--it;
+  if (!e.chained || orig_pc < e.orig_end()) return std::nullopt;
+  const StubLayout L = stub_layout(e);
+  uint64_t a = e.orig_end();
+  for (int i = 0; i < e.num_gap; a += e.gap_length[i++])
+    if (a == orig_pc) return e.stub_start + L.gap_at[i];
   return std::nullopt;
 }
 
@@ -229,14 +283,17 @@ bool PatchMap::overlaps_patch(uint64_t addr, size_t len) const {
 // Format: "RRXPMAP\0", u32 version, u32 count, count records, u64 FNV-1a
 // of everything before it. Records are fixed-size little-endian; version 2
 // appends num_after to each (version 1, from traces made before sites
-// could move instructions after their jcc, still reads). Syscall stubs
+// could move instructions after their jcc, still reads), version 3 the
+// chaining fields (chained, falls_through, num_gap, gap_length[kMaxGap],
+// trap_offset as i32). Syscall stubs
 // (form 2) need no new field: earlier versions of rrx reject them as
 // inconsistent.
 namespace {
 constexpr char kMagic[8] = {'R', 'R', 'X', 'P', 'M', 'A', 'P', 0};
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;
 constexpr size_t kRecordV1 = 8 + 8 + 1 + 1 + 1 + 1 + kMaxRelocated + kMaxRangeBytes;
-constexpr size_t kRecord = kRecordV1 + 1;
+constexpr size_t kRecordV2 = kRecordV1 + 1;
+constexpr size_t kRecord = kRecordV2 + 1 + 1 + 1 + kMaxGap + 4;
 
 uint64_t fnv1a(const char* p, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -269,6 +326,11 @@ std::string PatchMap::serialize() const {
     s.append(reinterpret_cast<const char*>(e.relocated_length), kMaxRelocated);
     s.append(reinterpret_cast<const char*>(e.original), kMaxRangeBytes);
     put(&s, e.num_after);
+    put<uint8_t>(&s, e.chained);
+    put<uint8_t>(&s, e.falls_through);
+    put(&s, e.num_gap);
+    s.append(reinterpret_cast<const char*>(e.gap_length), kMaxGap);
+    put(&s, e.trap_offset);
   }
   put<uint64_t>(&s, fnv1a(s.data(), s.size()));
   return s;
@@ -277,8 +339,8 @@ std::string PatchMap::serialize() const {
 bool PatchMap::deserialize(const std::string& b) {
   if (b.size() < 16 + 8 || memcmp(b.data(), kMagic, 8) != 0) return false;
   const uint32_t version = get<uint32_t>(b.data() + 8);
-  if (version != 1 && version != kVersion) return false;
-  const size_t record = version == 1 ? kRecordV1 : kRecord;
+  if (version < 1 || version > kVersion) return false;
+  const size_t record = version == 1 ? kRecordV1 : version == 2 ? kRecordV2 : kRecord;
   const uint64_t n = get<uint32_t>(b.data() + 12);
   if ((b.size() - 24) % record != 0 || (b.size() - 24) / record != n) return false;
   if (get<uint64_t>(b.data() + b.size() - 8) != fnv1a(b.data(), b.size() - 8)) return false;
@@ -294,6 +356,15 @@ bool PatchMap::deserialize(const std::string& b) {
     memcpy(e.relocated_length, p + 20, kMaxRelocated);
     memcpy(e.original, p + 20 + kMaxRelocated, kMaxRangeBytes);
     if (version != 1) e.num_after = static_cast<uint8_t>(p[kRecordV1]);
+    if (version >= 3) {
+      const char* c = p + kRecordV2;
+      if (static_cast<uint8_t>(c[0]) > 1 || static_cast<uint8_t>(c[1]) > 1) return false;
+      e.chained = c[0];
+      e.falls_through = c[1];
+      e.num_gap = static_cast<uint8_t>(c[2]);
+      memcpy(e.gap_length, c + 3, kMaxGap);
+      e.trap_offset = get<int32_t>(c + 3 + kMaxGap);
+    }
     p += record;
     if (!e.consistent()) return false;
   }

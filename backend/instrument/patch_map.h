@@ -30,8 +30,25 @@ struct PatchEntry {
   uint8_t num_after = 0;
   uint8_t relocated_length[kMaxRelocated] = {};
   uint8_t original[kMaxRangeBytes] = {};  // bytes of [S, E) before patching
+  // A chained stub (form A; BranchSite::chained): after the jcc it runs
+  // copies of the num_gap instructions that follow E in the program, then
+  // either falls through into the next entry's stub, which starts at its
+  // stub_end(), or (falls_through false: that site could not be patched)
+  // jumps to gap_end(). Its trap block is not in the stub, where it would
+  // be in the way, but at stub_start + trap_offset, with the other trap
+  // blocks of its chain (kChainTrapBytes each) just before the chain.
+  bool chained = false;
+  bool falls_through = false;
+  uint8_t num_gap = 0;
+  uint8_t gap_length[kMaxGap] = {};
+  int32_t trap_offset = 0;
 
   uint64_t orig_end() const { return orig_start + orig_length; }
+  uint64_t gap_end() const {
+    uint64_t at = orig_end();
+    for (int i = 0; i < num_gap; ++i) at += gap_length[i];
+    return at;
+  }
   uint64_t jcc_start() const {  // runtime address of the original jcc/syscall
     uint64_t at = orig_start;
     for (int i = 0; i < num_relocated; ++i) at += relocated_length[i];
@@ -49,13 +66,17 @@ struct PatchEntry {
 // the engine returns: lea 128(%rsp),%rsp), jcc_at the `syscall` copy, then
 // `jmp +8` and at R + RRX_SITE_HANDLED_SKIP the lea the engine returns to
 // when it made the call; there is no trap block (trap_at == length).
+// A chained stub has gap copies after the jcc (and those after it), an
+// exit jump only if it does not fall through, and no trap block inside
+// (trap_at == length; see PatchEntry::trap_offset).
 struct StubLayout {
   uint32_t relocated_at[kMaxRelocated];  // copy of relocated i
   uint32_t count_at, count_end;           // glue: the count sequence
   uint32_t resume_at;                     // form A: setter copy; B: jcc copy
   uint32_t jcc_at;                        // the jcc copy (0f 8x rel32)
   uint32_t after_at[kMaxRelocated];       // copy of relocated k + i
-  uint32_t exit_jmp_at;                   // glue: jmp to E
+  uint32_t gap_at[kMaxGap];               // chained: copy of gap instruction i
+  uint32_t exit_jmp_at;                   // glue: jmp to E (chained: to the gap's end)
   uint32_t trap_at;                       // glue: trap block
   uint32_t length;
 };
@@ -64,9 +85,10 @@ inline constexpr uint32_t kSiteLeaDownBytes = 5;      // lea -128(%rsp),%rsp
 inline constexpr uint32_t kSiteCallBytes = kSiteLeaDownBytes + 7;  // lea; call *slot
 inline constexpr uint32_t kSiteLeaBytes = 8;          // lea 128(%rsp),%rsp
 inline constexpr uint32_t kSiteSkipJmpBytes = 2;      // jmp +8
-// `relocated_length` holds num_relocated + num_after lengths.
-StubLayout stub_layout(StubForm form, int num_relocated, int num_after,
-                       const uint8_t* relocated_length);
+// A chained stub's trap block: movq $1, trap_pending; int3; jmp rel32 resume.
+inline constexpr uint32_t kChainTrapBytes = 12 + 1 + 5;
+// The layout of e's stub (from its form, chaining and lengths only).
+StubLayout stub_layout(const PatchEntry& e);
 
 class PatchMap {
  public:
@@ -109,6 +131,7 @@ class PatchMap {
     pending_ = {};
     entries_.clear();
     by_stub_.clear();
+    by_trap_.clear();
   }
   size_t size() const { return entries().size(); }
   const std::vector<PatchEntry>& entries() const {
@@ -129,6 +152,11 @@ class PatchMap {
   // count; an address inside (S, E) that starts no original instruction
   // has no image: nullopt.
   std::optional<uint64_t> to_real(uint64_t orig_pc) const;
+  // A program instruction in a chained stub's gap runs both in place and,
+  // when reached from the stub before it, at its copy there: the copy's
+  // address, which a breakpoint on orig_pc must cover too; nullopt if it
+  // has none.
+  std::optional<uint64_t> gap_copy(uint64_t orig_pc) const;
   // Puts the original bytes back into `buf`, a copy of tracee memory at
   // [addr, addr + len): every byte of a patched range.
   void show_original(uint64_t addr, uint8_t* buf, size_t len) const;
@@ -157,12 +185,14 @@ class PatchMap {
   void load_pending() const;
   const PatchEntry* by_orig(uint64_t addr) const;  // entry with S <= addr < E
   const PatchEntry* by_stub_addr(uint64_t addr) const;
+  const PatchEntry* by_trap_addr(uint64_t addr) const;  // a chained entry's trap block
   void reindex();
 
   // (mutable: filled on first use after load_lazily)
   mutable Pending pending_;
   mutable std::vector<PatchEntry> entries_;  // sorted by orig_start
   mutable std::vector<uint32_t> by_stub_;    // indices sorted by stub_start
+  mutable std::vector<uint32_t> by_trap_;    // chained ones, sorted by trap block
 };
 
 }  // namespace rrx::instrument

@@ -21,6 +21,12 @@ std::optional<uint64_t> PatchSet::to_real(uint64_t orig_pc) const {
   return orig_pc;
 }
 
+std::optional<uint64_t> PatchSet::gap_copy(uint64_t orig_pc) const {
+  for (auto it = maps_.rbegin(); it != maps_.rend(); ++it)
+    if (std::optional<uint64_t> copy = it->map->gap_copy(orig_pc)) return copy;
+  return std::nullopt;
+}
+
 void PatchSet::show_original(uint64_t addr, uint8_t* buf, size_t len) const {
   for (const Patched& p : maps_) p.map->show_original(addr, buf, len);
 }

@@ -27,6 +27,7 @@ class PatchSet {
   // As PatchMap's; of overlapping patches the latest counts.
   PatchMap::Translation to_original(uint64_t pc) const;
   std::optional<uint64_t> to_real(uint64_t orig_pc) const;
+  std::optional<uint64_t> gap_copy(uint64_t orig_pc) const;
   void show_original(uint64_t addr, uint8_t* buf, size_t len) const;
 
  private:

@@ -25,6 +25,15 @@
 // trap:  mov  0x70000020, %rcx ; movq $1, 0x70000010 ; int3 ; jmp resume
 // Neither touches the stack (red zone) nor uses lock or pushf.
 //
+// A chained form A stub (BranchSite::chained) ends differently:
+//        <relocated 0..k-2> ; addq $1, 0x70000000
+//        je   trap                      0f 84 rel32 (a trap block apart)
+// resume:<relocated k-1> ; j<cc> taken ; <relocated after the jcc>
+//        <copies of the gap instructions between E and the next site>
+//        (the next site's stub follows; jmp <gap end> only if it does not)
+// and the trap blocks of a chain's stubs come together before its first:
+// trap:  movq $1, 0x70000010 ; int3 ; jmp resume (e9 rel32)
+//
 // Syscall stub (StubForm::kSyscall; a kCpuid stub has `cpuid` for `syscall`):
 //        <relocated before the syscall, 0..k>
 //        lea  -128(%rsp),%rsp           48 8d 64 24 80   (past the red zone)

@@ -303,23 +303,27 @@ bool ReplayTarget::write_memory(uint64_t address, const std::vector<uint8_t>& da
 // ---- Breakpoints and watchpoints ----
 
 // A program instruction that tick instrumentation moved into a stub runs
-// at its copy there: that is where a breakpoint on it must go.
-uint64_t ReplayTarget::executed_address(uint64_t address) const {
+// at its copy there: that is where a breakpoint on it must go. One that a
+// chained stub copies (a gap's) runs in place and at its copy: both.
+std::vector<uint64_t> ReplayTarget::executed_addresses(uint64_t address) const {
   const ReplayTask* t = session_->task(session_->focus());
-  if (!t || !t->patches) return address;
-  return t->patches->to_real(address).value_or(address);
+  if (!t || !t->patches) return {address};
+  std::vector<uint64_t> at{t->patches->to_real(address).value_or(address)};
+  if (std::optional<uint64_t> copy = t->patches->gap_copy(address)) at.push_back(*copy);
+  return at;
 }
 
 bool ReplayTarget::insert_breakpoint(BreakpointKind kind, uint64_t address, size_t length) {
   Task* task = session_->focus_task();
   if (!task) return false;
   if (kind == BreakpointKind::kSoftware || kind == BreakpointKind::kHardware) {
-    address = executed_address(address);
-    if (user_breakpoints_.count(address)) return true;
-    if (!session_->breakpoints().insert(*task, address)) return false;
-    user_breakpoints_.insert(address);
-    uint8_t int3 = 0xcc;
-    if (diversion_) diversion_->task().write_mem(address, &int3, 1);
+    for (uint64_t at : executed_addresses(address)) {
+      if (user_breakpoints_.count(at)) continue;
+      if (!session_->breakpoints().insert(*task, at)) return false;
+      user_breakpoints_.insert(at);
+      uint8_t int3 = 0xcc;
+      if (diversion_) diversion_->task().write_mem(at, &int3, 1);
+    }
     return true;
   }
   WatchKind watch = kind == BreakpointKind::kWriteWatch  ? WatchKind::kWrite
@@ -334,9 +338,10 @@ bool ReplayTarget::insert_breakpoint(BreakpointKind kind, uint64_t address, size
 
 bool ReplayTarget::set_breakpoint_conditions(uint64_t address,
                                              const std::vector<AgentExpression>& conditions) {
-  address = executed_address(address);
-  if (conditions.empty()) conditions_.erase(address);
-  else conditions_[address] = conditions;
+  for (uint64_t at : executed_addresses(address)) {
+    if (conditions.empty()) conditions_.erase(at);
+    else conditions_[at] = conditions;
+  }
   return true;
 }
 
@@ -370,13 +375,14 @@ bool ReplayTarget::remove_breakpoint(BreakpointKind kind, uint64_t address, size
   Task* task = session_->focus_task();
   if (!task) return false;
   if (kind == BreakpointKind::kSoftware || kind == BreakpointKind::kHardware) {
-    address = executed_address(address);
-    conditions_.erase(address);
-    if (user_breakpoints_.erase(address)) {
-      session_->breakpoints().remove(*task, address);
-      uint8_t original;
-      if (diversion_ && task->read_mem(address, &original, 1)) {
-        diversion_->task().write_mem(address, &original, 1);
+    for (uint64_t at : executed_addresses(address)) {
+      conditions_.erase(at);
+      if (user_breakpoints_.erase(at)) {
+        session_->breakpoints().remove(*task, at);
+        uint8_t original;
+        if (diversion_ && task->read_mem(at, &original, 1)) {
+          diversion_->task().write_mem(at, &original, 1);
+        }
       }
     }
     return true;

@@ -146,7 +146,7 @@ class ReplayTarget final : public DebugTarget {
   bool restore(const Checkpoint& checkpoint);
   void maybe_auto_checkpoint();
   bool is_user_breakpoint(uint64_t addr) const { return user_breakpoints_.count(addr) != 0; }
-  uint64_t executed_address(uint64_t address) const;
+  std::vector<uint64_t> executed_addresses(uint64_t address) const;
   bool run_to_tick_before(const Position& target);
   bool is_debugger_stop(const Hit& hit);
   // Whether the breakpoint the focus thread trapped at stops it: its
