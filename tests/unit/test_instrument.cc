@@ -503,15 +503,22 @@ TEST_F(PatchedSelf, TrapsExactlyAtTheTarget) {
   EXPECT_TRUE(same(before_, after));
   EXPECT_EQ(rrx_tick_count(g_page), total);
   ASSERT_EQ(traps.size(), 1 + (total - 1) / g_step);
-  int trapped_in[2] = {0, 0};
+  // (form A, form B, a chained stub's trap block apart)
+  int trapped_in[3] = {0, 0, 0};
   for (size_t i = 0; i < traps.size(); ++i) {
     ASSERT_EQ(traps[i].ticks, 1 + i * g_step);
-    for (const PatchEntry& e : map_->entries())
-      if (traps[i].rip > e.stub_start && traps[i].rip <= e.stub_end()) trapped_in[int(e.form)]++;
+    for (const PatchEntry& e : map_->entries()) {
+      const uint64_t trap = e.stub_start + e.trap_offset;
+      if (e.chained && traps[i].rip > trap && traps[i].rip <= trap + kChainTrapBytes)
+        trapped_in[2]++;
+      else if (!e.chained && traps[i].rip > e.stub_start && traps[i].rip <= e.stub_end())
+        trapped_in[int(e.form)]++;
+    }
   }
   EXPECT_GT(trapped_in[0], 0);
   EXPECT_GT(trapped_in[1], 0);
-  EXPECT_EQ(trapped_in[0] + trapped_in[1], int(traps.size()));
+  EXPECT_GT(trapped_in[2], 0);
+  EXPECT_EQ(trapped_in[0] + trapped_in[1] + trapped_in[2], int(traps.size()));
   g_page->target = UINT64_MAX;
   g_page->count = 1;
 }
@@ -519,21 +526,28 @@ TEST_F(PatchedSelf, TrapsExactlyAtTheTarget) {
 // The stubs as Zydis decodes them, instruction by instruction.
 TEST_F(PatchedSelf, StubEncodings) {
   ZydisDecoder d = make_decoder();
-  int checked[2] = {0, 0};
+  int checked[3] = {0, 0, 0};  // form A, form B, chained (form A)
   const uint64_t base = reinterpret_cast<uint64_t>(stub_area_);
-  for (const PatchEntry& e : emitted_->entries) {
-    const StubLayout L = stub_layout(e.form, e.num_relocated, e.num_after, e.relocated_length);
-    std::vector<std::pair<ZydisDecodedInstruction, std::vector<ZydisDecodedOperand>>> insns;
-    std::vector<uint64_t> addrs;
-    for (uint32_t off = 0; off < L.length;) {
+  auto decode_at = [&](uint64_t addr, uint32_t len, auto* insns, auto* addrs) {
+    for (uint32_t off = 0; off < len;) {
       ZydisDecodedInstruction in;
       ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-      ASSERT_TRUE(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&d, emitted_->stubs.data() + (e.stub_start - base) + off,
-                                                      L.length - off, &in, ops)));
-      insns.push_back({in, std::vector<ZydisDecodedOperand>(ops, ops + in.operand_count_visible)});
-      addrs.push_back(e.stub_start + off);
+      if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&d, emitted_->stubs.data() + (addr - base) + off,
+                                               len - off, &in, ops)))
+        return false;
+      insns->push_back({in, std::vector<ZydisDecodedOperand>(ops, ops + in.operand_count_visible)});
+      addrs->push_back(addr + off);
       off += in.length;
     }
+    return true;
+  };
+  for (const PatchEntry& e : emitted_->entries) {
+    const StubLayout L = stub_layout(e);
+    std::vector<std::pair<ZydisDecodedInstruction, std::vector<ZydisDecodedOperand>>> insns;
+    std::vector<uint64_t> addrs;
+    ASSERT_TRUE(decode_at(e.stub_start, L.length, &insns, &addrs));
+    // A chained stub's trap block, apart, goes after the stub's own code.
+    if (e.chained) ASSERT_TRUE(decode_at(e.stub_start + e.trap_offset, kChainTrapBytes, &insns, &addrs));
     auto target = [&](size_t i) {
       ZyanU64 a = 0;
       EXPECT_TRUE(ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&insns[i].first, &insns[i].second[0], addrs[i], &a)));
@@ -549,9 +563,10 @@ TEST_F(PatchedSelf, StubEncodings) {
     };
     const uint64_t P = RRX_TICK_PAGE_ADDR;
     size_t i = e.form == StubForm::kCountBeforeSetter ? e.num_relocated - 1 : e.num_relocated;
-    const uint64_t trap = e.stub_start + L.trap_at, resume = e.stub_start + L.resume_at;
+    const uint64_t trap = e.stub_start + (e.chained ? e.trap_offset : int64_t{L.trap_at});
+    const uint64_t resume = e.stub_start + L.resume_at;
     if (e.form == StubForm::kCountBeforeSetter) {
-      ASSERT_EQ(insns.size(), i + 8 + e.num_after);
+      ASSERT_EQ(insns.size(), i + e.num_after + (e.chained ? 7 + e.num_gap + !e.falls_through : 8));
       EXPECT_EQ(insns[i].first.mnemonic, ZYDIS_MNEMONIC_ADD);
       EXPECT_TRUE(is_abs_mem(i, 0, P));
       EXPECT_EQ(insns[i].first.operand_width, 64);
@@ -590,10 +605,35 @@ TEST_F(PatchedSelf, StubEncodings) {
       EXPECT_EQ(insns[i + 1 + r].first.length, e.relocated_length[e.num_relocated + r]);
     }
     i += e.num_after;
-    EXPECT_EQ(insns[i + 1].first.mnemonic, ZYDIS_MNEMONIC_JMP);
-    EXPECT_EQ(target(i + 1), e.orig_end());
-    EXPECT_EQ(addrs[i + 2], trap);
-    i += 2;
+    if (e.chained) {
+      // Copies of the gap, then the next stub (or a jump to the gap's end).
+      uint64_t gap = e.orig_end();
+      for (int g = 0; g < e.num_gap; gap += e.gap_length[g++]) {
+        EXPECT_EQ(addrs[i + 1 + g], e.stub_start + L.gap_at[g]);
+        EXPECT_EQ(insns[i + 1 + g].first.length, e.gap_length[g]);
+        EXPECT_EQ(emitted_->stubs[addrs[i + 1 + g] - base], *reinterpret_cast<const uint8_t*>(gap));
+      }
+      i += e.num_gap;
+      if (!e.falls_through) {
+        ++i;
+        EXPECT_EQ(insns[i].first.mnemonic, ZYDIS_MNEMONIC_JMP);
+        EXPECT_EQ(target(i), e.gap_end());
+      } else {
+        // The next site's stub follows.
+        const std::vector<PatchEntry>& all = map_->entries();
+        auto next = std::find_if(all.begin(), all.end(),
+                                 [&](const PatchEntry& n) { return n.orig_start == e.gap_end(); });
+        ASSERT_NE(next, all.end());
+        EXPECT_EQ(next->stub_start, e.stub_end());
+      }
+      checked[2]++;
+    } else {
+      EXPECT_EQ(insns[i + 1].first.mnemonic, ZYDIS_MNEMONIC_JMP);
+      EXPECT_EQ(target(i + 1), e.orig_end());
+      ++i;
+    }
+    EXPECT_EQ(addrs[i + 1], trap);
+    i += 1;
     if (e.form == StubForm::kFlagFree) {
       EXPECT_TRUE(is_rcx(i, 0) && is_abs_mem(i, 1, P + 32));
       ++i;
@@ -609,13 +649,14 @@ TEST_F(PatchedSelf, StubEncodings) {
   }
   EXPECT_GT(checked[0], 0);
   EXPECT_GT(checked[1], 0);
+  EXPECT_GT(checked[2], 0);
 }
 
 TEST_F(PatchedSelf, PatchMapTranslates) {
   const PatchMap& m = *map_;
   ZydisDecoder d = make_decoder();
   for (const PatchEntry& e : m.entries()) {
-    const StubLayout L = stub_layout(e.form, e.num_relocated, e.num_after, e.relocated_length);
+    const StubLayout L = stub_layout(e);
     // S runs at its copy in the stub (a breakpoint on it goes there).
     EXPECT_NE(m.to_real(e.orig_start), e.orig_start);
     EXPECT_EQ(m.to_original(*m.to_real(e.orig_start)).orig_pc, e.orig_start);
@@ -659,11 +700,29 @@ TEST_F(PatchedSelf, PatchMapTranslates) {
     PatchMap::Translation c = m.to_original(e.stub_start + L.count_at);
     EXPECT_TRUE(c.in_glue);
     EXPECT_EQ(c.orig_pc, e.form == StubForm::kFlagFree ? jcc : jcc - e.relocated_length[e.num_relocated - 1]);
-    PatchMap::Translation x = m.to_original(e.stub_start + L.exit_jmp_at);
-    EXPECT_TRUE(x.in_glue);
-    EXPECT_EQ(x.orig_pc, e.orig_end());
-    EXPECT_TRUE(m.to_original(e.stub_start + L.trap_at).in_glue);
-    EXPECT_TRUE(m.to_original(e.stub_start + L.length - 1).in_glue);
+    if (!e.chained || !e.falls_through) {
+      PatchMap::Translation x = m.to_original(e.stub_start + L.exit_jmp_at);
+      EXPECT_TRUE(x.in_glue);
+      EXPECT_EQ(x.orig_pc, e.gap_end());
+      EXPECT_TRUE(m.to_original(e.stub_start + L.length - 1).in_glue);
+    }
+    const uint64_t trap = e.stub_start + (e.chained ? e.trap_offset : int64_t{L.trap_at});
+    for (uint64_t t = trap; t < trap + (e.chained ? kChainTrapBytes : 1); ++t) {
+      PatchMap::Translation tr = m.to_original(t);
+      EXPECT_TRUE(tr.in_glue);
+      EXPECT_EQ(tr.orig_pc, c.orig_pc);
+    }
+    // A chained stub's gap: each instruction runs in place and at its copy.
+    uint64_t g_at = e.orig_end();
+    for (int g = 0; g < e.num_gap; g_at += e.gap_length[g++]) {
+      EXPECT_EQ(m.to_real(g_at), g_at);
+      EXPECT_EQ(m.gap_copy(g_at), e.stub_start + L.gap_at[g]);
+      PatchMap::Translation t = m.to_original(e.stub_start + L.gap_at[g]);
+      EXPECT_EQ(t.orig_pc, g_at);
+      EXPECT_FALSE(t.in_glue);
+      if (e.gap_length[g] > 1) EXPECT_EQ(m.gap_copy(g_at + 1), std::nullopt);
+    }
+    if (!e.chained) EXPECT_EQ(m.gap_copy(e.orig_end()), std::nullopt);
     // Inside (S, E) but not an instruction start: no image; the byte maps to
     // itself for to_original.
     EXPECT_EQ(m.to_original(e.orig_start + 1).orig_pc, e.orig_start + 1);

@@ -280,7 +280,7 @@ TEST(SyscallStubs, ExactBytes) {
   EXPECT_EQ(p.stub_length(), want.size());
   EXPECT_TRUE(p.consistent());
   // The engine's handled return lands on the second lea.
-  const StubLayout L = stub_layout(p.form, p.num_relocated, p.num_after, p.relocated_length);
+  const StubLayout L = stub_layout(p);
   EXPECT_EQ(L.resume_at, 5u + 12u);
   EXPECT_EQ(want[L.resume_at + RRX_SITE_HANDLED_SKIP], 0x48);
   EXPECT_EQ(L.resume_at + RRX_SITE_HANDLED_SKIP + 8, want.size() - 5);
