@@ -47,6 +47,9 @@ enum : uint16_t {
   kInvalid = 128,      // undecodable byte: a break in the sweep
   kMovSigreturn = 256, // mov $15 (SYS_rt_sigreturn), %eax or %rax
   kCpuid = 512,        // `cpuid`
+  kFiller = 1024,      // nop or endbr64: may be copied into a chained stub's gap
+  kJmpRel = 2048,      // jmp rel8 / rel32 (eb, e9; no prefix)
+  kRet = 4096,         // ret (c3, c2 iw; prefixes copied as they are)
 };
 
 class Scanner {
@@ -331,6 +334,13 @@ void Scanner::sweep(const Load& seg, uint64_t begin, uint64_t end) {
     }
 
     const bool plain = is_plain_insn(in);
+    if (in.mnemonic == ZYDIS_MNEMONIC_NOP || in.mnemonic == ZYDIS_MNEMONIC_ENDBR64)
+      rec.flags |= kFiller;
+    if (in.mnemonic == ZYDIS_MNEMONIC_JMP && in.raw.prefix_count == 0 &&
+        (in.opcode == 0xeb || in.opcode == 0xe9) && in.raw.imm[0].is_relative)
+      rec.flags |= kJmpRel;
+    if (in.mnemonic == ZYDIS_MNEMONIC_RET && (in.opcode == 0xc3 || in.opcode == 0xc2))
+      rec.flags |= kRet;
     if (plain) rec.flags |= kPlain;
     if (plain && in.cpu_flags) {
       const ZydisAccessedFlags& f = *in.cpu_flags;
@@ -621,27 +631,45 @@ void Scanner::make_sites() {
   chain_sites();
 }
 
-// Marks the form A sites whose stub can run on into the next site's stub:
-// the next site is a jcc site and every instruction between them is plain
-// (so a copy computes what the original does). The gap is not overwritten,
-// so unlike a site's range it may hold possible targets.
+// Gives the form A sites a gap (BranchSite::chained): the instructions
+// after E, copied into the stub so that it need not jump back to E. Either
+// they lead to the next site, a jcc site, and the stub runs on into that
+// site's stub, or they end in a `jmp` or `ret`, which the stub ends with
+// too (BranchSite::transfer). The gap's other instructions must be plain
+// (a copy computes what the original does) or fillers. The gap is not
+// overwritten, so unlike a site's range it may hold possible targets.
 void Scanner::chain_sites() {
   std::vector<BranchSite>& v = out_->sites;
-  for (size_t i = 0; i + 1 < v.size(); ++i) {
+  for (size_t i = 0; i < v.size(); ++i) {
     BranchSite& s = v[i];
-    if (s.form != StubForm::kCountBeforeSetter || calls_engine(v[i + 1].form)) continue;
-    const uint64_t to = v[i + 1].start;
-    if (to - s.end() > kMaxGapBytes) continue;
+    if (s.form != StubForm::kCountBeforeSetter) continue;
+    const uint64_t to = i + 1 < v.size() ? v[i + 1].start : UINT64_MAX;
     auto it = std::lower_bound(insns_.begin(), insns_.end(), s.end(),
                                [](const Insn& x, uint64_t o) { return x.offset < o; });
     uint8_t n = 0;
+    GapTransfer transfer = GapTransfer::kNone;
     GapInsn gap[kMaxGap];
     uint64_t at = s.end();
     SkipReason why;
-    for (; at < to && n < kMaxGap && it != insns_.end() && usable(*it, false, at, &why); ++it)
-      gap[n++] = {it->length, it->riprel_at}, at += it->length;
-    if (at != to) continue;
+    for (; at < to && n < kMaxGap && it != insns_.end() && it->offset == at; ++it) {
+      const uint64_t next = at + it->length;
+      if (next - s.end() > kMaxGapBytes || next > to) break;
+      if (it->flags & (kJmpRel | kRet)) {
+        gap[n++] = {it->length, 0};
+        transfer = it->flags & kJmpRel ? GapTransfer::kJmp : GapTransfer::kRet;
+        at = next;
+        break;
+      }
+      const bool filler = it->flags & kFiller;  // (a nop's memory operand is never read)
+      if (!filler && !usable(*it, false, at, &why)) break;
+      gap[n++] = {it->length, filler ? uint8_t{0} : it->riprel_at};
+      at = next;
+    }
+    if (transfer == GapTransfer::kNone &&
+        (at != to || i + 1 == v.size() || calls_engine(v[i + 1].form)))
+      continue;
     s.chained = true;
+    s.transfer = transfer;
     s.num_gap = n;
     std::copy(gap, gap + n, s.gap);
   }

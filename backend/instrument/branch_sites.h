@@ -40,7 +40,7 @@ namespace rrx::instrument {
 
 // Bump when the scan rules or the descriptor layout change: cached scans of
 // another version are then ignored (site_cache.h).
-inline constexpr uint32_t kScanRulesVersion = 8;  // 8: chained sites
+inline constexpr uint32_t kScanRulesVersion = 9;  // 8: chained sites; 9: gaps ending in jmp/ret
 
 // At most this many instructions are relocated around a jcc or a syscall,
 // and at most this many bytes are overwritten per site.
@@ -91,6 +91,11 @@ struct GapInsn {
   uint8_t riprel_at = 0;  // as in RelocatedInsn
 };
 
+// How a gap ends when its stub does not run on into the next site's stub:
+// with a copy of the program's `jmp rel` (as `jmp rel32`) or `ret`, the
+// gap's last instruction.
+enum class GapTransfer : uint8_t { kNone = 0, kJmp = 1, kRet = 2 };
+
 // One patchable conditional branch, or (form kSyscall / kCpuid) one
 // patchable `syscall` / `cpuid`: then "the jcc" below names that instruction.
 struct BranchSite {
@@ -119,7 +124,9 @@ struct BranchSite {
   // code that tests one condition after another (an interpreter's error
   // checks) runs through one stub after another. The next site is the
   // next one in ScanResult::sites, a jcc site, starting at gap_end().
+  // Or the gap ends in a jmp or ret (transfer), and so does the stub.
   bool chained = false;
+  GapTransfer transfer = GapTransfer::kNone;
   uint8_t num_gap = 0;
   GapInsn gap[kMaxGap];
 

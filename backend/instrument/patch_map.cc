@@ -40,9 +40,9 @@ StubLayout stub_layout(const PatchEntry& e) {
   p = L.jcc_at + 6;
   for (int i = 0; i < a; ++i) { L.after_at[i] = p; p += len[k + i]; }
   if (e.chained) {
-    for (int i = 0; i < e.num_gap; ++i) { L.gap_at[i] = p; p += e.gap_length[i]; }
+    for (int i = 0; i < e.num_gap; ++i) { L.gap_at[i] = p; p += gap_copy_length(e, i); }
     L.exit_jmp_at = p;
-    L.trap_at = L.length = p + (e.falls_through ? 0 : 5);
+    L.trap_at = L.length = p + (e.falls_through || e.transfer != GapTransfer::kNone ? 0 : 5);
     return L;
   }
   L.exit_jmp_at = p;
@@ -50,6 +50,10 @@ StubLayout stub_layout(const PatchEntry& e) {
   L.length = L.trap_at + (e.form == StubForm::kCountBeforeSetter && k > 0 ? 0 : 8) +
              12 + 1 + 2;  // (restore %rcx;) movq; int3; jmp resume
   return L;
+}
+
+uint32_t gap_copy_length(const PatchEntry& e, int i) {
+  return e.transfer == GapTransfer::kJmp && i == e.num_gap - 1 ? 5 : e.gap_length[i];
 }
 
 uint32_t PatchEntry::stub_length() const { return stub_layout(*this).length; }
@@ -62,8 +66,9 @@ bool PatchEntry::consistent() const {
       (form == StubForm::kCountBeforeSetter && num_relocated == 0) ||
       (calls_engine(form) && jcc_length != 2))
     return false;
-  if (chained ? form != StubForm::kCountBeforeSetter || num_gap > kMaxGap
-              : falls_through || num_gap || trap_offset)
+  if (chained ? form != StubForm::kCountBeforeSetter || num_gap > kMaxGap ||
+                    (transfer != GapTransfer::kNone && (falls_through || num_gap == 0))
+              : falls_through || num_gap || trap_offset || transfer != GapTransfer::kNone)
     return false;
   for (int i = 0; i < kMaxGap; ++i)
     if ((gap_length[i] != 0) != (i < num_gap)) return false;
@@ -213,8 +218,8 @@ PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
   if (off >= L.exit_jmp_at) return {e->gap_end(), true};
   uint64_t gap = e->orig_end();
   for (int i = 0; i < e->num_gap; gap += e->gap_length[i++])
-    if (off >= L.gap_at[i] && off < L.gap_at[i] + e->gap_length[i])
-      return {gap + (off - L.gap_at[i]), false};
+    if (off >= L.gap_at[i] && off < L.gap_at[i] + gap_copy_length(*e, i))
+      return {gap + std::min<uint64_t>(off - L.gap_at[i], e->gap_length[i] - 1), false};
   for (int i = n - 1; i >= k; --i)
     if (off >= L.after_at[i - k]) return {orig[i] + (off - L.after_at[i - k]), false};
   if (off >= L.jcc_at) return {jcc, false};
@@ -284,8 +289,8 @@ bool PatchMap::overlaps_patch(uint64_t addr, size_t len) const {
 // of everything before it. Records are fixed-size little-endian; version 2
 // appends num_after to each (version 1, from traces made before sites
 // could move instructions after their jcc, still reads), version 3 the
-// chaining fields (chained, falls_through, num_gap, gap_length[kMaxGap],
-// trap_offset as i32). Syscall stubs
+// chaining fields (chained, falls_through, transfer, num_gap,
+// gap_length[kMaxGap], trap_offset as i32). Syscall stubs
 // (form 2) need no new field: earlier versions of rrx reject them as
 // inconsistent.
 namespace {
@@ -293,7 +298,7 @@ constexpr char kMagic[8] = {'R', 'R', 'X', 'P', 'M', 'A', 'P', 0};
 constexpr uint32_t kVersion = 3;
 constexpr size_t kRecordV1 = 8 + 8 + 1 + 1 + 1 + 1 + kMaxRelocated + kMaxRangeBytes;
 constexpr size_t kRecordV2 = kRecordV1 + 1;
-constexpr size_t kRecord = kRecordV2 + 1 + 1 + 1 + kMaxGap + 4;
+constexpr size_t kRecord = kRecordV2 + 1 + 1 + 1 + 1 + kMaxGap + 4;
 
 uint64_t fnv1a(const char* p, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -328,6 +333,7 @@ std::string PatchMap::serialize() const {
     put(&s, e.num_after);
     put<uint8_t>(&s, e.chained);
     put<uint8_t>(&s, e.falls_through);
+    put(&s, static_cast<uint8_t>(e.transfer));
     put(&s, e.num_gap);
     s.append(reinterpret_cast<const char*>(e.gap_length), kMaxGap);
     put(&s, e.trap_offset);
@@ -358,12 +364,15 @@ bool PatchMap::deserialize(const std::string& b) {
     if (version != 1) e.num_after = static_cast<uint8_t>(p[kRecordV1]);
     if (version >= 3) {
       const char* c = p + kRecordV2;
-      if (static_cast<uint8_t>(c[0]) > 1 || static_cast<uint8_t>(c[1]) > 1) return false;
+      if (static_cast<uint8_t>(c[0]) > 1 || static_cast<uint8_t>(c[1]) > 1 ||
+          static_cast<uint8_t>(c[2]) > 2)
+        return false;
       e.chained = c[0];
       e.falls_through = c[1];
-      e.num_gap = static_cast<uint8_t>(c[2]);
-      memcpy(e.gap_length, c + 3, kMaxGap);
-      e.trap_offset = get<int32_t>(c + 3 + kMaxGap);
+      e.transfer = static_cast<GapTransfer>(c[2]);
+      e.num_gap = static_cast<uint8_t>(c[3]);
+      memcpy(e.gap_length, c + 4, kMaxGap);
+      e.trap_offset = get<int32_t>(c + 4 + kMaxGap);
     }
     p += record;
     if (!e.consistent()) return false;

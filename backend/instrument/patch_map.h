@@ -37,8 +37,11 @@ struct PatchEntry {
   // jumps to gap_end(). Its trap block is not in the stub, where it would
   // be in the way, but at stub_start + trap_offset, with the other trap
   // blocks of its chain (kChainTrapBytes each) just before the chain.
+  // With a transfer, the last gap instruction (a jmp, copied as jmp rel32,
+  // or a ret) ends the stub: it neither falls through nor jumps back.
   bool chained = false;
   bool falls_through = false;
+  GapTransfer transfer = GapTransfer::kNone;
   uint8_t num_gap = 0;
   uint8_t gap_length[kMaxGap] = {};
   int32_t trap_offset = 0;
@@ -87,6 +90,8 @@ inline constexpr uint32_t kSiteLeaBytes = 8;          // lea 128(%rsp),%rsp
 inline constexpr uint32_t kSiteSkipJmpBytes = 2;      // jmp +8
 // A chained stub's trap block: movq $1, trap_pending; int3; jmp rel32 resume.
 inline constexpr uint32_t kChainTrapBytes = 12 + 1 + 5;
+// The length of gap instruction i's copy in e's stub.
+uint32_t gap_copy_length(const PatchEntry& e, int i);
 // The layout of e's stub (from its form, chaining and lengths only).
 StubLayout stub_layout(const PatchEntry& e);
 

@@ -14,7 +14,7 @@ namespace {
 
 constexpr char kMagic[8] = {'R', 'R', 'X', 'S', 'I', 'T', 'E', 'S'};
 // Layout version of this file format; the scan rules version is stored too.
-constexpr uint32_t kFormat = 4;  // 2: syscall site counts; 3: cpuid site counts; 4: chains
+constexpr uint32_t kFormat = 5;  // 2: syscall site counts; 3: cpuid site counts; 4: chains; 5: transfers
 
 uint64_t fnv1a(const char* p, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -55,7 +55,7 @@ class Reader {
 
 // Every field of every site, in a fixed order.
 constexpr size_t kSiteBytes =
-    8 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 8 + kMaxRelocated * (8 + 1 + 1) + 1 + 1 + kMaxGap * (1 + 1);
+    8 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 8 + kMaxRelocated * (8 + 1 + 1) + 1 + 1 + 1 + kMaxGap * (1 + 1);
 
 }  // namespace
 
@@ -84,7 +84,7 @@ std::string serialize_scan(const ScanResult& r) {
     w.put(s.num_after);
     w.put(s.taken);
     for (const RelocatedInsn& ri : s.relocated) { w.put(ri.offset); w.put(ri.length); w.put(ri.riprel_at); }
-    w.put<uint8_t>(s.chained); w.put(s.num_gap);
+    w.put<uint8_t>(s.chained); w.put(static_cast<uint8_t>(s.transfer)); w.put(s.num_gap);
     for (const GapInsn& g : s.gap) { w.put(g.length); w.put(g.riprel_at); }
   }
   w.put<uint64_t>(fnv1a(w.str().data(), w.str().size()));
@@ -125,14 +125,16 @@ bool deserialize_scan(const std::string& b, ScanResult* out) {
               rd.get(&s.num_after) && rd.get(&s.taken);
     for (RelocatedInsn& ri : s.relocated)
       ok = ok && rd.get(&ri.offset) && rd.get(&ri.length) && rd.get(&ri.riprel_at);
-    uint8_t chained = 0;
-    ok = ok && rd.get(&chained) && rd.get(&s.num_gap);
+    uint8_t chained = 0, transfer = 0;
+    ok = ok && rd.get(&chained) && rd.get(&transfer) && rd.get(&s.num_gap);
     for (GapInsn& g : s.gap) ok = ok && rd.get(&g.length) && rd.get(&g.riprel_at);
     ok = ok && chained <= 1 && s.num_gap <= kMaxGap &&
-         (chained || s.num_gap == 0) &&
+         (chained || s.num_gap == 0) && transfer <= 2 && (chained || transfer == 0) &&
+         (transfer == 0 || s.num_gap > 0) &&
          (!chained || form == static_cast<uint8_t>(StubForm::kCountBeforeSetter));
     for (int i = 0; ok && i < kMaxGap; ++i) ok = (s.gap[i].length != 0) == (i < s.num_gap);
     s.chained = chained;
+    s.transfer = static_cast<GapTransfer>(transfer);
     if (!ok || rel32 > 1 || form > static_cast<uint8_t>(StubForm::kCpuid) || s.num_relocated + s.num_after > kMaxRelocated || s.cond > 15 ||
         s.length < 5 || s.length > kMaxRangeBytes || s.start < prev_end ||
         s.start + s.length < s.start)

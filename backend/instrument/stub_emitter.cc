@@ -112,8 +112,17 @@ bool sane_site(const EmitRequest& req, const BranchSite& s) {
     sane = s.gap[g].length > 0 && (s.gap[g].riprel_at == 0 || s.gap[g].riprel_at + 4u <= s.gap[g].length);
   sane = sane && moved + s.jcc_length == s.length &&
          (s.form == StubForm::kFlagFree || s.num_relocated > 0 || calls_engine(s.form)) &&
-         (!s.chained || s.form == StubForm::kCountBeforeSetter);
+         (!s.chained || s.form == StubForm::kCountBeforeSetter) &&
+         (s.transfer == GapTransfer::kNone || (s.chained && s.num_gap > 0));
   if (!sane) return false;
+  if (s.transfer != GapTransfer::kNone) {
+    const uint8_t len = s.gap[s.num_gap - 1].length;
+    const uint8_t* t = req.file + s.gap_end() - len;
+    const bool ok = s.transfer == GapTransfer::kJmp
+                        ? (len == 2 && t[0] == 0xeb) || (len == 5 && t[0] == 0xe9)
+                        : t[len - 1] == 0xc3 || (len >= 3 && t[len - 3] == 0xc2);
+    if (!ok) return false;
+  }
   const uint8_t* j = req.file + s.jcc_offset();
   if (calls_engine(s.form))
     return s.jcc_length == 2 && j[0] == 0x0f && j[1] == (s.form == StubForm::kSyscall ? 0x05 : 0xa2);
@@ -138,7 +147,9 @@ bool build_stub(const EmitRequest& req, const BranchSite& s, uint64_t stub, bool
   memcpy(e.original, req.file + s.start, s.length);
   e.stub_start = stub;
   if (chained) {
-    e.chained = e.falls_through = true;
+    e.chained = true;
+    e.transfer = s.transfer;
+    e.falls_through = s.transfer == GapTransfer::kNone;
     e.num_gap = s.num_gap;
     for (int g = 0; g < s.num_gap; ++g) e.gap_length[g] = s.gap[g].length;
     e.trap_offset = static_cast<int32_t>(static_cast<int64_t>(trap) - static_cast<int64_t>(stub));
@@ -212,8 +223,21 @@ bool build_stub(const EmitRequest& req, const BranchSite& s, uint64_t stub, bool
   }
   if (chained) {
     uint64_t at = s.end();
-    for (int g = 0; g < s.num_gap; at += s.gap[g++].length)
-      copy_insn(at, s.gap[g].length, s.gap[g].riprel_at);
+    for (int g = 0; g < s.num_gap; at += s.gap[g++].length) {
+      const uint8_t* b = req.file + at;
+      if (s.transfer == GapTransfer::kJmp && g == s.num_gap - 1) {
+        // The program's jmp, as jmp rel32 from here.
+        int32_t rel = s.gap[g].length == 2 ? int8_t(b[1]) : 0;
+        if (s.gap[g].length == 5) memcpy(&rel, b + 1, 4);
+        const int64_t target = static_cast<int64_t>(at) + req.bias + s.gap[g].length + rel;
+        const int64_t from = stub_s + o.pos() + 5;
+        if (!fits32(target - from)) reach = false;
+        o.put({0xe9});
+        o.rel32(target - from);
+      } else {
+        copy_insn(at, s.gap[g].length, s.gap[g].riprel_at);
+      }
+    }
     Out t(b->trap);
     t.put(movq_trap_pending());
     t.put({0xcc, 0xe9});
@@ -236,9 +260,15 @@ bool build_stub(const EmitRequest& req, const BranchSite& s, uint64_t stub, bool
 // Whether site i is chained to the site after it in this request (the
 // caller may have left that one out).
 bool chains_on(const EmitRequest& req, size_t i) {
-  return req.sites[i].chained && i + 1 < req.num_sites &&
-         req.sites[i + 1].start == req.sites[i].gap_end() &&
+  return req.sites[i].chained && req.sites[i].transfer == GapTransfer::kNone &&
+         i + 1 < req.num_sites && req.sites[i + 1].start == req.sites[i].gap_end() &&
          !calls_engine(req.sites[i + 1].form);
+}
+
+// Whether site i's stub copies its gap (and so has its trap block apart).
+bool copies_gap(const EmitRequest& req, size_t i) {
+  return req.sites[i].chained &&
+         (req.sites[i].transfer != GapTransfer::kNone || chains_on(req, i));
 }
 
 }  // namespace
@@ -293,11 +323,14 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
       close_chain();
     };
     if (!sane_site(req, s)) { skip(EmitSkip::kBadSite); continue; }
-    bool chained = chains_on(req, i);
+    bool chained = copies_gap(req, i);
     if (chained && traps_left == 0) {
       // A chain starts: its trap blocks go first, out of the way.
       size_t m = 0;
-      for (size_t j = i; j < req.num_sites && chains_on(req, j); ++j) ++m;
+      for (size_t j = i; j < req.num_sites && copies_gap(req, j); ++j) {
+        ++m;
+        if (!chains_on(req, j)) break;
+      }
       if (room(m * kChainTrapBytes)) {
         memset(out->stubs.data() + used, 0xcc, m * kChainTrapBytes);
         next_trap = req.stub_base + used;
@@ -324,7 +357,7 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
     used += b.length;
     if (b.e.chained) {
       memcpy(out->stubs.data() + (trap - req.stub_base), b.trap, kChainTrapBytes);
-      open = true;
+      open = b.e.falls_through;
     }
 
     // The overwrite: jmp stub, int3 filler; merged with the previous write

@@ -526,7 +526,7 @@ TEST_F(PatchedSelf, TrapsExactlyAtTheTarget) {
 // The stubs as Zydis decodes them, instruction by instruction.
 TEST_F(PatchedSelf, StubEncodings) {
   ZydisDecoder d = make_decoder();
-  int checked[3] = {0, 0, 0};  // form A, form B, chained (form A)
+  int checked[5] = {0, 0, 0, 0, 0};  // form A, form B, chained, ending in jmp, in ret
   const uint64_t base = reinterpret_cast<uint64_t>(stub_area_);
   auto decode_at = [&](uint64_t addr, uint32_t len, auto* insns, auto* addrs) {
     for (uint32_t off = 0; off < len;) {
@@ -566,7 +566,9 @@ TEST_F(PatchedSelf, StubEncodings) {
     const uint64_t trap = e.stub_start + (e.chained ? e.trap_offset : int64_t{L.trap_at});
     const uint64_t resume = e.stub_start + L.resume_at;
     if (e.form == StubForm::kCountBeforeSetter) {
-      ASSERT_EQ(insns.size(), i + e.num_after + (e.chained ? 7 + e.num_gap + !e.falls_through : 8));
+      ASSERT_EQ(insns.size(), i + e.num_after +
+                                  (e.chained ? 7 + e.num_gap + (!e.falls_through && e.transfer == GapTransfer::kNone)
+                                             : 8));
       EXPECT_EQ(insns[i].first.mnemonic, ZYDIS_MNEMONIC_ADD);
       EXPECT_TRUE(is_abs_mem(i, 0, P));
       EXPECT_EQ(insns[i].first.operand_width, 64);
@@ -610,11 +612,29 @@ TEST_F(PatchedSelf, StubEncodings) {
       uint64_t gap = e.orig_end();
       for (int g = 0; g < e.num_gap; gap += e.gap_length[g++]) {
         EXPECT_EQ(addrs[i + 1 + g], e.stub_start + L.gap_at[g]);
+        if (e.transfer == GapTransfer::kJmp && g == e.num_gap - 1) {
+          // The program's jmp, to the same place.
+          EXPECT_EQ(insns[i + 1 + g].first.mnemonic, ZYDIS_MNEMONIC_JMP);
+          ZydisDecodedInstruction orig;
+          ZydisDecodedOperand orig_ops[ZYDIS_MAX_OPERAND_COUNT];
+          ASSERT_TRUE(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&d, reinterpret_cast<void*>(gap), 15, &orig, orig_ops)));
+          ZyanU64 to = 0;
+          ASSERT_TRUE(ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&orig, &orig_ops[0], gap, &to)));
+          EXPECT_EQ(target(i + 1 + g), to);
+          checked[3]++;
+          continue;
+        }
         EXPECT_EQ(insns[i + 1 + g].first.length, e.gap_length[g]);
         EXPECT_EQ(emitted_->stubs[addrs[i + 1 + g] - base], *reinterpret_cast<const uint8_t*>(gap));
+        if (e.transfer == GapTransfer::kRet && g == e.num_gap - 1) {
+          EXPECT_EQ(insns[i + 1 + g].first.mnemonic, ZYDIS_MNEMONIC_RET);
+          checked[4]++;
+        }
       }
       i += e.num_gap;
-      if (!e.falls_through) {
+      if (e.transfer != GapTransfer::kNone) {
+        // nothing after the jmp or ret
+      } else if (!e.falls_through) {
         ++i;
         EXPECT_EQ(insns[i].first.mnemonic, ZYDIS_MNEMONIC_JMP);
         EXPECT_EQ(target(i), e.gap_end());
@@ -650,6 +670,8 @@ TEST_F(PatchedSelf, StubEncodings) {
   EXPECT_GT(checked[0], 0);
   EXPECT_GT(checked[1], 0);
   EXPECT_GT(checked[2], 0);
+  EXPECT_GT(checked[3], 0);
+  EXPECT_GT(checked[4], 0);
 }
 
 TEST_F(PatchedSelf, PatchMapTranslates) {
@@ -700,7 +722,7 @@ TEST_F(PatchedSelf, PatchMapTranslates) {
     PatchMap::Translation c = m.to_original(e.stub_start + L.count_at);
     EXPECT_TRUE(c.in_glue);
     EXPECT_EQ(c.orig_pc, e.form == StubForm::kFlagFree ? jcc : jcc - e.relocated_length[e.num_relocated - 1]);
-    if (!e.chained || !e.falls_through) {
+    if (!e.chained || (!e.falls_through && e.transfer == GapTransfer::kNone)) {
       PatchMap::Translation x = m.to_original(e.stub_start + L.exit_jmp_at);
       EXPECT_TRUE(x.in_glue);
       EXPECT_EQ(x.orig_pc, e.gap_end());
