@@ -790,6 +790,8 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
   } else if (const Event* next = peek_for_tid(e.tid); next && next->kind == EventKind::kTracerChange) {
     // Its emulated tracer changes it at this stop first (a PTRACE_INTERRUPT
     // stop at a syscall entry): the exit event resumes it.
+  } else if (e.syscall_no == SYS_exit_group && other_threads_alive(t)) {
+    t.group_exit_held = true;
   } else {
     // Let the kernel run it now: others may wait on it (a vfork parent
     // resumes only once its child's execve is under way). The debugged
@@ -801,11 +803,8 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
       // A vfork parent goes on only once its child has let go of their
       // memory, after the child's exit stop: take the child past it now
       // (its end is collected at its exit event).
-      Stop stop;
       std::string what;
-      if (advance(t, StopKind::kExiting, 0, &stop, &what) != Advance::kOk) return diverged(e, what);
-      if (!resume(t)) return diverged(e, "cannot resume the exiting thread");
-      t.stopped = false;
+      if (!past_exit_stop(t, &what)) return diverged(e, what);
     } else if (e.syscall_no == SYS_exit && other_threads_alive(t)) {
       // A thread's exit clears its tid in memory and wakes pthread_join;
       // later events of its siblings read that, so let it finish first.
@@ -1535,12 +1534,38 @@ void ReplaySession::release_fatal_signal(ReplayTask& t, int sig) {
   }
 }
 
+// Takes a thread that is ending its process (exit_group, or the last
+// thread's exit) from its syscall entry past its exit stop.
+bool ReplaySession::past_exit_stop(ReplayTask& t, std::string* what) {
+  Stop stop;
+  if (t.stopped && !resume(t)) {
+    *what = "cannot resume the exiting thread";
+    return false;
+  }
+  if (advance(t, StopKind::kExiting, 0, &stop, what) != Advance::kOk) return false;
+  if (!resume(t)) {
+    *what = "cannot resume the exiting thread";
+    return false;
+  }
+  t.stopped = false;
+  return true;
+}
+
 ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
   for (auto& [tid, other] : tasks_) {
     if (other->tgid != t.tgid || !other->exec_held) continue;
     other->exec_held = false;
     if (!resume(*other)) return diverged(e, "cannot resume the exec'ing thread");
     t.stopped = false;  // the exec's kill ends it where it stands: just wait
+  }
+  // The first end in a process whose exit_group waits at its entry: the
+  // group exit caused it when recorded.
+  for (auto& [tid, other] : tasks_) {
+    if (other->tgid != t.tgid || !other->group_exit_held) continue;
+    other->group_exit_held = false;
+    std::string what;
+    if (!past_exit_stop(*other, &what)) return diverged(e, what);
+    if (other.get() != &t) t.stopped = false;  // killed where it stands: just wait
   }
   if (WIFSIGNALED(e.exit_status) && WTERMSIG(e.exit_status) == SIGKILL) {
     // A SIGKILLed thread may not stop at its exit (PTRACE_EVENT_EXIT) on

@@ -182,6 +182,7 @@ class ReplaySession {
   StepResult trapped(Event& event);
   StepResult reach(ReplayTask& t, Event& e, StopKind kind, int sig = 0);
   bool killed_after_syscall(ReplayTask& t);
+  bool past_exit_stop(ReplayTask& t, std::string* what);
   bool to_clean_stop(ReplayTask& t, std::string* error);
   // Feeds the event just replayed to fds_.
   void track_fds(const Event& e);

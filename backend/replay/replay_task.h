@@ -30,6 +30,10 @@ struct ReplayTaskState {
   // still have recorded events: the exec would kill them early (released
   // by the first of their exits, which the exec caused when recorded).
   bool exec_held = false;
+  // Kept at the entry of its exit_group while other threads of its
+  // process may still have recorded events (they ran on while the
+  // recorder held it there): released by the first exit in the process.
+  bool group_exit_held = false;
   // Stopped at the exit of that (emulated) syscall before its exit event:
   // a checkpoint moved it there (ReplaySession::checkpoint).
   bool at_exit_early = false;
