@@ -50,6 +50,7 @@ enum : uint16_t {
   kFiller = 1024,      // nop or endbr64: may be copied into a chained stub's gap
   kJmpRel = 2048,      // jmp rel8 / rel32 (eb, e9; no prefix)
   kRet = 4096,         // ret (c3, c2 iw; prefixes copied as they are)
+  kLoopInsn = 8192,    // with kJcc: loop, loope, loopne or jrcxz (no prefix)
 };
 
 class Scanner {
@@ -360,9 +361,18 @@ void Scanner::sweep(const Load& seg, uint64_t begin, uint64_t end) {
                (in.opcode & 0xf0) == 0x80 && in.raw.imm[0].size == 32)
         jcc = true;
     }
+    // loop/loope/loopne/jrcxz branch too (a PMU counts them as conditional
+    // branches): a loop of them alone would count nothing.
+    const bool loop = (in.mnemonic == ZYDIS_MNEMONIC_LOOP || in.mnemonic == ZYDIS_MNEMONIC_LOOPE ||
+                       in.mnemonic == ZYDIS_MNEMONIC_LOOPNE || in.mnemonic == ZYDIS_MNEMONIC_JRCXZ) &&
+                      in.raw.prefix_count == 0 && in.length == 2 && in.raw.imm[0].is_relative;
+    if (loop) {
+      jcc = true;
+      rec.flags |= kLoopInsn;
+    }
     if (jcc) {
       rec.flags |= kJcc;
-      rec.cond = in.opcode & 0x0f;
+      rec.cond = loop ? in.opcode & 0x03 : in.opcode & 0x0f;
       if (in.raw.imm[0].size == 32) rec.flags |= kJccRel32;
       if (in.attributes & ZYDIS_ATTRIB_HAS_OPERANDSIZE ||
           in.operand_width != 64)
@@ -769,21 +779,30 @@ void Scanner::make_jcc_sites() {
         start = p.offset;
       }
     } else {
-      while (stop - start < 5 && k < kMaxRelocated && j.insn >= k + 1) {
-        const Insn& p = insns_[j.insn - 1 - k];
-        if (!usable(p, true, start, &why) || p.offset < prev_stop) break;
-        if (jcc.offset - p.offset > 15 || stop - p.offset > kMaxRangeBytes) break;
-        start = p.offset;
-        ++k;
-      }
-      while (stop - start < 5 && k + after < kMaxRelocated &&
-             j.insn + 1 + after < insns_.size()) {
-        const Insn& n = insns_[j.insn + 1 + after];
-        if (!usable(n, false, stop, &why)) break;
-        if (uint64_t{n.offset} + n.length - start > kMaxRangeBytes) break;
-        stop = uint64_t{n.offset} + n.length;
-        ++after;
-      }
+      auto walk = [&](size_t max_before) {
+        k = after = 0;
+        start = jcc.offset;
+        stop = end;
+        while (stop - start < 5 && k < max_before && j.insn >= k + 1) {
+          const Insn& p = insns_[j.insn - 1 - k];
+          if (!usable(p, true, start, &why) || p.offset < prev_stop) break;
+          if (jcc.offset - p.offset > 15 || stop - p.offset > kMaxRangeBytes) break;
+          start = p.offset;
+          ++k;
+        }
+        while (stop - start < 5 && k + after < kMaxRelocated &&
+               j.insn + 1 + after < insns_.size()) {
+          const Insn& n = insns_[j.insn + 1 + after];
+          if (!usable(n, false, stop, &why)) break;
+          if (uint64_t{n.offset} + n.length - start > kMaxRangeBytes) break;
+          stop = uint64_t{n.offset} + n.length;
+          ++after;
+        }
+      };
+      walk(kMaxRelocated);
+      // The branch itself may be a target (`1: loop 1b`), so that no
+      // instruction before it can go: then only those after it.
+      if (k > 0 && (stop - start < 5 || target_inside(start, stop))) walk(0);
     }
     if (stop - start < 5 || start < prev_stop) { skip(why); continue; }
     if (target_inside(start, stop)) { skip(SkipReason::kTargetInRange); continue; }
@@ -796,9 +815,9 @@ void Scanner::make_jcc_sites() {
     s.cond = jcc.cond;
     s.rel32 = rel32;
     set_relocated(&s, j.insn, k, after);
-    s.form = (k > 0 && (insns_[j.insn - 1].flags & kFullSetter))
-                 ? StubForm::kCountBeforeSetter
-                 : StubForm::kFlagFree;
+    s.form = (jcc.flags & kLoopInsn)                                 ? StubForm::kLoop
+             : (k > 0 && (insns_[j.insn - 1].flags & kFullSetter)) ? StubForm::kCountBeforeSetter
+                                                                    : StubForm::kFlagFree;
     s.taken = j.taken_vaddr - static_cast<int64_t>(seg.vaddr) +
               static_cast<int64_t>(seg.offset);
     out_->sites.push_back(s);

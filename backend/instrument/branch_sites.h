@@ -40,7 +40,7 @@ namespace rrx::instrument {
 
 // Bump when the scan rules or the descriptor layout change: cached scans of
 // another version are then ignored (site_cache.h).
-inline constexpr uint32_t kScanRulesVersion = 9;  // 8: chained sites; 9: gaps ending in jmp/ret
+inline constexpr uint32_t kScanRulesVersion = 10;  // 8: chained sites; 9: gaps ending in jmp/ret; 10: loops
 
 // At most this many instructions are relocated around a jcc or a syscall,
 // and at most this many bytes are overwritten per site.
@@ -67,6 +67,11 @@ enum class StubForm : uint8_t {
   // A `cpuid` site: the same stub as kSyscall's with `cpuid` for `syscall`;
   // the engine answers from rrx's table or the cpuid runs (and traps).
   kCpuid = 3,
+  // `loop`, `loope`, `loopne` or `jrcxz` (e2, e1, e0, e3 rel8; cond holds
+  // the opcode's low two bits): counted like form B (the flags and %rcx
+  // are the program's), then emulated by a fixed 13-byte sequence (lea,
+  // jrcxz, jcc, jmp; stub_emitter.h), since their rel8 cannot reach back.
+  kLoop = 4,
 };
 
 // The stub calls the buffering engine (a syscall or cpuid site) rather

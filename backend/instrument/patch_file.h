@@ -21,7 +21,7 @@ namespace rrx::instrument {
 // Bump when the stubs, the code overwrites or this layout change: patch
 // files kept by earlier versions (the recorder's patch cache) are then
 // made again.
-inline constexpr uint32_t kPatchFormatVersion = 5;  // 3: syscall stubs; 4: chained stubs; 5: transfers
+inline constexpr uint32_t kPatchFormatVersion = 6;  // 3: syscall stubs; 4: chained stubs; 5: transfers; 6: loops
 
 struct PatchFileLayout {
   uint64_t code_len = 0;

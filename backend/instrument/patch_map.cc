@@ -37,7 +37,7 @@ StubLayout stub_layout(const PatchEntry& e) {
     L.count_end = p + 8 + 8 + 4 + 8 + 2 + 8;  // spill .. jrcxz .. restore
     L.resume_at = L.jcc_at = L.count_end;
   }
-  p = L.jcc_at + 6;
+  p = L.jcc_at + (e.form == StubForm::kLoop ? kLoopEmulationBytes : 6);
   for (int i = 0; i < a; ++i) { L.after_at[i] = p; p += len[k + i]; }
   if (e.chained) {
     for (int i = 0; i < e.num_gap; ++i) { L.gap_at[i] = p; p += gap_copy_length(e, i); }
@@ -62,9 +62,9 @@ bool PatchEntry::consistent() const {
   if (num_relocated + num_after > kMaxRelocated || orig_length < 5 ||
       orig_length > kMaxRangeBytes || jcc_length < 2 ||
       (form != StubForm::kFlagFree && form != StubForm::kCountBeforeSetter &&
-       !calls_engine(form)) ||
+       form != StubForm::kLoop && !calls_engine(form)) ||
       (form == StubForm::kCountBeforeSetter && num_relocated == 0) ||
-      (calls_engine(form) && jcc_length != 2))
+      ((calls_engine(form) || form == StubForm::kLoop) && jcc_length != 2))
     return false;
   if (chained ? form != StubForm::kCountBeforeSetter || num_gap > kMaxGap ||
                     (transfer != GapTransfer::kNone && (falls_through || num_gap == 0))
@@ -222,6 +222,8 @@ PatchMap::Translation PatchMap::to_original(uint64_t pc) const {
       return {gap + std::min<uint64_t>(off - L.gap_at[i], e->gap_length[i] - 1), false};
   for (int i = n - 1; i >= k; --i)
     if (off >= L.after_at[i - k]) return {orig[i] + (off - L.after_at[i - k]), false};
+  // Inside a loop's emulation, %rcx may be counted down already.
+  if (e->form == StubForm::kLoop && off > L.jcc_at) return {jcc, true};
   if (off >= L.jcc_at) return {jcc, false};
   for (int i = k - 1; i >= 0; --i)
     if (off >= L.relocated_at[i]) return {orig[i] + (off - L.relocated_at[i]), false};

@@ -88,6 +88,8 @@ inline constexpr uint32_t kSiteLeaDownBytes = 5;      // lea -128(%rsp),%rsp
 inline constexpr uint32_t kSiteCallBytes = kSiteLeaDownBytes + 7;  // lea; call *slot
 inline constexpr uint32_t kSiteLeaBytes = 8;          // lea 128(%rsp),%rsp
 inline constexpr uint32_t kSiteSkipJmpBytes = 2;      // jmp +8
+// What stands for a kLoop site's instruction in its stub (stub_emitter.h).
+inline constexpr uint32_t kLoopEmulationBytes = 13;
 // A chained stub's trap block: movq $1, trap_pending; int3; jmp rel32 resume.
 inline constexpr uint32_t kChainTrapBytes = 12 + 1 + 5;
 // The length of gap instruction i's copy in e's stub.

@@ -135,7 +135,7 @@ bool deserialize_scan(const std::string& b, ScanResult* out) {
     for (int i = 0; ok && i < kMaxGap; ++i) ok = (s.gap[i].length != 0) == (i < s.num_gap);
     s.chained = chained;
     s.transfer = static_cast<GapTransfer>(transfer);
-    if (!ok || rel32 > 1 || form > static_cast<uint8_t>(StubForm::kCpuid) || s.num_relocated + s.num_after > kMaxRelocated || s.cond > 15 ||
+    if (!ok || rel32 > 1 || form > static_cast<uint8_t>(StubForm::kLoop) || s.num_relocated + s.num_after > kMaxRelocated || s.cond > 15 ||
         s.length < 5 || s.length > kMaxRangeBytes || s.start < prev_end ||
         s.start + s.length < s.start)
       return false;

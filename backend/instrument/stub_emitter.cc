@@ -111,7 +111,7 @@ bool sane_site(const EmitRequest& req, const BranchSite& s) {
   for (int g = 0; sane && g < s.num_gap; ++g)
     sane = s.gap[g].length > 0 && (s.gap[g].riprel_at == 0 || s.gap[g].riprel_at + 4u <= s.gap[g].length);
   sane = sane && moved + s.jcc_length == s.length &&
-         (s.form == StubForm::kFlagFree || s.num_relocated > 0 || calls_engine(s.form)) &&
+         (s.form != StubForm::kCountBeforeSetter || s.num_relocated > 0) &&
          (!s.chained || s.form == StubForm::kCountBeforeSetter) &&
          (s.transfer == GapTransfer::kNone || (s.chained && s.num_gap > 0));
   if (!sane) return false;
@@ -126,8 +126,26 @@ bool sane_site(const EmitRequest& req, const BranchSite& s) {
   const uint8_t* j = req.file + s.jcc_offset();
   if (calls_engine(s.form))
     return s.jcc_length == 2 && j[0] == 0x0f && j[1] == (s.form == StubForm::kSyscall ? 0x05 : 0xa2);
+  if (s.form == StubForm::kLoop) return s.jcc_length == 2 && !s.rel32 && j[0] == (0xe0 | s.cond);
   return s.rel32 ? (j[s.jcc_length - 6] == 0x0f && j[s.jcc_length - 5] == (0x80 | s.cond))
                  : j[s.jcc_length - 2] == (0x70 | s.cond);
+}
+
+// What runs for `loop`/`loope`/`loopne`/`jrcxz` (cond: their opcode's low
+// bits 2/1/0/3), kLoopEmulationBytes long, `rel` the taken jump's rel32:
+//   lea -1(%rcx),%rcx ; jrcxz +7 ; (nop | jne +5 | je +5) ; jmp taken
+//   nopl 0(%rax) ; jrcxz +2 ; jmp +5 ; jmp taken                  (jrcxz)
+// None touches the flags.
+void put_loop_emulation(Out& o, uint8_t cond, int64_t rel) {
+  if (cond == 3) {
+    o.put({0x0f, 0x1f, 0x40, 0x00, 0xe3, 0x02, 0xeb, 0x05});
+  } else {
+    o.put({0x48, 0x8d, 0x49, 0xff, 0xe3, 0x07});
+    if (cond == 2) o.put({0x66, 0x90});
+    else o.put({static_cast<uint8_t>(cond == 1 ? 0x75 : 0x74), 0x05});
+  }
+  o.put({0xe9});
+  o.rel32(rel);
 }
 
 // Builds the stub of site s (sane_site) to run at `stub`; chained, it
@@ -163,9 +181,11 @@ bool build_stub(const EmitRequest& req, const BranchSite& s, uint64_t stub, bool
   const int64_t trap_s = static_cast<int64_t>(trap);
 
   const bool syscall_site = calls_engine(s.form);  // or a cpuid site
+  const bool loop = s.form == StubForm::kLoop;
+  const int64_t branch_end = stub_s + L.jcc_at + (loop ? kLoopEmulationBytes : 6);
   bool reach = fits32(stub_s - (S + 5)) &&
                (syscall_site ? fits32(static_cast<int64_t>(req.site_entry_slot))
-                             : fits32(taken - (stub_s + L.jcc_at + 6))) &&
+                             : fits32(taken - branch_end)) &&
                fits32((chained ? static_cast<int64_t>(s.gap_end() + req.bias) : E) -
                       (stub_s + L.exit_jmp_at + 5));
   // (A chained stub's exit jump, should the next stub not follow it, goes
@@ -216,9 +236,12 @@ bool build_stub(const EmitRequest& req, const BranchSite& s, uint64_t stub, bool
     o.put({0xe3, static_cast<uint8_t>(L.trap_at - (o.pos() + 2))});
     o.put(mov_rcx(false, RRX_TICK_OFF_SPILL));
   }
-  if (!syscall_site) {
+  if (loop) {
+    put_loop_emulation(o, s.cond, taken - branch_end);
+    for (int r = s.num_relocated; r < num_moved; ++r) relocate(r);
+  } else if (!syscall_site) {
     o.put({0x0f, static_cast<uint8_t>(0x80 | s.cond)});
-    o.rel32(taken - (stub_s + L.jcc_at + 6));
+    o.rel32(taken - branch_end);
     for (int r = s.num_relocated; r < num_moved; ++r) relocate(r);
   }
   if (chained) {
@@ -245,7 +268,7 @@ bool build_stub(const EmitRequest& req, const BranchSite& s, uint64_t stub, bool
   } else if (!syscall_site) {
     o.put({0xe9});
     o.rel32(E - (stub_s + L.exit_jmp_at + 5));
-    if (s.form == StubForm::kFlagFree) o.put(mov_rcx(false, RRX_TICK_OFF_SPILL));
+    if (s.form != StubForm::kCountBeforeSetter) o.put(mov_rcx(false, RRX_TICK_OFF_SPILL));
     o.put(movq_trap_pending());
     o.put({0xcc});
     o.put({0xeb, static_cast<uint8_t>(static_cast<int>(L.resume_at) -

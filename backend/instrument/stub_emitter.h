@@ -24,6 +24,8 @@
 // resume:j<cc> taken ; <relocated after the jcc> ; jmp E
 // trap:  mov  0x70000020, %rcx ; movq $1, 0x70000010 ; int3 ; jmp resume
 // Neither touches the stack (red zone) nor uses lock or pushf.
+// A kLoop stub is form B with the 13-byte emulation of loop/loope/loopne/
+// jrcxz (stub_emitter.cc, put_loop_emulation) where the jcc is.
 //
 // A chained form A stub (BranchSite::chained) ends differently:
 //        <relocated 0..k-2> ; addq $1, 0x70000000

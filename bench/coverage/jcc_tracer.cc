@@ -94,6 +94,13 @@ void sweep(Object* o) {
           r.cond = in.opcode & 0x0f;
           r.disp = static_cast<int32_t>(in.raw.imm[0].value.s);
           o->jccs.push_back(o->insns.size());
+        } else if ((in.mnemonic == ZYDIS_MNEMONIC_LOOP || in.mnemonic == ZYDIS_MNEMONIC_LOOPE ||
+                    in.mnemonic == ZYDIS_MNEMONIC_LOOPNE || in.mnemonic == ZYDIS_MNEMONIC_JRCXZ) &&
+                   in.raw.prefix_count == 0 && in.length == 2) {
+          r.jcc = true;
+          r.loop_opcode = in.opcode;
+          r.disp = static_cast<int32_t>(in.raw.imm[0].value.s);
+          o->jccs.push_back(o->insns.size());
         }
         o->insns.push_back(r);
         off += in.length;
@@ -102,6 +109,16 @@ void sweep(Object* o) {
     }
   }
   o->hits.assign(o->jccs.size(), 0);
+}
+
+bool taken(uint8_t cond, uint64_t eflags);
+
+// Runs loop/loope/loopne/jrcxz `j` on `regs` (%rcx counted down): taken?
+bool loop_taken(const Insn& j, user_regs_struct* regs) {
+  if (j.loop_opcode == 0xe3) return regs->rcx == 0;
+  regs->rcx -= 1;
+  bool zf = regs->eflags & 0x40;
+  return regs->rcx != 0 && (j.loop_opcode == 0xe2 || (j.loop_opcode == 0xe1) == zf);
 }
 
 // Whether a jcc with condition `cond` is taken under `eflags`.
@@ -314,7 +331,8 @@ bool Tracer::run(char* const* argv, const std::string& out, std::string* how) {
       if (bp.armed && counted(*bp.o, bp.jcc)) {
         // Execute the jcc here: one stop per execution, the int3 stays.
         const Insn& j = bp.o->insns[bp.o->jccs[bp.jcc]];
-        regs.rip += j.length + (taken(j.cond, regs.eflags) ? int64_t{j.disp} : 0);
+        const bool jumps = j.loop_opcode ? loop_taken(j, &regs) : taken(j.cond, regs.eflags);
+        regs.rip += j.length + (jumps ? int64_t{j.disp} : 0);
       } else if (bp.armed) {
         pwrite(mem_, &bp.orig, 1, regs.rip);
         bp.armed = false;

@@ -44,6 +44,9 @@ struct Insn {
   bool in_syscall_site = false;  // moved into a syscall site's stub
   bool jcc = false, rel32 = false, odd = false;
   uint8_t cond = 0;  // jcc: the low nibble of 7x / 0f 8x
+  // loop/loope/loopne/jrcxz (counted as the scanner counts them): their
+  // opcode (e2, e1, e0, e3), else 0.
+  uint8_t loop_opcode = 0;
   int32_t disp = 0;  // jcc: taken target - end
 };
 

@@ -163,6 +163,11 @@ void check_scan(const std::string& path, const char* name, ScanResult* result = 
       ASSERT_EQ(in.mnemonic, ZYDIS_MNEMONIC_SYSCALL) << std::hex << s.jcc_offset();
     } else if (s.form == StubForm::kCpuid) {
       ASSERT_EQ(in.mnemonic, ZYDIS_MNEMONIC_CPUID) << std::hex << s.jcc_offset();
+    } else if (s.form == StubForm::kLoop) {
+      ASSERT_TRUE(in.mnemonic == ZYDIS_MNEMONIC_LOOP || in.mnemonic == ZYDIS_MNEMONIC_LOOPE ||
+                  in.mnemonic == ZYDIS_MNEMONIC_LOOPNE || in.mnemonic == ZYDIS_MNEMONIC_JRCXZ)
+          << std::hex << s.jcc_offset();
+      EXPECT_EQ(s.taken, int64_t(s.jcc_offset() + s.jcc_length) + in.raw.imm[0].value.s);
     } else {
       ASSERT_TRUE(is_jcc(in)) << std::hex << s.jcc_offset();
       ASSERT_EQ(in.raw.imm[0].size == 32, s.rel32);

@@ -393,7 +393,7 @@ TEST(SyscallStubs, SerializationRoundTrip) {
   bad.orig_length += 1;
   EXPECT_FALSE(bad.consistent());
   PatchEntry bad_form = e.out.entries[0];
-  bad_form.form = static_cast<StubForm>(4);  // after kCpuid
+  bad_form.form = static_cast<StubForm>(5);  // after kLoop
   EXPECT_FALSE(bad_form.consistent());
 
   // Through a patch file.
