@@ -475,6 +475,12 @@ bool ReplaySession::killed_by_program_filter(int32_t tid) {
          WTERMSIG(end->exit_status) == SIGSYS;
 }
 
+bool ReplaySession::killed_at_entry(int32_t tid) {
+  const Event* next = peek_for_tid(tid);
+  return next && next->kind == EventKind::kExit && WIFSIGNALED(next->exit_status) &&
+         WTERMSIG(next->exit_status) == SIGKILL;
+}
+
 bool ReplaySession::killed_after_syscall(ReplayTask& t) {
   const Event* next = peek_for_tid(t.tid);
   return next && next->kind == EventKind::kExit;
@@ -790,6 +796,9 @@ ReplaySession::StepResult ReplaySession::replay_syscall_entry(ReplayTask& t, Eve
   } else if (const Event* next = peek_for_tid(e.tid); next && next->kind == EventKind::kTracerChange) {
     // Its emulated tracer changes it at this stop first (a PTRACE_INTERRUPT
     // stop at a syscall entry): the exit event resumes it.
+  } else if (t.desc->replay == ReplayAction::kExit && killed_at_entry(e.tid)) {
+    // A SIGKILL ended it while the recorder held it at this entry (the
+    // exit would not have been its own): its exit event kills it here.
   } else if (e.syscall_no == SYS_exit_group && other_threads_alive(t)) {
     t.group_exit_held = true;
   } else {

@@ -182,6 +182,8 @@ class ReplaySession {
   StepResult trapped(Event& event);
   StepResult reach(ReplayTask& t, Event& e, StopKind kind, int sig = 0);
   bool killed_after_syscall(ReplayTask& t);
+  // The thread's next recorded event is its end by SIGKILL.
+  bool killed_at_entry(int32_t tid);
   bool past_exit_stop(ReplayTask& t, std::string* what);
   bool to_clean_stop(ReplayTask& t, std::string* error);
   // Feeds the event just replayed to fds_.
