@@ -1,6 +1,8 @@
 #include "core/proc_status.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace rrx {
@@ -22,6 +24,9 @@ bool read_signal_sets(pid_t tid, SignalSets* sets) {
     } else if (sscanf(line, "SigIgn: %llx", &value) == 1) {
       sets->ignored = value;
       ++found;
+    } else if (strncmp(line, "NStgid:", 7) == 0) {
+      const char* last = strrchr(line, '\t');
+      sets->pid_namespace_init = last && strtol(last + 1, nullptr, 10) == 1 && strchr(line + 7, '\t') != last;
     }
   }
   fclose(f);

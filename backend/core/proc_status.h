@@ -1,4 +1,5 @@
-// Reading the signal sets of /proc/<tid>/status.
+// Reading the signal sets of /proc/<tid>/status (and whether its process
+// is the init of a pid namespace, which changes what signals do to it).
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +14,9 @@ struct SignalSets {
   uint64_t blocked = 0;
   uint64_t caught = 0;
   uint64_t ignored = 0;
+  // Its process is the init of its pid namespace (NStgid ends in 1): the
+  // kernel drops the signals it has no handler for, unless forced (a fault).
+  bool pid_namespace_init = false;
 };
 
 // False if the thread is gone (or its status lacks the sets).

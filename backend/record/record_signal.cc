@@ -5,6 +5,8 @@
 // there is one. See recorder.h.
 #include "record/recorder.h"
 
+#include "core/proc_status.h"
+
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -81,6 +83,20 @@ Event Recorder::signal_event(const RecordTask& t, const Registers& regs, const s
   return event;
 }
 
+namespace {
+
+// The init of a pid namespace gets no signal it has no handler for (but
+// SIGKILL or SIGSTOP, or a fault's, which the kernel forces): the kernel
+// drops it as it would be delivered. Global init's signals never reach a
+// tracer; a namespace's init, recorded, is traced, so its stops show them.
+bool dropped_by_namespace_init(pid_t tid, int sig) {
+  SignalSets sets;
+  return sig != SIGKILL && sig != SIGSTOP && read_signal_sets(tid, &sets) &&
+         sets.pid_namespace_init && !(sets.caught & (1ull << (sig - 1)));
+}
+
+}  // namespace
+
 void Recorder::on_signal(RecordTask& t, int sig) {
   siginfo_t info;
   if (!t.task->get_siginfo(&info)) {
@@ -131,6 +147,10 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   }
 
   bool synchronous = is_synchronous_signal(info);
+  if (!synchronous && !t.ptrace.tracer && dropped_by_namespace_init(t.task->tid(), sig)) {
+    resume_task(t);  // nothing happens: nothing to record
+    return;
+  }
   uint64_t mid_computation_ticks = 0;
   if (t.delivering_deferred && sig == t.deferred.front().si_signo) {
     info = t.deferred.front();
