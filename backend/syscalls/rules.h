@@ -131,6 +131,7 @@ void out_recvmmsg(const SyscallCall&, TraceeMemory&, Regions&);
 void out_sendmmsg(const SyscallCall&, TraceeMemory&, Regions&);
 EntryVerdict entry_getsockopt(SyscallCall&, TraceeMemory&);
 void out_getsockopt(const SyscallCall&, TraceeMemory&, Regions&);
+void out_setsockopt(const SyscallCall&, TraceeMemory&, Regions&);
 
 // ---- ptrace (ptrace_rules.cc): requests the recorder emulates ----------
 

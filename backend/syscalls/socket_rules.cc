@@ -5,6 +5,7 @@
 // caller's socklen, copies min(that, address size) bytes, then stores the
 // full address size in the socklen. The pre-call socklen is gone by exit,
 // so the entry rules save it in call.saved.
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -159,6 +160,34 @@ void out_getsockopt(const SyscallCall& call, TraceeMemory&, Regions& out) {
   if (!succeeded(call.result) || call.args[4] == 0) return;
   emit(out, call.args[4], sizeof(socklen_t));
   emit(out, call.args[3], call.saved[0]);
+}
+
+// setsockopt(fd, level, optname, optval, optlen). Replacing an iptables
+// table (IPT_SO_SET_REPLACE; ip6tables' IP6T_SO_SET_REPLACE, the same
+// number and struct layout) also writes the old table's counters (struct
+// xt_counters, 16 bytes each) to the array the struct points to.
+namespace {
+// The head of struct ipt_replace (linux/netfilter_ipv4/ip_tables.h, whose
+// headers clash with glibc's).
+struct IptReplaceHead {
+  char name[32];
+  uint32_t valid_hooks, num_entries, size;
+  uint32_t hook_entry[5], underflow[5];
+  uint32_t num_counters;
+  uint64_t counters;
+};
+static_assert(offsetof(IptReplaceHead, counters) == 88, "struct ipt_replace");
+constexpr int kIptSoSetReplace = 64;
+}  // namespace
+
+void out_setsockopt(const SyscallCall& call, TraceeMemory& mem, Regions& out) {
+  const int level = static_cast<int>(call.args[1]), name = static_cast<int>(call.args[2]);
+  if (!succeeded(call.result) || name != kIptSoSetReplace || (level != SOL_IP && level != SOL_IPV6))
+    return;
+  IptReplaceHead head;
+  if (call.args[4] < sizeof head || !read_value(mem, call.args[3], head)) return;
+  const uint64_t bytes = uint64_t{head.num_counters} * 16;
+  if (bytes <= (1u << 26)) emit(out, head.counters, bytes);
 }
 
 }  // namespace rrx::rules

@@ -246,7 +246,7 @@ constexpr SyscallDesc kTable[] = {
     record(NR(getsockname), out_sockaddr, entry_sockaddr),
     record(NR(getpeername), out_sockaddr, entry_sockaddr),
     record(NR(socketpair), out_fixed<3, 2 * sizeof(int)>),
-    record(NR(setsockopt)),
+    record(NR(setsockopt), out_setsockopt),
     record(NR(getsockopt), out_getsockopt, entry_getsockopt),
     special(NR(clone), ReplayAction::kFork, out_clone),
     special(NR(fork), ReplayAction::kFork),
