@@ -6,6 +6,8 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/if_bridge.h>
+#include <linux/if_tun.h>
+#include <linux/filter.h>
 #include <linux/kd.h>
 #include <linux/perf_event.h>
 #include <linux/serial.h>
@@ -127,6 +129,14 @@ constexpr IoctlRule kIoctls[] = {
     IOCTL(SIOCBRDELBR, 0),
     IOCTL(SIOCBRADDIF, 0),
     IOCTL(SIOCBRDELIF, 0),
+    // TUN/TAP devices. TUNSETIFF writes the interface's name back and
+    // TUNGETIFF a whole struct ifreq, whatever their encodings say.
+    IOCTL(TUNSETIFF, sizeof(struct ifreq)),
+    IOCTL(TUNGETIFF, sizeof(struct ifreq)),
+    IOCTL(TUNGETFEATURES, sizeof(unsigned)),
+    IOCTL(TUNGETSNDBUF, sizeof(int)),
+    IOCTL(TUNGETVNETHDRSZ, sizeof(int)),
+    IOCTL(TUNGETFILTER, sizeof(struct sock_fprog)),
     // Virtual consoles.
     IOCTL(VT_OPENQRY, sizeof(int)),
     IOCTL(VT_GETSTATE, sizeof(struct vt_stat)),
