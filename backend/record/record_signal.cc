@@ -5,9 +5,8 @@
 // there is one. See recorder.h.
 #include "record/recorder.h"
 
-#include "core/proc_status.h"
-
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,8 +14,12 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
+#include "core/proc_status.h"
 #include "core/signal_class.h"
 #include "core/stack_fingerprint.h"
 #include "core/stop.h"
@@ -95,7 +98,49 @@ bool dropped_by_namespace_init(pid_t tid, int sig) {
          sets.pid_namespace_init && !(sets.caught & (1ull << (sig - 1)));
 }
 
+// A fault's signal with no handler (or one the fault overrides: blocked
+// or ignored) ends a namespace's init natively, but not while it is
+// traced: the kernel keeps a traced init alive (force_sig_info_to_task),
+// and the fault would come back forever.
+bool fatal_fault_to_namespace_init(pid_t tid, int sig) {
+  SignalSets sets;
+  switch (sig) {
+    case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS:
+      return read_signal_sets(tid, &sets) && sets.pid_namespace_init &&
+             !(sets.caught & ~sets.blocked & (1ull << (sig - 1)));
+    default:
+      return false;
+  }
+}
+
+// Its wait status once it is a zombie (field 52 of /proc/<tid>/stat), or
+// `fallback` if that cannot be read.
+int exit_status_of_zombie(pid_t tid, int fallback) {
+  std::ifstream stat("/proc/" + std::to_string(tid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return fallback;
+  size_t at = line.rfind(')');  // fields 3.. follow the name
+  if (at == std::string::npos) return fallback;
+  std::istringstream fields(line.substr(at + 2));
+  std::string field;
+  for (int i = 3; i <= 52 && fields >> field; ++i) {
+    if (i == 3 && field != "Z" && field != "X") return fallback;
+    if (i == 52) return std::atoi(field.c_str());
+  }
+  return fallback;
+}
+
 }  // namespace
+
+// The init of a pid namespace took a fault it has no handler for: let it
+// go untraced, so that the fault, coming back, ends it as it would
+// natively, and record that end.
+void Recorder::let_namespace_init_die(RecordTask& t, int sig) {
+  pid_t tid = t.task->tid();
+  ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
+  wait_until_zombie(tid);
+  on_exited(t, exit_status_of_zombie(tid, sig));
+}
 
 void Recorder::on_signal(RecordTask& t, int sig) {
   siginfo_t info;
@@ -209,7 +254,17 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     stop_for_tracer(t, info);
     return;
   }
+  if (synchronous && !alive_threads_besides(t) && fatal_fault_to_namespace_init(t.task->tid(), sig)) {
+    let_namespace_init_die(t, sig);
+    return;
+  }
   resume_task(t, sig);
+}
+
+bool Recorder::alive_threads_besides(const RecordTask& t) const {
+  for (const auto& [tid, other] : tasks_)
+    if (other.tgid == t.tgid && tid != t.task->tid()) return true;
+  return false;
 }
 
 // An asynchronous signal found `t` on instrumentation glue (backend/

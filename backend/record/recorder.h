@@ -174,6 +174,8 @@ class Recorder {
   void check_wall_clock_slices();
   void warn_about_held_signals();
   void wall_clock_preempt(RecordTask& t);
+  void let_namespace_init_die(RecordTask& t, int sig);
+  bool alive_threads_besides(const RecordTask& t) const;
   void emit(Event& event);
   void instrument_code(RecordTask& t, uint64_t lo, uint64_t hi);
   void end_sink_write(pid_t tid);
