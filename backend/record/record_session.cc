@@ -332,6 +332,16 @@ void Recorder::on_syscall_entry(RecordTask& t) {
   Registers regs;
   t.task->get_regs(&regs);
   int nr = static_cast<int>(regs.orig_rax);
+  // `syscall` leaves its return address in %rcx. A call that did not (int
+  // $0x80 or sysenter) went to the 32-bit table, whose numbers and argument
+  // registers differ. (The vsyscall page's calls are the kernel's own
+  // emulation.)
+  constexpr uint64_t kVsyscallPage = 0xffffffffff600000;
+  if (regs.rcx != regs.rip && (regs.rip & ~uint64_t{0xfff}) != kVsyscallPage) {
+    fail("unsupported 32-bit system call " + std::to_string(nr) + " (int $0x80) in process " +
+         std::to_string(t.task->tid()) + "; recording stopped");
+    return;
+  }
   const SyscallDesc* desc = syscall_lookup(nr);
   if (!desc || desc->record == RecordPolicy::kUnsupported) {
     fail("unsupported syscall " + syscall_name(nr) + " (" + std::to_string(nr) +

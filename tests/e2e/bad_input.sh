@@ -25,6 +25,7 @@
 #   unsupported_ioctl  the same for an old-style ioctl rrx does not know
 #                      that succeeds (one that fails is recorded)
 #   unsupported_ptrace the same for a ptrace request rrx does not emulate
+#   unsupported_int80  the same for a 32-bit system call (int $0x80)
 #                      (PTRACE_SYSEMU), leaving no process behind
 #   foreign_programs   a 32-bit program is refused in one line naming it,
 #                      leaving no trace directory; a set-user-ID copy of
@@ -365,6 +366,22 @@ case_unsupported_ioctl() {
   fi
 }
 
+case_unsupported_int80() {
+  run_rrx record -o "$work/unsupported" "$unsupported" int80
+  if check_user_error "record of a program using int \$0x80"; then
+    checks=$((checks + 1))
+    if ! grep -q "32-bit system call 20 (int \$0x80) in process" "$work/last.err"; then
+      failures=$((failures + 1))
+      echo "FAIL the error does not name the 32-bit call: $(cat "$work/last.err")"
+    elif grep -q "getpid returned" "$work/last.out"; then
+      failures=$((failures + 1))
+      echo "FAIL the program ran past the call (stdout: $(tr '\n' '|' <"$work/last.out"))"
+    else
+      echo "ok   the error names the 32-bit call and the program did not get past it"
+    fi
+  fi
+}
+
 case_unsupported_ptrace() {
   run_rrx record -o "$work/unsupported" "$unsupported" ptrace
   if check_user_error "record of a program single-stepping its child"; then
@@ -440,6 +457,7 @@ run_case() {
     unsupported) case_unsupported ;;
     unsupported_ioctl) case_unsupported_ioctl ;;
     unsupported_ptrace) case_unsupported_ptrace ;;
+    unsupported_int80) case_unsupported_int80 ;;
     permissions) case_permissions ;;
     foreign_programs) case_foreign_programs ;;
     *) echo "unknown case '$1'" >&2; exit 2 ;;

@@ -5,8 +5,9 @@
 // "ioctl": an old-style ioctl rrx does not know and that succeeds
 // (SIOCGIFTXQLEN, the loopback device's queue length): rrx cannot tell
 // what it changed. With "ptrace": PTRACE_SYSEMU of a traced child (a
-// ptrace request the recorder does not emulate). Natively all work and it
-// exits 0.
+// ptrace request the recorder does not emulate). With "int80": getpid
+// through `int $0x80`, the 32-bit system call table (20 there, not 39).
+// Natively all work and it exits 0.
 #define _GNU_SOURCE
 #include <net/if.h>
 #include <signal.h>
@@ -47,8 +48,16 @@ static int query_queue_length(void) {
   return 0;
 }
 
+static int compat_getpid(void) {
+  long r;
+  __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+  printf("int $0x80 getpid returned %s\n", r == getpid() ? "the pid" : "something else");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "ptrace") == 0) return sysemu_a_child();
+  if (argc > 1 && strcmp(argv[1], "int80") == 0) return compat_getpid();
   if (argc > 1 && strcmp(argv[1], "ioctl") == 0) return query_queue_length();
   printf("calling pkey_mprotect\n");
   fflush(stdout);
