@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace rrx {
@@ -31,6 +33,18 @@ bool read_signal_sets(pid_t tid, SignalSets* sets) {
   }
   fclose(f);
   return found == 3;
+}
+
+bool read_stat_field(pid_t tid, int n, std::string* value) {
+  std::ifstream in("/proc/" + std::to_string(tid) + "/stat");
+  std::string line;
+  if (n < 3 || !std::getline(in, line)) return false;
+  size_t paren = line.rfind(')');  // the name may hold ')' or spaces
+  if (paren == std::string::npos || paren + 2 > line.size()) return false;
+  std::istringstream fields(line.substr(paren + 2));  // from field 3, the state
+  for (int i = 3; fields >> *value; ++i)
+    if (i == n) return true;
+  return false;
 }
 
 }  // namespace rrx

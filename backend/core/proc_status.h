@@ -1,10 +1,12 @@
-// Reading the signal sets of /proc/<tid>/status (and whether its process
-// is the init of a pid namespace, which changes what signals do to it).
+// Reading /proc/<tid>/status (the signal sets, and whether its process
+// is the init of a pid namespace, which changes what signals do to it) and
+// the fields of /proc/<tid>/stat.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <string>
 
 namespace rrx {
 
@@ -21,5 +23,9 @@ struct SignalSets {
 
 // False if the thread is gone (or its status lacks the sets).
 bool read_signal_sets(pid_t tid, SignalSets* sets);
+
+// Field `n` (1-based, as in proc(5); n >= 3, after the name) of
+// /proc/<tid>/stat; false if the thread is gone or the field missing.
+bool read_stat_field(pid_t tid, int n, std::string* value);
 
 }  // namespace rrx

@@ -1,6 +1,7 @@
 #include "core/stop.h"
 
 #include "core/hw_tick_source.h"
+#include "core/proc_status.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -13,7 +14,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
 
 namespace rrx {
 
@@ -125,15 +125,10 @@ std::string describe_stop(const Stop& stop) {
 }
 
 void wait_until_zombie(pid_t tid) {
-  std::string path = "/proc/" + std::to_string(tid) + "/stat";
   for (int tries = 0; tries < 100000; ++tries) {
-    std::ifstream stat(path);
-    std::string line;
-    if (!std::getline(stat, line)) return;  // gone altogether
-    size_t end_of_name = line.rfind(')');   // the name may hold ')' or spaces
-    if (end_of_name == std::string::npos || end_of_name + 2 >= line.size()) return;
-    char state = line[end_of_name + 2];
-    if (state == 'Z' || state == 'X') return;
+    std::string state;
+    if (!read_stat_field(tid, 3, &state)) return;  // gone altogether
+    if (state == "Z" || state == "X") return;
     usleep(10);
   }
 }

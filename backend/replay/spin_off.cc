@@ -15,12 +15,11 @@
 
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <map>
-#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/exec_setup.h"
+#include "core/proc_status.h"
 #include "core/remote_syscall.h"
 #include "core/spawn.h"
 #include "core/stop.h"
@@ -127,16 +126,8 @@ bool read_source(Task& src, Source* s, SpunOff* out, std::string* error) {
 
 // Where the process's heap starts (/proc/PID/stat field 47), 0 if unknown.
 uint64_t start_brk(pid_t tid) {
-  std::ifstream in("/proc/" + std::to_string(tid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(paren + 2));  // from field 3, the state
   std::string field;
-  for (int n = 3; fields >> field; ++n) {
-    if (n == 47) return std::stoull(field);
-  }
-  return 0;
+  return read_stat_field(tid, 47, &field) ? std::stoull(field) : 0;
 }
 
 // Starts the saved executable stopped at its execve exit (nothing of it
