@@ -753,10 +753,7 @@ void Recorder::on_new_task(RecordTask& t, const Stop& stop) {
 void Recorder::let_threads_outlive_leader(RecordTask& t) {
   pid_t tid = t.task->tid();
   ThreadGroup& group = groups_[group_of(t)];
-  if (tid != t.tgid || group.exiting != tid) return;
-  bool others = false;
-  for (const auto& [other_tid, other] : tasks_) others |= other.tgid == tid && other_tid != tid;
-  if (!others) return;
+  if (tid != t.tgid || group.exiting != tid || !alive_threads_besides(t)) return;
   wait_until_zombie(tid);
   group.exiting = 0;
 }

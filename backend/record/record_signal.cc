@@ -16,8 +16,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/proc_status.h"
 #include "core/signal_class.h"
@@ -88,26 +86,26 @@ Event Recorder::signal_event(const RecordTask& t, const Registers& regs, const s
 
 namespace {
 
-// The init of a pid namespace gets no signal it has no handler for (but
-// SIGKILL or SIGSTOP, or a fault's, which the kernel forces): the kernel
-// drops it as it would be delivered. Global init's signals never reach a
-// tracer; a namespace's init, recorded, is traced, so its stops show them.
+// For the init of a pid namespace: it gets no signal it has no handler
+// for (but SIGKILL or SIGSTOP, or a fault's, which the kernel forces): the
+// kernel drops it as it would be delivered. Global init's signals never
+// reach a tracer; a namespace's init, recorded, is traced, so its stops
+// show them.
 bool dropped_by_namespace_init(pid_t tid, int sig) {
   SignalSets sets;
   return sig != SIGKILL && sig != SIGSTOP && read_signal_sets(tid, &sets) &&
-         sets.pid_namespace_init && !(sets.caught & (1ull << (sig - 1)));
+         !(sets.caught & (1ull << (sig - 1)));
 }
 
-// A fault's signal with no handler (or one the fault overrides: blocked
-// or ignored) ends a namespace's init natively, but not while it is
-// traced: the kernel keeps a traced init alive (force_sig_info_to_task),
-// and the fault would come back forever.
+// For the init of a pid namespace: a fault's signal with no handler (or
+// one the fault overrides: blocked or ignored) ends it natively, but not
+// while it is traced: the kernel keeps a traced init alive
+// (force_sig_info_to_task), and the fault would come back forever.
 bool fatal_fault_to_namespace_init(pid_t tid, int sig) {
   SignalSets sets;
   switch (sig) {
     case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS:
-      return read_signal_sets(tid, &sets) && sets.pid_namespace_init &&
-             !(sets.caught & ~sets.blocked & (1ull << (sig - 1)));
+      return read_signal_sets(tid, &sets) && !(sets.caught & ~sets.blocked & (1ull << (sig - 1)));
     default:
       return false;
   }
@@ -116,21 +114,23 @@ bool fatal_fault_to_namespace_init(pid_t tid, int sig) {
 // Its wait status once it is a zombie (field 52 of /proc/<tid>/stat), or
 // `fallback` if that cannot be read.
 int exit_status_of_zombie(pid_t tid, int fallback) {
-  std::ifstream stat("/proc/" + std::to_string(tid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return fallback;
-  size_t at = line.rfind(')');  // fields 3.. follow the name
-  if (at == std::string::npos) return fallback;
-  std::istringstream fields(line.substr(at + 2));
-  std::string field;
-  for (int i = 3; i <= 52 && fields >> field; ++i) {
-    if (i == 3 && field != "Z" && field != "X") return fallback;
-    if (i == 52) return std::atoi(field.c_str());
-  }
-  return fallback;
+  std::string state, status;
+  if (!read_stat_field(tid, 3, &state) || (state != "Z" && state != "X") ||
+      !read_stat_field(tid, 52, &status))
+    return fallback;
+  return std::atoi(status.c_str());
 }
 
 }  // namespace
+
+// Read once per thread: what a process is does not change.
+bool Recorder::is_namespace_init(RecordTask& t) {
+  if (t.namespace_init < 0) {
+    SignalSets sets;
+    t.namespace_init = read_signal_sets(t.task->tid(), &sets) && sets.pid_namespace_init;
+  }
+  return t.namespace_init == 1;
+}
 
 // The init of a pid namespace took a fault it has no handler for: let it
 // go untraced, so that the fault, coming back, ends it as it would
@@ -192,7 +192,8 @@ void Recorder::on_signal(RecordTask& t, int sig) {
   }
 
   bool synchronous = is_synchronous_signal(info);
-  if (!synchronous && !t.ptrace.tracer && dropped_by_namespace_init(t.task->tid(), sig)) {
+  if (!synchronous && !t.ptrace.tracer && is_namespace_init(t) &&
+      dropped_by_namespace_init(t.task->tid(), sig)) {
     resume_task(t);  // nothing happens: nothing to record
     return;
   }
@@ -254,7 +255,8 @@ void Recorder::on_signal(RecordTask& t, int sig) {
     stop_for_tracer(t, info);
     return;
   }
-  if (synchronous && !alive_threads_besides(t) && fatal_fault_to_namespace_init(t.task->tid(), sig)) {
+  if (synchronous && !alive_threads_besides(t) && is_namespace_init(t) &&
+      fatal_fault_to_namespace_init(t.task->tid(), sig)) {
     let_namespace_init_die(t, sig);
     return;
   }

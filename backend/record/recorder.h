@@ -88,6 +88,9 @@ struct RecordTask {
   // When the oldest held signal arrived; whether we told the user it waits.
   std::chrono::steady_clock::time_point deferred_since;
   bool warned_held = false;
+  // Its process is the init of a pid namespace (signals without a handler
+  // act otherwise on it): -1 until its first signal asks.
+  int8_t namespace_init = -1;
 };
 
 // Threads of one process run user code one at a time, so the order of
@@ -175,6 +178,7 @@ class Recorder {
   void warn_about_held_signals();
   void wall_clock_preempt(RecordTask& t);
   void let_namespace_init_die(RecordTask& t, int sig);
+  bool is_namespace_init(RecordTask& t);
   bool alive_threads_besides(const RecordTask& t) const;
   void emit(Event& event);
   void instrument_code(RecordTask& t, uint64_t lo, uint64_t hi);
