@@ -1561,20 +1561,22 @@ bool ReplaySession::past_exit_stop(ReplayTask& t, std::string* what) {
 }
 
 ReplaySession::StepResult ReplaySession::replay_exit(ReplayTask& t, Event& e) {
+  // The first end in a process whose execve or exit_group waits at its
+  // entry lets it go: that exec or group exit caused this end when
+  // recorded, and kills the thread where it stands (just wait for it).
   for (auto& [tid, other] : tasks_) {
-    if (other->tgid != t.tgid || !other->exec_held) continue;
-    other->exec_held = false;
-    if (!resume(*other)) return diverged(e, "cannot resume the exec'ing thread");
-    t.stopped = false;  // the exec's kill ends it where it stands: just wait
-  }
-  // The first end in a process whose exit_group waits at its entry: the
-  // group exit caused it when recorded.
-  for (auto& [tid, other] : tasks_) {
-    if (other->tgid != t.tgid || !other->group_exit_held) continue;
-    other->group_exit_held = false;
-    std::string what;
-    if (!past_exit_stop(*other, &what)) return diverged(e, what);
-    if (other.get() != &t) t.stopped = false;  // killed where it stands: just wait
+    if (other->tgid != t.tgid) continue;
+    if (other->exec_held) {
+      other->exec_held = false;
+      if (!resume(*other)) return diverged(e, "cannot resume the exec'ing thread");
+      t.stopped = false;
+    }
+    if (other->group_exit_held) {
+      other->group_exit_held = false;
+      std::string what;
+      if (!past_exit_stop(*other, &what)) return diverged(e, what);
+      if (other.get() != &t) t.stopped = false;
+    }
   }
   if (WIFSIGNALED(e.exit_status) && WTERMSIG(e.exit_status) == SIGKILL) {
     // A SIGKILLed thread may not stop at its exit (PTRACE_EVENT_EXIT) on
