@@ -92,6 +92,20 @@ struct Built {
   uint8_t trap[kChainTrapBytes];  // chained: its trap block
 };
 
+// What site s's entry is before it is placed: its form and lengths,
+// which decide its stub's layout when it is not chained.
+PatchEntry unchained_entry(const BranchSite& s) {
+  PatchEntry e;
+  e.orig_length = s.length;
+  e.jcc_length = s.jcc_length;
+  e.form = s.form;
+  e.num_relocated = s.num_relocated;
+  e.num_after = s.num_after;
+  for (int r = 0; r < s.num_relocated + s.num_after && r < kMaxRelocated; ++r)
+    e.relocated_length[r] = s.relocated[r].length;
+  return e;
+}
+
 // The descriptor must describe the file's bytes: instructions before the
 // jcc, the jcc, instructions after it, one after another, and a chained
 // site's gap after that.
@@ -154,14 +168,8 @@ bool build_stub(const EmitRequest& req, const BranchSite& s, uint64_t stub, bool
                 uint64_t trap, Built* b, EmitSkip* why) {
   PatchEntry& e = b->e;
   const int num_moved = s.num_relocated + s.num_after;
-  e = PatchEntry();
+  e = unchained_entry(s);
   e.orig_start = s.start + req.bias;
-  e.orig_length = s.length;
-  e.jcc_length = s.jcc_length;
-  e.form = s.form;
-  e.num_relocated = s.num_relocated;
-  e.num_after = s.num_after;
-  for (int r = 0; r < num_moved; ++r) e.relocated_length[r] = s.relocated[r].length;
   memcpy(e.original, req.file + s.start, s.length);
   e.stub_start = stub;
   if (chained) {
@@ -304,12 +312,8 @@ void emit_stubs(const EmitRequest& req, EmitResult* out) {
   for (size_t i = 0; i < req.num_sites; ++i) {
     const BranchSite& s = req.sites[i];
     if (s.num_relocated + s.num_after > kMaxRelocated) continue;  // refused below
-    PatchEntry shape;
-    shape.form = s.form;
-    shape.num_relocated = s.num_relocated;
-    shape.num_after = s.num_after;
-    for (int r = 0; r < s.num_relocated + s.num_after; ++r) shape.relocated_length[r] = s.relocated[r].length;
-    need += stub_layout(shape).length + (s.chained ? s.gap_end() - s.end() + kChainTrapBytes + 4 : 0);
+    need += stub_layout(unchained_entry(s)).length +
+            (s.chained ? s.gap_end() - s.end() + kChainTrapBytes + 4 : 0);
   }
   out->stubs.resize(std::min(need, req.stub_capacity));
   out->entries.reserve(req.num_sites);
