@@ -337,20 +337,29 @@ case_missing_dir() {
   check_user_error "replay of a nonexistent directory" || true
 }
 
-case_unsupported() {
-  run_rrx record -o "$work/unsupported" "$unsupported"
-  if check_user_error "record of a program calling pkey_mprotect"; then
+# Recording the unsupported program with ARGS... must fail with one clear
+# line matching NAMED (a grep pattern), and the program must not have
+# printed PAST (it did not get past the refused call).
+expect_refusal() {
+  local what="$1" named="$2" past="$3"
+  shift 3
+  run_rrx record -o "$work/unsupported" "$unsupported" "$@"
+  if check_user_error "$what"; then
     checks=$((checks + 1))
-    if ! grep -q pkey_mprotect "$work/last.err"; then
+    if ! grep -q "$named" "$work/last.err"; then
       failures=$((failures + 1))
-      echo "FAIL the error does not name pkey_mprotect"
-    elif grep -q "pkey_mprotect returned" "$work/last.out"; then
+      echo "FAIL the error does not name the call: $(cat "$work/last.err")"
+    elif grep -q "$past" "$work/last.out"; then
       failures=$((failures + 1))
-      echo "FAIL the program ran past pkey_mprotect (stdout: $(tr '\n' '|' <"$work/last.out"))"
+      echo "FAIL the program ran past the call (stdout: $(tr '\n' '|' <"$work/last.out"))"
     else
-      echo "ok   the error names pkey_mprotect and the program did not get past it"
+      echo "ok   the error names the call and the program did not get past it"
     fi
   fi
+}
+
+case_unsupported() {
+  expect_refusal "record of a program calling pkey_mprotect" pkey_mprotect "pkey_mprotect returned"
 }
 
 case_unsupported_ioctl() {
@@ -367,19 +376,8 @@ case_unsupported_ioctl() {
 }
 
 case_unsupported_int80() {
-  run_rrx record -o "$work/unsupported" "$unsupported" int80
-  if check_user_error "record of a program using int \$0x80"; then
-    checks=$((checks + 1))
-    if ! grep -q "32-bit system call 20 (int \$0x80) in process" "$work/last.err"; then
-      failures=$((failures + 1))
-      echo "FAIL the error does not name the 32-bit call: $(cat "$work/last.err")"
-    elif grep -q "getpid returned" "$work/last.out"; then
-      failures=$((failures + 1))
-      echo "FAIL the program ran past the call (stdout: $(tr '\n' '|' <"$work/last.out"))"
-    else
-      echo "ok   the error names the 32-bit call and the program did not get past it"
-    fi
-  fi
+  expect_refusal "record of a program using int \$0x80" \
+    "32-bit system call 20 (int \$0x80) in process" "getpid returned" int80
 }
 
 case_unsupported_ptrace() {
